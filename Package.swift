@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+// FastResize: a batch image resizer. The package layout is described in ARCHITECTURE.md.
+import PackageDescription
+
+let package = Package(
+    name: "FastResize",
+    products: [
+        .library(name: "FastResize", targets: ["FastResize", "FastResizeCodecs"]),
+        .executable(name: "fastresize", targets: ["fastresize"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Pure Swift: pixels, filters, weights, geometry, the per-file pipeline and the batch engine.
+        .target(name: "FastResize"),
+
+        // Debian's codec libraries, found through pkg-config.
+        .systemLibrary(name: "CSPNG", pkgConfig: "spng", providers: [.apt(["libspng-dev"])]),
+        .systemLibrary(name: "CWebP", pkgConfig: "libwebp", providers: [.apt(["libwebp-dev"])]),
+        .systemLibrary(name: "CHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
+        // libavif's pkg-config adds -DAVIF_DLL, a Windows-only flag SwiftPM refuses; the header needs nothing.
+        .systemLibrary(name: "CAVIF", providers: [.apt(["libavif-dev"])]),
+        .systemLibrary(name: "CGIF", pkgConfig: "libgif", providers: [.apt(["libgif-dev"])]),
+        // The only C we write: libjpeg's setjmp error handling and libtiff's message formatting.
+        .target(
+            name: "CCodecShims",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("tiff")]
+        ),
+
+        // Safe Swift decoders and encoders over the C libraries.
+        .target(
+            name: "FastResizeCodecs",
+            dependencies: ["FastResize", "CCodecShims", "CSPNG", "CWebP", "CHeif", "CAVIF", "CGIF"]
+        ),
+
+        // The command line: argument parsing, progress, exit codes.
+        .executableTarget(
+            name: "fastresize",
+            dependencies: [
+                "FastResize", "FastResizeCodecs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Shared by every test target: image generators, the float64 reference, PSNR.
+        .target(name: "TestSupport", dependencies: ["FastResize"], path: "Tests/TestSupport"),
+        .testTarget(name: "FastResizeTests", dependencies: ["FastResize", "TestSupport"]),
+        .testTarget(name: "FastResizeCodecsTests", dependencies: ["FastResize", "FastResizeCodecs", "TestSupport"]),
+        .testTarget(
+            name: "FastResizeCLITests",
+            dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "TestSupport"]
+        ),
+    ]
+)

@@ -1,0 +1,193 @@
+// libjpeg glue: the only place setjmp/longjmp live, so no longjmp ever crosses a Swift frame.
+#include <stdio.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <setjmp.h>
+#include <jpeglib.h>
+#include <jerror.h>
+#include "CCodecShims.h"
+
+typedef struct {
+    struct jpeg_error_mgr base;
+    jmp_buf jump;
+    char *message;
+    int damaged;            // a warning that means the data ended before the picture did
+} fr_error_manager;
+
+static void fr_error_exit(j_common_ptr cinfo) {
+    fr_error_manager *manager = (fr_error_manager *)cinfo->err;
+    if (manager->message) {
+        char text[JMSG_LENGTH_MAX];
+        (*cinfo->err->format_message)(cinfo, text);
+        snprintf(manager->message, FR_MESSAGE_SIZE, "%s", text);
+    }
+    longjmp(manager->jump, 1);
+}
+
+// Never print. Truncation warnings are remembered (the first one's text becomes the error): the
+// decoder would otherwise pad the missing rows with grey and call the result an image. Other
+// corrupt-data warnings (a bad Huffman code, extraneous bytes, a segment cut short by a marker) are recovered
+// from by libjpeg with the rest of the picture intact, as libvips and ImageMagick accept them.
+static void fr_emit_message(j_common_ptr cinfo, int level) {
+    fr_error_manager *manager = (fr_error_manager *)cinfo->err;
+    if (level >= 0) return;
+    switch (cinfo->err->msg_code) {
+    case JWRN_JPEG_EOF:
+        if (!manager->damaged && manager->message) {
+            char text[JMSG_LENGTH_MAX];
+            (*cinfo->err->format_message)(cinfo, text);
+            snprintf(manager->message, FR_MESSAGE_SIZE, "%s", text);
+        }
+        manager->damaged = 1;
+        break;
+    default:
+        break;
+    }
+}
+
+static void fr_install_errors(j_common_ptr cinfo, fr_error_manager *manager, char *message) {
+    cinfo->err = jpeg_std_error(&manager->base);
+    manager->base.error_exit = fr_error_exit;
+    manager->base.emit_message = fr_emit_message;
+    manager->message = message;
+    manager->damaged = 0;
+}
+
+// Reads the header and fixes the output colour space and scale. Caller holds the jump point.
+static void fr_read_header(struct jpeg_decompress_struct *cinfo, const uint8_t *data, size_t size,
+                           int scale_denom) {
+    jpeg_mem_src(cinfo, data, (unsigned long)size);
+    jpeg_read_header(cinfo, TRUE);
+    switch (cinfo->jpeg_color_space) {
+    case JCS_GRAYSCALE: cinfo->out_color_space = JCS_GRAYSCALE; break;
+    case JCS_CMYK:
+    case JCS_YCCK: cinfo->out_color_space = JCS_CMYK; break;
+    default: cinfo->out_color_space = JCS_RGB; break;
+    }
+    cinfo->scale_num = 1;
+    cinfo->scale_denom = (scale_denom == 2 || scale_denom == 4 || scale_denom == 8) ? scale_denom : 1;
+    cinfo->dct_method = JDCT_ISLOW;
+    jpeg_calc_output_dimensions(cinfo);
+}
+
+int fr_jpeg_probe(const uint8_t *data, size_t size, int scale_denom, fr_jpeg_info *info, char *message) {
+    struct jpeg_decompress_struct cinfo;
+    fr_error_manager manager;
+    message[0] = 0;
+    if (size < 4) {
+        snprintf(message, FR_MESSAGE_SIZE, "file too short");
+        return -1;
+    }
+    fr_install_errors((j_common_ptr)&cinfo, &manager, message);
+    jpeg_create_decompress(&cinfo);
+    if (setjmp(manager.jump)) {
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    fr_read_header(&cinfo, data, size, scale_denom);
+    info->width = (int)cinfo.output_width;
+    info->height = (int)cinfo.output_height;
+    info->components = cinfo.out_color_space == JCS_GRAYSCALE ? 1 : 3;
+    info->source_width = (int)cinfo.image_width;
+    info->source_height = (int)cinfo.image_height;
+    info->jpeg_color_space = (int)cinfo.jpeg_color_space;
+    jpeg_destroy_decompress(&cinfo);
+    return 0;
+}
+
+// CMYK rows to RGB. Adobe applications write inverted CMYK (0 = full ink), which is what libjpeg
+// hands back when an Adobe marker is present; proper colour management comes with a profile.
+static void fr_cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, int width, int inverted) {
+    for (int x = 0; x < width; x++) {
+        int c = cmyk[4 * x], m = cmyk[4 * x + 1], y = cmyk[4 * x + 2], k = cmyk[4 * x + 3];
+        if (!inverted) { c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k; }
+        rgb[3 * x] = (uint8_t)((c * k + 127) / 255);
+        rgb[3 * x + 1] = (uint8_t)((m * k + 127) / 255);
+        rgb[3 * x + 2] = (uint8_t)((y * k + 127) / 255);
+    }
+}
+
+int fr_jpeg_decode(const uint8_t *data, size_t size, int scale_denom, uint8_t *pixels, size_t pixels_size,
+                   char *message) {
+    struct jpeg_decompress_struct cinfo;
+    fr_error_manager manager;
+    uint8_t *volatile cmyk_row = NULL;
+    message[0] = 0;
+    fr_install_errors((j_common_ptr)&cinfo, &manager, message);
+    jpeg_create_decompress(&cinfo);
+    if (setjmp(manager.jump)) {
+        free(cmyk_row);
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    fr_read_header(&cinfo, data, size, scale_denom);
+    int cmyk = cinfo.out_color_space == JCS_CMYK;
+    size_t components = cinfo.out_color_space == JCS_GRAYSCALE ? 1 : 3;
+    size_t row_bytes = (size_t)cinfo.output_width * components;
+    if (row_bytes * cinfo.output_height != pixels_size) {
+        snprintf(message, FR_MESSAGE_SIZE, "output buffer does not match the image size");
+        jpeg_destroy_decompress(&cinfo);
+        return -1;
+    }
+    if (cmyk) {
+        cmyk_row = malloc((size_t)cinfo.output_width * 4);
+        if (!cmyk_row) {
+            snprintf(message, FR_MESSAGE_SIZE, "out of memory");
+            jpeg_destroy_decompress(&cinfo);
+            return -1;
+        }
+    }
+    jpeg_start_decompress(&cinfo);
+    while (cinfo.output_scanline < cinfo.output_height) {
+        uint8_t *row = pixels + row_bytes * cinfo.output_scanline;
+        JSAMPROW rows[1] = { cmyk ? cmyk_row : row };
+        if (jpeg_read_scanlines(&cinfo, rows, 1) != 1) break;
+        if (cmyk) fr_cmyk_to_rgb(cmyk_row, row, (int)cinfo.output_width, cinfo.saw_Adobe_marker);
+        if (manager.damaged) break;
+    }
+    if (!manager.damaged) jpeg_finish_decompress(&cinfo);
+    free(cmyk_row);
+    jpeg_destroy_decompress(&cinfo);
+    return manager.damaged ? -1 : 0;
+}
+
+int fr_jpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality,
+                   int progressive, int optimize_coding, uint8_t **output, size_t *output_size, char *message) {
+    struct jpeg_compress_struct cinfo;
+    fr_error_manager manager;
+    unsigned char *volatile buffer = NULL;
+    unsigned long buffer_size = 0;
+    message[0] = 0;
+    fr_install_errors((j_common_ptr)&cinfo, &manager, message);
+    jpeg_create_compress(&cinfo);
+    if (setjmp(manager.jump)) {
+        jpeg_destroy_compress(&cinfo);
+        free(buffer);
+        return -1;
+    }
+    jpeg_mem_dest(&cinfo, (unsigned char **)&buffer, &buffer_size);
+    cinfo.image_width = (JDIMENSION)width;
+    cinfo.image_height = (JDIMENSION)height;
+    cinfo.input_components = components;
+    cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, quality, TRUE);
+    cinfo.optimize_coding = optimize_coding ? TRUE : FALSE;
+    if (progressive) jpeg_simple_progression(&cinfo);
+    jpeg_start_compress(&cinfo, TRUE);
+    size_t row_bytes = (size_t)width * (size_t)components;
+    while (cinfo.next_scanline < cinfo.image_height) {
+        JSAMPROW rows[1] = { (JSAMPROW)(pixels + row_bytes * cinfo.next_scanline) };
+        jpeg_write_scanlines(&cinfo, rows, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+    jpeg_destroy_compress(&cinfo);
+    *output = buffer;
+    *output_size = buffer_size;
+    return 0;
+}
+
+void fr_free(void *pointer) {
+    free(pointer);
+}

@@ -1,0 +1,150 @@
+// libtiff glue: reading from memory and turning libtiff's printf-style errors into one message.
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <pthread.h>
+#include <tiffio.h>
+#include "CCodecShims.h"
+
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    size_t position;
+    char *message;
+} fr_tiff_source;
+
+static tmsize_t fr_tiff_read(thandle_t handle, void *buffer, tmsize_t count) {
+    fr_tiff_source *source = (fr_tiff_source *)handle;
+    if (count < 0 || source->position >= source->size) return 0;
+    size_t available = source->size - source->position;
+    size_t n = (size_t)count < available ? (size_t)count : available;
+    memcpy(buffer, source->data + source->position, n);
+    source->position += n;
+    return (tmsize_t)n;
+}
+
+static tmsize_t fr_tiff_write(thandle_t handle, void *buffer, tmsize_t count) {
+    (void)handle; (void)buffer; (void)count;
+    return -1;  // inputs are read-only
+}
+
+static toff_t fr_tiff_seek(thandle_t handle, toff_t offset, int whence) {
+    fr_tiff_source *source = (fr_tiff_source *)handle;
+    uint64_t base = whence == SEEK_CUR ? source->position : whence == SEEK_END ? source->size : 0;
+    uint64_t target = base + offset;
+    if (target > source->size) target = source->size;
+    source->position = (size_t)target;
+    return (toff_t)source->position;
+}
+
+static int fr_tiff_close(thandle_t handle) { (void)handle; return 0; }
+static toff_t fr_tiff_size(thandle_t handle) { return (toff_t)((fr_tiff_source *)handle)->size; }
+static int fr_tiff_map(thandle_t handle, void **base, toff_t *size) {
+    fr_tiff_source *source = (fr_tiff_source *)handle;
+    *base = (void *)source->data;
+    *size = (toff_t)source->size;
+    return 1;
+}
+static void fr_tiff_unmap(thandle_t handle, void *base, toff_t size) { (void)handle; (void)base; (void)size; }
+
+// Keeps the first error's text; returning 1 stops libtiff from also calling its global handler.
+static int fr_tiff_error(TIFF *tiff, void *user_data, const char *module, const char *format, va_list args) {
+    (void)tiff;
+    fr_tiff_source *source = (fr_tiff_source *)user_data;
+    if (source && source->message && !source->message[0]) {
+        char text[FR_MESSAGE_SIZE];
+        vsnprintf(text, sizeof text, format, args);
+        if (module && module[0]) snprintf(source->message, FR_MESSAGE_SIZE, "%s: %s", module, text);
+        else snprintf(source->message, FR_MESSAGE_SIZE, "%s", text);
+    }
+    return 1;
+}
+
+static int fr_tiff_warning(TIFF *tiff, void *user_data, const char *module, const char *format, va_list args) {
+    (void)tiff; (void)user_data; (void)module; (void)format; (void)args;
+    return 1;
+}
+
+static pthread_once_t fr_tiff_once = PTHREAD_ONCE_INIT;
+static void fr_tiff_silence_globals(void) {
+    TIFFSetErrorHandler(NULL);
+    TIFFSetWarningHandler(NULL);
+}
+
+static TIFF *fr_tiff_open(fr_tiff_source *source) {
+    pthread_once(&fr_tiff_once, fr_tiff_silence_globals);
+    TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
+    if (!options) return NULL;
+    TIFFOpenOptionsSetErrorHandlerExtR(options, fr_tiff_error, source);
+    TIFFOpenOptionsSetWarningHandlerExtR(options, fr_tiff_warning, source);
+    // Refuse single allocations a hostile header could ask for (strip/tile buffers, tables).
+    TIFFOpenOptionsSetMaxSingleMemAlloc(options, (tmsize_t)1 << 30);
+    TIFF *tiff = TIFFClientOpenExt("input", "rm", (thandle_t)source, fr_tiff_read, fr_tiff_write,
+                                   fr_tiff_seek, fr_tiff_close, fr_tiff_size, fr_tiff_map, fr_tiff_unmap,
+                                   options);
+    TIFFOpenOptionsFree(options);
+    return tiff;
+}
+
+static void fr_tiff_fail(fr_tiff_source *source, const char *fallback) {
+    if (!source->message[0]) snprintf(source->message, FR_MESSAGE_SIZE, "%s", fallback);
+}
+
+int fr_tiff_probe(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height, int *has_alpha,
+                  char *message) {
+    fr_tiff_source source = { data, size, 0, message };
+    message[0] = 0;
+    TIFF *tiff = fr_tiff_open(&source);
+    if (!tiff) {
+        fr_tiff_fail(&source, "not a readable TIFF");
+        return -1;
+    }
+    uint32_t w = 0, h = 0;
+    uint16_t extra = 0;
+    uint16_t *extra_types = NULL;
+    TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(tiff, TIFFTAG_IMAGELENGTH, &h);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_EXTRASAMPLES, &extra, &extra_types);
+    TIFFClose(tiff);
+    if (w == 0 || h == 0) {
+        fr_tiff_fail(&source, "missing or zero image size");
+        return -1;
+    }
+    *width = w;
+    *height = h;
+    *has_alpha = extra > 0;
+    return 0;
+}
+
+int fr_tiff_decode_rgba(const uint8_t *data, size_t size, uint32_t *pixels, uint32_t width, uint32_t height,
+                        char *message) {
+    fr_tiff_source source = { data, size, 0, message };
+    message[0] = 0;
+    TIFF *tiff = fr_tiff_open(&source);
+    if (!tiff) {
+        fr_tiff_fail(&source, "not a readable TIFF");
+        return -1;
+    }
+    char reason[1024] = { 0 };
+    if (!TIFFRGBAImageOK(tiff, reason)) {
+        fr_tiff_fail(&source, reason[0] ? reason : "unsupported TIFF layout");
+        TIFFClose(tiff);
+        return -1;
+    }
+    uint32_t w = 0, h = 0;
+    TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(tiff, TIFFTAG_IMAGELENGTH, &h);
+    if (w != width || h != height) {
+        fr_tiff_fail(&source, "image size changed between probe and decode");
+        TIFFClose(tiff);
+        return -1;
+    }
+    // stop_on_error = 1: a damaged strip fails the file instead of leaving a silent hole.
+    int ok = TIFFReadRGBAImageOriented(tiff, width, height, pixels, ORIENTATION_TOPLEFT, 1);
+    TIFFClose(tiff);
+    if (!ok) {
+        fr_tiff_fail(&source, "cannot read image data");
+        return -1;
+    }
+    return 0;
+}

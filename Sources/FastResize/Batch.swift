@@ -1,0 +1,190 @@
+// Batch: plans a whole run (outputs, collisions, skips) before work starts, then processes files in parallel.
+
+import Foundation
+import Synchronization
+
+/// What a batch run is asked to do.
+public struct BatchOptions: Sendable {
+    public var inputs: [String]
+    public var outputDirectory: String
+    public var settings: ResizeSettings
+    public var overwrite: Bool
+    /// Files processed at once.
+    public var jobs: Int
+    public var include: [GlobPattern]
+    public var exclude: [GlobPattern]
+    public var followSymlinks: Bool
+
+    public init(inputs: [String], outputDirectory: String, settings: ResizeSettings, overwrite: Bool = false,
+                jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
+                include: [GlobPattern] = [], exclude: [GlobPattern] = [], followSymlinks: Bool = false) {
+        self.inputs = inputs
+        self.outputDirectory = outputDirectory
+        self.settings = settings
+        self.overwrite = overwrite
+        self.jobs = max(1, jobs)
+        self.include = include
+        self.exclude = exclude
+        self.followSymlinks = followSymlinks
+    }
+}
+
+/// A file's fate as decided before any work: processed into `outputPath`, or settled already.
+public struct PlannedFile: Sendable {
+    public enum Action: Sendable, Equatable {
+        case process
+        case skip
+        case fail(FileError)
+        case notImage
+    }
+
+    public var input: InputFile
+    public var action: Action
+    /// The planned output (nil when the file is not an image or could not be planned).
+    public var output: OutputRecord?
+}
+
+/// Progress after each finished file.
+public struct BatchProgress: Sendable {
+    public var done: Int
+    public var total: Int
+    public var elapsed: Double
+    /// The file just finished.
+    public var file: FileReport
+}
+
+/// Runs one batch: `plan()` decides, `run()` does the work.
+public struct BatchRunner: Sendable {
+    public let options: BatchOptions
+    public let pipeline: FilePipeline
+
+    public init(options: BatchOptions, codecs: CodecRegistry) {
+        self.options = options
+        self.pipeline = FilePipeline(codecs: codecs, settings: options.settings)
+    }
+
+    /// Finds the inputs and decides every output path, refusing collisions before any work.
+    public func plan() -> [PlannedFile] {
+        let walker = InputWalker(include: options.include, exclude: options.exclude,
+                                 followSymlinks: options.followSymlinks, skipFolders: [options.outputDirectory])
+        let (files, failures) = walker.collect(options.inputs)
+        var planned = failures.map {
+            PlannedFile(input: InputFile(path: $0.path, relativePath: $0.path, isExplicit: true), action: .fail($0.error))
+        }
+        // Reading headers is independent per file, so it runs in parallel; decisions stay in input order.
+        let inspected = Self.parallelMap(files, jobs: options.jobs) { inspect($0) }
+        var claimed: [String: String] = [:]     // output path → the input that claimed it
+        for var entry in inspected {
+            if entry.action == .process, let output = entry.output {
+                if let owner = claimed[output.path] {
+                    entry.action = .fail(.collision(otherInput: owner))
+                } else {
+                    claimed[output.path] = entry.input.path
+                    if !options.overwrite && FileManager.default.fileExists(atPath: output.path) {
+                        entry.action = .skip
+                    }
+                }
+            }
+            planned.append(entry)
+        }
+        return planned
+    }
+
+    /// Reads one file's header and works out its output.
+    private func inspect(_ input: InputFile) -> PlannedFile {
+        let info: ImageInfo
+        do {
+            info = try pipeline.inspect(FilePipeline.readFile(input.path))
+        } catch .notAnImage where !input.isExplicit && !Self.claimsToBeImage(input.path) {
+            return PlannedFile(input: input, action: .notImage)
+        } catch {
+            return PlannedFile(input: input, action: .fail(error))
+        }
+        let settings = options.settings
+        let format = settings.outputFormat(for: info)
+        let plan = settings.mode.plan(sourceWidth: info.width, sourceHeight: info.height, enlarge: settings.enlarge)
+        let name = settings.nameTemplate.expand(inputName: (input.relativePath as NSString).lastPathComponent,
+                                                format: format, width: plan.width, height: plan.height)
+        let folder = (input.relativePath as NSString).deletingLastPathComponent
+        let relativeOutput = folder.isEmpty ? name : folder + "/" + name
+        let outputPath = URL(fileURLWithPath: options.outputDirectory).appendingPathComponent(relativeOutput)
+            .standardizedFileURL.path
+        let output = OutputRecord(path: outputPath, width: plan.width, height: plan.height, format: format, bytes: 0)
+        if InputWalker.resolved(outputPath) == InputWalker.resolved(input.path) {
+            return PlannedFile(input: input, action: .fail(.outputIsInput), output: output)
+        }
+        return PlannedFile(input: input, action: .process, output: output)
+    }
+
+    /// A file whose extension says "image": garbage under such a name is an error, not a bystander.
+    private static func claimsToBeImage(_ path: String) -> Bool {
+        ImageFormat.imageLikeExtensions.contains((path as NSString).pathExtension.lowercased())
+    }
+
+    /// Processes every planned file, `options.jobs` at a time, calling `progress` after each.
+    public func run(_ planned: [PlannedFile], progress: @escaping @Sendable (BatchProgress) -> Void = { _ in }) -> BatchReport {
+        let start = Date()
+        let total = planned.count
+        let done = Mutex(0)
+        let reports = Self.parallelMap(planned, jobs: options.jobs) { file in
+            let report = execute(file)
+            let count = done.withLock { value in
+                value += 1
+                return value
+            }
+            progress(BatchProgress(done: count, total: total, elapsed: Date().timeIntervalSince(start), file: report))
+            return report
+        }
+        return BatchReport(files: reports, seconds: Date().timeIntervalSince(start))
+    }
+
+    private func execute(_ file: PlannedFile) -> FileReport {
+        let start = Date()
+        func finish(_ status: FileReport.Status, _ outputs: [OutputRecord] = [], _ error: FileError? = nil) -> FileReport {
+            FileReport(input: file.input.path, status: status, outputs: outputs, error: error?.description,
+                       ms: Date().timeIntervalSince(start) * 1000)
+        }
+        switch file.action {
+        case .skip: return finish(.skipped)
+        case .notImage: return finish(.notImage)
+        case .fail(let error): return finish(.failed, [], error)
+        case .process: break
+        }
+        guard var output = file.output else { return finish(.failed, [], .notAnImage) }
+        do {
+            let rendered = try pipeline.render(FilePipeline.readFile(file.input.path))
+            switch try AtomicFile.write(rendered.bytes, to: output.path, overwrite: options.overwrite) {
+            case .alreadyExists:
+                return finish(.skipped)
+            case .written:
+                output.width = rendered.width
+                output.height = rendered.height
+                output.format = rendered.format
+                output.bytes = rendered.bytes.count
+                return finish(.written, [output])
+            }
+        } catch {
+            return finish(.failed, [], error)
+        }
+    }
+
+    /// `transform` applied to every element on `jobs` threads; results keep the input order.
+    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], jobs: Int, _ transform: @Sendable (T) -> R) -> [R] {
+        if items.isEmpty { return [] }
+        let next = Mutex(0)
+        let results = Mutex([R?](repeating: nil, count: items.count))
+        let workers = min(max(jobs, 1), items.count)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let index = next.withLock { value in
+                    defer { value += 1 }
+                    return value
+                }
+                guard index < items.count else { return }
+                let result = transform(items[index])
+                results.withLock { $0[index] = result }
+            }
+        }
+        return results.withLock { $0.map { $0! } }
+    }
+}

@@ -1,0 +1,53 @@
+// BatchReport: what happened to every file, as printed in the summary and written by --report.
+
+/// One input's outcome.
+public struct FileReport: Sendable, Codable, Equatable {
+    public enum Status: String, Sendable, Codable {
+        case written
+        case skipped
+        case failed
+        case notImage = "not-image"
+    }
+
+    public var input: String
+    public var status: Status
+    public var outputs: [OutputRecord]
+    public var error: String?
+    /// Wall time spent on this file, in milliseconds.
+    public var ms: Double
+}
+
+/// Counts over a whole run.
+public struct BatchSummary: Sendable, Codable, Equatable {
+    public var total: Int
+    public var written: Int
+    public var skipped: Int
+    public var failed: Int
+    public var notImages: Int
+    public var seconds: Double
+    /// Images processed (written or failed) per second of wall time.
+    public var imagesPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case total, written, skipped, failed, notImages = "not_images", seconds, imagesPerSecond = "images_per_second"
+    }
+}
+
+/// The whole run, in the shape of the JSON report (version 1).
+public struct BatchReport: Sendable, Codable, Equatable {
+    public var version = 1
+    public var summary: BatchSummary
+    public var files: [FileReport]
+
+    public init(files: [FileReport], seconds: Double) {
+        self.files = files
+        func count(_ status: FileReport.Status) -> Int { files.filter { $0.status == status }.count }
+        let processed = count(.written) + count(.failed)
+        summary = BatchSummary(total: files.count, written: count(.written), skipped: count(.skipped),
+                               failed: count(.failed), notImages: count(.notImage), seconds: seconds,
+                               imagesPerSecond: seconds > 0 ? Double(processed) / seconds : 0)
+    }
+
+    /// 0 when nothing failed, 1 when any file failed.
+    public var exitCode: Int32 { summary.failed > 0 ? 1 : 0 }
+}

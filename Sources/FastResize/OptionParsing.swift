@@ -1,0 +1,67 @@
+// OptionParsing: turns option text into values, with messages that say what was expected and what came.
+
+/// A usage or configuration mistake, found before any work starts (exit code 2).
+public struct UsageError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// "expected a positive integer for --width but got "abc"".
+    public static func expected(_ what: String, for option: String, got value: String) -> UsageError {
+        UsageError("expected \(what) for \(option) but got \"\(value)\"")
+    }
+}
+
+/// Parsers shared by the command line and configuration files.
+public enum OptionParsing {
+    public static func positiveInteger(_ text: String, for option: String) throws(UsageError) -> Int {
+        guard let value = Int(text.trimmingWhitespace), value > 0 else {
+            throw .expected("a positive integer", for: option, got: text)
+        }
+        return value
+    }
+
+    public static func integer(_ text: String, in range: ClosedRange<Int>, for option: String) throws(UsageError) -> Int {
+        guard let value = Int(text.trimmingWhitespace), range.contains(value) else {
+            throw .expected("an integer from \(range.lowerBound) to \(range.upperBound)", for: option, got: text)
+        }
+        return value
+    }
+
+    public static func scaleFactor(_ text: String, for option: String) throws(UsageError) -> Double {
+        guard let value = Double(text.trimmingWhitespace), value.isFinite, value > 0 else {
+            throw .expected("a positive number", for: option, got: text)
+        }
+        return value
+    }
+
+    /// "WxH" with two positive integers.
+    public static func size(_ text: String, for option: String) throws(UsageError) -> (width: Int, height: Int) {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]), width > 0, height > 0 else {
+            throw .expected("WIDTHxHEIGHT with positive integers (e.g. 800x600)", for: option, got: text)
+        }
+        return (width, height)
+    }
+
+    public static func choice<T: RawRepresentable & CaseIterable>(_ text: String, for option: String) throws(UsageError) -> T
+    where T.RawValue == String {
+        guard let value = T(rawValue: text.lowercased()) else {
+            let names = T.allCases.map(\.rawValue).joined(separator: ", ")
+            throw .expected("one of \(names)", for: option, got: text)
+        }
+        return value
+    }
+}
+
+extension String {
+    var trimmingWhitespace: Substring {
+        let start = firstIndex { !$0.isWhitespace } ?? endIndex
+        let end = lastIndex { !$0.isWhitespace }.map { index(after: $0) } ?? start
+        return self[start..<end]
+    }
+}

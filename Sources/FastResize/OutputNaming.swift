@@ -1,0 +1,69 @@
+// OutputNaming: expands the --name template ({stem}.{ext} and friends) into an output file name.
+
+/// A validated output-name template.
+public struct NameTemplate: Sendable, Equatable {
+    public static let placeholders = ["stem", "ext", "srcext", "width", "height", "format"]
+    public static let `default` = NameTemplate(unchecked: "{stem}.{ext}")
+
+    public let text: String
+
+    /// Checks that every `{…}` names a known placeholder and that the result is a relative path.
+    public init(_ text: String) throws(UsageError) {
+        var index = text.startIndex
+        while let open = text[index...].firstIndex(of: "{") {
+            guard let close = text[open...].firstIndex(of: "}") else {
+                throw .expected("a template whose { is closed by }", for: "--name", got: text)
+            }
+            let name = String(text[text.index(after: open)..<close])
+            guard Self.placeholders.contains(name) else {
+                let known = Self.placeholders.map { "{\($0)}" }.joined(separator: " ")
+                throw .expected("placeholders among \(known)", for: "--name", got: text)
+            }
+            index = text.index(after: close)
+        }
+        guard !text.isEmpty, !text.hasPrefix("/") else {
+            throw .expected("a relative file name", for: "--name", got: text)
+        }
+        self.text = text
+    }
+
+    private init(unchecked text: String) {
+        self.text = text
+    }
+
+    /// Whether the name depends on the output size.
+    public var usesSize: Bool { text.contains("{width}") || text.contains("{height}") }
+
+    /// The file name for an input called `inputName` written as `format` at `width` × `height`.
+    public func expand(inputName: String, format: ImageFormat, width: Int, height: Int) -> String {
+        let (stem, sourceExtension) = Self.split(inputName)
+        return text
+            .replacingAll("{stem}", with: stem)
+            .replacingAll("{srcext}", with: sourceExtension)
+            .replacingAll("{ext}", with: format.fileExtension)
+            .replacingAll("{format}", with: format.rawValue)
+            .replacingAll("{width}", with: String(width))
+            .replacingAll("{height}", with: String(height))
+    }
+
+    /// "photo.final.JPG" → ("photo.final", "JPG"); a name without a dot has an empty extension.
+    static func split(_ name: String) -> (stem: String, extension: String) {
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return (name, "") }
+        return (String(name[..<dot]), String(name[name.index(after: dot)...]))
+    }
+}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = self[...]
+        while let range = rest.range(of: target) {
+            result += rest[..<range.lowerBound]
+            result += replacement
+            rest = rest[range.upperBound...]
+        }
+        result += rest
+        return result
+    }
+}

@@ -1,0 +1,162 @@
+// PixelBuffer: an 8-bit interleaved image in memory, and the pixel layouts FastResize handles.
+
+/// How the channels of one pixel are laid out, 8 bits each.
+public enum PixelFormat: String, Sendable, CaseIterable {
+    case gray
+    case grayAlpha
+    case rgb
+    case rgba
+
+    /// Bytes per pixel.
+    public var channelCount: Int {
+        switch self {
+        case .gray: 1
+        case .grayAlpha: 2
+        case .rgb: 3
+        case .rgba: 4
+        }
+    }
+
+    public var hasAlpha: Bool { self == .grayAlpha || self == .rgba }
+
+    public var isGray: Bool { self == .gray || self == .grayAlpha }
+
+    /// The layout a pixel format becomes when its alpha channel is dropped.
+    public var withoutAlpha: PixelFormat {
+        switch self {
+        case .gray, .grayAlpha: .gray
+        case .rgb, .rgba: .rgb
+        }
+    }
+
+    public init(channelCount: Int) {
+        switch channelCount {
+        case 1: self = .gray
+        case 2: self = .grayAlpha
+        case 3: self = .rgb
+        default: self = .rgba
+        }
+    }
+}
+
+/// A width × height image whose rows are tightly packed (row stride = width × channelCount).
+///
+/// Storage is a Swift array, so buffers are value types that copy only on write; decoders fill it
+/// in place through `withUnsafeMutableBytes` rather than copying from a C allocation.
+public struct PixelBuffer: Sendable, Equatable {
+    public let width: Int
+    public let height: Int
+    public let format: PixelFormat
+    public var pixels: [UInt8]
+
+    /// A zero-filled buffer.
+    public init(width: Int, height: Int, format: PixelFormat) {
+        precondition(width > 0 && height > 0, "a pixel buffer needs a positive size")
+        self.width = width
+        self.height = height
+        self.format = format
+        self.pixels = [UInt8](repeating: 0, count: width * height * format.channelCount)
+    }
+
+    /// Wraps existing pixel data, which must hold exactly width × height pixels.
+    public init(width: Int, height: Int, format: PixelFormat, pixels: [UInt8]) {
+        precondition(width > 0 && height > 0, "a pixel buffer needs a positive size")
+        precondition(pixels.count == width * height * format.channelCount, "pixel data does not match the size")
+        self.width = width
+        self.height = height
+        self.format = format
+        self.pixels = pixels
+    }
+
+    public var bytesPerRow: Int { width * format.channelCount }
+
+    /// Whether any pixel is less than fully opaque (false for formats without alpha).
+    public var hasTransparency: Bool {
+        guard format.hasAlpha else { return false }
+        let step = format.channelCount
+        return pixels.withUnsafeBufferPointer { p in
+            var index = step - 1
+            while index < p.count {
+                if p[index] != 255 { return true }
+                index += step
+            }
+            return false
+        }
+    }
+
+    /// The rectangle `rect` of this image, copied row by row.
+    public func cropped(to rect: PixelRect) -> PixelBuffer {
+        precondition(rect.x >= 0 && rect.y >= 0 && rect.width > 0 && rect.height > 0
+                     && rect.x + rect.width <= width && rect.y + rect.height <= height, "crop outside the image")
+        if rect.x == 0 && rect.y == 0 && rect.width == width && rect.height == height { return self }
+        var result = PixelBuffer(width: rect.width, height: rect.height, format: format)
+        let channels = format.channelCount
+        let rowBytes = rect.width * channels
+        pixels.withUnsafeBufferPointer { source in
+            result.pixels.withUnsafeMutableBufferPointer { target in
+                for row in 0..<rect.height {
+                    let from = ((rect.y + row) * width + rect.x) * channels
+                    let to = row * rowBytes
+                    for i in 0..<rowBytes { target[to + i] = source[from + i] }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The same pixels in another layout: alpha dropped (after flattening onto `background`) or
+    /// added (opaque), gray expanded to RGB or RGB reduced to gray by Rec. 601 luma.
+    public func converted(to target: PixelFormat, background: (UInt8, UInt8, UInt8) = (255, 255, 255)) -> PixelBuffer {
+        if target == format { return self }
+        var result = PixelBuffer(width: width, height: height, format: target)
+        let sourceChannels = format.channelCount
+        let targetChannels = target.channelCount
+        let count = width * height
+        pixels.withUnsafeBufferPointer { s in
+            result.pixels.withUnsafeMutableBufferPointer { t in
+                for i in 0..<count {
+                    let base = i * sourceChannels
+                    var r, g, b: Int
+                    let a: Int
+                    if format.isGray {
+                        r = Int(s[base]); g = r; b = r
+                    } else {
+                        r = Int(s[base]); g = Int(s[base + 1]); b = Int(s[base + 2])
+                    }
+                    a = format.hasAlpha ? Int(s[base + sourceChannels - 1]) : 255
+                    if format.hasAlpha && !target.hasAlpha && a != 255 {
+                        // Flatten: out = colour × α + background × (1 − α), rounded.
+                        r = (r * a + Int(background.0) * (255 - a) + 127) / 255
+                        g = (g * a + Int(background.1) * (255 - a) + 127) / 255
+                        b = (b * a + Int(background.2) * (255 - a) + 127) / 255
+                    }
+                    let out = i * targetChannels
+                    if target.isGray {
+                        t[out] = format.isGray ? UInt8(r) : UInt8((299 * r + 587 * g + 114 * b + 500) / 1000)
+                    } else {
+                        t[out] = UInt8(r); t[out + 1] = UInt8(g); t[out + 2] = UInt8(b)
+                    }
+                    if target.hasAlpha { t[out + targetChannels - 1] = UInt8(a) }
+                }
+            }
+        }
+        return result
+    }
+}
+
+/// An integer rectangle in pixel coordinates.
+public struct PixelRect: Sendable, Equatable, CustomStringConvertible {
+    public var x: Int
+    public var y: Int
+    public var width: Int
+    public var height: Int
+
+    public init(x: Int, y: Int, width: Int, height: Int) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+
+    public var description: String { "\(width)x\(height)+\(x)+\(y)" }
+}

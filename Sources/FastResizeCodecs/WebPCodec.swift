@@ -1,0 +1,104 @@
+// WebPCodec: WebP decoding (still and the first frame of animations) and encoding through libwebp.
+
+internal import CWebP
+import FastResize
+
+/// Decodes lossy, lossless and animated WebP (first frame) to RGB or RGBA.
+public struct WebPDecoder: ImageDecoding {
+    public init() {}
+
+    public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
+        let features = try Self.features(data)
+        return ImageInfo(format: .webp, width: Int(features.width), height: Int(features.height),
+                         hasAlpha: features.has_alpha != 0)
+    }
+
+    public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
+        let features = try Self.features(data)
+        if features.has_animation != 0 { return try firstFrame(data) }
+        let hasAlpha = features.has_alpha != 0
+        var image = PixelBuffer(width: Int(features.width), height: Int(features.height), format: hasAlpha ? .rgba : .rgb)
+        let bytes = data.bindMemory(to: UInt8.self)
+        let stride = Int32(image.bytesPerRow)
+        let result = image.pixels.withUnsafeMutableBufferPointer { pixels in
+            hasAlpha
+                ? WebPDecodeRGBAInto(bytes.baseAddress, bytes.count, pixels.baseAddress, pixels.count, stride)
+                : WebPDecodeRGBInto(bytes.baseAddress, bytes.count, pixels.baseAddress, pixels.count, stride)
+        }
+        guard result != nil else { throw .decodeFailed(.webp, "corrupt or truncated bitstream") }
+        return image
+    }
+
+    /// The first frame of an animation, composited on its canvas.
+    private func firstFrame(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
+        var webpData = WebPData(bytes: data.bindMemory(to: UInt8.self).baseAddress, size: data.count)
+        var options = WebPAnimDecoderOptions()
+        guard WebPAnimDecoderOptionsInit(&options) != 0 else { throw .decodeFailed(.webp, "libwebp version mismatch") }
+        options.color_mode = MODE_RGBA
+        options.use_threads = 0
+        guard let decoder = WebPAnimDecoderNew(&webpData, &options) else {
+            throw .decodeFailed(.webp, "corrupt animation")
+        }
+        defer { WebPAnimDecoderDelete(decoder) }
+        var info = WebPAnimInfo()
+        guard WebPAnimDecoderGetInfo(decoder, &info) != 0, info.canvas_width > 0, info.canvas_height > 0 else {
+            throw .decodeFailed(.webp, "corrupt animation header")
+        }
+        var frame: UnsafeMutablePointer<UInt8>?
+        var timestamp: Int32 = 0
+        guard WebPAnimDecoderGetNext(decoder, &frame, &timestamp) != 0, let frame else {
+            throw .decodeFailed(.webp, "cannot decode the first frame")
+        }
+        let count = Int(info.canvas_width) * Int(info.canvas_height) * 4
+        return PixelBuffer(width: Int(info.canvas_width), height: Int(info.canvas_height), format: .rgba,
+                           pixels: Array(UnsafeBufferPointer(start: frame, count: count)))
+    }
+
+    private static func features(_ data: UnsafeRawBufferPointer) throws(CodecError) -> WebPBitstreamFeatures {
+        var features = WebPBitstreamFeatures()
+        let status = WebPGetFeaturesInternal(data.bindMemory(to: UInt8.self).baseAddress, data.count, &features,
+                                             WEBP_DECODER_ABI_VERSION)
+        guard status == VP8_STATUS_OK else { throw .decodeFailed(.webp, describe(status)) }
+        guard features.width > 0 && features.height > 0 else { throw .decodeFailed(.webp, "image has no pixels") }
+        return features
+    }
+
+    static func describe(_ status: VP8StatusCode) -> String {
+        switch status {
+        case VP8_STATUS_OUT_OF_MEMORY: "out of memory"
+        case VP8_STATUS_INVALID_PARAM: "invalid parameter"
+        case VP8_STATUS_BITSTREAM_ERROR: "corrupt bitstream"
+        case VP8_STATUS_UNSUPPORTED_FEATURE: "unsupported feature"
+        case VP8_STATUS_NOT_ENOUGH_DATA: "file is truncated"
+        default: "decoding failed"
+        }
+    }
+}
+
+/// Encodes RGB or RGBA to lossy or lossless WebP.
+public struct WebPEncoder: ImageEncoding {
+    public init() {}
+
+    public var acceptedFormats: Set<PixelFormat> { [.rgb, .rgba] }
+
+    public func encode(_ image: PixelBuffer, options: EncodeOptions) throws(CodecError) -> [UInt8] {
+        precondition(acceptedFormats.contains(image.format), "WebP takes RGB or RGBA")
+        guard image.width <= 16383 && image.height <= 16383 else {
+            throw .encodeFailed(.webp, "WebP images are limited to 16383 x 16383 pixels")
+        }
+        let quality = Float(options.quality ?? EncodeOptions.defaultQuality(for: .webp))
+        var output: UnsafeMutablePointer<UInt8>?
+        let width = Int32(image.width), height = Int32(image.height), stride = Int32(image.bytesPerRow)
+        let size = image.pixels.withUnsafeBufferPointer { pixels -> Int in
+            switch (image.format, options.lossless) {
+            case (.rgba, true): WebPEncodeLosslessRGBA(pixels.baseAddress, width, height, stride, &output)
+            case (.rgba, false): WebPEncodeRGBA(pixels.baseAddress, width, height, stride, quality, &output)
+            case (_, true): WebPEncodeLosslessRGB(pixels.baseAddress, width, height, stride, &output)
+            case (_, false): WebPEncodeRGB(pixels.baseAddress, width, height, stride, quality, &output)
+            }
+        }
+        guard size > 0, let output else { throw .encodeFailed(.webp, "encoder failed") }
+        defer { WebPFree(output) }
+        return Array(UnsafeBufferPointer(start: output, count: size))
+    }
+}

@@ -1,0 +1,197 @@
+// FastResizeCommand: the command line — options, validation, and turning them into a batch.
+
+import ArgumentParser
+import FastResize
+import FastResizeCodecs
+import Foundation
+
+struct FastResizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fastresize",
+        abstract: "Resize a tree of images, in parallel, with real filters.",
+        discussion: """
+        Give exactly one of --scale, --width, --height, --fit or --fill. Folders are walked \
+        recursively and the output mirrors each file's path below its input folder.
+        Exit codes: 0 every file written or skipped, 1 one or more files failed, 2 usage error.
+        """
+    )
+
+    @Argument(help: ArgumentHelp("Image files and folders to resize.", valueName: "input"))
+    var inputs: [String] = []
+
+    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Folder the outputs are written to.", valueName: "dir"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Multiply both sides by F (e.g. 0.5).", valueName: "F"))
+    var scale: String?
+
+    @Option(help: ArgumentHelp("Output width; the height keeps the aspect ratio.", valueName: "W"))
+    var width: String?
+
+    @Option(help: ArgumentHelp("Output height; the width keeps the aspect ratio.", valueName: "H"))
+    var height: String?
+
+    @Option(help: ArgumentHelp("Largest size that fits inside the box, aspect ratio kept.", valueName: "WxH"))
+    var fit: String?
+
+    @Option(help: ArgumentHelp("Cover the box and crop to exactly WxH.", valueName: "WxH"))
+    var fill: String?
+
+    @Option(help: ArgumentHelp("Which part --fill keeps: center, north, south, east, west, northeast, northwest, southeast, southwest.", valueName: "gravity"))
+    var gravity: String?
+
+    @Flag(help: "Allow upscaling (by default an image already small enough keeps its size).")
+    var enlarge = false
+
+    @Option(help: ArgumentHelp("Resampling filter: nearest, bilinear, bicubic, mitchell, lanczos2, lanczos3 (default).", valueName: "name"))
+    var filter: String?
+
+    @Option(help: ArgumentHelp("Output format: jpeg, png, webp, avif or same (default).", valueName: "format"))
+    var format: String?
+
+    @Option(help: ArgumentHelp("Quality 1-100 for JPEG (default 80), WebP (80) and AVIF (50).", valueName: "1..100"))
+    var quality: String?
+
+    @Flag(help: "Write progressive JPEG.")
+    var progressive = false
+
+    @Flag(help: "Write lossless WebP.")
+    var lossless = false
+
+    @Option(name: .customLong("compression-level"), help: ArgumentHelp("PNG zlib level 0-9 (default 6).", valueName: "0..9"))
+    var compressionLevel: String?
+
+    @Option(help: ArgumentHelp("Output file name: {stem} {ext} {srcext} {width} {height} {format}; default \"{stem}.{ext}\".", valueName: "template"))
+    var name: String?
+
+    @Flag(help: "Replace existing outputs (by default they are kept and reported as skipped).")
+    var overwrite = false
+
+    @Option(name: [.short, .customLong("jobs")], help: ArgumentHelp("Files processed at once (default: all cores).", valueName: "N"))
+    var jobs: String?
+
+    @Option(help: ArgumentHelp("Only files matching this glob, relative to the input folder (repeatable).", valueName: "glob"))
+    var include: [String] = []
+
+    @Option(help: ArgumentHelp("Skip files matching this glob, relative to the input folder (repeatable).", valueName: "glob"))
+    var exclude: [String] = []
+
+    @Flag(name: .customLong("follow-symlinks"), help: "Follow symbolic links while walking folders.")
+    var followSymlinks = false
+
+    @Flag(name: .customLong("dry-run"), help: "Say what would be written; write nothing.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Write a JSON report of every file to this path.", valueName: "file"))
+    var report: String?
+
+    @Flag(name: .shortAndLong, help: "Print only errors.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Print a line for every file.")
+    var verbose = false
+
+    /// Filled in by `validate()`: the batch this command line describes.
+    var batch: BatchOptions?
+
+    enum CodingKeys: String, CodingKey {
+        case inputs, output, scale, width, height, fit, fill, gravity, enlarge, filter, format, quality,
+             progressive, lossless, compressionLevel, name, overwrite, jobs, include, exclude, followSymlinks,
+             dryRun, report, quiet, verbose
+    }
+
+    mutating func validate() throws {
+        do {
+            batch = try makeBatch()
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// Checks every option and builds the batch, before any file is touched.
+    func makeBatch() throws(UsageError) -> BatchOptions {
+        guard !inputs.isEmpty else { throw UsageError("expected at least one input file or folder") }
+        guard let output, !output.isEmpty else { throw UsageError("expected an output folder for -o/--output") }
+        if quiet && verbose { throw UsageError("expected at most one of --quiet and --verbose") }
+
+        let given = [("--scale", scale), ("--width", width), ("--height", height), ("--fit", fit), ("--fill", fill)]
+            .filter { $0.1 != nil }
+        guard given.count == 1, let (option, value) = given.first, let text = value else {
+            let names = given.map(\.0).joined(separator: ", ")
+            throw UsageError(given.isEmpty
+                ? "expected one of --scale, --width, --height, --fit or --fill"
+                : "expected exactly one of --scale, --width, --height, --fit or --fill but got \(names)")
+        }
+        if gravity != nil && fill == nil { throw UsageError("expected --gravity only together with --fill") }
+        let mode: ResizeMode
+        switch option {
+        case "--scale": mode = .scale(try OptionParsing.scaleFactor(text, for: option))
+        case "--width": mode = .width(try OptionParsing.positiveInteger(text, for: option))
+        case "--height": mode = .height(try OptionParsing.positiveInteger(text, for: option))
+        case "--fit":
+            let size = try OptionParsing.size(text, for: option)
+            mode = .fit(width: size.width, height: size.height)
+        default:
+            let size = try OptionParsing.size(text, for: option)
+            let gravity: Gravity = try gravity.map { (g) throws(UsageError) in try OptionParsing.choice(g, for: "--gravity") } ?? .center
+            mode = .fill(width: size.width, height: size.height, gravity: gravity)
+        }
+
+        var settings = ResizeSettings(mode: mode, enlarge: enlarge)
+        if let filter { settings.filter = try OptionParsing.choice(filter, for: "--filter") }
+        if let format {
+            if format.lowercased() == "same" {
+                settings.format = .same
+            } else {
+                let names = ImageFormat.outputFormats.map(\.rawValue)
+                let aliases = ["jpg": "jpeg"]
+                let key = aliases[format.lowercased()] ?? format.lowercased()
+                guard names.contains(key), let chosen = ImageFormat(rawValue: key) else {
+                    throw .expected("one of \((names + ["same"]).joined(separator: ", "))", for: "--format", got: format)
+                }
+                settings.format = .fixed(chosen)
+            }
+        }
+        if let quality { settings.encoding.quality = try OptionParsing.integer(quality, in: 1...100, for: "--quality") }
+        if let compressionLevel {
+            settings.encoding.compressionLevel = try OptionParsing.integer(compressionLevel, in: 0...9, for: "--compression-level")
+        }
+        settings.encoding.progressive = progressive
+        settings.encoding.lossless = lossless
+        if let name { settings.nameTemplate = try NameTemplate(name) }
+
+        var batch = BatchOptions(inputs: inputs, outputDirectory: output, settings: settings, overwrite: overwrite)
+        if let jobs { batch.jobs = try OptionParsing.positiveInteger(jobs, for: "--jobs") }
+        batch.include = include.map(GlobPattern.init)
+        batch.exclude = exclude.map(GlobPattern.init)
+        batch.followSymlinks = followSymlinks
+        return batch
+    }
+
+    /// Runs the batch and returns the process exit code.
+    func execute() -> Int32 {
+        guard let batch else { return 2 }
+        let runner = BatchRunner(options: batch, codecs: Codecs.all)
+        let console = Console(quiet: quiet, verbose: verbose)
+        let planned = runner.plan()
+        if dryRun {
+            console.printPlan(planned)
+            return planned.contains { if case .fail = $0.action { true } else { false } } ? 1 : 0
+        }
+        let result = runner.run(planned) { progress in console.update(progress) }
+        console.finish(result)
+        if let report {
+            do {
+                try ReportWriter.write(result, to: report)
+            } catch {
+                console.error("\(report): cannot write report: \(error)")
+                return 1
+            }
+        }
+        return result.exitCode
+    }
+}
+
+extension UsageError {
+    var message: String { description }
+}

@@ -1,0 +1,23 @@
+// Main: the entry point; maps every usage error to exit code 2 (ArgumentParser would use 64).
+
+import ArgumentParser
+import Foundation
+
+@main
+enum Main {
+    static func main() {
+        let command: FastResizeCommand
+        do {
+            command = try FastResizeCommand.parse()
+        } catch {
+            // Help and version requests are clean exits; everything else is a usage error.
+            if FastResizeCommand.exitCode(for: error) == .success {
+                print(FastResizeCommand.fullMessage(for: error))
+                exit(0)
+            }
+            FileHandle.standardError.write(Data((FastResizeCommand.fullMessage(for: error) + "\n").utf8))
+            exit(2)
+        }
+        exit(command.execute())
+    }
+}

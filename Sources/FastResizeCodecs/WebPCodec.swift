@@ -9,8 +9,9 @@ public struct WebPDecoder: ImageDecoding {
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
         let features = try Self.features(data)
+        // An animation's first frame is composited on a canvas that starts transparent.
         return ImageInfo(format: .webp, width: Int(features.width), height: Int(features.height),
-                         hasAlpha: features.has_alpha != 0)
+                         hasAlpha: features.has_alpha != 0 || features.has_animation != 0)
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {

@@ -1,0 +1,71 @@
+// GeometryTests: how each resize mode turns into an output size and a source region.
+
+import FastResize
+import Testing
+
+@Suite struct GeometryTests {
+    @Test func widthKeepsAspectRatio() {
+        let plan = ResizeMode.width(800).plan(sourceWidth: 4000, sourceHeight: 3000, enlarge: false)
+        #expect(plan.width == 800 && plan.height == 600)
+    }
+
+    @Test func heightKeepsAspectRatio() {
+        let plan = ResizeMode.height(100).plan(sourceWidth: 333, sourceHeight: 200, enlarge: false)
+        #expect(plan.width == 167 && plan.height == 100)
+    }
+
+    @Test func scaleRoundsAndNeverReachesZero() {
+        let plan = ResizeMode.scale(0.001).plan(sourceWidth: 300, sourceHeight: 20, enlarge: false)
+        #expect(plan.width == 1 && plan.height == 1)
+        let half = ResizeMode.scale(0.5).plan(sourceWidth: 101, sourceHeight: 51, enlarge: false)
+        #expect(half.width == 51 && half.height == 26)
+    }
+
+    @Test func fitStaysInsideTheBox() {
+        let wide = ResizeMode.fit(width: 720, height: 588).plan(sourceWidth: 2725, sourceHeight: 2225, enlarge: false)
+        #expect(wide.width == 720 && wide.height == 588)
+        let tall = ResizeMode.fit(width: 100, height: 100).plan(sourceWidth: 300, sourceHeight: 1000, enlarge: false)
+        #expect(tall.width == 30 && tall.height == 100)
+        for (w, h) in [(1, 1000), (1000, 1), (997, 13), (640, 480)] {
+            let plan = ResizeMode.fit(width: 64, height: 48).plan(sourceWidth: w, sourceHeight: h, enlarge: true)
+            #expect(plan.width <= 64 && plan.height <= 48 && (plan.width == 64 || plan.height == 48))
+        }
+    }
+
+    @Test func smallImagesKeepTheirSizeWithoutEnlarge() {
+        let modes: [ResizeMode] = [.scale(2), .width(500), .height(500), .fit(width: 500, height: 500)]
+        for mode in modes {
+            let plan = mode.plan(sourceWidth: 200, sourceHeight: 100, enlarge: false)
+            #expect(plan.width == 200 && plan.height == 100, "\(mode)")
+        }
+        let enlarged = ResizeMode.fit(width: 500, height: 500).plan(sourceWidth: 200, sourceHeight: 100, enlarge: true)
+        #expect(enlarged.width == 500 && enlarged.height == 250)
+    }
+
+    @Test func fillCoversAndCropsToExactSize() {
+        let plan = ResizeMode.fill(width: 100, height: 100, gravity: .center)
+            .plan(sourceWidth: 400, sourceHeight: 200, enlarge: false)
+        #expect(plan.width == 100 && plan.height == 100)
+        #expect(plan.region == SourceRegion(x: 100, y: 0, width: 200, height: 200))
+    }
+
+    @Test(arguments: [(Gravity.west, 0.0), (.east, 200.0), (.northwest, 0.0), (.southeast, 200.0), (.north, 100.0)])
+    func fillGravityChoosesTheKeptPart(gravity: Gravity, x: Double) {
+        let plan = ResizeMode.fill(width: 50, height: 50, gravity: gravity).plan(sourceWidth: 400, sourceHeight: 200, enlarge: false)
+        #expect(plan.region.x == x)
+        #expect(plan.region.width == 200)
+    }
+
+    @Test func fillVerticalGravity() {
+        let south = ResizeMode.fill(width: 100, height: 50, gravity: .south).plan(sourceWidth: 100, sourceHeight: 300, enlarge: false)
+        #expect(south.region == SourceRegion(x: 0, y: 250, width: 100, height: 50))
+        let north = ResizeMode.fill(width: 100, height: 50, gravity: .north).plan(sourceWidth: 100, sourceHeight: 300, enlarge: false)
+        #expect(north.region.y == 0)
+    }
+
+    @Test func fillWithoutEnlargeCropsSmallImages() {
+        let plan = ResizeMode.fill(width: 300, height: 300, gravity: .center).plan(sourceWidth: 200, sourceHeight: 400, enlarge: false)
+        #expect(plan.width == 200 && plan.height == 300)
+        #expect(plan.region == SourceRegion(x: 0, y: 50, width: 200, height: 300))
+    }
+}

@@ -1,0 +1,91 @@
+// TestImages: deterministic synthetic images and comparisons (max difference, PSNR) for the tests.
+
+import FastResize
+import Foundation
+
+public enum TestImages {
+    /// Smooth gradients plus seeded noise and hard edges: exercises every part of a kernel.
+    public static func pattern(width: Int, height: Int, format: PixelFormat, seed: UInt64 = 1) -> PixelBuffer {
+        var generator = SplitMix64(seed: seed)
+        var image = PixelBuffer(width: width, height: height, format: format)
+        let channels = format.channelCount
+        for y in 0..<height {
+            for x in 0..<width {
+                let base = (y * width + x) * channels
+                let edge = ((x / 7) + (y / 5)) % 2 == 0 ? 60 : 0
+                for c in 0..<channels {
+                    let gradient = (x * 255 / max(width - 1, 1) + y * 128 / max(height - 1, 1) + c * 40) % 256
+                    let noise = Int(generator.next() % 32)
+                    var value = min(255, gradient / 2 + edge + noise)
+                    if format.hasAlpha && c == channels - 1 {
+                        // Opaque, transparent and partial regions.
+                        value = x < width / 3 ? 255 : (y < height / 2 ? 0 : min(255, 40 + noise * 6))
+                    }
+                    image.pixels[base + c] = UInt8(value)
+                }
+            }
+        }
+        return image
+    }
+
+    /// Gradients and soft shapes without noise: what lossy codecs are made for.
+    public static func smooth(width: Int, height: Int, format: PixelFormat) -> PixelBuffer {
+        var image = PixelBuffer(width: width, height: height, format: format)
+        let channels = format.channelCount
+        for y in 0..<height {
+            for x in 0..<width {
+                let dx = Double(x) - Double(width) / 2, dy = Double(y) - Double(height) / 3
+                let disc = (dx * dx + dy * dy).squareRoot() < Double(min(width, height)) / 4 ? 90.0 : 0
+                for c in 0..<channels {
+                    var value = Double(x) * 200 / Double(width) + Double(y) * 50 / Double(height) + disc - Double(c * 30)
+                    if format.hasAlpha && c == channels - 1 { value = 255 }
+                    image.pixels[(y * width + x) * channels + c] = UInt8(min(max(value, 0), 255))
+                }
+            }
+        }
+        return image
+    }
+
+    /// Every pixel the same value.
+    public static func constant(width: Int, height: Int, format: PixelFormat, value: UInt8 = 173) -> PixelBuffer {
+        PixelBuffer(width: width, height: height, format: format,
+                    pixels: [UInt8](repeating: value, count: width * height * format.channelCount))
+    }
+
+    /// Largest absolute difference between two images of the same size and layout.
+    public static func maxDifference(_ a: PixelBuffer, _ b: PixelBuffer) -> Int {
+        precondition(a.width == b.width && a.height == b.height && a.format == b.format, "images differ in shape")
+        var worst = 0
+        for i in 0..<a.pixels.count { worst = max(worst, abs(Int(a.pixels[i]) - Int(b.pixels[i]))) }
+        return worst
+    }
+
+    /// Peak signal-to-noise ratio in dB over all channels (infinity for identical images).
+    public static func psnr(_ a: PixelBuffer, _ b: PixelBuffer) -> Double {
+        precondition(a.width == b.width && a.height == b.height && a.format == b.format, "images differ in shape")
+        var squared = 0.0
+        for i in 0..<a.pixels.count {
+            let d = Double(Int(a.pixels[i]) - Int(b.pixels[i]))
+            squared += d * d
+        }
+        if squared == 0 { return .infinity }
+        return 10 * log10(255 * 255 / (squared / Double(a.pixels.count)))
+    }
+}
+
+/// A small, seedable generator so test images are the same on every run.
+public struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    public init(seed: UInt64) {
+        state = seed
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

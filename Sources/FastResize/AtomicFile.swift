@@ -15,7 +15,8 @@ public enum AtomicFile {
     /// Writes `bytes` to `path`. Without `overwrite`, an existing file is kept (decided atomically
     /// by link(2), so two writers can never replace each other's output).
     public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool) throws(FileError) -> Outcome {
-        let directory = (path as NSString).deletingLastPathComponent
+        let parent = (path as NSString).deletingLastPathComponent
+        let directory = parent.isEmpty ? "." : parent
         let name = (path as NSString).lastPathComponent
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

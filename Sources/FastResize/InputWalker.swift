@@ -53,7 +53,9 @@ public struct InputWalker: Sendable {
                       failures: inout [(String, FileError)], visited: inout Set<String>) {
         let here = relative.isEmpty ? folder : folder + "/" + relative
         let resolvedHere = Self.resolved(here)
-        if skipFolders.contains(resolvedHere) || !visited.insert(resolvedHere).inserted { return }
+        // An output folder below the input is never read as input (but an output folder that is the
+        // input folder itself still is: there, outputs that would replace inputs are refused).
+        if (!relative.isEmpty && skipFolders.contains(resolvedHere)) || !visited.insert(resolvedHere).inserted { return }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: here).sorted()

@@ -1,0 +1,77 @@
+// CommandRunner: runs the built fastresize binary as a real process, in scratch folders of its own.
+
+import Foundation
+import Synchronization
+
+public struct CommandResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+public enum CommandRunner {
+    /// The fastresize binary SwiftPM built beside the test bundle (or FASTRESIZE_BINARY).
+    public static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["FASTRESIZE_BINARY"] { return URL(fileURLWithPath: path) }
+        let candidates = [Bundle.main.bundleURL.appendingPathComponent("fastresize"),
+                          Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("fastresize"),
+                          Corpus.packageRoot.appendingPathComponent(".build/debug/fastresize")]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
+    }
+
+    public static func run(_ arguments: [String], in directory: URL? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes while the process runs, so a full pipe can never stall it.
+        let errorData = Mutex(Data())
+        let reading = DispatchGroup()
+        DispatchQueue.global().async(group: reading) {
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            errorData.withLock { $0 = data }
+        }
+        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        reading.wait()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
+                             stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
+    }
+}
+
+/// A scratch folder removed when the value is released.
+public final class ScratchFolder: @unchecked Sendable {
+    public let url: URL
+
+    public init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("fastresize-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    public func path(_ relative: String) -> String { url.appendingPathComponent(relative).path }
+
+    /// Writes `bytes` at `relative`, creating folders as needed.
+    public func write(_ bytes: [UInt8], to relative: String) throws {
+        let target = url.appendingPathComponent(relative)
+        try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(bytes).write(to: target)
+    }
+
+    /// Every file below the folder, relative paths, sorted.
+    public func files(under relative: String = "") -> [String] {
+        let root = relative.isEmpty ? url : url.appendingPathComponent(relative)
+        guard let enumerator = FileManager.default.enumerator(atPath: root.path) else { return [] }
+        return enumerator.compactMap { $0 as? String }.filter {
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path, isDirectory: &isDirectory)
+            return !isDirectory.boolValue
+        }.sorted()
+    }
+}

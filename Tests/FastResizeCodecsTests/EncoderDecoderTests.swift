@@ -2,6 +2,7 @@
 
 import FastResize
 import FastResizeCodecs
+import Foundation
 import Testing
 import TestSupport
 
@@ -132,5 +133,19 @@ import TestSupport
                 }
             }
         }
+    }
+}
+
+@Suite struct LibraryUseTests {
+    /// The in-process use the README shows, kept compiling and correct here.
+    @Test func renderAFileAsTheReadmeShows() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try JPEGEncoder().encode(TestImages.smooth(width: 1000, height: 500, format: .rgb),
+                                                   options: EncodeOptions()), to: "photo.jpg")
+        let settings = ResizeSettings(mode: .fit(width: 800, height: 800), format: .fixed(.webp))
+        let pipeline = FilePipeline(codecs: Codecs.all, settings: settings)
+        let output = try pipeline.render(try FilePipeline.readFile(scratch.path("photo.jpg")))
+        #expect((output.width, output.height, output.format) == (800, 400, .webp))
+        #expect(ImageFormat.detect(output.bytes) == .webp)
     }
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs the Debian 12 packages FastResize builds against (as root, or through sudo).
+set -euo pipefail
+
+packages=(
+    pkg-config
+    libjpeg62-turbo-dev   # JPEG (libjpeg-turbo)
+    libspng-dev           # PNG
+    libwebp-dev           # WebP
+    libheif-dev           # HEIC and AVIF decoding (LGPL: linked dynamically)
+    libavif-dev           # AVIF encoding
+    libtiff-dev           # TIFF
+    libgif-dev            # GIF
+    zlib1g-dev
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing: ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -110,6 +110,10 @@ public struct BatchRunner: Sendable {
         let outputPath = URL(fileURLWithPath: options.outputDirectory).appendingPathComponent(relativeOutput)
             .standardizedFileURL.path
         let output = OutputRecord(path: outputPath, width: plan.width, height: plan.height, format: format, bytes: 0)
+        let root = URL(fileURLWithPath: options.outputDirectory).standardizedFileURL.path
+        guard outputPath.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+            return PlannedFile(input: input, action: .fail(.outsideOutputFolder(outputPath)), output: output)
+        }
         if InputWalker.resolved(outputPath) == InputWalker.resolved(input.path) {
             return PlannedFile(input: input, action: .fail(.outputIsInput), output: output)
         }

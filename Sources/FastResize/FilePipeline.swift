@@ -57,6 +57,7 @@ public enum FileError: Error, Sendable, Equatable, CustomStringConvertible {
     case codec(CodecError)
     case noEncoder(ImageFormat)
     case outputIsInput
+    case outsideOutputFolder(String)
     case collision(otherInput: String)
     case writeFailed(String)
 
@@ -69,6 +70,7 @@ public enum FileError: Error, Sendable, Equatable, CustomStringConvertible {
         case .codec(let error): error.description
         case .noEncoder(let format): "no encoder for \(format.displayName)"
         case .outputIsInput: "output path is the input itself; refusing to replace an input"
+        case .outsideOutputFolder(let path): "output path \(path) is outside the output folder"
         case .collision(let other): "output collides with \(other)"
         case .writeFailed(let reason): "cannot write output: \(reason)"
         }

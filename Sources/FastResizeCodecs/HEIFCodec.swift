@@ -54,7 +54,11 @@ private final class HEIFContainer {
     let context: OpaquePointer
     let format: ImageFormat
 
+    /// libheif registers its decoder plugins on first use; do that once, before any two threads race to.
+    private static let initialised: Bool = heif_init(nil).code == heif_error_Ok
+
     init(_ data: UnsafeRawBufferPointer, format: ImageFormat) throws(CodecError) {
+        _ = Self.initialised
         guard let context = heif_context_alloc() else { throw .decodeFailed(format, "out of memory") }
         self.context = context
         self.format = format

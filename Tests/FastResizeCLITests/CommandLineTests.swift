@@ -280,3 +280,15 @@ func loadReport(_ path: String) throws -> BatchReport {
         #expect(result.stderr.contains("1 written, 0 skipped, 0 failed, 0 not images"))
     }
 }
+
+@Suite struct OutputFolderTests {
+    @Test func aNameTemplateCannotLeaveTheOutputFolder() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(20, 20), to: "in/a.jpg")
+        let result = try CommandRunner.run(["in", "-o", "out", "--width", "10", "--name", "../../{stem}.{ext}"], in: scratch.url)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("is outside the output folder"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.url.deletingLastPathComponent().appendingPathComponent("a.jpg").path))
+        #expect(scratch.files() == ["in/a.jpg"])
+    }
+}

@@ -71,6 +71,12 @@ static void fr_tiff_silence_globals(void) {
     TIFFSetWarningHandler(NULL);
 }
 
+// Sets the message unless libtiff already explained the failure.
+static void fr_tiff_fail(fr_tiff_source *source, const char *fallback) {
+    if (!source->message[0]) snprintf(source->message, FR_MESSAGE_SIZE, "%s", fallback);
+}
+
+// Opens the buffer with our handlers; on failure the source's message says why.
 static TIFF *fr_tiff_open(fr_tiff_source *source) {
     pthread_once(&fr_tiff_once, fr_tiff_silence_globals);
     TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
@@ -83,11 +89,8 @@ static TIFF *fr_tiff_open(fr_tiff_source *source) {
                                    fr_tiff_seek, fr_tiff_close, fr_tiff_size, fr_tiff_map, fr_tiff_unmap,
                                    options);
     TIFFOpenOptionsFree(options);
+    if (!tiff) fr_tiff_fail(source, "not a readable TIFF");
     return tiff;
-}
-
-static void fr_tiff_fail(fr_tiff_source *source, const char *fallback) {
-    if (!source->message[0]) snprintf(source->message, FR_MESSAGE_SIZE, "%s", fallback);
 }
 
 int fr_tiff_probe(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height, int *has_alpha,
@@ -95,10 +98,7 @@ int fr_tiff_probe(const uint8_t *data, size_t size, uint32_t *width, uint32_t *h
     fr_tiff_source source = { data, size, 0, message };
     message[0] = 0;
     TIFF *tiff = fr_tiff_open(&source);
-    if (!tiff) {
-        fr_tiff_fail(&source, "not a readable TIFF");
-        return -1;
-    }
+    if (!tiff) return -1;
     uint32_t w = 0, h = 0;
     uint16_t extra = 0;
     uint16_t *extra_types = NULL;
@@ -121,10 +121,7 @@ int fr_tiff_decode_rgba(const uint8_t *data, size_t size, uint32_t *pixels, uint
     fr_tiff_source source = { data, size, 0, message };
     message[0] = 0;
     TIFF *tiff = fr_tiff_open(&source);
-    if (!tiff) {
-        fr_tiff_fail(&source, "not a readable TIFF");
-        return -1;
-    }
+    if (!tiff) return -1;
     char reason[1024] = { 0 };
     if (!TIFFRGBAImageOK(tiff, reason)) {
         fr_tiff_fail(&source, reason[0] ? reason : "unsupported TIFF layout");

@@ -1,12 +1,26 @@
-// Resizer: separable convolution of a PixelBuffer with precomputed weights (horizontal, then vertical).
+// Resizer: separable 8-bit convolution in fixed point, band by band, vertical pass then horizontal pass.
 
-/// Resamples images with one filter. Alpha is premultiplied during the convolution so transparent
-/// pixels never bleed their colour into visible neighbours.
+import Dispatch
+import Synchronization
+
+/// Resamples images with one filter.
+///
+/// The output is made in bands of `bandRows` rows. For each band, the vertical pass filters the
+/// input rows it needs into int16 rows; the band is then transposed, so that the horizontal pass is
+/// the same contiguous row operation as the vertical one (every SIMD lane doing useful work, for
+/// any number of channels); the result is written back transposed. Alpha is premultiplied on the
+/// way in and divided out on the way back, so transparent pixels never bleed their colour.
+/// Bands are independent, so one image can use several threads.
 public struct Resizer: Sendable {
     public let filter: ResampleFilter
+    public let backend: ResizeBackend
 
-    public init(filter: ResampleFilter = .default) {
+    /// Output rows per band: 16 makes every transposed row a whole number of 16-lane vectors.
+    static let bandRows = 16
+
+    public init(filter: ResampleFilter = .default, backend: ResizeBackend = .simd) {
         self.filter = filter
+        self.backend = backend
     }
 
     /// Resizes the whole of `image` to `width` × `height`.
@@ -14,69 +28,34 @@ public struct Resizer: Sendable {
         resize(image, region: SourceRegion(image), width: width, height: height)
     }
 
-    /// Resizes the part `region` of `image` (which may have fractional edges) to `width` × `height`.
-    public func resize(_ image: PixelBuffer, region: SourceRegion, width: Int, height: Int) -> PixelBuffer {
-        let horizontal = ResampleWeights(inputCount: image.width, outputCount: width, filter: filter,
-                                         offset: region.x, span: region.width)
-        let vertical = ResampleWeights(inputCount: image.height, outputCount: height, filter: filter,
-                                       offset: region.y, span: region.height)
-        return resize(image, horizontal: horizontal, vertical: vertical)
-    }
-
-    /// Resizes with weights prepared by the caller (so a batch can reuse them across images).
-    public func resize(_ image: PixelBuffer, horizontal: ResampleWeights, vertical: ResampleWeights) -> PixelBuffer {
-        precondition(horizontal.inputCount == image.width && vertical.inputCount == image.height,
-                     "weights prepared for another size")
+    /// Resizes the part `region` of `image` (which may have fractional edges) to `width` × `height`,
+    /// using `threads` threads and the buffers and weight tables of `workspace`.
+    public func resize(_ image: PixelBuffer, region: SourceRegion, width: Int, height: Int,
+                       threads: Int = 1, workspace: ResizeWorkspace = ResizeWorkspace()) -> PixelBuffer {
+        let horizontal = workspace.weights(inputCount: image.width, outputCount: width, filter: filter,
+                                           offset: region.x, span: region.width)
+        let vertical = workspace.weights(inputCount: image.height, outputCount: height, filter: filter,
+                                         offset: region.y, span: region.height)
         if horizontal.isIdentity && vertical.isIdentity { return image }
-        let channels = image.format.channelCount
-        let alphaIndex = image.format.hasAlpha ? channels - 1 : -1
-        // Only the input rows the vertical pass reads are filtered horizontally.
-        let firstRow = Int(vertical.starts.first!)
-        let lastRow = min(Int(vertical.starts.last!) + vertical.tapCount, image.height)
-        let rowCount = lastRow - firstRow
-        let outputWidth = horizontal.outputCount
-        let rowFloats = outputWidth * channels
-
-        var intermediate = [Float](repeating: 0, count: rowFloats * rowCount)
-        var premultiplied = [Float](repeating: 0, count: image.width * channels)
+        var output = PixelBuffer(width: width, height: height, format: image.format)
+        let bandCount = (height + Self.bandRows - 1) / Self.bandRows
+        let workers = max(1, min(threads, bandCount))
+        let scratch = workspace.scratchSets(workers)
         image.pixels.withUnsafeBufferPointer { source in
-            intermediate.withUnsafeMutableBufferPointer { middle in
-                premultiplied.withUnsafeMutableBufferPointer { row in
-                    for y in 0..<rowCount {
-                        let sourceRow = source.baseAddress! + (firstRow + y) * image.bytesPerRow
-                        loadPremultiplied(sourceRow, into: row.baseAddress!, width: image.width,
-                                          channels: channels, alphaIndex: alphaIndex)
-                        convolveRow(row.baseAddress!, into: middle.baseAddress! + y * rowFloats,
-                                    weights: horizontal, channels: channels)
-                    }
-                }
-            }
-        }
-
-        var output = PixelBuffer(width: outputWidth, height: vertical.outputCount, format: image.format)
-        var accumulator = [Float](repeating: 0, count: rowFloats)
-        intermediate.withUnsafeBufferPointer { middle in
             output.pixels.withUnsafeMutableBufferPointer { target in
-                accumulator.withUnsafeMutableBufferPointer { sum in
-                    let taps = vertical.tapCount
-                    vertical.weights.withUnsafeBufferPointer { weights in
-                        for y in 0..<vertical.outputCount {
-                            if vertical.isIdentity {
-                                storeUnpremultiplied(middle.baseAddress! + (y - firstRow) * rowFloats,
-                                                     into: target.baseAddress! + y * rowFloats,
-                                                     width: outputWidth, channels: channels, alphaIndex: alphaIndex)
-                                continue
-                            }
-                            for i in 0..<rowFloats { sum[i] = 0 }
-                            let start = Int(vertical.starts[y]) - firstRow
-                            for k in 0..<taps {
-                                let w = weights[y * taps + k]
-                                if w == 0 { continue }
-                                let inputRow = middle.baseAddress! + (start + k) * rowFloats
-                                for i in 0..<rowFloats { sum[i] += w * inputRow[i] }
-                            }
-                            storeUnpremultiplied(sum.baseAddress!, into: target.baseAddress! + y * rowFloats,
-                                                 width: outputWidth, channels: channels, alphaIndex: alphaIndex)
+                let job = BandJob(source: source.baseAddress!, sourceWidth: image.width, format: image.format,
+                                  target: target.baseAddress!, horizontal: horizontal, vertical: vertical,
+                                  backend: backend)
+                if workers == 1 {
+                    for band in 0..<bandCount { job.run(band: band, scratch: scratch[0]) }
+                } else {
+                    // Bands are handed out in order to whichever worker is free.
+                    let next = Atomic(0)
+                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                        while true {
+                            let band = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                            guard band < bandCount else { return }
+                            job.run(band: band, scratch: scratch[worker])
                         }
                     }
                 }
@@ -84,72 +63,149 @@ public struct Resizer: Sendable {
         }
         return output
     }
+}
 
-    /// One row of bytes to floats, colour multiplied by alpha/255 when there is alpha.
-    private func loadPremultiplied(_ source: UnsafePointer<UInt8>, into row: UnsafeMutablePointer<Float>,
-                                   width: Int, channels: Int, alphaIndex: Int) {
-        if alphaIndex < 0 {
-            for i in 0..<(width * channels) { row[i] = Float(source[i]) }
-            return
+/// Everything one band needs to know; the pointers stay valid for the duration of `resize`.
+private struct BandJob: @unchecked Sendable {
+    let source: UnsafePointer<UInt8>
+    let sourceWidth: Int
+    let format: PixelFormat
+    let target: UnsafeMutablePointer<UInt8>
+    let horizontal: FixedPointWeights
+    let vertical: FixedPointWeights
+    let backend: ResizeBackend
+
+    var channels: Int { format.channelCount }
+
+    func run(band: Int, scratch: BandScratch) {
+        let firstRow = band * Resizer.bandRows
+        let rows = min(Resizer.bandRows, vertical.outputCount - firstRow)
+        // Only the columns the horizontal pass reads are filtered vertically (a crop reads fewer).
+        let columns = horizontal.inputSpan
+        let columnCount = columns.count
+        let rowLength = columnCount * channels
+        let verticalRows = scratch.vertical.reserve(Resizer.bandRows * rowLength)
+
+        verticalPass(firstRow: firstRow, rows: rows, columns: columns, into: verticalRows, scratch: scratch)
+
+        // Transpose: one row per input column holding that column's `bandRows` pixels.
+        let transposedLength = Resizer.bandRows * channels
+        let transposed = scratch.transposed.reserve(columnCount * transposedLength)
+        if rows < Resizer.bandRows {
+            transposed.update(repeating: 0, count: columnCount * transposedLength)
         }
-        for x in 0..<width {
-            let base = x * channels
-            let alpha = Float(source[base + alphaIndex])
-            let factor = alpha * (1 / 255)
-            for c in 0..<alphaIndex { row[base + c] = Float(source[base + c]) * factor }
-            row[base + alphaIndex] = alpha
+        for j in 0..<rows {
+            let from = verticalRows + j * rowLength
+            var to = transposed + j * channels
+            for column in 0..<columnCount {
+                for c in 0..<channels { to[c] = from[column * channels + c] }
+                to += transposedLength
+            }
+        }
+
+        horizontalPass(firstRow: firstRow, rows: rows, firstColumn: columns.lowerBound, transposed: transposed,
+                       scratch: scratch)
+    }
+
+    /// Output rows `firstRow ..< firstRow + rows`, every needed column, as int16 with 6 fractional bits.
+    private func verticalPass(firstRow: Int, rows: Int, columns: Range<Int>, into output: UnsafeMutablePointer<Int16>,
+                              scratch: BandScratch) {
+        let taps = vertical.tapCount
+        let rowLength = columns.count * channels
+        let sourceStride = sourceWidth * channels
+        vertical.values.withUnsafeBufferPointer { weights in
+            if !format.hasAlpha {
+                for j in 0..<rows {
+                    let y = firstRow + j
+                    let first = source + Int(vertical.starts[y]) * sourceStride + columns.lowerBound * channels
+                    RowKernels.weightedSum(Rows(base: first, stride: sourceStride), weights: weights.baseAddress! + y * taps,
+                                           taps: taps, count: rowLength, shift: vertical.precision - intermediateFractionBits,
+                                           into: output + j * rowLength, backend: backend)
+                }
+                return
+            }
+            // With alpha, the rows this band reads are premultiplied once, then filtered.
+            let firstInput = Int(vertical.starts[firstRow])
+            let lastInput = Int(vertical.starts[firstRow + rows - 1]) + taps
+            let premultiplied = scratch.premultiplied.reserve((lastInput - firstInput) * rowLength)
+            for y in firstInput..<lastInput {
+                premultiply(source + y * sourceStride + columns.lowerBound * channels,
+                            into: premultiplied + (y - firstInput) * rowLength, pixels: columns.count)
+            }
+            for j in 0..<rows {
+                let y = firstRow + j
+                let first = premultiplied + (Int(vertical.starts[y]) - firstInput) * rowLength
+                RowKernels.weightedSum(Rows(base: first, stride: rowLength), weights: weights.baseAddress! + y * taps,
+                                       taps: taps, count: rowLength,
+                                       shift: vertical.precision + premultipliedFractionBits - intermediateFractionBits,
+                                       into: output + j * rowLength, backend: backend)
+            }
         }
     }
 
-    /// Horizontal convolution of one float row.
-    private func convolveRow(_ row: UnsafeMutablePointer<Float>, into target: UnsafeMutablePointer<Float>,
-                             weights: ResampleWeights, channels: Int) {
-        if weights.isIdentity {
-            target.update(from: row, count: weights.outputCount * channels)
-            return
-        }
-        let taps = weights.tapCount
-        weights.weights.withUnsafeBufferPointer { w in
-            weights.starts.withUnsafeBufferPointer { starts in
-                for x in 0..<weights.outputCount {
-                    let start = Int(starts[x]) * channels
-                    let out = x * channels
-                    for c in 0..<channels {
-                        var sum: Float = 0
-                        for k in 0..<taps { sum += w[x * taps + k] * row[start + k * channels + c] }
-                        target[out + c] = sum
+    /// Filters the transposed band along the old rows and writes each output column back in place.
+    private func horizontalPass(firstRow: Int, rows: Int, firstColumn: Int, transposed: UnsafeMutablePointer<Int16>,
+                                scratch: BandScratch) {
+        let taps = horizontal.tapCount
+        let length = Resizer.bandRows * channels
+        let sums = scratch.sums.reserve(length)
+        let bytes = scratch.bytes.reserve(length)
+        let shift = horizontal.precision + intermediateFractionBits
+        let outputWidth = horizontal.outputCount
+        horizontal.values.withUnsafeBufferPointer { weights in
+            for x in 0..<outputWidth {
+                let columnRows = Rows(base: UnsafePointer(transposed + (Int(horizontal.starts[x]) - firstColumn) * length),
+                                      stride: length)
+                let columnWeights = weights.baseAddress! + x * taps
+                if format.hasAlpha {
+                    RowKernels.weightedSum(columnRows, weights: columnWeights, taps: taps, count: length, into: sums,
+                                           backend: backend)
+                    for j in 0..<rows {
+                        unpremultiply(sums + j * channels, shift: shift,
+                                      into: target + ((firstRow + j) * outputWidth + x) * channels)
+                    }
+                } else {
+                    RowKernels.weightedSum(columnRows, weights: columnWeights, taps: taps, count: length, shift: shift,
+                                           into: bytes, backend: backend)
+                    for j in 0..<rows {
+                        let pixel = target + ((firstRow + j) * outputWidth + x) * channels
+                        for c in 0..<channels { pixel[c] = bytes[j * channels + c] }
                     }
                 }
             }
         }
     }
 
-    /// One row of floats back to bytes: alpha clamped, colour divided by it, all rounded.
-    private func storeUnpremultiplied(_ row: UnsafePointer<Float>, into target: UnsafeMutablePointer<UInt8>,
-                                      width: Int, channels: Int, alphaIndex: Int) {
-        if alphaIndex < 0 {
-            for i in 0..<(width * channels) { target[i] = Self.clampToByte(row[i]) }
-            return
-        }
-        for x in 0..<width {
+    /// Colour × alpha / 255 with 7 fractional bits; alpha itself scaled the same way.
+    private func premultiply(_ row: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Int16>, pixels: Int) {
+        let alphaIndex = channels - 1
+        let one = Int32(1) << premultipliedFractionBits
+        for x in 0..<pixels {
             let base = x * channels
-            let alpha = min(max(row[base + alphaIndex], 0), 255)
-            let alphaByte = Self.clampToByte(alpha)
-            target[base + alphaIndex] = alphaByte
-            if alphaByte == 0 {
-                for c in 0..<alphaIndex { target[base + c] = 0 }
-            } else {
-                let factor = 255 / alpha
-                for c in 0..<alphaIndex { target[base + c] = Self.clampToByte(row[base + c] * factor) }
+            let alpha = Int32(row[base + alphaIndex])
+            for c in 0..<alphaIndex {
+                output[base + c] = Int16((Int32(row[base + c]) * alpha * one + 127) / 255)
             }
+            output[base + alphaIndex] = Int16(alpha * one)
         }
     }
 
-    @inline(__always)
-    static func clampToByte(_ value: Float) -> UInt8 {
-        if !(value > 0) { return 0 }          // also catches NaN
-        if value >= 254.5 { return 255 }
-        return UInt8(value + 0.5)
+    /// From premultiplied sums (scaled by 2^shift) to straight 8-bit colour: alpha clamped and
+    /// rounded, colour divided by the clamped alpha and rounded; fully transparent pixels are zero.
+    private func unpremultiply(_ sums: UnsafePointer<Int32>, shift: Int, into pixel: UnsafeMutablePointer<UInt8>) {
+        let alphaIndex = channels - 1
+        let scale = Int64(1) << Int64(shift)
+        let alpha = min(max(Int64(sums[alphaIndex]), 0), 255 * scale)
+        let alphaByte = UInt8((alpha + scale / 2) >> Int64(shift))
+        pixel[alphaIndex] = alphaByte
+        guard alphaByte > 0 else {
+            for c in 0..<alphaIndex { pixel[c] = 0 }
+            return
+        }
+        for c in 0..<alphaIndex {
+            let colour = max(Int64(sums[c]), 0)
+            pixel[c] = UInt8(min((colour * 510 + alpha) / (2 * alpha), 255))
+        }
     }
 }
 

@@ -60,6 +60,28 @@ public enum TestImages {
         return worst
     }
 
+    /// The largest difference that can be seen: alpha and premultiplied colour (colour × α / 255)
+    /// everywhere, straight colour where α ≥ `visibleAlpha`. A nearly transparent pixel's straight
+    /// colour is its premultiplied colour magnified 255/α times, so there it shows rounding, not error.
+    public static func maxVisibleDifference(_ a: PixelBuffer, _ b: PixelBuffer, visibleAlpha: Int = 32) -> Int {
+        guard a.format.hasAlpha else { return maxDifference(a, b) }
+        precondition(a.width == b.width && a.height == b.height && a.format == b.format, "images differ in shape")
+        let channels = a.format.channelCount
+        var worst = 0
+        for p in 0..<(a.width * a.height) {
+            let base = p * channels
+            let alphaA = Int(a.pixels[base + channels - 1]), alphaB = Int(b.pixels[base + channels - 1])
+            worst = max(worst, abs(alphaA - alphaB))
+            for c in 0..<(channels - 1) {
+                let colourA = Int(a.pixels[base + c]), colourB = Int(b.pixels[base + c])
+                let premultipliedA = Double(colourA * alphaA) / 255, premultipliedB = Double(colourB * alphaB) / 255
+                worst = max(worst, Int(abs(premultipliedA - premultipliedB).rounded(.up)))
+                if min(alphaA, alphaB) >= visibleAlpha { worst = max(worst, abs(colourA - colourB)) }
+            }
+        }
+        return worst
+    }
+
     /// Peak signal-to-noise ratio in dB over all channels (infinity for identical images).
     public static func psnr(_ a: PixelBuffer, _ b: PixelBuffer) -> Double {
         precondition(a.width == b.width && a.height == b.height && a.format == b.format, "images differ in shape")

@@ -1,0 +1,145 @@
+// ResizeKernels: the inner loops of the 8-bit convolution, each as a scalar reference and a SIMD twin.
+
+/// How a pass is computed. `scalar` is the reference; `simd` must produce the same bytes.
+public enum ResizeBackend: String, Sendable, CaseIterable {
+    case scalar
+    case simd
+}
+
+/// Fixed-point layout between the passes: int16 samples with this many fractional bits. Six bits
+/// leave room for the overshoot of sharp kernels (±512) while keeping rounding error under 1/128.
+let intermediateFractionBits = 6
+/// Premultiplied colour carries seven fractional bits, so dark, nearly transparent pixels keep their hue.
+let premultipliedFractionBits = 7
+
+/// Evenly spaced rows of one buffer: row k starts at `base + k × stride`.
+struct Rows<Element> {
+    var base: UnsafePointer<Element>
+    var stride: Int
+
+    @inline(__always)
+    subscript(_ k: Int) -> UnsafePointer<Element> { base + k &* stride }
+}
+
+/// The row operation both passes reduce to: `Σ_k weight[k] × rows[k][i]` for i < count, in Int32.
+/// The weighted sum of one run is exact in Int32 for these inputs: |sample| < 2^15, Σ|weight| < 2^16.
+enum RowKernels {
+    /// 8-bit samples to int16: the sums rounded and shifted right by `shift`.
+    static func weightedSum(_ rows: Rows<UInt8>, weights: UnsafePointer<Int16>, taps: Int, count: Int, shift: Int,
+                            into output: UnsafeMutablePointer<Int16>, backend: ResizeBackend) {
+        var start = 0
+        if backend == .simd {
+            let bias = SIMD16<Int32>(repeating: Int32(1) << (shift - 1))
+            let shifts = SIMD16<Int32>(repeating: Int32(shift))
+            // 32 samples an iteration: each weight is broadcast once for two vectors.
+            while start + 32 <= count {
+                var low = bias, high = bias
+                for k in 0..<taps {
+                    let row = UnsafeRawPointer(rows[k] + start)
+                    let weight = SIMD16<Int32>(repeating: Int32(weights[k]))
+                    low &+= SIMD16<Int32>(truncatingIfNeeded: row.loadUnaligned(as: SIMD16<UInt8>.self)) &* weight
+                    high &+= SIMD16<Int32>(truncatingIfNeeded: row.loadUnaligned(fromByteOffset: 16, as: SIMD16<UInt8>.self)) &* weight
+                }
+                storeNarrowed(low &>> shifts, to: output + start)
+                storeNarrowed(high &>> shifts, to: output + start + 16)
+                start += 32
+            }
+            while start + 16 <= count {
+                var sum = bias
+                for k in 0..<taps {
+                    let bytes = UnsafeRawPointer(rows[k] + start).loadUnaligned(as: SIMD16<UInt8>.self)
+                    sum &+= SIMD16<Int32>(truncatingIfNeeded: bytes) &* SIMD16<Int32>(repeating: Int32(weights[k]))
+                }
+                storeNarrowed(sum &>> shifts, to: output + start)
+                start += 16
+            }
+        }
+        for i in start..<count {
+            var sum = Int32(1) << (shift - 1)
+            for k in 0..<taps { sum &+= Int32(rows[k][i]) &* Int32(weights[k]) }
+            output[i] = Int16(truncatingIfNeeded: sum >> Int32(shift))
+        }
+    }
+
+    /// int16 samples to int16: the sums rounded and shifted right by `shift`.
+    static func weightedSum(_ rows: Rows<Int16>, weights: UnsafePointer<Int16>, taps: Int, count: Int, shift: Int,
+                            into output: UnsafeMutablePointer<Int16>, backend: ResizeBackend) {
+        var start = 0
+        if backend == .simd {
+            let bias = SIMD16<Int32>(repeating: Int32(1) << (shift - 1))
+            while start + 16 <= count {
+                let sum = bias &+ dotProduct(rows, weights: weights, taps: taps, at: start)
+                storeNarrowed(sum &>> SIMD16<Int32>(repeating: Int32(shift)), to: output + start)
+                start += 16
+            }
+        }
+        for i in start..<count {
+            output[i] = Int16(truncatingIfNeeded: (scalarDotProduct(rows, weights: weights, taps: taps, at: i) &+ (Int32(1) << (shift - 1))) >> Int32(shift))
+        }
+    }
+
+    /// int16 samples to bytes: the sums rounded, shifted right by `shift` and clamped to 0…255.
+    static func weightedSum(_ rows: Rows<Int16>, weights: UnsafePointer<Int16>, taps: Int, count: Int, shift: Int,
+                            into output: UnsafeMutablePointer<UInt8>, backend: ResizeBackend) {
+        var start = 0
+        if backend == .simd {
+            let bias = SIMD16<Int32>(repeating: Int32(1) << (shift - 1))
+            while start + 16 <= count {
+                let sum = (bias &+ dotProduct(rows, weights: weights, taps: taps, at: start)) &>> SIMD16<Int32>(repeating: Int32(shift))
+                UnsafeMutableRawPointer(output + start).storeBytes(of: clampToBytes(sum), as: SIMD16<UInt8>.self)
+                start += 16
+            }
+        }
+        for i in start..<count {
+            output[i] = UInt8(clamping: (scalarDotProduct(rows, weights: weights, taps: taps, at: i) &+ (Int32(1) << (shift - 1))) >> Int32(shift))
+        }
+    }
+
+    /// int16 samples to the unshifted sums, for the last pass of an image with alpha.
+    static func weightedSum(_ rows: Rows<Int16>, weights: UnsafePointer<Int16>, taps: Int, count: Int,
+                            into output: UnsafeMutablePointer<Int32>, backend: ResizeBackend) {
+        var start = 0
+        if backend == .simd {
+            while start + 16 <= count {
+                UnsafeMutableRawPointer(output + start).storeBytes(of: dotProduct(rows, weights: weights, taps: taps, at: start),
+                                                                   as: SIMD16<Int32>.self)
+                start += 16
+            }
+        }
+        for i in start..<count { output[i] = scalarDotProduct(rows, weights: weights, taps: taps, at: i) }
+    }
+
+    /// Σ_k weight[k] × rows[k][start ..< start + 16].
+    @inline(__always)
+    static func dotProduct(_ rows: Rows<Int16>, weights: UnsafePointer<Int16>, taps: Int, at start: Int) -> SIMD16<Int32> {
+        var sum = SIMD16<Int32>()
+        for k in 0..<taps {
+            let samples = UnsafeRawPointer(rows[k] + start).loadUnaligned(as: SIMD16<Int16>.self)
+            sum &+= SIMD16<Int32>(truncatingIfNeeded: samples) &* SIMD16<Int32>(repeating: Int32(weights[k]))
+        }
+        return sum
+    }
+
+    @inline(__always)
+    static func scalarDotProduct(_ rows: Rows<Int16>, weights: UnsafePointer<Int16>, taps: Int, at i: Int) -> Int32 {
+        var sum: Int32 = 0
+        for k in 0..<taps { sum &+= Int32(rows[k][i]) &* Int32(weights[k]) }
+        return sum
+    }
+
+    /// Narrows to int16. The fixed-point scales keep every intermediate inside ±2^15 (see
+    /// `FixedPointWeights`: |sample| ≤ 255, Σ|weight| ≤ 2, 6 fractional bits), so no lane saturates.
+    @inline(__always)
+    static func storeNarrowed(_ value: SIMD16<Int32>, to output: UnsafeMutablePointer<Int16>) {
+        UnsafeMutableRawPointer(output).storeBytes(of: SIMD16<Int16>(truncatingIfNeeded: value), as: SIMD16<Int16>.self)
+    }
+
+    /// Clamps to 0…255 with shifts and masks (the generic SIMD clamps are out-of-line calls here).
+    @inline(__always)
+    static func clampToBytes(_ value: SIMD16<Int32>) -> SIMD16<UInt8> {
+        let nonNegative = value & ~(value &>> 31)
+        // Lanes above 255 become all ones, whose low byte is 255.
+        let capped = nonNegative | ((SIMD16<Int32>(repeating: 255) &- nonNegative) &>> 31)
+        return SIMD16<UInt8>(truncatingIfNeeded: capped)
+    }
+}

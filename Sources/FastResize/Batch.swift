@@ -72,7 +72,7 @@ public struct BatchRunner: Sendable {
             PlannedFile(input: InputFile(path: $0.path, relativePath: $0.path, isExplicit: true), action: .fail($0.error))
         }
         // Reading headers is independent per file, so it runs in parallel; decisions stay in input order.
-        let inspected = Self.parallelMap(files, jobs: options.jobs) { inspect($0) }
+        let inspected = Self.parallelMap(files, jobs: options.jobs) { file, _ in inspect(file) }
         var claimed: [String: String] = [:]     // output path → the input that claimed it
         for var entry in inspected {
             if entry.action == .process, let output = entry.output {
@@ -130,8 +130,14 @@ public struct BatchRunner: Sendable {
         let start = Date()
         let total = planned.count
         let done = Mutex(0)
-        let reports = Self.parallelMap(planned, jobs: options.jobs) { file in
-            let report = execute(file)
+        // Each worker keeps one workspace (scratch buffers, weight tables) for all its files. When
+        // there are fewer files than workers, the spare cores split each image's rows instead.
+        let workers = max(1, min(options.jobs, planned.count))
+        let workspaces = (0..<workers).map { _ in ResizeWorkspace() }
+        let processing = planned.filter { $0.action == .process }.count
+        let threadsPerImage = max(1, options.jobs / max(1, min(options.jobs, processing)))
+        let reports = Self.parallelMap(planned, jobs: workers) { file, worker in
+            let report = execute(file, workspace: workspaces[worker], threads: threadsPerImage)
             let count = done.withLock { value in
                 value += 1
                 return value
@@ -142,7 +148,7 @@ public struct BatchRunner: Sendable {
         return BatchReport(files: reports, seconds: Date().timeIntervalSince(start))
     }
 
-    private func execute(_ file: PlannedFile) -> FileReport {
+    private func execute(_ file: PlannedFile, workspace: ResizeWorkspace, threads: Int) -> FileReport {
         let start = Date()
         func finish(_ status: FileReport.Status, _ outputs: [OutputRecord] = [], _ error: FileError? = nil) -> FileReport {
             FileReport(input: file.input.path, status: status, outputs: outputs, error: error?.description,
@@ -156,7 +162,7 @@ public struct BatchRunner: Sendable {
         }
         guard var output = file.output else { return finish(.failed, [], .notAnImage) }
         do {
-            let rendered = try pipeline.render(FilePipeline.readFile(file.input.path))
+            let rendered = try pipeline.render(FilePipeline.readFile(file.input.path), workspace: workspace, threads: threads)
             switch try AtomicFile.write(rendered.bytes, to: output.path, overwrite: options.overwrite) {
             case .alreadyExists:
                 return finish(.skipped)
@@ -172,20 +178,21 @@ public struct BatchRunner: Sendable {
         }
     }
 
-    /// `transform` applied to every element on `jobs` threads; results keep the input order.
-    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], jobs: Int, _ transform: @Sendable (T) -> R) -> [R] {
+    /// `transform` applied to every element on `jobs` threads (it is told which worker runs it);
+    /// results keep the input order.
+    static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], jobs: Int, _ transform: @Sendable (T, Int) -> R) -> [R] {
         if items.isEmpty { return [] }
         let next = Mutex(0)
         let results = Mutex([R?](repeating: nil, count: items.count))
         let workers = min(max(jobs, 1), items.count)
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
             while true {
                 let index = next.withLock { value in
                     defer { value += 1 }
                     return value
                 }
                 guard index < items.count else { return }
-                let result = transform(items[index])
+                let result = transform(items[index], worker)
                 results.withLock { $0[index] = result }
             }
         }

@@ -23,6 +23,28 @@ public protocol ImageDecoding: Sendable {
     func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo
     /// The first frame / primary image, in the pixel layout closest to the file's.
     func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer
+    /// The image made smaller while decoding ("shrink on load"), by at most `factor` on each side;
+    /// decoders that cannot do that cheaply return it at full size.
+    func decode(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int) throws(CodecError) -> DecodedImage
+}
+
+extension ImageDecoding {
+    public func decode(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int) throws(CodecError) -> DecodedImage {
+        DecodedImage(pixels: try decode(data), scaleX: 1, scaleY: 1)
+    }
+}
+
+/// Decoded pixels and how they map onto the stored image: decoded x = stored x × scaleX.
+public struct DecodedImage: Sendable {
+    public var pixels: PixelBuffer
+    public var scaleX: Double
+    public var scaleY: Double
+
+    public init(pixels: PixelBuffer, scaleX: Double, scaleY: Double) {
+        self.pixels = pixels
+        self.scaleX = scaleX
+        self.scaleY = scaleY
+    }
 }
 
 /// Writes one image format.

@@ -137,15 +137,12 @@ public struct FilePipeline: Sendable {
     }
 
     /// Decodes, resizes and encodes `data`; returns the encoded output and its facts.
-    public func render(_ data: Data) throws(FileError) -> (bytes: [UInt8], width: Int, height: Int, format: ImageFormat) {
+    public func render(_ data: Data, workspace: ResizeWorkspace = ResizeWorkspace(),
+                       threads: Int = 1) throws(FileError) -> (bytes: [UInt8], width: Int, height: Int, format: ImageFormat) {
         let info = try inspect(data)
         let format = settings.outputFormat(for: info)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
-        let decoder = codecs.decoders[info.format]!
-        let decoded = try Self.withBytes(of: data) { bytes throws(CodecError) in try decoder.decode(bytes) }
-        try checkLimit(width: decoded.width, height: decoded.height)
-        let plan = settings.mode.plan(sourceWidth: decoded.width, sourceHeight: decoded.height, enlarge: settings.enlarge)
-        var image = Resizer(filter: settings.filter).resize(decoded, region: plan.region, width: plan.width, height: plan.height)
+        var image = try resized(data, info: info, workspace: workspace, threads: threads)
         image = Self.prepare(image, for: encoder, background: settings.background)
         do {
             let bytes = try encoder.encode(image, options: settings.encoding)
@@ -153,6 +150,39 @@ public struct FilePipeline: Sendable {
         } catch {
             throw .codec(error)
         }
+    }
+
+    /// Decodes and resizes: shrink on load where the decoder can, box averaging while the
+    /// reduction left is still large, then the filter (see `ShrinkOnLoad`).
+    public func resized(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
+                        threads: Int = 1) throws(FileError) -> PixelBuffer {
+        let info: ImageInfo
+        if let known { info = known } else { info = try inspect(data) }
+        let decoder = codecs.decoders[info.format]!
+        // The plan is made on the stored size, so shrinking on load never changes the output size.
+        let plan = settings.mode.plan(sourceWidth: info.width, sourceHeight: info.height, enlarge: settings.enlarge)
+        let shrink = min(plan.region.width / Double(plan.width), plan.region.height / Double(plan.height))
+        let decoded = try Self.withBytes(of: data) { bytes throws(CodecError) in
+            try decoder.decode(bytes, shrinkingBy: ShrinkOnLoad.decoderFactor(shrink: shrink))
+        }
+        var image = decoded.pixels
+        try checkLimit(width: image.width, height: image.height)
+        var region = SourceRegion(x: plan.region.x * decoded.scaleX, y: plan.region.y * decoded.scaleY,
+                                  width: plan.region.width * decoded.scaleX, height: plan.region.height * decoded.scaleY)
+        if !image.format.hasAlpha {
+            let boxX = ShrinkOnLoad.boxFactor(remaining: region.width / Double(plan.width))
+            let boxY = ShrinkOnLoad.boxFactor(remaining: region.height / Double(plan.height))
+            if boxX > 1 || boxY > 1 {
+                image = image.boxShrunk(byX: boxX, byY: boxY)
+                region = SourceRegion(x: region.x / Double(boxX), y: region.y / Double(boxY),
+                                      width: region.width / Double(boxX), height: region.height / Double(boxY))
+            }
+        }
+        // Keep the region inside the (possibly rounded-up) decoded image.
+        region.width = min(region.width, Double(image.width) - region.x)
+        region.height = min(region.height, Double(image.height) - region.y)
+        return Resizer(filter: settings.filter).resize(image, region: region, width: plan.width, height: plan.height,
+                                                       threads: threads, workspace: workspace)
     }
 
     /// Converts to a layout the encoder takes: alpha flattened for encoders without it, gray

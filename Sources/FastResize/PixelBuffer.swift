@@ -58,6 +58,18 @@ public struct PixelBuffer: Sendable, Equatable {
         self.pixels = [UInt8](repeating: 0, count: width * height * format.channelCount)
     }
 
+    /// A buffer whose contents the caller promises to overwrite entirely (a decoder's target), so
+    /// the pages are not zeroed first.
+    public init(uninitializedWidth width: Int, height: Int, format: PixelFormat) {
+        precondition(width > 0 && height > 0, "a pixel buffer needs a positive size")
+        self.width = width
+        self.height = height
+        self.format = format
+        self.pixels = [UInt8](unsafeUninitializedCapacity: width * height * format.channelCount) { _, count in
+            count = width * height * format.channelCount
+        }
+    }
+
     /// Wraps existing pixel data, which must hold exactly width × height pixels.
     public init(width: Int, height: Int, format: PixelFormat, pixels: [UInt8]) {
         precondition(width > 0 && height > 0, "a pixel buffer needs a positive size")

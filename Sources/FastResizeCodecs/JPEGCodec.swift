@@ -16,10 +16,18 @@ public struct JPEGDecoder: ImageDecoding {
         try decode(data, scaleDenominator: 1)
     }
 
+    /// Shrinks by the largest of 8, 4 or 2 that is at most `factor`, in the inverse DCT (libjpeg's
+    /// scaled decoding): the decoder does less work and the resampler gets up to 64× fewer pixels.
+    public func decode(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int) throws(CodecError) -> DecodedImage {
+        let denominator = [8, 4, 2, 1].first { $0 <= factor } ?? 1
+        let pixels = try decode(data, scaleDenominator: denominator)
+        return DecodedImage(pixels: pixels, scaleX: 1 / Double(denominator), scaleY: 1 / Double(denominator))
+    }
+
     /// Decodes at 1/`scaleDenominator` of the stored size (1, 2, 4 or 8), using libjpeg's DCT scaling.
     public func decode(_ data: UnsafeRawBufferPointer, scaleDenominator: Int) throws(CodecError) -> PixelBuffer {
         let info = try header(data, scaleDenominator: scaleDenominator)
-        var image = PixelBuffer(width: Int(info.width), height: Int(info.height),
+        var image = PixelBuffer(uninitializedWidth: Int(info.width), height: Int(info.height),
                                 format: info.components == 1 ? .gray : .rgb)
         var message = ShimMessage()
         let status = image.pixels.withUnsafeMutableBytes { pixels in

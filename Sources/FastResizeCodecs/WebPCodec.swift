@@ -15,19 +15,42 @@ public struct WebPDecoder: ImageDecoding {
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
+        try decode(data, shrinkingBy: 1).pixels
+    }
+
+    /// Still images shrink inside libwebp's decoder (its area-averaging rescaler works on the
+    /// decoded rows as they come, so the full-size picture never exists); animations do not.
+    public func decode(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int) throws(CodecError) -> DecodedImage {
         let features = try Self.features(data)
-        if features.has_animation != 0 { return try firstFrame(data) }
+        if features.has_animation != 0 { return DecodedImage(pixels: try firstFrame(data), scaleX: 1, scaleY: 1) }
         let hasAlpha = features.has_alpha != 0
-        var image = PixelBuffer(width: Int(features.width), height: Int(features.height), format: hasAlpha ? .rgba : .rgb)
-        let bytes = data.bindMemory(to: UInt8.self)
-        let stride = Int32(image.bytesPerRow)
-        let result = image.pixels.withUnsafeMutableBufferPointer { pixels in
-            hasAlpha
-                ? WebPDecodeRGBAInto(bytes.baseAddress, bytes.count, pixels.baseAddress, pixels.count, stride)
-                : WebPDecodeRGBInto(bytes.baseAddress, bytes.count, pixels.baseAddress, pixels.count, stride)
+        // libwebp's rescaler averages areas, coarser than DCT scaling: let it do half as much, so the
+        // filter keeps twice the usual room (measured: 39 dB at the full factor, see the quality test).
+        let factor = max(1, factor / 2)
+        let width = (Int(features.width) + factor - 1) / factor, height = (Int(features.height) + factor - 1) / factor
+        var config = WebPDecoderConfig()
+        guard WebPInitDecoderConfigInternal(&config, WEBP_DECODER_ABI_VERSION) != 0 else {
+            throw .decodeFailed(.webp, "libwebp version mismatch")
         }
-        guard result != nil else { throw .decodeFailed(.webp, "corrupt or truncated bitstream") }
-        return image
+        if factor > 1 {
+            config.options.use_scaling = 1
+            config.options.scaled_width = Int32(width)
+            config.options.scaled_height = Int32(height)
+        }
+        var image = PixelBuffer(uninitializedWidth: width, height: height, format: hasAlpha ? .rgba : .rgb)
+        let stride = Int32(image.bytesPerRow)
+        let status = image.pixels.withUnsafeMutableBufferPointer { pixels -> VP8StatusCode in
+            config.output.colorspace = hasAlpha ? MODE_RGBA : MODE_RGB
+            config.output.is_external_memory = 1
+            config.output.u.RGBA.rgba = pixels.baseAddress
+            config.output.u.RGBA.stride = stride
+            config.output.u.RGBA.size = pixels.count
+            defer { WebPFreeDecBuffer(&config.output) }
+            return WebPDecode(data.bindMemory(to: UInt8.self).baseAddress, data.count, &config)
+        }
+        guard status == VP8_STATUS_OK else { throw .decodeFailed(.webp, Self.describe(status)) }
+        return DecodedImage(pixels: image, scaleX: Double(width) / Double(features.width),
+                            scaleY: Double(height) / Double(features.height))
     }
 
     /// The first frame of an animation, composited on its canvas.

@@ -1,0 +1,62 @@
+// ShrinkOnLoad: how much of a large reduction is done cheaply (in the decoder, then by box
+// averaging) before the real filter, and how much is always left to the filter.
+
+/// The rule, after libvips' thumbnail: shrink while decoding (JPEG's DCT scaling, WebP's rescaler)
+/// and then by integer box averaging, but always leave the filter at least `kernelRoom` times to
+/// reduce, so its sharpness and antialiasing decide the result. The cheap steps only ever remove
+/// detail the filter would have removed anyway; the quality test (PSNR against a float64
+/// full-decode Lanczos3 reference on the corpus photos) holds the rule to that.
+public enum ShrinkOnLoad {
+    /// The least reduction left for the filter.
+    public static let kernelRoom = 1.5
+
+    /// The largest integer factor a decoder may shrink by, for a total reduction of `shrink`.
+    public static func decoderFactor(shrink: Double) -> Int {
+        max(1, Int((shrink / kernelRoom).rounded(.down)))
+    }
+
+    /// The integer box factor for what is left after decoding (1 when the filter can do it alone).
+    public static func boxFactor(remaining shrink: Double) -> Int {
+        max(1, Int((shrink / kernelRoom).rounded(.down)))
+    }
+}
+
+extension PixelBuffer {
+    /// Averages `factorX` × `factorY` blocks (the last, partial blocks over the pixels they have).
+    /// Only for layouts without alpha: averaging straight colour across transparency would bleed.
+    public func boxShrunk(byX factorX: Int, byY factorY: Int) -> PixelBuffer {
+        precondition(!format.hasAlpha, "box shrinking needs premultiplied colour")
+        if factorX == 1 && factorY == 1 { return self }
+        let outputWidth = (width + factorX - 1) / factorX
+        let outputHeight = (height + factorY - 1) / factorY
+        let channels = format.channelCount
+        var output = PixelBuffer(uninitializedWidth: outputWidth, height: outputHeight, format: format)
+        var sums = [UInt32](repeating: 0, count: outputWidth * channels)
+        pixels.withUnsafeBufferPointer { source in
+            output.pixels.withUnsafeMutableBufferPointer { target in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    for outputY in 0..<outputHeight {
+                        let firstRow = outputY * factorY
+                        let rowCount = min(factorY, height - firstRow)
+                        sums.update(repeating: 0)
+                        for y in firstRow..<(firstRow + rowCount) {
+                            let row = source.baseAddress! + y * width * channels
+                            for x in 0..<width {
+                                let sum = (x / factorX) * channels
+                                for c in 0..<channels { sums[sum + c] &+= UInt32(row[x * channels + c]) }
+                            }
+                        }
+                        let out = target.baseAddress! + outputY * outputWidth * channels
+                        for outputX in 0..<outputWidth {
+                            let count = UInt32(min(factorX, width - outputX * factorX) * rowCount)
+                            for c in 0..<channels {
+                                out[outputX * channels + c] = UInt8((sums[outputX * channels + c] + count / 2) / count)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return output
+    }
+}

@@ -95,16 +95,40 @@ private struct BandJob: @unchecked Sendable {
             transposed.update(repeating: 0, count: columnCount * transposedLength)
         }
         for j in 0..<rows {
-            let from = verticalRows + j * rowLength
-            var to = transposed + j * channels
-            for column in 0..<columnCount {
-                for c in 0..<channels { to[c] = from[column * channels + c] }
-                to += transposedLength
-            }
+            transpose(row: verticalRows + j * rowLength, columns: columnCount, into: transposed + j * channels,
+                      stride: transposedLength)
         }
 
         horizontalPass(firstRow: firstRow, rows: rows, firstColumn: columns.lowerBound, transposed: transposed,
                        scratch: scratch)
+    }
+
+    /// Scatters one row's pixels down a column of the transposed band, a whole pixel per move.
+    private func transpose(row: UnsafePointer<Int16>, columns: Int, into column: UnsafeMutablePointer<Int16>, stride: Int) {
+        let source = UnsafeRawPointer(row)
+        var target = UnsafeMutableRawPointer(column)
+        let byteStride = stride * MemoryLayout<Int16>.size
+        switch channels {
+        case 1:
+            for x in 0..<columns { target.storeBytes(of: row[x], as: Int16.self); target += byteStride }
+        case 2:
+            for x in 0..<columns {
+                target.storeBytes(of: source.loadUnaligned(fromByteOffset: x * 4, as: UInt32.self), as: UInt32.self)
+                target += byteStride
+            }
+        case 4:
+            for x in 0..<columns {
+                target.storeBytes(of: source.loadUnaligned(fromByteOffset: x * 8, as: UInt64.self), as: UInt64.self)
+                target += byteStride
+            }
+        default:
+            for x in 0..<columns {
+                target.storeBytes(of: source.loadUnaligned(fromByteOffset: x * 6, as: UInt32.self), as: UInt32.self)
+                target.storeBytes(of: source.loadUnaligned(fromByteOffset: x * 6 + 4, as: UInt16.self), toByteOffset: 4,
+                                  as: UInt16.self)
+                target += byteStride
+            }
+        }
     }
 
     /// Output rows `firstRow ..< firstRow + rows`, every needed column, as int16 with 6 fractional bits.
@@ -176,17 +200,18 @@ private struct BandJob: @unchecked Sendable {
         }
     }
 
-    /// Colour × alpha / 255 with 7 fractional bits; alpha itself scaled the same way.
+    /// Colour × alpha / 255 with 7 fractional bits; alpha itself scaled the same way. A table of
+    /// every (alpha, colour) product turns the division into one load per sample.
     private func premultiply(_ row: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Int16>, pixels: Int) {
         let alphaIndex = channels - 1
-        let one = Int32(1) << premultipliedFractionBits
-        for x in 0..<pixels {
-            let base = x * channels
-            let alpha = Int32(row[base + alphaIndex])
-            for c in 0..<alphaIndex {
-                output[base + c] = Int16((Int32(row[base + c]) * alpha * one + 127) / 255)
+        premultipliedTable.withUnsafeBufferPointer { table in
+            for x in 0..<pixels {
+                let base = x * channels
+                let alpha = Int(row[base + alphaIndex])
+                let products = table.baseAddress! + alpha << 8
+                for c in 0..<alphaIndex { output[base + c] = products[Int(row[base + c])] }
+                output[base + alphaIndex] = Int16(alpha << premultipliedFractionBits)
             }
-            output[base + alphaIndex] = Int16(alpha * one)
         }
     }
 
@@ -202,11 +227,19 @@ private struct BandJob: @unchecked Sendable {
             for c in 0..<alphaIndex { pixel[c] = 0 }
             return
         }
+        // One division per pixel; colour × 255 / alpha then costs a multiply per channel.
+        let factor = 255 / Double(alpha)
         for c in 0..<alphaIndex {
-            let colour = max(Int64(sums[c]), 0)
-            pixel[c] = UInt8(min((colour * 510 + alpha) / (2 * alpha), 255))
+            pixel[c] = UInt8(min(Double(max(sums[c], 0)) * factor + 0.5, 255))
         }
     }
+}
+
+/// round(colour × alpha × 128 / 255) for every alpha (row) and colour (column).
+private let premultipliedTable: [Int16] = (0..<(256 * 256)).map { (index: Int) -> Int16 in
+    let colour = Int32(index & 255), alpha = Int32(index >> 8)
+    let product: Int32 = colour * alpha * Int32(1 << premultipliedFractionBits)
+    return Int16((product + 127) / 255)
 }
 
 /// The part of a source image that is resized, in input pixels; edges may be fractional so a crop

@@ -20,11 +20,18 @@ public struct PNGDecoder: ImageDecoding {
         let hasAlpha = context.hasAlpha(header)
         let isGray = header.color_type == UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue)
             || header.color_type == UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue)
-        // libspng converts every layout to G8 (8-bit gray without alpha), RGB8 or RGBA8;
-        // other gray images come out as RGB(A) and are narrowed back to gray below.
+        // 8-bit files without palette or tRNS are already in one of our layouts: take the rows
+        // as stored (SPNG_FMT_PNG), no conversion. Otherwise libspng converts to G8 (8-bit gray
+        // without alpha), RGB8 or RGBA8; other gray images come out as RGB(A) and are narrowed below.
         let format: spng_format
         let layout: PixelFormat
-        if isGray && !hasAlpha && header.bit_depth <= 8 {
+        let native: [UInt8: PixelFormat] = [
+            UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue): .gray, UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue): .grayAlpha,
+            UInt8(SPNG_COLOR_TYPE_TRUECOLOR.rawValue): .rgb, UInt8(SPNG_COLOR_TYPE_TRUECOLOR_ALPHA.rawValue): .rgba,
+        ]
+        if header.bit_depth == 8, let stored = native[header.color_type], stored.hasAlpha == hasAlpha {
+            format = SPNG_FMT_PNG; layout = stored
+        } else if isGray && !hasAlpha && header.bit_depth <= 8 {
             format = SPNG_FMT_G8; layout = .gray
         } else if hasAlpha {
             format = SPNG_FMT_RGBA8; layout = .rgba
@@ -33,14 +40,14 @@ public struct PNGDecoder: ImageDecoding {
         }
         var size = 0
         try context.check(spng_decoded_image_size(context.pointer, Int32(format.rawValue), &size))
-        var image = PixelBuffer(width: Int(header.width), height: Int(header.height), format: layout)
+        var image = PixelBuffer(uninitializedWidth: Int(header.width), height: Int(header.height), format: layout)
         guard size == image.pixels.count else { throw .decodeFailed(.png, "unexpected decoded size") }
         let status = image.pixels.withUnsafeMutableBytes { pixels in
             spng_decode_image(context.pointer, pixels.baseAddress, pixels.count, Int32(format.rawValue),
                               Int32(SPNG_DECODE_TRNS.rawValue))
         }
         try context.check(status)
-        if isGray && layout != .gray {
+        if isGray && !layout.isGray {
             image = image.converted(to: hasAlpha ? .grayAlpha : .gray)
         }
         return image

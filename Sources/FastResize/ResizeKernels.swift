@@ -109,6 +109,26 @@ enum RowKernels {
         for i in start..<count { output[i] = scalarDotProduct(rows, weights: weights, taps: taps, at: i) }
     }
 
+    /// RGBA to premultiplied int16 (colour × α × 128 / 255, rounded; α × 128), four pixels a
+    /// vector; returns how many pixels it did (the caller finishes the rest).
+    static func premultiplyRGBA(_ row: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Int16>, pixels: Int) -> Int {
+        let source = UnsafeRawPointer(row)
+        var x = 0
+        while x + 4 <= pixels {
+            let words = source.loadUnaligned(fromByteOffset: x * 4, as: SIMD4<UInt32>.self)
+            // Each pixel's alpha copied into its four bytes; its alpha byte replaced by 255, so the
+            // one formula gives α × 128 there.
+            let alphas = unsafeBitCast((words &>> 24) &* 0x0101_0101, to: SIMD16<UInt8>.self)
+            let colours = unsafeBitCast(words | 0xFF00_0000, to: SIMD16<UInt8>.self)
+            let products = SIMD16<UInt32>(truncatingIfNeeded: colours) &* SIMD16<UInt32>(truncatingIfNeeded: alphas)
+            let scaled = ((products &<< UInt32(premultipliedFractionBits)) &+ 127) / 255
+            UnsafeMutableRawPointer(output + x * 4).storeBytes(of: SIMD16<Int16>(truncatingIfNeeded: scaled),
+                                                               as: SIMD16<Int16>.self)
+            x += 4
+        }
+        return x
+    }
+
     /// Σ_k weight[k] × rows[k][start ..< start + 16].
     @inline(__always)
     static func dotProduct(_ rows: Rows<Int16>, weights: UnsafePointer<Int16>, taps: Int, at start: Int) -> SIMD16<Int32> {

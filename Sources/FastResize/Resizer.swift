@@ -204,8 +204,12 @@ private struct BandJob: @unchecked Sendable {
     /// every (alpha, colour) product turns the division into one load per sample.
     private func premultiply(_ row: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Int16>, pixels: Int) {
         let alphaIndex = channels - 1
+        var first = 0
+        if backend == .simd && channels == 4 {
+            first = RowKernels.premultiplyRGBA(row, into: output, pixels: pixels)
+        }
         premultipliedTable.withUnsafeBufferPointer { table in
-            for x in 0..<pixels {
+            for x in first..<pixels {
                 let base = x * channels
                 let alpha = Int(row[base + alphaIndex])
                 let products = table.baseAddress! + alpha << 8

@@ -170,7 +170,7 @@ def report(results, args):
                                                           datetime.date.today().isoformat()),
              "Versions: %s; %s; %s; %s; Pillow %s; Pillow-SIMD %s." % (
                  version("vips --version"), version("convert -version | head -1"), version("gm -version | head -1"),
-                 version(FASTRESIZE + " --version 2>/dev/null || echo fastresize (this commit)"),
+                 "fastresize " + version(FASTRESIZE + " --version") + " (" + version("git -C %s rev-parse --short HEAD" % ROOT) + ")",
                  version(PILLOW + " -c 'import PIL; print(PIL.__version__)'"),
                  version(PILLOW_SIMD + " -c 'import PIL; print(PIL.__version__)'")),
              "Command: `python3 bench/compare.py --runs %d --workloads %s`; median of %d runs, tools alternating."

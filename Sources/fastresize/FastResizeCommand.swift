@@ -9,6 +9,7 @@ struct FastResizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fastresize",
         abstract: "Resize a tree of images, in parallel, with real filters.",
+        version: "0.1.0",
         discussion: """
         Give exactly one of --scale, --width, --height, --fit or --fill. Folders are walked \
         recursively and the output mirrors each file's path below its input folder.

@@ -9,12 +9,12 @@ struct FastResizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fastresize",
         abstract: "Resize a tree of images, in parallel, with real filters.",
-        version: "0.1.0",
         discussion: """
         Give exactly one of --scale, --width, --height, --fit or --fill. Folders are walked \
         recursively and the output mirrors each file's path below its input folder.
         Exit codes: 0 every file written or skipped, 1 one or more files failed, 2 usage error.
-        """
+        """,
+        version: "0.1.0"
     )
 
     @Argument(help: ArgumentHelp("Image files and folders to resize.", valueName: "input"))

@@ -120,6 +120,11 @@ public struct BatchRunner: Sendable {
         return PlannedFile(input: input, action: .process, output: output)
     }
 
+    private static func fileSize(_ path: String) -> Int {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int(status.st_size) : 0
+    }
+
     /// A file whose extension says "image": garbage under such a name is an error, not a bystander.
     private static func claimsToBeImage(_ path: String) -> Bool {
         ImageFormat.imageLikeExtensions.contains((path as NSString).pathExtension.lowercased())
@@ -136,7 +141,12 @@ public struct BatchRunner: Sendable {
         let workspaces = (0..<workers).map { _ in ResizeWorkspace() }
         let processing = planned.filter { $0.action == .process }.count
         let threadsPerImage = max(1, options.jobs / max(1, min(options.jobs, processing)))
-        let reports = Self.parallelMap(planned, jobs: workers) { file, worker in
+        // Largest files first, so no big file starts last and runs alone while the other cores
+        // idle; the report keeps the input order.
+        let sizes = planned.map { Self.fileSize($0.input.path) }
+        let order = planned.indices.sorted { sizes[$0] > sizes[$1] }
+        let results = Self.parallelMap(order, jobs: workers) { index, worker in
+            let file = planned[index]
             let report = execute(file, workspace: workspaces[worker], threads: threadsPerImage)
             let count = done.withLock { value in
                 value += 1
@@ -145,6 +155,8 @@ public struct BatchRunner: Sendable {
             progress(BatchProgress(done: count, total: total, elapsed: Date().timeIntervalSince(start), file: report))
             return report
         }
+        var reports = results
+        for (position, index) in order.enumerated() { reports[index] = results[position] }
         return BatchReport(files: reports, seconds: Date().timeIntervalSince(start))
     }
 

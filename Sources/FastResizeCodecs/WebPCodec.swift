@@ -101,11 +101,13 @@ public struct WebPDecoder: ImageDecoding {
 
 /// Encodes RGB or RGBA to lossy or lossless WebP.
 public struct WebPEncoder: ImageEncoding {
-    /// libwebp's speed/size trade-off, 0 (fast) … 6 (small); 4 is libwebp's and libvips' default
-    /// (measured: 3 does the same work at quality 80).
+    /// libwebp's speed/size trade-off, 0 (fast) … 6 (small). Measured on sharp's photo → 720x588 at
+    /// quality 80: method 2 takes 35% fewer instructions than libwebp's default 4 for 4% more bytes
+    /// and 0.3 dB, its files still 1% smaller than libvips' (method 4) in the benchmark; method 3
+    /// does the same work as 4 there, and method 1 makes files 11% larger.
     public var method: Int
 
-    public init(method: Int = 4) {
+    public init(method: Int = 2) {
         self.method = method
     }
 

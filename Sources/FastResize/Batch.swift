@@ -42,6 +42,8 @@ public struct PlannedFile: Sendable {
     public var action: Action
     /// The planned output (nil when the file is not an image or could not be planned).
     public var output: OutputRecord?
+    /// What the header said when the file was planned, so it is not read twice.
+    public var info: ImageInfo?
 }
 
 /// Progress after each finished file.
@@ -117,7 +119,7 @@ public struct BatchRunner: Sendable {
         if InputWalker.resolved(outputPath) == InputWalker.resolved(input.path) {
             return PlannedFile(input: input, action: .fail(.outputIsInput), output: output)
         }
-        return PlannedFile(input: input, action: .process, output: output)
+        return PlannedFile(input: input, action: .process, output: output, info: info)
     }
 
     private static func fileSize(_ path: String) -> Int {
@@ -174,7 +176,8 @@ public struct BatchRunner: Sendable {
         }
         guard var output = file.output else { return finish(.failed, [], .notAnImage) }
         do {
-            let rendered = try pipeline.render(FilePipeline.readFile(file.input.path), workspace: workspace, threads: threads)
+            let rendered = try pipeline.render(FilePipeline.readFile(file.input.path), info: file.info,
+                                               workspace: workspace, threads: threads)
             switch try AtomicFile.write(rendered.bytes, to: output.path, overwrite: options.overwrite) {
             case .alreadyExists:
                 return finish(.skipped)

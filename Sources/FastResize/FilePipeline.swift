@@ -137,9 +137,11 @@ public struct FilePipeline: Sendable {
     }
 
     /// Decodes, resizes and encodes `data`; returns the encoded output and its facts.
-    public func render(_ data: Data, workspace: ResizeWorkspace = ResizeWorkspace(),
+    /// `info`, when the caller already inspected the file, saves reading the header again.
+    public func render(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
                        threads: Int = 1) throws(FileError) -> (bytes: [UInt8], width: Int, height: Int, format: ImageFormat) {
-        let info = try inspect(data)
+        let info: ImageInfo
+        if let known { info = known } else { info = try inspect(data) }
         let format = settings.outputFormat(for: info)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
         var image = try resized(data, info: info, workspace: workspace, threads: threads)

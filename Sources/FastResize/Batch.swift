@@ -196,20 +196,10 @@ public struct BatchRunner: Sendable {
     /// `transform` applied to every element on `jobs` threads (it is told which worker runs it);
     /// results keep the input order.
     static func parallelMap<T: Sendable, R: Sendable>(_ items: [T], jobs: Int, _ transform: @Sendable (T, Int) -> R) -> [R] {
-        if items.isEmpty { return [] }
-        let next = Mutex(0)
         let results = Mutex([R?](repeating: nil, count: items.count))
-        let workers = min(max(jobs, 1), items.count)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            while true {
-                let index = next.withLock { value in
-                    defer { value += 1 }
-                    return value
-                }
-                guard index < items.count else { return }
-                let result = transform(items[index], worker)
-                results.withLock { $0[index] = result }
-            }
+        ParallelWork.forEach(count: items.count, workers: jobs) { index, worker in
+            let result = transform(items[index], worker)
+            results.withLock { $0[index] = result }
         }
         return results.withLock { $0.map { $0! } }
     }

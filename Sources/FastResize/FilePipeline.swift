@@ -140,8 +140,7 @@ public struct FilePipeline: Sendable {
     /// `info`, when the caller already inspected the file, saves reading the header again.
     public func render(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
                        threads: Int = 1) throws(FileError) -> (bytes: [UInt8], width: Int, height: Int, format: ImageFormat) {
-        let info: ImageInfo
-        if let known { info = known } else { info = try inspect(data) }
+        let info = try facts(known, of: data)
         let format = settings.outputFormat(for: info)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
         var image = try resized(data, info: info, workspace: workspace, threads: threads)
@@ -158,20 +157,22 @@ public struct FilePipeline: Sendable {
     /// reduction left is still large, then the filter (see `ShrinkOnLoad`).
     public func resized(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
                         threads: Int = 1) throws(FileError) -> PixelBuffer {
-        let info: ImageInfo
-        if let known { info = known } else { info = try inspect(data) }
+        let info = try facts(known, of: data)
         let decoder = codecs.decoders[info.format]!
         // The plan is made on the stored size, so shrinking on load never changes the output size.
         let plan = settings.mode.plan(sourceWidth: info.width, sourceHeight: info.height, enlarge: settings.enlarge)
         let shrink = min(plan.region.width / Double(plan.width), plan.region.height / Double(plan.height))
+        // Point sampling asks for source pixels as they are: no averaging step may come first.
+        let cheapSteps = settings.filter != .nearest
+        let factor = cheapSteps ? ShrinkOnLoad.decoderFactor(shrink: shrink) : 1
         let decoded = try Self.withBytes(of: data) { bytes throws(CodecError) in
-            try decoder.decode(bytes, shrinkingBy: ShrinkOnLoad.decoderFactor(shrink: shrink))
+            try decoder.decode(bytes, shrinkingBy: factor)
         }
         var image = decoded.pixels
         try checkLimit(width: image.width, height: image.height)
         var region = SourceRegion(x: plan.region.x * decoded.scaleX, y: plan.region.y * decoded.scaleY,
                                   width: plan.region.width * decoded.scaleX, height: plan.region.height * decoded.scaleY)
-        if !image.format.hasAlpha {
+        if cheapSteps && !image.format.hasAlpha {
             let boxX = ShrinkOnLoad.boxFactor(remaining: region.width / Double(plan.width))
             let boxY = ShrinkOnLoad.boxFactor(remaining: region.height / Double(plan.height))
             if boxX > 1 || boxY > 1 {
@@ -185,6 +186,12 @@ public struct FilePipeline: Sendable {
         region.height = min(region.height, Double(image.height) - region.y)
         return Resizer(filter: settings.filter).resize(image, region: region, width: plan.width, height: plan.height,
                                                        threads: threads, workspace: workspace)
+    }
+
+    /// The header facts: those the caller already has, else read now.
+    private func facts(_ known: ImageInfo?, of data: Data) throws(FileError) -> ImageInfo {
+        if let known { return known }
+        return try inspect(data)
     }
 
     /// Converts to a layout the encoder takes: alpha flattened for encoders without it, gray

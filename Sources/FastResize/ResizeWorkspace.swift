@@ -1,7 +1,5 @@
 // ResizeWorkspace: scratch memory and weight tables kept between images, so a batch allocates once.
 
-import Synchronization
-
 /// Buffers one thread needs to resize a band of rows. Grown on demand, never shrunk; only ever
 /// used by one thread at a time (the workspace hands each worker its own).
 final class BandScratch: @unchecked Sendable {
@@ -14,6 +12,10 @@ final class BandScratch: @unchecked Sendable {
     /// Final-pass sums (with alpha) or bytes (without) of one output column.
     var sums = ScratchBuffer<Int32>()
     var bytes = ScratchBuffer<UInt8>()
+
+    deinit {
+        vertical.release(); transposed.release(); premultiplied.release(); sums.release(); bytes.release()
+    }
 }
 
 /// A growable, uninitialised-free array of trivial values.
@@ -46,12 +48,6 @@ public final class ResizeWorkspace: @unchecked Sendable {
 
     public init() {}
 
-    deinit {
-        for set in scratch {
-            set.vertical.release(); set.transposed.release(); set.premultiplied.release()
-            set.sums.release(); set.bytes.release()
-        }
-    }
 
     func scratchSets(_ count: Int) -> [BandScratch] {
         while scratch.count < count { scratch.append(BandScratch()) }

@@ -1,8 +1,5 @@
 // Resizer: separable 8-bit convolution in fixed point, band by band, vertical pass then horizontal pass.
 
-import Dispatch
-import Synchronization
-
 /// Resamples images with one filter.
 ///
 /// The output is made in bands of `bandRows` rows. For each band, the vertical pass filters the
@@ -37,27 +34,17 @@ public struct Resizer: Sendable {
         let vertical = workspace.weights(inputCount: image.height, outputCount: height, filter: filter,
                                          offset: region.y, span: region.height)
         if horizontal.isIdentity && vertical.isIdentity { return image }
-        var output = PixelBuffer(width: width, height: height, format: image.format)
+        // Every output pixel is written by exactly one band.
+        var output = PixelBuffer(uninitializedWidth: width, height: height, format: image.format)
         let bandCount = (height + Self.bandRows - 1) / Self.bandRows
-        let workers = max(1, min(threads, bandCount))
-        let scratch = workspace.scratchSets(workers)
+        let scratch = workspace.scratchSets(max(1, min(threads, bandCount)))
         image.pixels.withUnsafeBufferPointer { source in
             output.pixels.withUnsafeMutableBufferPointer { target in
                 let job = BandJob(source: source.baseAddress!, sourceWidth: image.width, format: image.format,
                                   target: target.baseAddress!, horizontal: horizontal, vertical: vertical,
                                   backend: backend)
-                if workers == 1 {
-                    for band in 0..<bandCount { job.run(band: band, scratch: scratch[0]) }
-                } else {
-                    // Bands are handed out in order to whichever worker is free.
-                    let next = Atomic(0)
-                    DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                        while true {
-                            let band = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                            guard band < bandCount else { return }
-                            job.run(band: band, scratch: scratch[worker])
-                        }
-                    }
+                ParallelWork.forEach(count: bandCount, workers: scratch.count) { band, worker in
+                    job.run(band: band, scratch: scratch[worker])
                 }
             }
         }

@@ -5,7 +5,8 @@
 /// and then by integer box averaging, but always leave the filter at least `kernelRoom` times to
 /// reduce, so its sharpness and antialiasing decide the result. The cheap steps only ever remove
 /// detail the filter would have removed anyway; the quality test (PSNR against a float64
-/// full-decode Lanczos3 reference on the corpus photos) holds the rule to that.
+/// full-decode Lanczos3 reference on the corpus photos) holds the rule to that. The `nearest`
+/// filter gets neither step: point sampling means source pixels as they are.
 public enum ShrinkOnLoad {
     /// The least reduction left for the filter.
     public static let kernelRoom = 1.5

@@ -149,3 +149,14 @@ import TestSupport
         #expect(ImageFormat.detect(output.bytes) == .webp)
     }
 }
+
+@Suite struct PointSamplingTests {
+    /// `nearest` must pick source pixels as they are, so no averaging shrink may run before it.
+    @Test func nearestSkipsTheCheapShrinkSteps() throws {
+        let image = TestImages.pattern(width: 800, height: 600, format: .rgb)
+        let png = try PNGEncoder().encode(image, options: EncodeOptions(compressionLevel: 1))
+        let settings = ResizeSettings(mode: .fit(width: 100, height: 75), filter: .nearest)
+        let resized = try FilePipeline(codecs: Codecs.all, settings: settings).resized(Data(png))
+        #expect(resized == ReferenceResizer.resize(image, width: 100, height: 75, filter: .nearest))
+    }
+}

@@ -22,6 +22,10 @@ let package = Package(
         // libavif's pkg-config adds -DAVIF_DLL, a Windows-only flag SwiftPM refuses; the header needs nothing.
         .systemLibrary(name: "CAVIF", providers: [.apt(["libavif-dev"])]),
         .systemLibrary(name: "CGIF", pkgConfig: "libgif", providers: [.apt(["libgif-dev"])]),
+        .systemLibrary(name: "CCGIF", pkgConfig: "cgif", providers: [.apt(["libcgif-dev"])]),
+        .systemLibrary(name: "CLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"])]),
+        // Header only: libgd (GIF colour quantisation) is opened at run time; see its shim.h.
+        .systemLibrary(name: "CGD", providers: [.apt(["libgd-dev"])]),
         // The only C we write: libjpeg's setjmp error handling and libtiff's message formatting.
         .target(
             name: "CCodecShims",
@@ -31,7 +35,7 @@ let package = Package(
         // Safe Swift decoders and encoders over the C libraries.
         .target(
             name: "FastResizeCodecs",
-            dependencies: ["FastResize", "CCodecShims", "CSPNG", "CWebP", "CHeif", "CAVIF", "CGIF"]
+            dependencies: ["FastResize", "CCodecShims", "CSPNG", "CWebP", "CHeif", "CAVIF", "CGIF", "CCGIF", "CLCMS2", "CGD"]
         ),
 
         // The command line: argument parsing, progress, exit codes.

@@ -10,8 +10,13 @@ packages=(
     libheif-dev           # HEIC and AVIF decoding (LGPL: linked dynamically)
     libavif-dev           # AVIF encoding
     libtiff-dev           # TIFF
-    libgif-dev            # GIF
+    libgif-dev            # GIF decoding
+    libcgif-dev           # GIF encoding (MIT)
+    libgd-dev             # GIF colour quantisation (opened at run time; libimagequant is GPL-3.0)
+    liblcms2-dev          # ICC colour management
+    libgs-common          # Ghostscript's default CMYK profile, for CMYK files that carry none
     zlib1g-dev
+    libvips-tools         # tests only: vipsthumbnail is the oracle the fidelity tests compare with
 )
 
 missing=()

@@ -92,6 +92,8 @@ int fr_jpeg_probe(const uint8_t *data, size_t size, int scale_denom, fr_jpeg_inf
     info->source_width = (int)cinfo.image_width;
     info->source_height = (int)cinfo.image_height;
     info->jpeg_color_space = (int)cinfo.jpeg_color_space;
+    info->cmyk = cinfo.out_color_space == JCS_CMYK;
+    info->adobe_inverted = cinfo.saw_Adobe_marker ? 1 : 0;
     jpeg_destroy_decompress(&cinfo);
     return 0;
 }
@@ -108,8 +110,8 @@ static void fr_cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, int width, int inv
     }
 }
 
-int fr_jpeg_decode(const uint8_t *data, size_t size, int scale_denom, uint8_t *pixels, size_t pixels_size,
-                   char *message) {
+int fr_jpeg_decode(const uint8_t *data, size_t size, int scale_denom, int raw_cmyk, uint8_t *pixels,
+                   size_t pixels_size, char *message) {
     struct jpeg_decompress_struct cinfo;
     fr_error_manager manager;
     uint8_t *volatile cmyk_row = NULL;
@@ -122,8 +124,8 @@ int fr_jpeg_decode(const uint8_t *data, size_t size, int scale_denom, uint8_t *p
         return -1;
     }
     fr_read_header(&cinfo, data, size, scale_denom);
-    int cmyk = cinfo.out_color_space == JCS_CMYK;
-    size_t components = cinfo.out_color_space == JCS_GRAYSCALE ? 1 : 3;
+    int cmyk = cinfo.out_color_space == JCS_CMYK && !raw_cmyk;
+    size_t components = cinfo.out_color_space == JCS_GRAYSCALE ? 1 : cinfo.out_color_space == JCS_CMYK && raw_cmyk ? 4 : 3;
     size_t row_bytes = (size_t)cinfo.output_width * components;
     if (row_bytes * cinfo.output_height != pixels_size) {
         snprintf(message, FR_MESSAGE_SIZE, "output buffer does not match the image size");
@@ -152,8 +154,18 @@ int fr_jpeg_decode(const uint8_t *data, size_t size, int scale_denom, uint8_t *p
     return manager.damaged ? -1 : 0;
 }
 
+// APP1 holds at most 65533 bytes; larger EXIF/XMP blocks are left out rather than split.
+static void fr_write_app1(j_compress_ptr cinfo, const char *signature, size_t signature_size,
+                          const uint8_t *bytes, size_t size) {
+    if (!bytes || size == 0 || size + signature_size > 65533) return;
+    jpeg_write_m_header(cinfo, JPEG_APP0 + 1, (unsigned int)(size + signature_size));
+    for (size_t i = 0; i < signature_size; i++) jpeg_write_m_byte(cinfo, signature[i]);
+    for (size_t i = 0; i < size; i++) jpeg_write_m_byte(cinfo, bytes[i]);
+}
+
 int fr_jpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality,
-                   int progressive, int optimize_coding, uint8_t **output, size_t *output_size, char *message) {
+                   int progressive, int optimize_coding, const fr_metadata *metadata,
+                   uint8_t **output, size_t *output_size, char *message) {
     struct jpeg_compress_struct cinfo;
     fr_error_manager manager;
     unsigned char *volatile buffer = NULL;
@@ -176,6 +188,13 @@ int fr_jpeg_encode(const uint8_t *pixels, int width, int height, int components,
     cinfo.optimize_coding = optimize_coding ? TRUE : FALSE;
     if (progressive) jpeg_simple_progression(&cinfo);
     jpeg_start_compress(&cinfo, TRUE);
+    if (metadata) {
+        fr_write_app1(&cinfo, "Exif\0", 6, metadata->exif, metadata->exif_size);
+        fr_write_app1(&cinfo, "http://ns.adobe.com/xap/1.0/", 29, metadata->xmp, metadata->xmp_size);
+        if (metadata->icc && metadata->icc_size > 0) {
+            jpeg_write_icc_profile(&cinfo, metadata->icc, (unsigned int)metadata->icc_size);
+        }
+    }
     size_t row_bytes = (size_t)width * (size_t)components;
     while (cinfo.next_scanline < cinfo.image_height) {
         JSAMPROW rows[1] = { (JSAMPROW)(pixels + row_bytes * cinfo.next_scanline) };

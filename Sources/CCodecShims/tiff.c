@@ -1,6 +1,7 @@
 // libtiff glue: reading from memory and turning libtiff's printf-style errors into one message.
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
 #include <tiffio.h>
@@ -93,26 +94,116 @@ static TIFF *fr_tiff_open(fr_tiff_source *source) {
     return tiff;
 }
 
-int fr_tiff_probe(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height, int *has_alpha,
-                  char *message) {
+// A malloc'd copy of a tag's bytes, so they outlive the TIFF handle.
+static uint8_t *fr_copy(const void *bytes, uint32_t count) {
+    if (!bytes || count == 0) return NULL;
+    uint8_t *copy = malloc(count);
+    if (copy) memcpy(copy, bytes, count);
+    return copy;
+}
+
+int fr_tiff_probe(const uint8_t *data, size_t size, fr_tiff_info *info, char *message) {
+    fr_tiff_source source = { data, size, 0, message };
+    message[0] = 0;
+    memset(info, 0, sizeof *info);
+    TIFF *tiff = fr_tiff_open(&source);
+    if (!tiff) return -1;
+    uint32_t w = 0, h = 0;
+    uint16_t extra = 0, orientation = 1, bits = 1, samples = 1, photometric = 0, planar = 1, format = 1;
+    uint16_t *extra_types = NULL;
+    TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(tiff, TIFFTAG_IMAGELENGTH, &h);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_EXTRASAMPLES, &extra, &extra_types);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_ORIENTATION, &orientation);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_BITSPERSAMPLE, &bits);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_SAMPLESPERPIXEL, &samples);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_PLANARCONFIG, &planar);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_SAMPLEFORMAT, &format);
+    TIFFGetField(tiff, TIFFTAG_PHOTOMETRIC, &photometric);
+    uint16_t inkset = INKSET_CMYK;
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_INKSET, &inkset);
+    uint32_t icc_size = 0, xmp_size = 0;
+    void *icc = NULL, *xmp = NULL;
+    if (TIFFGetField(tiff, TIFFTAG_ICCPROFILE, &icc_size, &icc)) {
+        info->icc = fr_copy(icc, icc_size);
+        info->icc_size = info->icc ? icc_size : 0;
+    }
+    if (TIFFGetField(tiff, TIFFTAG_XMLPACKET, &xmp_size, &xmp)) {
+        info->xmp = fr_copy(xmp, xmp_size);
+        info->xmp_size = info->xmp ? xmp_size : 0;
+    }
+    TIFFClose(tiff);
+    if (w == 0 || h == 0) {
+        fr_tiff_fail(&source, "missing or zero image size");
+        fr_free(info->icc);
+        fr_free(info->xmp);
+        info->icc = info->xmp = NULL;
+        return -1;
+    }
+    info->width = w;
+    info->height = h;
+    info->has_alpha = extra > 0;
+    info->orientation = (orientation >= 1 && orientation <= 8) ? orientation : 1;
+    info->bits_per_sample = bits;
+    info->samples_per_pixel = samples;
+    info->alpha_premultiplied = extra > 0 && extra_types && extra_types[0] == EXTRASAMPLE_ASSOCALPHA;
+    int color_samples = photometric == PHOTOMETRIC_RGB ? 3 : 1;
+    info->sixteen_bit_direct = bits == 16 && format == SAMPLEFORMAT_UINT && planar == PLANARCONFIG_CONTIG
+        && (photometric == PHOTOMETRIC_RGB || photometric == PHOTOMETRIC_MINISBLACK)
+        && (samples == color_samples || samples == color_samples + 1);
+    info->cmyk_direct = bits == 8 && planar == PLANARCONFIG_CONTIG && photometric == PHOTOMETRIC_SEPARATED
+        && samples == 4 && inkset == INKSET_CMYK;
+    return 0;
+}
+
+int fr_tiff_decode_direct(const uint8_t *data, size_t size, uint8_t *pixels, size_t pixels_size, char *message) {
     fr_tiff_source source = { data, size, 0, message };
     message[0] = 0;
     TIFF *tiff = fr_tiff_open(&source);
     if (!tiff) return -1;
     uint32_t w = 0, h = 0;
-    uint16_t extra = 0;
-    uint16_t *extra_types = NULL;
+    uint16_t samples = 1, bits = 8;
     TIFFGetField(tiff, TIFFTAG_IMAGEWIDTH, &w);
     TIFFGetField(tiff, TIFFTAG_IMAGELENGTH, &h);
-    TIFFGetFieldDefaulted(tiff, TIFFTAG_EXTRASAMPLES, &extra, &extra_types);
-    TIFFClose(tiff);
-    if (w == 0 || h == 0) {
-        fr_tiff_fail(&source, "missing or zero image size");
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_SAMPLESPERPIXEL, &samples);
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_BITSPERSAMPLE, &bits);
+    size_t pixel_bytes = (size_t)samples * (bits / 8);
+    size_t row_bytes = (size_t)w * pixel_bytes;
+    if ((bits != 8 && bits != 16) || row_bytes * h != pixels_size || (size_t)TIFFScanlineSize(tiff) != row_bytes) {
+        fr_tiff_fail(&source, "unexpected sample layout");
+        TIFFClose(tiff);
         return -1;
     }
-    *width = w;
-    *height = h;
-    *has_alpha = extra > 0;
+    // Tiled files have no scanline interface; read them through whole tiles.
+    int ok = 1;
+    if (TIFFIsTiled(tiff)) {
+        uint32_t tw = 0, th = 0;
+        TIFFGetField(tiff, TIFFTAG_TILEWIDTH, &tw);
+        TIFFGetField(tiff, TIFFTAG_TILELENGTH, &th);
+        tmsize_t tile_size = TIFFTileSize(tiff);
+        uint8_t *tile = tw && th && tile_size > 0 ? malloc((size_t)tile_size) : NULL;
+        if (!tile) ok = 0;
+        for (uint32_t y = 0; ok && y < h; y += th) {
+            for (uint32_t x = 0; ok && x < w; x += tw) {
+                if (TIFFReadTile(tiff, tile, x, y, 0, 0) < 0) { ok = 0; break; }
+                uint32_t rows = y + th > h ? h - y : th, cols = x + tw > w ? w - x : tw;
+                for (uint32_t r = 0; r < rows; r++) {
+                    memcpy(pixels + (size_t)(y + r) * row_bytes + (size_t)x * pixel_bytes,
+                           tile + (size_t)r * tw * pixel_bytes, (size_t)cols * pixel_bytes);
+                }
+            }
+        }
+        free(tile);
+    } else {
+        for (uint32_t y = 0; y < h; y++) {
+            if (TIFFReadScanline(tiff, pixels + (size_t)y * row_bytes, y, 0) < 0) { ok = 0; break; }
+        }
+    }
+    TIFFClose(tiff);
+    if (!ok) {
+        fr_tiff_fail(&source, "cannot read image data");
+        return -1;
+    }
     return 0;
 }
 
@@ -136,8 +227,12 @@ int fr_tiff_decode_rgba(const uint8_t *data, size_t size, uint32_t *pixels, uint
         TIFFClose(tiff);
         return -1;
     }
+    // Asking for the file's own orientation makes libtiff keep the stored row order: the
+    // pipeline applies every orientation (libtiff alone cannot do the transposing ones).
+    uint16_t orientation = ORIENTATION_TOPLEFT;
+    TIFFGetFieldDefaulted(tiff, TIFFTAG_ORIENTATION, &orientation);
     // stop_on_error = 1: a damaged strip fails the file instead of leaving a silent hole.
-    int ok = TIFFReadRGBAImageOriented(tiff, width, height, pixels, ORIENTATION_TOPLEFT, 1);
+    int ok = TIFFReadRGBAImageOriented(tiff, width, height, pixels, orientation, 1);
     TIFFClose(tiff);
     if (!ok) {
         fr_tiff_fail(&source, "cannot read image data");

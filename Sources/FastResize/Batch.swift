@@ -104,7 +104,7 @@ public struct BatchRunner: Sendable {
         }
         let settings = options.settings
         let format = settings.outputFormat(for: info)
-        let plan = settings.mode.plan(sourceWidth: info.width, sourceHeight: info.height, enlarge: settings.enlarge)
+        let plan = pipeline.plan(for: info)
         let name = settings.nameTemplate.expand(inputName: (input.relativePath as NSString).lastPathComponent,
                                                 format: format, width: plan.width, height: plan.height)
         let folder = (input.relativePath as NSString).deletingLastPathComponent
@@ -186,6 +186,8 @@ public struct BatchRunner: Sendable {
                 output.height = rendered.height
                 output.format = rendered.format
                 output.bytes = rendered.bytes.count
+                output.webpMode = rendered.webpMode
+                output.frames = rendered.frames > 1 ? rendered.frames : nil
                 return finish(.written, [output])
             }
         } catch {

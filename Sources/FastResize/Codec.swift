@@ -6,12 +6,19 @@ public struct ImageInfo: Sendable, Equatable {
     public var width: Int
     public var height: Int
     public var hasAlpha: Bool
+    /// Orientation, colour profile, EXIF and XMP as stored in the file.
+    public var metadata: ImageMetadata
+    /// Frames in the file (1 for still images).
+    public var frameCount: Int
 
-    public init(format: ImageFormat, width: Int, height: Int, hasAlpha: Bool) {
+    public init(format: ImageFormat, width: Int, height: Int, hasAlpha: Bool, metadata: ImageMetadata = .none,
+                frameCount: Int = 1) {
         self.format = format
         self.width = width
         self.height = height
         self.hasAlpha = hasAlpha
+        self.metadata = metadata
+        self.frameCount = frameCount
     }
 
     public var pixelCount: Int { width * height }
@@ -39,19 +46,73 @@ public struct DecodedImage: Sendable {
     public var pixels: PixelBuffer
     public var scaleX: Double
     public var scaleY: Double
+    /// True when the decoder already converted the pixels to sRGB through the file's profile (CMYK
+    /// JPEG, which the resampler cannot take as it is).
+    public var inSRGB: Bool
 
-    public init(pixels: PixelBuffer, scaleX: Double, scaleY: Double) {
+    public init(pixels: PixelBuffer, scaleX: Double, scaleY: Double, inSRGB: Bool = false) {
         self.pixels = pixels
         self.scaleX = scaleX
         self.scaleY = scaleY
+        self.inSRGB = inSRGB
     }
+}
+
+/// Every frame of an animation, each composited onto the full canvas, with its timing.
+public struct Animation: Sendable {
+    public var frames: [PixelBuffer]
+    /// Display time of each frame in milliseconds.
+    public var durations: [Int]
+    /// How many times the animation plays; 0 means for ever.
+    public var loopCount: Int
+
+    public init(frames: [PixelBuffer], durations: [Int], loopCount: Int) {
+        precondition(!frames.isEmpty && frames.count == durations.count, "an animation needs frames and their durations")
+        self.frames = frames
+        self.durations = durations
+        self.loopCount = loopCount
+    }
+}
+
+/// Decoders of formats that can hold animations (GIF, WebP).
+public protocol AnimationDecoding: ImageDecoding {
+    func decodeAnimation(_ data: UnsafeRawBufferPointer) throws(CodecError) -> Animation
+}
+
+/// Encoders of formats that can hold animations.
+public protocol AnimationEncoding: ImageEncoding {
+    func encode(_ animation: Animation, options: EncodeOptions) throws(CodecError) -> [UInt8]
+}
+
+/// Converts pixels between colour spaces given by ICC profiles (lcms2, in FastResizeCodecs).
+public protocol ColorManaging: Sendable {
+    /// `image` (described by `profile`) converted to sRGB, or nil when the profile does not fit
+    /// the pixels or cannot be used (the pixels are then taken as sRGB, as libvips does).
+    func convertToSRGB(_ image: PixelBuffer, profile: [UInt8]) -> PixelBuffer?
+    /// True for profiles that describe sRGB itself (nothing to convert).
+    func isSRGB(_ profile: [UInt8]) -> Bool
+    /// True when the profile describes pixels of this layout (gray or RGB).
+    func fits(_ profile: [UInt8], _ format: PixelFormat) -> Bool
+    /// An sRGB profile to embed in outputs that keep their metadata.
+    var sRGBProfile: [UInt8] { get }
 }
 
 /// Writes one image format.
 public protocol ImageEncoding: Sendable {
     /// The layouts this encoder writes as they are; others are converted before encoding.
     var acceptedFormats: Set<PixelFormat> { get }
-    func encode(_ image: PixelBuffer, options: EncodeOptions) throws(CodecError) -> [UInt8]
+    /// Whether 16-bit samples are written as they are (else they are rounded to 8 bits first).
+    var writesSixteenBits: Bool { get }
+    /// Encodes `image`, embedding the profile, EXIF and XMP of `metadata` where the format can.
+    func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8]
+}
+
+extension ImageEncoding {
+    public var writesSixteenBits: Bool { false }
+
+    public func encode(_ image: PixelBuffer, options: EncodeOptions) throws(CodecError) -> [UInt8] {
+        try encode(image, options: options, metadata: .none)
+    }
 }
 
 /// Settings for the encoders. A nil quality means the encoder's own default.
@@ -100,9 +161,13 @@ public enum CodecError: Error, Sendable, Equatable, CustomStringConvertible {
 public struct CodecRegistry: Sendable {
     public var decoders: [ImageFormat: any ImageDecoding]
     public var encoders: [ImageFormat: any ImageEncoding]
+    /// Colour management; without it embedded profiles are ignored (pixels taken as sRGB).
+    public var color: (any ColorManaging)?
 
-    public init(decoders: [ImageFormat: any ImageDecoding] = [:], encoders: [ImageFormat: any ImageEncoding] = [:]) {
+    public init(decoders: [ImageFormat: any ImageDecoding] = [:], encoders: [ImageFormat: any ImageEncoding] = [:],
+                color: (any ColorManaging)? = nil) {
         self.decoders = decoders
         self.encoders = encoders
+        self.color = color
     }
 }

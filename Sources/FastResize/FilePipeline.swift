@@ -21,6 +21,18 @@ public struct ResizeSettings: Sendable {
     public var maxPixels: Int
     /// Colour that alpha is flattened onto when the output format has no alpha.
     public var background: (red: UInt8, green: UInt8, blue: UInt8)
+    /// Turn pictures upright by their EXIF/TIFF orientation (sizes then refer to the upright picture).
+    public var autoOrient: Bool = true
+    /// Keep the input's colour profile and pixel values instead of converting to sRGB.
+    public var keepProfile: Bool = false
+    /// Copy EXIF (orientation reset), XMP and the colour profile into outputs that can hold them.
+    public var keepMetadata: Bool = false
+    /// Resample in linear light (the sRGB curve removed first and restored after).
+    public var linear: Bool = false
+    /// Write only the first frame of animations even when the output format could animate.
+    public var firstFrameOnly: Bool = false
+    /// WebP outputs: true lossless, false lossy, nil chosen by content (graphics lossless, photos lossy).
+    public var webpLossless: Bool? = nil
 
     /// sharp's default input limit, 0x3FFF × 0x3FFF.
     public static let defaultMaxPixels = 16383 * 16383
@@ -84,14 +96,37 @@ public struct OutputRecord: Sendable, Equatable, Codable {
     public var height: Int
     public var format: ImageFormat
     public var bytes: Int
+    /// WebP outputs only: "lossless" or "lossy", and whether that was chosen by content.
+    public var webpMode: String?
+    /// Animated outputs only: the number of frames written.
+    public var frames: Int?
 
-    public init(path: String, width: Int, height: Int, format: ImageFormat, bytes: Int) {
+    public init(path: String, width: Int, height: Int, format: ImageFormat, bytes: Int, webpMode: String? = nil,
+                frames: Int? = nil) {
         self.path = path
         self.width = width
         self.height = height
         self.format = format
         self.bytes = bytes
+        self.webpMode = webpMode
+        self.frames = frames
     }
+
+    enum CodingKeys: String, CodingKey {
+        case path, width, height, format, bytes, webpMode = "webp_mode", frames
+    }
+}
+
+/// One encoded output, before it is written.
+public struct RenderedImage: Sendable {
+    public var bytes: [UInt8]
+    public var width: Int
+    public var height: Int
+    public var format: ImageFormat
+    /// For WebP: "lossless" or "lossy" (with " (by content)" when FastResize chose).
+    public var webpMode: String?
+    /// Frames written (1 for still images).
+    public var frames: Int
 }
 
 /// Processes single files with one set of settings; safe to share between worker threads.
@@ -136,56 +171,179 @@ public struct FilePipeline: Sendable {
         }
     }
 
+    /// The output size and the source region, planned on the picture as it will be shown
+    /// (upright, when orientation is applied).
+    public func plan(for info: ImageInfo) -> ResizePlan {
+        let orientation = self.orientation(of: info)
+        return settings.mode.plan(sourceWidth: orientation.swapsAxes ? info.height : info.width,
+                                  sourceHeight: orientation.swapsAxes ? info.width : info.height,
+                                  enlarge: settings.enlarge)
+    }
+
+    private func orientation(of info: ImageInfo) -> Orientation {
+        settings.autoOrient ? info.metadata.orientation : .up
+    }
+
     /// Decodes, resizes and encodes `data`; returns the encoded output and its facts.
     /// `info`, when the caller already inspected the file, saves reading the header again.
     public func render(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
-                       threads: Int = 1) throws(FileError) -> (bytes: [UInt8], width: Int, height: Int, format: ImageFormat) {
+                       threads: Int = 1) throws(FileError) -> RenderedImage {
         let info = try facts(known, of: data)
         let format = settings.outputFormat(for: info)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
+        if info.frameCount > 1, !settings.firstFrameOnly, let animator = encoder as? any AnimationEncoding,
+           let decoder = codecs.decoders[info.format] as? any AnimationDecoding {
+            return try renderAnimation(data, info: info, decoder: decoder, encoder: animator, format: format,
+                                       workspace: workspace, threads: threads)
+        }
         var image = try resized(data, info: info, workspace: workspace, threads: threads)
+        var options = settings.encoding
+        let webpMode = format == .webp ? chooseWebPMode(&options, for: image) : nil
+        if image.bitDepth == 16 && !encoder.writesSixteenBits { image = image.narrowed() }
         image = Self.prepare(image, for: encoder, background: settings.background)
+        let metadata = outputMetadata(info.metadata, pixels: image.format)
         do {
-            let bytes = try encoder.encode(image, options: settings.encoding)
-            return (bytes, image.width, image.height, format)
+            let bytes = try encoder.encode(image, options: options, metadata: metadata)
+            return RenderedImage(bytes: bytes, width: image.width, height: image.height, format: format,
+                                 webpMode: webpMode, frames: 1)
         } catch {
             throw .codec(error)
         }
     }
 
+    /// Every frame resized the same way, timing and loop count kept.
+    private func renderAnimation(_ data: Data, info: ImageInfo, decoder: any AnimationDecoding,
+                                 encoder: any AnimationEncoding, format: ImageFormat, workspace: ResizeWorkspace,
+                                 threads: Int) throws(FileError) -> RenderedImage {
+        var animation = try Self.withBytes(of: data) { bytes throws(CodecError) in try decoder.decodeAnimation(bytes) }
+        let geometry = Geometry(pipeline: self, info: info)
+        for index in animation.frames.indices {
+            try checkLimit(width: animation.frames[index].width, height: animation.frames[index].height)
+            let frame = DecodedImage(pixels: animation.frames[index], scaleX: 1, scaleY: 1)
+            animation.frames[index] = finish(frame, geometry: geometry, info: info, workspace: workspace, threads: threads)
+        }
+        var options = settings.encoding
+        let webpMode = format == .webp ? chooseWebPMode(&options, for: animation.frames[0]) : nil
+        do {
+            let bytes = try encoder.encode(animation, options: options)
+            let first = animation.frames[0]
+            return RenderedImage(bytes: bytes, width: first.width, height: first.height, format: format,
+                                 webpMode: webpMode, frames: animation.frames.count)
+        } catch {
+            throw .codec(error)
+        }
+    }
+
+    /// Lossless or lossy WebP: as the user said, else lossless for graphics and lossy for
+    /// photographs (judged on `image`, an animation's first frame). Returns what the report says.
+    private func chooseWebPMode(_ options: inout EncodeOptions, for image: PixelBuffer) -> String {
+        let byContent = settings.webpLossless == nil
+        options.lossless = settings.webpLossless ?? ContentClassifier.looksLikeGraphics(image)
+        return (options.lossless ? "lossless" : "lossy") + (byContent ? " (by content)" : "")
+    }
+
+    /// The metadata an output carries: none by default; the profile with --keep-profile; EXIF, XMP
+    /// and a profile (sRGB's, when the pixels were converted) with --keep-metadata. A profile that
+    /// does not describe the written pixels (CMYK, converted on decoding) is never kept.
+    private func outputMetadata(_ input: ImageMetadata, pixels format: PixelFormat) -> ImageMetadata {
+        var output = ImageMetadata()
+        if settings.keepMetadata {
+            output = settings.autoOrient ? input.uprighted() : input
+            output.iccProfile = input.iccProfile != nil && !format.isGray ? codecs.color?.sRGBProfile : nil
+        }
+        if settings.keepProfile, let profile = input.iccProfile, codecs.color?.fits(profile, format) ?? false {
+            output.iccProfile = profile
+        }
+        output.orientation = .up
+        return output
+    }
+
+    /// How one picture maps onto its output: the upright plan turned back into stored coordinates.
+    struct Geometry {
+        let orientation: Orientation
+        /// Region of the stored image and the output size before turning upright.
+        let region: SourceRegion
+        let width: Int
+        let height: Int
+
+        init(pipeline: FilePipeline, info: ImageInfo) {
+            orientation = pipeline.orientation(of: info)
+            let plan = pipeline.plan(for: info)
+            let uprightWidth = Double(orientation.swapsAxes ? info.height : info.width)
+            let uprightHeight = Double(orientation.swapsAxes ? info.width : info.height)
+            region = orientation.storedRegion(plan.region, uprightWidth: uprightWidth, uprightHeight: uprightHeight)
+            width = orientation.swapsAxes ? plan.height : plan.width
+            height = orientation.swapsAxes ? plan.width : plan.height
+        }
+
+        /// How much smaller than the region the output is, on the less-shrunk axis.
+        var shrink: Double { min(region.width / Double(width), region.height / Double(height)) }
+    }
+
     /// Decodes and resizes: shrink on load where the decoder can, box averaging while the
-    /// reduction left is still large, then the filter (see `ShrinkOnLoad`).
+    /// reduction left is still large, then the filter (see `ShrinkOnLoad`); then the colour
+    /// conversion to sRGB and the turn upright.
     public func resized(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
                         threads: Int = 1) throws(FileError) -> PixelBuffer {
         let info = try facts(known, of: data)
         let decoder = codecs.decoders[info.format]!
-        // The plan is made on the stored size, so shrinking on load never changes the output size.
-        let plan = settings.mode.plan(sourceWidth: info.width, sourceHeight: info.height, enlarge: settings.enlarge)
-        let shrink = min(plan.region.width / Double(plan.width), plan.region.height / Double(plan.height))
+        let geometry = Geometry(pipeline: self, info: info)
         // Point sampling asks for source pixels as they are: no averaging step may come first.
-        let cheapSteps = settings.filter != .nearest
-        let factor = cheapSteps ? ShrinkOnLoad.decoderFactor(shrink: shrink) : 1
+        let factor = settings.filter != .nearest ? ShrinkOnLoad.decoderFactor(shrink: geometry.shrink) : 1
         let decoded = try Self.withBytes(of: data) { bytes throws(CodecError) in
             try decoder.decode(bytes, shrinkingBy: factor)
         }
+        try checkLimit(width: decoded.pixels.width, height: decoded.pixels.height)
+        return finish(decoded, geometry: geometry, info: info, workspace: workspace, threads: threads)
+    }
+
+    /// Resize, colour conversion and orientation of one decoded picture (or animation frame).
+    private func finish(_ decoded: DecodedImage, geometry: Geometry, info: ImageInfo, workspace: ResizeWorkspace,
+                        threads: Int) -> PixelBuffer {
         var image = decoded.pixels
-        try checkLimit(width: image.width, height: image.height)
-        var region = SourceRegion(x: plan.region.x * decoded.scaleX, y: plan.region.y * decoded.scaleY,
-                                  width: plan.region.width * decoded.scaleX, height: plan.region.height * decoded.scaleY)
-        if cheapSteps && !image.format.hasAlpha {
-            let boxX = ShrinkOnLoad.boxFactor(remaining: region.width / Double(plan.width))
-            let boxY = ShrinkOnLoad.boxFactor(remaining: region.height / Double(plan.height))
-            if boxX > 1 || boxY > 1 {
-                image = image.boxShrunk(byX: boxX, byY: boxY)
-                region = SourceRegion(x: region.x / Double(boxX), y: region.y / Double(boxY),
-                                      width: region.width / Double(boxX), height: region.height / Double(boxY))
+        var region = SourceRegion(x: geometry.region.x * decoded.scaleX, y: geometry.region.y * decoded.scaleY,
+                                  width: geometry.region.width * decoded.scaleX, height: geometry.region.height * decoded.scaleY)
+        // The profile still to apply (none when the decoder applied it or the user keeps it).
+        var profile = decoded.inSRGB || settings.keepProfile ? nil : info.metadata.iccProfile
+        if let candidate = profile, codecs.color?.isSRGB(candidate) ?? true { profile = nil }
+        let precise = image.bitDepth == 16 || settings.linear
+        if precise {
+            // Linear light is sRGB's: convert first, so the curve removed is the right one.
+            if settings.linear, let pending = profile {
+                image = codecs.color?.convertToSRGB(image, profile: pending) ?? image
+                profile = nil
             }
+            region = Self.clamped(region, to: image)
+            image = PrecisionResizer(filter: settings.filter, linear: settings.linear)
+                .resize(image, region: region, width: geometry.width, height: geometry.height,
+                        outputBitDepth: image.bitDepth, threads: threads)
+        } else {
+            if settings.filter != .nearest && !image.format.hasAlpha {
+                let boxX = ShrinkOnLoad.boxFactor(remaining: region.width / Double(geometry.width))
+                let boxY = ShrinkOnLoad.boxFactor(remaining: region.height / Double(geometry.height))
+                if boxX > 1 || boxY > 1 {
+                    image = image.boxShrunk(byX: boxX, byY: boxY)
+                    region = SourceRegion(x: region.x / Double(boxX), y: region.y / Double(boxY),
+                                          width: region.width / Double(boxX), height: region.height / Double(boxY))
+                }
+            }
+            region = Self.clamped(region, to: image)
+            image = Resizer(filter: settings.filter).resize(image, region: region, width: geometry.width,
+                                                            height: geometry.height, threads: threads, workspace: workspace)
         }
-        // Keep the region inside the (possibly rounded-up) decoded image.
+        // Converting the small output costs far less than converting the decoded picture.
+        if let pending = profile {
+            image = codecs.color?.convertToSRGB(image, profile: pending) ?? image
+        }
+        return image.oriented(geometry.orientation)
+    }
+
+    /// The region kept inside the (possibly rounded-up) decoded image.
+    private static func clamped(_ region: SourceRegion, to image: PixelBuffer) -> SourceRegion {
+        var region = region
         region.width = min(region.width, Double(image.width) - region.x)
         region.height = min(region.height, Double(image.height) - region.y)
-        return Resizer(filter: settings.filter).resize(image, region: region, width: plan.width, height: plan.height,
-                                                       threads: threads, workspace: workspace)
+        return region
     }
 
     /// The header facts: those the caller already has, else read now.

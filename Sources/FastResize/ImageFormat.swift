@@ -5,7 +5,7 @@ public enum ImageFormat: String, Sendable, CaseIterable, Codable {
     case jpeg, png, webp, gif, tiff, bmp, avif, heic
 
     /// Formats FastResize can write.
-    public static let outputFormats: [ImageFormat] = [.jpeg, .png, .webp, .avif]
+    public static let outputFormats: [ImageFormat] = [.jpeg, .png, .webp, .avif, .gif]
 
     public var canEncode: Bool { Self.outputFormats.contains(self) }
 

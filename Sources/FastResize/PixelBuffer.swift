@@ -1,13 +1,13 @@
-// PixelBuffer: an 8-bit interleaved image in memory, and the pixel layouts FastResize handles.
+// PixelBuffer: an interleaved 8- or 16-bit image in memory, and the pixel layouts FastResize handles.
 
-/// How the channels of one pixel are laid out, 8 bits each.
+/// How the channels of one pixel are laid out (each 8 or 16 bits, as the buffer says).
 public enum PixelFormat: String, Sendable, CaseIterable {
     case gray
     case grayAlpha
     case rgb
     case rgba
 
-    /// Bytes per pixel.
+    /// Channels per pixel (bytes per pixel at 8 bits).
     public var channelCount: Int {
         switch self {
         case .gray: 1
@@ -39,52 +39,64 @@ public enum PixelFormat: String, Sendable, CaseIterable {
     }
 }
 
-/// A width × height image whose rows are tightly packed (row stride = width × channelCount).
+/// A width × height image whose rows are tightly packed (row stride = width × bytesPerPixel).
 ///
-/// Storage is a Swift array, so buffers are value types that copy only on write; decoders fill it
-/// in place through `withUnsafeMutableBytes` rather than copying from a C allocation.
+/// Samples are 8 bits, or 16 bits in the machine's byte order (`bitDepth` 16: 16-bit PNG and TIFF,
+/// kept at full precision through the float resampler). Storage is a Swift array, so buffers are
+/// value types that copy only on write; decoders fill it in place through `withUnsafeMutableBytes`
+/// rather than copying from a C allocation.
 public struct PixelBuffer: Sendable, Equatable {
     public let width: Int
     public let height: Int
     public let format: PixelFormat
+    /// 8 or 16.
+    public let bitDepth: Int
     public var pixels: [UInt8]
 
     /// A zero-filled buffer.
-    public init(width: Int, height: Int, format: PixelFormat) {
+    public init(width: Int, height: Int, format: PixelFormat, bitDepth: Int = 8) {
         precondition(width > 0 && height > 0, "a pixel buffer needs a positive size")
+        precondition(bitDepth == 8 || bitDepth == 16, "samples are 8 or 16 bits")
         self.width = width
         self.height = height
         self.format = format
-        self.pixels = [UInt8](repeating: 0, count: width * height * format.channelCount)
+        self.bitDepth = bitDepth
+        self.pixels = [UInt8](repeating: 0, count: width * height * format.channelCount * bitDepth / 8)
     }
 
     /// A buffer whose contents the caller promises to overwrite entirely (a decoder's target), so
     /// the pages are not zeroed first.
-    public init(uninitializedWidth width: Int, height: Int, format: PixelFormat) {
+    public init(uninitializedWidth width: Int, height: Int, format: PixelFormat, bitDepth: Int = 8) {
         precondition(width > 0 && height > 0, "a pixel buffer needs a positive size")
+        precondition(bitDepth == 8 || bitDepth == 16, "samples are 8 or 16 bits")
         self.width = width
         self.height = height
         self.format = format
-        self.pixels = [UInt8](unsafeUninitializedCapacity: width * height * format.channelCount) { _, count in
-            count = width * height * format.channelCount
-        }
+        self.bitDepth = bitDepth
+        let count = width * height * format.channelCount * bitDepth / 8
+        self.pixels = [UInt8](unsafeUninitializedCapacity: count) { _, initialised in initialised = count }
     }
 
     /// Wraps existing pixel data, which must hold exactly width × height pixels.
-    public init(width: Int, height: Int, format: PixelFormat, pixels: [UInt8]) {
+    public init(width: Int, height: Int, format: PixelFormat, bitDepth: Int = 8, pixels: [UInt8]) {
         precondition(width > 0 && height > 0, "a pixel buffer needs a positive size")
-        precondition(pixels.count == width * height * format.channelCount, "pixel data does not match the size")
+        precondition(bitDepth == 8 || bitDepth == 16, "samples are 8 or 16 bits")
+        precondition(pixels.count == width * height * format.channelCount * bitDepth / 8, "pixel data does not match the size")
         self.width = width
         self.height = height
         self.format = format
+        self.bitDepth = bitDepth
         self.pixels = pixels
     }
 
-    public var bytesPerRow: Int { width * format.channelCount }
+    public var bytesPerPixel: Int { format.channelCount * bitDepth / 8 }
+
+    public var bytesPerRow: Int { width * bytesPerPixel }
 
     /// Whether any pixel is less than fully opaque (false for formats without alpha).
     public var hasTransparency: Bool {
         guard format.hasAlpha else { return false }
+        if bitDepth == 16 { return narrowed().hasTransparency }
         let step = format.channelCount
         return pixels.withUnsafeBufferPointer { p in
             var index = step - 1
@@ -101,8 +113,8 @@ public struct PixelBuffer: Sendable, Equatable {
         precondition(rect.x >= 0 && rect.y >= 0 && rect.width > 0 && rect.height > 0
                      && rect.x + rect.width <= width && rect.y + rect.height <= height, "crop outside the image")
         if rect.x == 0 && rect.y == 0 && rect.width == width && rect.height == height { return self }
-        var result = PixelBuffer(width: rect.width, height: rect.height, format: format)
-        let channels = format.channelCount
+        var result = PixelBuffer(width: rect.width, height: rect.height, format: format, bitDepth: bitDepth)
+        let channels = bytesPerPixel
         let rowBytes = rect.width * channels
         pixels.withUnsafeBufferPointer { source in
             result.pixels.withUnsafeMutableBufferPointer { target in
@@ -120,6 +132,7 @@ public struct PixelBuffer: Sendable, Equatable {
     /// added (opaque), gray expanded to RGB or RGB reduced to gray by Rec. 601 luma.
     public func converted(to target: PixelFormat, background: (UInt8, UInt8, UInt8) = (255, 255, 255)) -> PixelBuffer {
         if target == format { return self }
+        if bitDepth == 16 { return narrowed().converted(to: target, background: background) }
         var result = PixelBuffer(width: width, height: height, format: target)
         let sourceChannels = format.channelCount
         let targetChannels = target.channelCount
@@ -150,6 +163,34 @@ public struct PixelBuffer: Sendable, Equatable {
                     }
                     if target.hasAlpha { t[out + targetChannels - 1] = UInt8(a) }
                 }
+            }
+        }
+        return result
+    }
+}
+
+extension PixelBuffer {
+    /// 8-bit samples, each 16-bit value correctly rounded (v × 255 / 65535 to nearest).
+    public func narrowed() -> PixelBuffer {
+        if bitDepth == 8 { return self }
+        var result = PixelBuffer(uninitializedWidth: width, height: height, format: format)
+        pixels.withUnsafeBytes { raw in
+            let source = raw.bindMemory(to: UInt16.self)
+            result.pixels.withUnsafeMutableBufferPointer { target in
+                for i in 0..<target.count { target[i] = UInt8((UInt32(source[i]) * 255 + 32767) / 65535) }
+            }
+        }
+        return result
+    }
+
+    /// 16-bit samples (v × 257, exact).
+    public func widened() -> PixelBuffer {
+        if bitDepth == 16 { return self }
+        var result = PixelBuffer(uninitializedWidth: width, height: height, format: format, bitDepth: 16)
+        pixels.withUnsafeBufferPointer { source in
+            result.pixels.withUnsafeMutableBytes { raw in
+                let target = raw.bindMemory(to: UInt16.self)
+                for i in 0..<source.count { target[i] = UInt16(source[i]) &* 257 }
             }
         }
         return result

@@ -3,7 +3,7 @@
 internal import CAVIF
 import FastResize
 
-/// Encodes RGB or RGBA to AVIF (YUV 4:2:0, 8-bit).
+/// Encodes RGB or RGBA to AVIF (YUV 4:2:0, 8-bit), with the ICC profile, EXIF and XMP it is given.
 public struct AVIFEncoder: ImageEncoding {
     /// aom speed 0 (slowest, smallest) … 10; 8 keeps encoding within a few times a JPEG's cost.
     public var speed: Int
@@ -14,12 +14,16 @@ public struct AVIFEncoder: ImageEncoding {
 
     public var acceptedFormats: Set<PixelFormat> { [.rgb, .rgba] }
 
-    public func encode(_ image: PixelBuffer, options: EncodeOptions) throws(CodecError) -> [UInt8] {
-        precondition(acceptedFormats.contains(image.format), "AVIF takes RGB or RGBA")
+    public func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8] {
+        precondition(acceptedFormats.contains(image.format) && image.bitDepth == 8, "AVIF takes 8-bit RGB or RGBA")
         guard let avif = avifImageCreate(UInt32(image.width), UInt32(image.height), 8, AVIF_PIXEL_FORMAT_YUV420) else {
             throw .encodeFailed(.avif, "out of memory")
         }
         defer { avifImageDestroy(avif) }
+        // libavif copies the blocks. The EXIF block's orientation is already 1 (the pixels are upright).
+        if let icc = metadata.iccProfile { avifImageSetProfileICC(avif, icc, icc.count) }
+        if let exif = metadata.exif { avifImageSetMetadataExif(avif, exif, exif.count) }
+        if let xmp = metadata.xmp { avifImageSetMetadataXMP(avif, xmp, xmp.count) }
         var result = image.pixels.withUnsafeBufferPointer { pixels -> avifResult in
             var rgb = avifRGBImage()
             avifRGBImageSetDefaults(&rgb, avif)

@@ -3,7 +3,7 @@
 import FastResize
 
 public enum Codecs {
-    /// All formats: decoders for the eight inputs, encoders for the four outputs.
+    /// All formats: decoders for the eight inputs, encoders for the five outputs, lcms2 for colour.
     public static let all = CodecRegistry(
         decoders: [
             .jpeg: JPEGDecoder(),
@@ -20,6 +20,8 @@ public enum Codecs {
             .png: PNGEncoder(),
             .webp: WebPEncoder(),
             .avif: AVIFEncoder(),
-        ]
+            .gif: GIFEncoder(),
+        ],
+        color: LittleCMS.shared
     )
 }

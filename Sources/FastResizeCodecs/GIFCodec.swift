@@ -1,52 +1,61 @@
-// GIFCodec: the first frame of a GIF through giflib, composited onto the logical screen.
+// GIFCodec: GIF decoding through giflib: the first frame, or every frame composited onto the logical screen.
 
 internal import CGIF
 import FastResize
 
-/// Decodes a GIF's first frame to RGB, or RGBA when it has transparency or leaves the screen uncovered.
+/// Decodes GIF: the first frame (RGB, or RGBA when it has transparency or leaves the screen
+/// uncovered), or every frame composited onto the logical screen as an animation.
 ///
 /// Frames are read line by line rather than with DGifSlurp, which would allocate whatever size a
 /// hostile frame header claims.
-public struct GIFDecoder: ImageDecoding {
+public struct GIFDecoder: AnimationDecoding {
     public init() {}
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
         let file = try GIFFile(data)
-        let (frame, transparentIndex) = try file.firstFrame()
+        guard let first = try file.nextFrame() else { throw .decodeFailed(.gif, "file has no image frames") }
+        // Count the frames, skipping their compressed data unread; a damaged tail still leaves the first.
+        var frameCount = 1
+        do {
+            try file.skipImageData()
+            while try file.nextFrame() != nil {
+                try file.skipImageData()
+                frameCount += 1
+            }
+        } catch {}
         return ImageInfo(format: .gif, width: file.width, height: file.height,
-                         hasAlpha: transparentIndex != nil || !file.covers(frame))
+                         hasAlpha: first.transparentIndex != nil || !file.covers(first),
+                         frameCount: frameCount)
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
         let file = try GIFFile(data)
-        let (frame, transparentIndex) = try file.firstFrame()
-        let hasAlpha = transparentIndex != nil || !file.covers(frame)
-        guard let colors = file.colorMap(for: frame) else { throw .decodeFailed(.gif, "no colour table") }
-
+        guard let frame = try file.nextFrame() else { throw .decodeFailed(.gif, "file has no image frames") }
+        let hasAlpha = frame.transparentIndex != nil || !file.covers(frame)
         var image = PixelBuffer(width: file.width, height: file.height, format: hasAlpha ? .rgba : .rgb)
-        let channels = image.format.channelCount
-        var line = [UInt8](repeating: 0, count: frame.width)
-        for y in Self.rowOrder(height: frame.height, interlaced: frame.interlaced) {
-            let status = line.withUnsafeMutableBufferPointer { DGifGetLine(file.pointer, $0.baseAddress, Int32(frame.width)) }
-            guard status == GIF_OK else { throw .decodeFailed(.gif, file.lastError(or: "cannot read image data")) }
-            let canvasY = frame.top + y
-            guard canvasY >= 0 && canvasY < file.height else { continue }
-            image.pixels.withUnsafeMutableBufferPointer { pixels in
-                for x in 0..<frame.width {
-                    let canvasX = frame.left + x
-                    guard canvasX >= 0 && canvasX < file.width else { continue }
-                    let index = Int(line[x])
-                    if index == transparentIndex { continue }      // stays transparent (all zero)
-                    let color = index < colors.count ? colors[index] : (0, 0, 0)
-                    let out = (canvasY * file.width + canvasX) * channels
-                    pixels[out] = color.0
-                    pixels[out + 1] = color.1
-                    pixels[out + 2] = color.2
-                    if hasAlpha { pixels[out + 3] = 255 }
-                }
+        try file.draw(frame, onto: &image)
+        return image
+    }
+
+    public func decodeAnimation(_ data: UnsafeRawBufferPointer) throws(CodecError) -> Animation {
+        let file = try GIFFile(data)
+        var canvas = PixelBuffer(width: file.width, height: file.height, format: .rgba)
+        var frames: [PixelBuffer] = []
+        var durations: [Int] = []
+        while let frame = try file.nextFrame() {
+            let before = frame.disposal == 3 ? canvas : nil
+            try file.draw(frame, onto: &canvas)
+            frames.append(canvas)
+            // Browsers show delays under 20 ms as 100 ms; so do we, so the output plays as the input did.
+            durations.append(frame.delay < 2 ? 100 : frame.delay * 10)
+            if frame.disposal == 2 {
+                canvas.clear(PixelRect(x: frame.left, y: frame.top, width: frame.width, height: frame.height))
+            } else if let before {
+                canvas = before
             }
         }
-        return image
+        guard !frames.isEmpty else { throw .decodeFailed(.gif, "file has no image frames") }
+        return Animation(frames: frames, durations: durations, loopCount: file.loopCount)
     }
 
     /// Interlaced GIFs store rows in four passes.
@@ -57,11 +66,31 @@ public struct GIFDecoder: ImageDecoding {
     }
 }
 
+extension PixelBuffer {
+    /// Makes the part of `rect` inside the image transparent black (GIF's "restore to background").
+    fileprivate mutating func clear(_ rect: PixelRect) {
+        let channels = format.channelCount
+        let x0 = max(0, rect.x), x1 = min(width, rect.x + rect.width)
+        let y0 = max(0, rect.y), y1 = min(height, rect.y + rect.height)
+        guard x0 < x1 && y0 < y1 else { return }
+        let imageWidth = width
+        pixels.withUnsafeMutableBufferPointer { p in
+            for y in y0..<y1 {
+                for i in ((y * imageWidth + x0) * channels)..<((y * imageWidth + x1) * channels) { p[i] = 0 }
+            }
+        }
+    }
+}
+
 /// Position and colour table of a frame, as its image descriptor states them.
 private struct GIFFrame {
     var left, top, width, height: Int
     var interlaced: Bool
     var colors: [(UInt8, UInt8, UInt8)]?
+    /// From the graphics control extension before the frame.
+    var transparentIndex: Int?
+    var delay: Int
+    var disposal: Int
 }
 
 /// A giflib reader over a caller-owned buffer.
@@ -105,9 +134,14 @@ private final class GIFFile {
         source.deallocate()
     }
 
-    /// Reads records up to the first image descriptor; returns it and the transparent colour index.
-    func firstFrame() throws(CodecError) -> (GIFFrame, Int?) {
+    /// Plays this many times (0 = for ever), from the NETSCAPE2.0 extension; 1 without it.
+    private(set) var loopCount = 1
+
+    /// Reads records up to the next image descriptor, or nil at the end of the file.
+    func nextFrame() throws(CodecError) -> GIFFrame? {
         var transparentIndex: Int?
+        var delay = 0, disposal = 0
+        var applicationBlock = false
         while true {
             var type = UNDEFINED_RECORD_TYPE
             guard DGifGetRecordType(pointer, &type) == GIF_OK else { throw .decodeFailed(.gif, lastError(or: "corrupt file")) }
@@ -118,28 +152,77 @@ private final class GIFFile {
                 guard description.Width > 0 && description.Height > 0 else {
                     throw .decodeFailed(.gif, "frame has no pixels")
                 }
-                let frame = GIFFrame(left: Int(description.Left), top: Int(description.Top),
-                                     width: Int(description.Width), height: Int(description.Height),
-                                     interlaced: description.Interlace, colors: Self.colors(description.ColorMap))
-                return (frame, transparentIndex)
+                return GIFFrame(left: Int(description.Left), top: Int(description.Top),
+                                width: Int(description.Width), height: Int(description.Height),
+                                interlaced: description.Interlace, colors: Self.colors(description.ColorMap),
+                                transparentIndex: transparentIndex, delay: delay, disposal: disposal)
             case EXTENSION_RECORD_TYPE:
                 var code: Int32 = 0
                 var block: UnsafeMutablePointer<GifByteType>?
                 guard DGifGetExtension(pointer, &code, &block) == GIF_OK else { throw .decodeFailed(.gif, lastError(or: "corrupt extension")) }
                 if code == GRAPHICS_EXT_FUNC_CODE, let block, block[0] >= 4 {
                     var control = GraphicsControlBlock()
-                    if DGifExtensionToGCB(Int(block[0]), block + 1, &control) == GIF_OK,
-                       control.TransparentColor != NO_TRANSPARENT_COLOR {
-                        transparentIndex = Int(control.TransparentColor)
+                    if DGifExtensionToGCB(Int(block[0]), block + 1, &control) == GIF_OK {
+                        if control.TransparentColor != NO_TRANSPARENT_COLOR { transparentIndex = Int(control.TransparentColor) }
+                        delay = Int(control.DelayTime)
+                        disposal = Int(control.DisposalMode)
                     }
                 }
+                applicationBlock = code == APPLICATION_EXT_FUNC_CODE && block.map { $0[0] == 11
+                    && String(decoding: UnsafeBufferPointer(start: $0 + 1, count: 11), as: UTF8.self) == "NETSCAPE2.0" } == true
                 while block != nil {
                     guard DGifGetExtensionNext(pointer, &block) == GIF_OK else { throw .decodeFailed(.gif, lastError(or: "corrupt extension")) }
+                    // The sub-block after NETSCAPE2.0: 1, then the repetitions after the first showing.
+                    if applicationBlock, let sub = block, sub[0] >= 3, sub[1] == 1 {
+                        let repeats = Int(sub[2]) | Int(sub[3]) << 8
+                        loopCount = repeats == 0 ? 0 : repeats + 1
+                        applicationBlock = false
+                    }
                 }
             case TERMINATE_RECORD_TYPE:
-                throw .decodeFailed(.gif, "file has no image frames")
+                return nil
             default:
                 throw .decodeFailed(.gif, "unknown record type")
+            }
+        }
+    }
+
+    /// Passes over the compressed data of the frame just read.
+    func skipImageData() throws(CodecError) {
+        var codeSize: Int32 = 0
+        var block: UnsafeMutablePointer<GifByteType>?
+        guard DGifGetCode(pointer, &codeSize, &block) == GIF_OK else { throw .decodeFailed(.gif, lastError(or: "corrupt frame")) }
+        while block != nil {
+            guard DGifGetCodeNext(pointer, &block) == GIF_OK else { throw .decodeFailed(.gif, lastError(or: "corrupt frame")) }
+        }
+    }
+
+    /// Decodes the frame just read onto `image` (RGB or RGBA of the screen's size); transparent
+    /// pixels leave what is under them.
+    func draw(_ frame: GIFFrame, onto image: inout PixelBuffer) throws(CodecError) {
+        guard let colors = colorMap(for: frame) else { throw .decodeFailed(.gif, "no colour table") }
+        let channels = image.format.channelCount
+        let hasAlpha = image.format.hasAlpha
+        var line = [UInt8](repeating: 0, count: frame.width)
+        for y in GIFDecoder.rowOrder(height: frame.height, interlaced: frame.interlaced) {
+            let status = line.withUnsafeMutableBufferPointer { DGifGetLine(pointer, $0.baseAddress, Int32(frame.width)) }
+            guard status == GIF_OK else { throw .decodeFailed(.gif, lastError(or: "cannot read image data")) }
+            let canvasY = frame.top + y
+            guard canvasY >= 0 && canvasY < height else { continue }
+            let screenWidth = width
+            image.pixels.withUnsafeMutableBufferPointer { pixels in
+                for x in 0..<frame.width {
+                    let canvasX = frame.left + x
+                    guard canvasX >= 0 && canvasX < screenWidth else { continue }
+                    let index = Int(line[x])
+                    if index == frame.transparentIndex { continue }
+                    let color = index < colors.count ? colors[index] : (0, 0, 0)
+                    let out = (canvasY * screenWidth + canvasX) * channels
+                    pixels[out] = color.0
+                    pixels[out + 1] = color.1
+                    pixels[out + 2] = color.2
+                    if hasAlpha { pixels[out + 3] = 255 }
+                }
             }
         }
     }

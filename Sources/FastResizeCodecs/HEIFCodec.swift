@@ -18,7 +18,40 @@ public struct HEIFDecoder: ImageDecoding {
         defer { heif_image_handle_release(handle) }
         return ImageInfo(format: format, width: Int(heif_image_handle_get_width(handle)),
                          height: Int(heif_image_handle_get_height(handle)),
-                         hasAlpha: heif_image_handle_has_alpha_channel(handle) != 0)
+                         hasAlpha: heif_image_handle_has_alpha_channel(handle) != 0, metadata: Self.metadata(handle))
+    }
+
+    /// The ICC profile, EXIF and XMP blocks. Orientation stays `.up`: libheif applies the
+    /// container's rotation and mirroring (irot/imir) itself, and HEIF says those, not EXIF, rule.
+    private static func metadata(_ handle: OpaquePointer) -> ImageMetadata {
+        var metadata = ImageMetadata()
+        let profileSize = heif_image_handle_get_raw_color_profile_size(handle)
+        if profileSize > 0 {
+            var profile = [UInt8](repeating: 0, count: profileSize)
+            if heif_image_handle_get_raw_color_profile(handle, &profile).code == heif_error_Ok {
+                metadata.iccProfile = profile
+            }
+        }
+        let count = Int(heif_image_handle_get_number_of_metadata_blocks(handle, nil))
+        guard count > 0 else { return metadata }
+        var ids = [heif_item_id](repeating: 0, count: count)
+        let filled = Int(heif_image_handle_get_list_of_metadata_block_IDs(handle, nil, &ids, Int32(count)))
+        for id in ids.prefix(filled) {
+            let size = heif_image_handle_get_metadata_size(handle, id)
+            guard size > 0 else { continue }
+            var block = [UInt8](repeating: 0, count: size)
+            guard heif_image_handle_get_metadata(handle, id, &block).code == heif_error_Ok else { continue }
+            let type = heif_image_handle_get_metadata_type(handle, id).map { String(cString: $0) } ?? ""
+            let contentType = heif_image_handle_get_metadata_content_type(handle, id).map { String(cString: $0) } ?? ""
+            if type == "Exif", block.count > 4 {
+                // A 4-byte big-endian offset to the TIFF header comes first.
+                let offset = 4 + (Int(block[0]) << 24 | Int(block[1]) << 16 | Int(block[2]) << 8 | Int(block[3]))
+                if offset < block.count { metadata.exif = EXIF.payload(block[offset...]) }
+            } else if type == "mime", contentType == "application/rdf+xml" {
+                metadata.xmp = block
+            }
+        }
+        return metadata
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {

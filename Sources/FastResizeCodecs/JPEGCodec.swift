@@ -3,41 +3,62 @@
 internal import CCodecShims
 import FastResize
 
-/// Decodes JPEG to gray or RGB (CMYK and YCCK are converted to RGB).
+/// Decodes JPEG to gray or RGB. CMYK and YCCK become sRGB through their embedded profile (lcms2),
+/// else through the fallback CMYK profile, else by the plain formula.
 public struct JPEGDecoder: ImageDecoding {
     public init() {}
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
         let info = try header(data, scaleDenominator: 1)
-        return ImageInfo(format: .jpeg, width: Int(info.width), height: Int(info.height), hasAlpha: false)
+        return ImageInfo(format: .jpeg, width: Int(info.width), height: Int(info.height), hasAlpha: false,
+                         metadata: ContainerMetadata.jpeg(data))
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
-        try decode(data, scaleDenominator: 1)
+        try decode(data, scaleDenominator: 1).pixels
     }
 
     /// Shrinks by the largest of 8, 4 or 2 that is at most `factor`, in the inverse DCT (libjpeg's
     /// scaled decoding): the decoder does less work and the resampler gets up to 64× fewer pixels.
     public func decode(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int) throws(CodecError) -> DecodedImage {
         let denominator = [8, 4, 2, 1].first { $0 <= factor } ?? 1
-        let pixels = try decode(data, scaleDenominator: denominator)
-        return DecodedImage(pixels: pixels, scaleX: 1 / Double(denominator), scaleY: 1 / Double(denominator))
+        return try decode(data, scaleDenominator: denominator)
     }
 
     /// Decodes at 1/`scaleDenominator` of the stored size (1, 2, 4 or 8), using libjpeg's DCT scaling.
-    public func decode(_ data: UnsafeRawBufferPointer, scaleDenominator: Int) throws(CodecError) -> PixelBuffer {
+    public func decode(_ data: UnsafeRawBufferPointer, scaleDenominator: Int) throws(CodecError) -> DecodedImage {
         let info = try header(data, scaleDenominator: scaleDenominator)
-        var image = PixelBuffer(uninitializedWidth: Int(info.width), height: Int(info.height),
-                                format: info.components == 1 ? .gray : .rgb)
+        let scale = 1 / Double(scaleDenominator)
+        let isCMYK = info.cmyk != 0
+        if isCMYK, let profile = ContainerMetadata.jpeg(data).iccProfile ?? LittleCMS.shared.fallbackCMYKProfile {
+            let cmyk = try decodeRows(data, info: info, scaleDenominator: scaleDenominator, components: 4)
+            let kind: LittleCMS.CMYKKind = info.adobe_inverted != 0 ? .inverted : .normal
+            if let rgb = LittleCMS.shared.convertCMYK(cmyk, width: Int(info.width), height: Int(info.height),
+                                                       kind: kind, profile: profile) {
+                return DecodedImage(pixels: rgb, scaleX: scale, scaleY: scale, inSRGB: true)
+            }
+        }
+        let components = info.components == 1 ? 1 : 3
+        let pixels = try decodeRows(data, info: info, scaleDenominator: scaleDenominator, components: components)
+        let image = PixelBuffer(width: Int(info.width), height: Int(info.height),
+                                format: components == 1 ? .gray : .rgb, pixels: pixels)
+        return DecodedImage(pixels: image, scaleX: scale, scaleY: scale, inSRGB: isCMYK)
+    }
+
+    /// The decoded samples: `components` 4 asks for CMYK as stored.
+    private func decodeRows(_ data: UnsafeRawBufferPointer, info: fr_jpeg_info, scaleDenominator: Int,
+                            components: Int) throws(CodecError) -> [UInt8] {
+        let count = Int(info.width) * Int(info.height) * components
+        var pixels = [UInt8](unsafeUninitializedCapacity: count) { _, initialised in initialised = count }
         var message = ShimMessage()
-        let status = image.pixels.withUnsafeMutableBytes { pixels in
+        let status = pixels.withUnsafeMutableBufferPointer { pixels in
             message.withBuffer { text in
                 fr_jpeg_decode(data.bindMemory(to: UInt8.self).baseAddress, data.count, Int32(scaleDenominator),
-                               pixels.bindMemory(to: UInt8.self).baseAddress, pixels.count, text)
+                               components == 4 ? 1 : 0, pixels.baseAddress, pixels.count, text)
             }
         }
         guard status == 0 else { throw .decodeFailed(.jpeg, message.text(or: "unknown error")) }
-        return image
+        return pixels
     }
 
     private func header(_ data: UnsafeRawBufferPointer, scaleDenominator: Int) throws(CodecError) -> fr_jpeg_info {
@@ -52,28 +73,45 @@ public struct JPEGDecoder: ImageDecoding {
     }
 }
 
-/// Encodes gray or RGB to baseline (or progressive) JPEG with optimised Huffman tables.
+/// Encodes gray or RGB to baseline (or progressive) JPEG with optimised Huffman tables, with the
+/// EXIF (APP1), XMP (APP1) and ICC profile (APP2) it is given.
 public struct JPEGEncoder: ImageEncoding {
     public init() {}
 
     public var acceptedFormats: Set<PixelFormat> { [.gray, .rgb] }
 
-    public func encode(_ image: PixelBuffer, options: EncodeOptions) throws(CodecError) -> [UInt8] {
-        precondition(acceptedFormats.contains(image.format), "JPEG takes gray or RGB")
+    public func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8] {
+        precondition(acceptedFormats.contains(image.format) && image.bitDepth == 8, "JPEG takes 8-bit gray or RGB")
         let quality = options.quality ?? EncodeOptions.defaultQuality(for: .jpeg)
         var output: UnsafeMutablePointer<UInt8>?
         var size = 0
         var message = ShimMessage()
         let status = image.pixels.withUnsafeBufferPointer { pixels in
             message.withBuffer { text in
-                fr_jpeg_encode(pixels.baseAddress, Int32(image.width), Int32(image.height),
-                               Int32(image.format.channelCount), Int32(quality), options.progressive ? 1 : 0,
-                               1, &output, &size, text)
+                withMetadataBlocks(metadata) { blocks in
+                    fr_jpeg_encode(pixels.baseAddress, Int32(image.width), Int32(image.height),
+                                   Int32(image.format.channelCount), Int32(quality), options.progressive ? 1 : 0,
+                                   1, blocks, &output, &size, text)
+                }
             }
         }
         guard status == 0, let output else { throw .encodeFailed(.jpeg, message.text(or: "unknown error")) }
         defer { fr_free(output) }
         return Array(UnsafeBufferPointer(start: output, count: size))
+    }
+}
+
+/// Hands the shim pointers to the metadata blocks, valid for the duration of `body`.
+func withMetadataBlocks<R>(_ metadata: ImageMetadata, _ body: (UnsafePointer<fr_metadata>) -> R) -> R {
+    let exif = metadata.exif ?? [], xmp = metadata.xmp ?? [], icc = metadata.iccProfile ?? []
+    return exif.withUnsafeBufferPointer { exif in
+        xmp.withUnsafeBufferPointer { xmp in
+            icc.withUnsafeBufferPointer { icc in
+                var blocks = fr_metadata(exif: exif.baseAddress, exif_size: exif.count, xmp: xmp.baseAddress,
+                                         xmp_size: xmp.count, icc: icc.baseAddress, icc_size: icc.count)
+                return body(&blocks)
+            }
+        }
     }
 }
 

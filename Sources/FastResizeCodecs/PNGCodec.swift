@@ -3,7 +3,8 @@
 internal import CSPNG
 import FastResize
 
-/// Decodes PNG (every bit depth, palette, tRNS, interlacing) to 8-bit gray, gray+alpha, RGB or RGBA.
+/// Decodes PNG (every bit depth, palette, tRNS, interlacing) to gray, gray+alpha, RGB or RGBA:
+/// 16-bit files at 16 bits, the others at 8.
 public struct PNGDecoder: ImageDecoding {
     public init() {}
 
@@ -11,7 +12,7 @@ public struct PNGDecoder: ImageDecoding {
         let context = try PNGContext(reading: data)
         let header = try context.header()
         return ImageInfo(format: .png, width: Int(header.width), height: Int(header.height),
-                         hasAlpha: context.hasAlpha(header))
+                         hasAlpha: context.hasAlpha(header), metadata: context.metadata())
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
@@ -20,6 +21,7 @@ public struct PNGDecoder: ImageDecoding {
         let hasAlpha = context.hasAlpha(header)
         let isGray = header.color_type == UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue)
             || header.color_type == UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue)
+        if header.bit_depth == 16 { return try decodeSixteenBits(context, header: header, hasAlpha: hasAlpha, isGray: isGray) }
         // 8-bit files without palette or tRNS are already in one of our layouts: take the rows
         // as stored (SPNG_FMT_PNG), no conversion. Otherwise libspng converts to G8 (8-bit gray
         // without alpha), RGB8 or RGBA8; other gray images come out as RGB(A) and are narrowed below.
@@ -52,9 +54,33 @@ public struct PNGDecoder: ImageDecoding {
         }
         return image
     }
+
+    /// 16-bit files keep their 16 bits: the rows as stored (libspng hands them over in the
+    /// machine's byte order), or RGBA16 when a tRNS chunk adds alpha.
+    private func decodeSixteenBits(_ context: PNGContext, header: spng_ihdr, hasAlpha: Bool,
+                                   isGray: Bool) throws(CodecError) -> PixelBuffer {
+        let native: [UInt8: PixelFormat] = [
+            UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue): .gray, UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue): .grayAlpha,
+            UInt8(SPNG_COLOR_TYPE_TRUECOLOR.rawValue): .rgb, UInt8(SPNG_COLOR_TYPE_TRUECOLOR_ALPHA.rawValue): .rgba,
+        ]
+        let stored = native[header.color_type] ?? .rgba
+        let asStored = stored.hasAlpha == hasAlpha
+        let format = asStored ? SPNG_FMT_PNG : SPNG_FMT_RGBA16
+        var image = PixelBuffer(uninitializedWidth: Int(header.width), height: Int(header.height),
+                                format: asStored ? stored : .rgba, bitDepth: 16)
+        var size = 0
+        try context.check(spng_decoded_image_size(context.pointer, Int32(format.rawValue), &size))
+        guard size == image.pixels.count else { throw .decodeFailed(.png, "unexpected decoded size") }
+        let status = image.pixels.withUnsafeMutableBytes { pixels in
+            spng_decode_image(context.pointer, pixels.baseAddress, pixels.count, Int32(format.rawValue),
+                              Int32(SPNG_DECODE_TRNS.rawValue))
+        }
+        try context.check(status)
+        return image
+    }
 }
 
-/// Encodes any 8-bit layout to PNG.
+/// Encodes any layout to PNG, at 8 or 16 bits, with the profile, EXIF and XMP it is given.
 public struct PNGEncoder: ImageEncoding {
     /// zlib level used when none is given (the libpng/libvips default).
     public static let defaultCompressionLevel = 6
@@ -63,7 +89,9 @@ public struct PNGEncoder: ImageEncoding {
 
     public var acceptedFormats: Set<PixelFormat> { Set(PixelFormat.allCases) }
 
-    public func encode(_ image: PixelBuffer, options: EncodeOptions) throws(CodecError) -> [UInt8] {
+    public var writesSixteenBits: Bool { true }
+
+    public func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8] {
         guard let pointer = spng_ctx_new(Int32(SPNG_CTX_ENCODER.rawValue)) else {
             throw .encodeFailed(.png, "cannot create encoder")
         }
@@ -75,7 +103,7 @@ public struct PNGEncoder: ImageEncoding {
         case .rgb: colorType = SPNG_COLOR_TYPE_TRUECOLOR
         case .rgba: colorType = SPNG_COLOR_TYPE_TRUECOLOR_ALPHA
         }
-        var header = spng_ihdr(width: UInt32(image.width), height: UInt32(image.height), bit_depth: 8,
+        var header = spng_ihdr(width: UInt32(image.width), height: UInt32(image.height), bit_depth: UInt8(image.bitDepth),
                                color_type: UInt8(colorType.rawValue), compression_method: 0,
                                filter_method: 0, interlace_method: 0)
         func check(_ status: Int32) throws(CodecError) {
@@ -88,6 +116,41 @@ public struct PNGEncoder: ImageEncoding {
         // Adaptive filtering over all five filters costs several times more than it saves here;
         // Paeth alone compresses photographs and graphics well and is fast.
         try check(spng_set_option(pointer, SPNG_FILTER_CHOICE, Int32(SPNG_FILTER_CHOICE_PAETH.rawValue)))
+        // libspng may keep pointers to the chunk data until the image is written: hold copies
+        // that live until this function returns.
+        var buffers: [UnsafeMutableBufferPointer<CChar>] = []
+        defer { buffers.forEach { $0.deallocate() } }
+        func hold(_ bytes: [UInt8]) -> UnsafeMutableBufferPointer<CChar> {
+            let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: bytes.count + 1)
+            for (i, byte) in bytes.enumerated() { buffer[i] = CChar(bitPattern: byte) }
+            buffer[bytes.count] = 0
+            buffers.append(buffer)
+            return buffer
+        }
+        if let profile = metadata.iccProfile {
+            var chunk = spng_iccp()
+            withUnsafeMutableBytes(of: &chunk.profile_name) { name in name.copyBytes(from: "icc".utf8) }
+            chunk.profile_len = profile.count
+            chunk.profile = hold(profile).baseAddress
+            try check(spng_set_iccp(pointer, &chunk))
+        }
+        if let exif = metadata.exif {
+            var chunk = spng_exif(length: exif.count, data: hold(exif).baseAddress)
+            try check(spng_set_exif(pointer, &chunk))
+        }
+        if let xmp = metadata.xmp {
+            // iTXt needs a language tag and a translated keyword, both empty here.
+            let empty = hold([])
+            var chunk = spng_text()
+            withUnsafeMutableBytes(of: &chunk.keyword) { name in name.copyBytes(from: PNGContext.xmpKeyword.utf8) }
+            chunk.type = Int32(SPNG_ITXT.rawValue)
+            chunk.length = xmp.count
+            chunk.text = hold(xmp).baseAddress
+            chunk.language_tag = empty.baseAddress
+            chunk.translated_keyword = empty.baseAddress
+            try check(spng_set_text(pointer, &chunk, 1))
+        }
+        // 16-bit samples go in host order: libspng writes them big-endian itself.
         let status = image.pixels.withUnsafeBytes { pixels in
             spng_encode_image(pointer, pixels.baseAddress, pixels.count, Int32(SPNG_FMT_PNG.rawValue),
                               Int32(SPNG_ENCODE_FINALIZE.rawValue))
@@ -137,5 +200,39 @@ private final class PNGContext {
 
     func check(_ status: Int32) throws(CodecError) {
         if status != 0 { throw .decodeFailed(.png, String(cString: spng_strerror(status))) }
+    }
+
+    /// The iTXt keyword under which Adobe's XMP specification stores the packet in PNG.
+    static let xmpKeyword = "XML:com.adobe.xmp"
+
+    /// iCCP, eXIf, XMP (iTXt) and ImageMagick's hex-encoded EXIF text. Damaged ancillary chunks
+    /// are ignored: the picture matters more than its metadata.
+    func metadata() -> ImageMetadata {
+        var metadata = ImageMetadata()
+        var profile = spng_iccp()
+        if spng_get_iccp(pointer, &profile) == 0, let bytes = profile.profile, profile.profile_len > 0 {
+            metadata.iccProfile = Array(UnsafeRawBufferPointer(start: bytes, count: profile.profile_len))
+        }
+        var exif = spng_exif()
+        if spng_get_exif(pointer, &exif) == 0, let bytes = exif.data, exif.length > 0 {
+            metadata.exif = EXIF.payload(UnsafeRawBufferPointer(start: bytes, count: exif.length))
+        }
+        var count: UInt32 = 0
+        if spng_get_text(pointer, nil, &count) == 0, count > 0 {
+            var texts = [spng_text](repeating: spng_text(), count: Int(count))
+            if spng_get_text(pointer, &texts, &count) == 0 {
+                for text in texts.prefix(Int(count)) {
+                    guard let body = text.text else { continue }
+                    let keyword = withUnsafeBytes(of: text.keyword) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                    let bytes = Array(UnsafeRawBufferPointer(start: body, count: text.length))
+                    if keyword == Self.xmpKeyword {
+                        metadata.xmp = bytes
+                    } else if metadata.exif == nil, keyword == "Raw profile type exif" || keyword == "Raw profile type APP1" {
+                        metadata.exif = ContainerMetadata.imageMagickRawProfile(bytes)
+                    }
+                }
+            }
+        }
+        return metadata.resolved()
     }
 }

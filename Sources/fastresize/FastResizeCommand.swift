@@ -47,7 +47,7 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Resampling filter: nearest, bilinear, bicubic, mitchell, lanczos2, lanczos3 (default).", valueName: "name"))
     var filter: String?
 
-    @Option(help: ArgumentHelp("Output format: jpeg, png, webp, avif or same (default).", valueName: "format"))
+    @Option(help: ArgumentHelp("Output format: jpeg, png, webp, avif, gif or same (default).", valueName: "format"))
     var format: String?
 
     @Option(help: ArgumentHelp("Quality 1-100 for JPEG (default 80), WebP (80) and AVIF (50).", valueName: "1..100"))
@@ -56,8 +56,29 @@ struct FastResizeCommand: ParsableCommand {
     @Flag(help: "Write progressive JPEG.")
     var progressive = false
 
-    @Flag(help: "Write lossless WebP.")
+    @Flag(help: "Write lossless WebP (default: lossless for graphics, lossy for photographs).")
     var lossless = false
+
+    @Flag(help: "Write lossy WebP whatever the content.")
+    var lossy = false
+
+    @Option(help: ArgumentHelp("Colour transparent parts are flattened onto for outputs without alpha (JPEG): #RRGGBB, R,G,B or a name; default white.", valueName: "color"))
+    var background: String?
+
+    @Flag(name: .customLong("no-auto-orient"), help: "Keep pixels as stored instead of turning them upright by their EXIF orientation.")
+    var noAutoOrient = false
+
+    @Flag(name: .customLong("keep-profile"), help: "Keep the embedded colour profile and pixel values (by default they are converted to sRGB).")
+    var keepProfile = false
+
+    @Flag(name: .customLong("keep-metadata"), help: "Copy EXIF (orientation reset), XMP and the colour profile into the outputs.")
+    var keepMetadata = false
+
+    @Flag(help: "Resize in linear light (slower; truer on fine detail and high contrast).")
+    var linear = false
+
+    @Flag(name: .customLong("first-frame"), help: "Write only the first frame of animated GIF and WebP.")
+    var firstFrame = false
 
     @Option(name: .customLong("compression-level"), help: ArgumentHelp("PNG zlib level 0-9 (default 6).", valueName: "0..9"))
     var compressionLevel: String?
@@ -97,7 +118,8 @@ struct FastResizeCommand: ParsableCommand {
 
     enum CodingKeys: String, CodingKey {
         case inputs, output, scale, width, height, fit, fill, gravity, enlarge, filter, format, quality,
-             progressive, lossless, compressionLevel, name, overwrite, jobs, include, exclude, followSymlinks,
+             progressive, lossless, lossy, background, noAutoOrient, keepProfile, keepMetadata, linear, firstFrame,
+             compressionLevel, name, overwrite, jobs, include, exclude, followSymlinks,
              dryRun, report, quiet, verbose
     }
 
@@ -158,7 +180,15 @@ struct FastResizeCommand: ParsableCommand {
             settings.encoding.compressionLevel = try OptionParsing.integer(compressionLevel, in: 0...9, for: "--compression-level")
         }
         settings.encoding.progressive = progressive
+        if lossless && lossy { throw UsageError("expected at most one of --lossless and --lossy") }
         settings.encoding.lossless = lossless
+        settings.webpLossless = lossless ? true : lossy ? false : nil
+        if let background { settings.background = try OptionParsing.color(background, for: "--background") }
+        settings.autoOrient = !noAutoOrient
+        settings.keepProfile = keepProfile
+        settings.keepMetadata = keepMetadata
+        settings.linear = linear
+        settings.firstFrameOnly = firstFrame
         if let name { settings.nameTemplate = try NameTemplate(name) }
 
         var batch = BatchOptions(inputs: inputs, outputDirectory: output, settings: settings, overwrite: overwrite)

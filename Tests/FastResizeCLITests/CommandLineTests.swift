@@ -44,7 +44,7 @@ func loadReport(_ path: String) throws -> BatchReport {
         (["in", "-o", "out", "--fit", "10by10"], "expected WIDTHxHEIGHT with positive integers (e.g. 800x600) for --fit but got \"10by10\""),
         (["in", "-o", "out", "--scale=-1"], "expected a positive number for --scale but got \"-1\""),
         (["in", "-o", "out", "--width", "10", "--quality", "0"], "expected an integer from 1 to 100 for --quality but got \"0\""),
-        (["in", "-o", "out", "--width", "10", "--format", "tiff"], "expected one of jpeg, png, webp, avif, same for --format but got \"tiff\""),
+        (["in", "-o", "out", "--width", "10", "--format", "tiff"], "expected one of jpeg, png, webp, avif, gif, same for --format but got \"tiff\""),
         (["in", "-o", "out", "--width", "10", "--filter", "box"],
          "expected one of nearest, bilinear, bicubic, mitchell, lanczos2, lanczos3 for --filter but got \"box\""),
         (["in", "-o", "out", "--width", "10", "--gravity", "north"], "expected --gravity only together with --fill"),
@@ -221,12 +221,14 @@ func loadReport(_ path: String) throws -> BatchReport {
         try scratch.write(try WebPEncoder().encode(TestImages.smooth(width: 40, height: 40, format: .rgb), options: EncodeOptions()),
                           to: "in/w.webp")
         if let corpus = Corpus.folder {
+            // GIF is written as GIF; HEIC, which FastResize does not write, with alpha becomes PNG.
             try scratch.write(Array(try Data(contentsOf: corpus.appendingPathComponent("alpha/grey-plus-alpha.gif"))), to: "in/t.gif")
+            try scratch.write(Array(try Data(contentsOf: corpus.appendingPathComponent("alpha/with-alpha-512x512.heic"))), to: "in/h.heic")
         }
         let result = try CommandRunner.run(["in", "-o", "out", "--scale", "0.5", "--name", "{stem}-{width}x{height}.{ext}"], in: scratch.url)
         #expect(result.status == 0)
         var expected = ["alpha-20x20.png", "plain-20x10.jpg", "w-20x20.webp"]
-        if Corpus.folder != nil { expected.append("t-1x1.png") }
+        if Corpus.folder != nil { expected += ["t-1x1.gif", "h-256x256.png"] }
         #expect(scratch.files(under: "out") == expected.sorted())
         #expect(try decodeFile(scratch.path("out/alpha-20x20.png")).format == .rgba)
     }

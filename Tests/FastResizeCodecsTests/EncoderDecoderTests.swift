@@ -39,8 +39,8 @@ import TestSupport
     @Test func jpegScaledDecodeUsesDCTScaling() throws {
         let image = TestImages.pattern(width: 101, height: 60, format: .rgb)
         let bytes = try JPEGEncoder().encode(image, options: EncodeOptions(quality: 90))
-        let half = try bytes.withUnsafeBytes { try JPEGDecoder().decode($0, scaleDenominator: 2) }
-        let eighth = try bytes.withUnsafeBytes { try JPEGDecoder().decode($0, scaleDenominator: 8) }
+        let half = try bytes.withUnsafeBytes { try JPEGDecoder().decode($0, scaleDenominator: 2).pixels }
+        let eighth = try bytes.withUnsafeBytes { try JPEGDecoder().decode($0, scaleDenominator: 8).pixels }
         #expect((half.width, half.height) == (51, 30))
         #expect((eighth.width, eighth.height) == (13, 8))
     }

@@ -111,3 +111,19 @@ public struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension TestImages {
+    /// A minimal EXIF block: TIFF header and IFD0 with Make (ASCII) and Orientation.
+    public static func exifBlock(orientation: UInt16, bigEndian: Bool) -> [UInt8] {
+        func short(_ v: UInt16) -> [UInt8] { bigEndian ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        func long(_ v: UInt32) -> [UInt8] {
+            bigEndian ? short(UInt16(v >> 16)) + short(UInt16(v & 0xFFFF)) : short(UInt16(v & 0xFFFF)) + short(UInt16(v >> 16))
+        }
+        var bytes: [UInt8] = bigEndian ? [0x4D, 0x4D, 0, 0x2A] : [0x49, 0x49, 0x2A, 0]
+        bytes += long(8) + short(2)
+        bytes += short(0x010F) + short(2) + long(4) + Array("Cam\0".utf8)       // Make
+        bytes += short(0x0112) + short(3) + long(1) + short(orientation) + [0, 0]  // Orientation
+        bytes += long(0)
+        return bytes
+    }
+}

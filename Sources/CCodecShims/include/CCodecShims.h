@@ -16,27 +16,63 @@ typedef struct {
     int source_width;       // size stored in the file
     int source_height;
     int jpeg_color_space;   // libjpeg's J_COLOR_SPACE of the file
+    int cmyk;               // the file holds CMYK or YCCK
+    int adobe_inverted;     // CMYK/YCCK written by Adobe software: 0 means full ink
 } fr_jpeg_info;
+
+/// Metadata blocks to embed in an encoded file (each may be NULL).
+typedef struct {
+    const uint8_t *exif;    // TIFF structure, without "Exif\0\0"
+    size_t exif_size;
+    const uint8_t *xmp;
+    size_t xmp_size;
+    const uint8_t *icc;
+    size_t icc_size;
+} fr_metadata;
 
 /// Reads the JPEG header and the output size for a 1/scale_denom DCT-scaled decode (1, 2, 4 or 8).
 int fr_jpeg_probe(const uint8_t *data, size_t size, int scale_denom, fr_jpeg_info *info, char *message);
 
-/// Decodes into `pixels` (width × height × components bytes, as fr_jpeg_probe reported).
+/// Decodes into `pixels` (width × height × components bytes, as fr_jpeg_probe reported; with
+/// `raw_cmyk`, CMYK and YCCK files give their 4 CMYK components as stored instead of RGB).
 /// A truncated file (data ending before the last row) fails the decode.
-int fr_jpeg_decode(const uint8_t *data, size_t size, int scale_denom, uint8_t *pixels, size_t pixels_size,
-                   char *message);
+int fr_jpeg_decode(const uint8_t *data, size_t size, int scale_denom, int raw_cmyk, uint8_t *pixels,
+                   size_t pixels_size, char *message);
 
-/// Encodes 1- or 3-component pixels; *output is malloc'd and must be released with fr_free.
+/// Encodes 1- or 3-component pixels with the given metadata; *output is malloc'd and must be
+/// released with fr_free.
 int fr_jpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality,
-                   int progressive, int optimize_coding, uint8_t **output, size_t *output_size, char *message);
+                   int progressive, int optimize_coding, const fr_metadata *metadata,
+                   uint8_t **output, size_t *output_size, char *message);
 
 void fr_free(void *pointer);
 
-/// Reads the first page's size and whether it carries an alpha channel.
-int fr_tiff_probe(const uint8_t *data, size_t size, uint32_t *width, uint32_t *height, int *has_alpha,
-                  char *message);
+/// What the first page of a TIFF is.
+typedef struct {
+    uint32_t width;
+    uint32_t height;
+    int has_alpha;
+    int orientation;        // the Orientation tag, 1 when absent
+    int bits_per_sample;
+    int samples_per_pixel;
+    int sixteen_bit_direct; // 16-bit contiguous gray/RGB(A) unsigned samples: readable at 16 bits
+    int cmyk_direct;        // 8-bit contiguous CMYK without extra samples: readable as stored
+    int alpha_premultiplied;// the extra sample is associated alpha
+    uint8_t *icc;           // malloc'd copies (release with fr_free), or NULL
+    uint32_t icc_size;
+    uint8_t *xmp;
+    uint32_t xmp_size;
+} fr_tiff_info;
 
-/// Decodes the first page as 8-bit RGBA (alpha premultiplied, as libtiff delivers it), top row first.
+/// Reads the first page's header and metadata.
+int fr_tiff_probe(const uint8_t *data, size_t size, fr_tiff_info *info, char *message);
+
+/// Decodes a page flagged sixteen_bit_direct or cmyk_direct as stored: samples_per_pixel samples
+/// per pixel (16-bit ones in the machine's byte order), rows in the stored order.
+int fr_tiff_decode_direct(const uint8_t *data, size_t size, uint8_t *pixels, size_t pixels_size, char *message);
+
+/// Decodes the first page as 8-bit RGBA (alpha premultiplied, as libtiff delivers it), rows in the
+/// stored order (the Orientation tag is left to the caller).
 int fr_tiff_decode_rgba(const uint8_t *data, size_t size, uint32_t *pixels, uint32_t width, uint32_t height,
                         char *message);
 

@@ -1,0 +1,292 @@
+// Metadata: EXIF orientation, the colour profile, EXIF and XMP blocks, read from containers and reset for outputs.
+
+/// How stored pixels must be turned to show the picture upright (the EXIF/TIFF Orientation tag).
+public enum Orientation: Int, Sendable, CaseIterable {
+    case up = 1, mirrored = 2, rotated180 = 3, flipped = 4, transposed = 5, rotated90 = 6, transverse = 7, rotated270 = 8
+
+    /// Values outside 1…8 (0 is common) mean "as stored", as every viewer treats them.
+    public init(exifValue: Int) {
+        self = Orientation(rawValue: exifValue) ?? .up
+    }
+
+    /// True when the upright picture's width is the stored height.
+    public var swapsAxes: Bool { rawValue >= 5 }
+
+    /// The stored pixel that upright pixel (u, v) shows, for an upright picture of `width` × `height`.
+    func storedPosition(u: Int, v: Int, width: Int, height: Int) -> (x: Int, y: Int) {
+        switch self {
+        case .up: (u, v)
+        case .mirrored: (width - 1 - u, v)
+        case .rotated180: (width - 1 - u, height - 1 - v)
+        case .flipped: (u, height - 1 - v)
+        case .transposed: (v, u)
+        case .rotated90: (v, width - 1 - u)
+        case .transverse: (height - 1 - v, width - 1 - u)
+        case .rotated270: (height - 1 - v, u)
+        }
+    }
+
+    /// The stored-image region that shows `region` of the upright picture (`width` × `height`).
+    public func storedRegion(_ region: SourceRegion, uprightWidth width: Double, uprightHeight height: Double) -> SourceRegion {
+        let (x, y, w, h) = (region.x, region.y, region.width, region.height)
+        switch self {
+        case .up: return region
+        case .mirrored: return SourceRegion(x: width - x - w, y: y, width: w, height: h)
+        case .rotated180: return SourceRegion(x: width - x - w, y: height - y - h, width: w, height: h)
+        case .flipped: return SourceRegion(x: x, y: height - y - h, width: w, height: h)
+        case .transposed: return SourceRegion(x: y, y: x, width: h, height: w)
+        case .rotated90: return SourceRegion(x: y, y: width - x - w, width: h, height: w)
+        case .transverse: return SourceRegion(x: height - y - h, y: width - x - w, width: h, height: w)
+        case .rotated270: return SourceRegion(x: height - y - h, y: x, width: h, height: w)
+        }
+    }
+}
+
+/// What travels with the pixels: orientation, colour profile, EXIF and XMP, as the input stored them.
+public struct ImageMetadata: Sendable, Equatable {
+    /// How the stored pixels are to be turned; `.up` when the decoder already turned them.
+    public var orientation: Orientation
+    /// The ICC profile describing the stored pixels; nil means sRGB.
+    public var iccProfile: [UInt8]?
+    /// The EXIF block as a TIFF structure (starting "II*\0" or "MM\0*"), without JPEG's "Exif\0\0".
+    public var exif: [UInt8]?
+    /// The XMP packet (XML).
+    public var xmp: [UInt8]?
+
+    public init(orientation: Orientation = .up, iccProfile: [UInt8]? = nil, exif: [UInt8]? = nil, xmp: [UInt8]? = nil) {
+        self.orientation = orientation
+        self.iccProfile = iccProfile
+        self.exif = exif
+        self.xmp = xmp
+    }
+
+    public static let none = ImageMetadata()
+
+    /// Orientation from EXIF, else from XMP's tiff:Orientation (some PNGs carry only that).
+    mutating func resolveOrientation() {
+        if let exif, let value = EXIF.orientation(in: exif) {
+            orientation = Orientation(exifValue: value)
+        } else if let xmp, let value = XMP.orientation(in: xmp) {
+            orientation = Orientation(exifValue: value)
+        }
+    }
+
+    /// The EXIF and XMP blocks with their orientation set to 1, for an output whose pixels are upright.
+    public func uprighted() -> ImageMetadata {
+        var copy = self
+        copy.orientation = .up
+        copy.exif = exif.map(EXIF.resettingOrientation)
+        copy.xmp = xmp.map(XMP.resettingOrientation)
+        return copy
+    }
+}
+
+/// The few EXIF facts FastResize needs, read and written in place in the TIFF structure.
+public enum EXIF {
+    static let jpegPrefix: [UInt8] = Array("Exif\0\0".utf8)
+    static let orientationTag: UInt16 = 0x0112
+
+    /// The TIFF structure of an EXIF block, dropping a leading "Exif\0\0" when present; nil if not TIFF.
+    public static func payload(_ bytes: some Collection<UInt8>) -> [UInt8]? {
+        var block = Array(bytes)
+        if block.starts(with: jpegPrefix) { block.removeFirst(jpegPrefix.count) }
+        guard block.count >= 8, block.starts(with: [0x49, 0x49, 0x2A, 0]) || block.starts(with: [0x4D, 0x4D, 0, 0x2A]) else {
+            return nil
+        }
+        return block
+    }
+
+    /// The Orientation value of IFD0, if the block has one.
+    public static func orientation(in exif: [UInt8]) -> Int? {
+        orientationOffset(in: exif).map { readShort(exif, at: $0, bigEndian: exif[0] == 0x4D) }
+    }
+
+    /// The block with IFD0's Orientation set to 1 (same length, nothing else touched).
+    public static func resettingOrientation(_ exif: [UInt8]) -> [UInt8] {
+        guard let offset = orientationOffset(in: exif) else { return exif }
+        var copy = exif
+        let bigEndian = exif[0] == 0x4D
+        copy[offset] = bigEndian ? 0 : 1
+        copy[offset + 1] = bigEndian ? 1 : 0
+        return copy
+    }
+
+    /// Where IFD0's Orientation value sits (a SHORT stored inline in its entry).
+    private static func orientationOffset(in exif: [UInt8]) -> Int? {
+        guard exif.count >= 8 else { return nil }
+        let bigEndian = exif[0] == 0x4D
+        let ifd = readLong(exif, at: 4, bigEndian: bigEndian)
+        guard ifd >= 8, ifd + 2 <= exif.count else { return nil }
+        let count = readShort(exif, at: ifd, bigEndian: bigEndian)
+        for index in 0..<count {
+            let entry = ifd + 2 + index * 12
+            guard entry + 12 <= exif.count else { return nil }
+            if readShort(exif, at: entry, bigEndian: bigEndian) == Int(orientationTag)
+                && readShort(exif, at: entry + 2, bigEndian: bigEndian) == 3 {
+                return entry + 8
+            }
+        }
+        return nil
+    }
+
+    static func readShort(_ bytes: [UInt8], at offset: Int, bigEndian: Bool) -> Int {
+        let a = Int(bytes[offset]), b = Int(bytes[offset + 1])
+        return bigEndian ? a << 8 | b : b << 8 | a
+    }
+
+    static func readLong(_ bytes: [UInt8], at offset: Int, bigEndian: Bool) -> Int {
+        guard offset + 4 <= bytes.count else { return 0 }
+        let high = readShort(bytes, at: bigEndian ? offset : offset + 2, bigEndian: bigEndian)
+        let low = readShort(bytes, at: bigEndian ? offset + 2 : offset, bigEndian: bigEndian)
+        return high << 16 | low
+    }
+}
+
+/// tiff:Orientation in an XMP packet, as an attribute or an element.
+public enum XMP {
+    private static let name = Array("tiff:Orientation".utf8)
+
+    public static func orientation(in xmp: [UInt8]) -> Int? {
+        valueRange(in: xmp).map { Int(xmp[$0] - 0x30) }
+    }
+
+    public static func resettingOrientation(_ xmp: [UInt8]) -> [UInt8] {
+        guard let at = valueRange(in: xmp) else { return xmp }
+        var copy = xmp
+        copy[at] = 0x31
+        return copy
+    }
+
+    /// The index of the digit that follows `tiff:Orientation="` or `tiff:Orientation>`.
+    private static func valueRange(in xmp: [UInt8]) -> Int? {
+        guard xmp.count > name.count + 2 else { return nil }
+        var index = 0
+        while index + name.count + 2 < xmp.count {
+            if xmp[index] == name[0] && xmp[index..<(index + name.count)].elementsEqual(name) {
+                var at = index + name.count
+                if xmp[at] == UInt8(ascii: "=") { at += 2 } else if xmp[at] == UInt8(ascii: ">") { at += 1 } else {
+                    index += 1
+                    continue
+                }
+                if at < xmp.count, (0x31...0x38).contains(xmp[at]) { return at }
+            }
+            index += 1
+        }
+        return nil
+    }
+}
+
+/// Reads metadata blocks out of the containers whose layout is simple enough to walk here.
+public enum ContainerMetadata {
+    static let xmpSignature = Array("http://ns.adobe.com/xap/1.0/\0".utf8)
+    static let iccSignature = Array("ICC_PROFILE\0".utf8)
+
+    /// JPEG: APP1 EXIF and XMP, APP2 ICC (reassembled from its numbered chunks), up to the first scan.
+    public static func jpeg(_ data: UnsafeRawBufferPointer) -> ImageMetadata {
+        var metadata = ImageMetadata()
+        var iccChunks: [Int: ArraySlice<UInt8>] = [:]
+        let bytes = data.bindMemory(to: UInt8.self)
+        var at = 2
+        while at + 4 <= bytes.count {
+            guard bytes[at] == 0xFF else { break }
+            let marker = bytes[at + 1]
+            if marker == 0xFF { at += 1; continue }
+            if marker == 0xD8 || (0xD0...0xD7).contains(marker) || marker == 0x01 { at += 2; continue }
+            if marker == 0xDA || marker == 0xD9 { break }
+            let length = Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
+            guard length >= 2, at + 2 + length <= bytes.count else { break }
+            let body = Array(bytes[(at + 4)..<(at + 2 + length)])
+            if marker == 0xE1, metadata.exif == nil, let exif = EXIF.payload(body), body.starts(with: EXIF.jpegPrefix) {
+                metadata.exif = exif
+            } else if marker == 0xE1, metadata.xmp == nil, body.starts(with: xmpSignature) {
+                metadata.xmp = Array(body[xmpSignature.count...])
+            } else if marker == 0xE2, body.count > iccSignature.count + 2, body.starts(with: iccSignature) {
+                iccChunks[Int(body[iccSignature.count])] = body[(iccSignature.count + 2)...]
+            }
+            at += 2 + length
+        }
+        if !iccChunks.isEmpty {
+            metadata.iccProfile = iccChunks.keys.sorted().flatMap { iccChunks[$0]! }
+        }
+        metadata.resolveOrientation()
+        return metadata
+    }
+
+    /// WebP (RIFF): the ICCP, EXIF and "XMP " chunks of the extended format.
+    public static func webp(_ data: UnsafeRawBufferPointer) -> ImageMetadata {
+        var metadata = ImageMetadata()
+        let bytes = data.bindMemory(to: UInt8.self)
+        var at = 12
+        while at + 8 <= bytes.count {
+            let tag = String(decoding: bytes[at..<(at + 4)], as: UTF8.self)
+            let size = Int(bytes[at + 4]) | Int(bytes[at + 5]) << 8 | Int(bytes[at + 6]) << 16 | Int(bytes[at + 7]) << 24
+            guard size >= 0, at + 8 + size <= bytes.count else { break }
+            let body = bytes[(at + 8)..<(at + 8 + size)]
+            switch tag {
+            case "ICCP": metadata.iccProfile = Array(body)
+            case "EXIF": metadata.exif = EXIF.payload(body)
+            case "XMP ": metadata.xmp = Array(body)
+            default: break
+            }
+            at += 8 + size + (size & 1)
+        }
+        metadata.resolveOrientation()
+        return metadata
+    }
+
+    /// ImageMagick's "Raw profile type exif" text: a name line, a length line, then hex digits.
+    public static func imageMagickRawProfile(_ text: [UInt8]) -> [UInt8]? {
+        var lines = text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+        guard lines.count >= 3 else { return nil }
+        lines.removeFirst(2)
+        var bytes: [UInt8] = []
+        var high: UInt8?
+        for line in lines {
+            for character in line {
+                let nibble: UInt8
+                switch character {
+                case 0x30...0x39: nibble = character - 0x30
+                case 0x61...0x66: nibble = character - 0x61 + 10
+                case 0x41...0x46: nibble = character - 0x41 + 10
+                default: continue
+                }
+                if let first = high { bytes.append(first << 4 | nibble); high = nil } else { high = nibble }
+            }
+        }
+        return EXIF.payload(bytes)
+    }
+}
+
+extension ImageMetadata {
+    /// Fills in orientation from the blocks present (for decoders that collect blocks themselves).
+    public func resolved() -> ImageMetadata {
+        var copy = self
+        copy.resolveOrientation()
+        return copy
+    }
+}
+
+extension PixelBuffer {
+    /// The picture turned upright: the stored pixels read through `orientation`.
+    public func oriented(_ orientation: Orientation) -> PixelBuffer {
+        if orientation == .up { return self }
+        let uprightWidth = orientation.swapsAxes ? height : width
+        let uprightHeight = orientation.swapsAxes ? width : height
+        var result = PixelBuffer(uninitializedWidth: uprightWidth, height: uprightHeight, format: format, bitDepth: bitDepth)
+        let pixelBytes = bytesPerPixel
+        pixels.withUnsafeBufferPointer { source in
+            result.pixels.withUnsafeMutableBufferPointer { target in
+                var out = 0
+                for v in 0..<uprightHeight {
+                    for u in 0..<uprightWidth {
+                        let (x, y) = orientation.storedPosition(u: u, v: v, width: uprightWidth, height: uprightHeight)
+                        let from = (y * width + x) * pixelBytes
+                        for b in 0..<pixelBytes { target[out + b] = source[from + b] }
+                        out += pixelBytes
+                    }
+                }
+            }
+        }
+        return result
+    }
+}

@@ -76,7 +76,23 @@ public struct Animation: Sendable {
 
 /// Decoders of formats that can hold animations (GIF, WebP).
 public protocol AnimationDecoding: ImageDecoding {
-    func decodeAnimation(_ data: UnsafeRawBufferPointer) throws(CodecError) -> Animation
+    /// Calls `body` with every frame in order, composited onto the full canvas, and its display
+    /// time in milliseconds; returns the loop count (0 = for ever). One canvas is alive at a time,
+    /// so a long animation costs the memory of what `body` keeps.
+    func decodeFrames(_ data: UnsafeRawBufferPointer, _ body: (PixelBuffer, Int) -> Void) throws(CodecError) -> Int
+}
+
+extension AnimationDecoding {
+    /// Every frame at full size (for small animations and tests).
+    public func decodeAnimation(_ data: UnsafeRawBufferPointer) throws(CodecError) -> Animation {
+        var frames: [PixelBuffer] = []
+        var durations: [Int] = []
+        let loopCount = try decodeFrames(data) { frame, duration in
+            frames.append(frame)
+            durations.append(duration)
+        }
+        return Animation(frames: frames, durations: durations, loopCount: loopCount)
+    }
 }
 
 /// Encoders of formats that can hold animations.

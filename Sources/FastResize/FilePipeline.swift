@@ -215,13 +215,18 @@ public struct FilePipeline: Sendable {
     private func renderAnimation(_ data: Data, info: ImageInfo, decoder: any AnimationDecoding,
                                  encoder: any AnimationEncoding, format: ImageFormat, workspace: ResizeWorkspace,
                                  threads: Int) throws(FileError) -> RenderedImage {
-        var animation = try Self.withBytes(of: data) { bytes throws(CodecError) in try decoder.decodeAnimation(bytes) }
         let geometry = Geometry(pipeline: self, info: info)
-        for index in animation.frames.indices {
-            try checkLimit(width: animation.frames[index].width, height: animation.frames[index].height)
-            let frame = DecodedImage(pixels: animation.frames[index], scaleX: 1, scaleY: 1)
-            animation.frames[index] = finish(frame, geometry: geometry, info: info, workspace: workspace, threads: threads)
+        // Frames are resized as they are decoded: only the small outputs are kept.
+        var frames: [PixelBuffer] = []
+        var durations: [Int] = []
+        let loopCount = try Self.withBytes(of: data) { bytes throws(CodecError) in
+            try decoder.decodeFrames(bytes) { frame, duration in
+                let decoded = DecodedImage(pixels: frame, scaleX: 1, scaleY: 1)
+                frames.append(finish(decoded, geometry: geometry, info: info, workspace: workspace, threads: threads))
+                durations.append(duration)
+            }
         }
+        let animation = Animation(frames: frames, durations: durations, loopCount: loopCount)
         var options = settings.encoding
         let webpMode = format == .webp ? chooseWebPMode(&options, for: animation.frames[0]) : nil
         do {

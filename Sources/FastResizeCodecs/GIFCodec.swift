@@ -37,25 +37,24 @@ public struct GIFDecoder: AnimationDecoding {
         return image
     }
 
-    public func decodeAnimation(_ data: UnsafeRawBufferPointer) throws(CodecError) -> Animation {
+    public func decodeFrames(_ data: UnsafeRawBufferPointer, _ body: (PixelBuffer, Int) -> Void) throws(CodecError) -> Int {
         let file = try GIFFile(data)
         var canvas = PixelBuffer(width: file.width, height: file.height, format: .rgba)
-        var frames: [PixelBuffer] = []
-        var durations: [Int] = []
+        var count = 0
         while let frame = try file.nextFrame() {
             let before = frame.disposal == 3 ? canvas : nil
             try file.draw(frame, onto: &canvas)
-            frames.append(canvas)
             // Browsers show delays under 20 ms as 100 ms; so do we, so the output plays as the input did.
-            durations.append(frame.delay < 2 ? 100 : frame.delay * 10)
+            body(canvas, frame.delay < 2 ? 100 : frame.delay * 10)
+            count += 1
             if frame.disposal == 2 {
                 canvas.clear(PixelRect(x: frame.left, y: frame.top, width: frame.width, height: frame.height))
             } else if let before {
                 canvas = before
             }
         }
-        guard !frames.isEmpty else { throw .decodeFailed(.gif, "file has no image frames") }
-        return Animation(frames: frames, durations: durations, loopCount: file.loopCount)
+        guard count > 0 else { throw .decodeFailed(.gif, "file has no image frames") }
+        return file.loopCount
     }
 
     /// Interlaced GIFs store rows in four passes.

@@ -16,18 +16,17 @@ public struct WebPDecoder: AnimationDecoding {
                          metadata: ContainerMetadata.webp(data), frameCount: frameCount)
     }
 
-    public func decodeAnimation(_ data: UnsafeRawBufferPointer) throws(CodecError) -> Animation {
+    public func decodeFrames(_ data: UnsafeRawBufferPointer, _ body: (PixelBuffer, Int) -> Void) throws(CodecError) -> Int {
         let reader = try AnimationReader(data)
-        var frames: [PixelBuffer] = []
-        var durations: [Int] = []
         var previous = 0
+        var count = 0
         while let (frame, timestamp) = try reader.next() {
-            frames.append(frame)
-            durations.append(timestamp - previous)
+            body(frame, timestamp - previous)
             previous = timestamp
+            count += 1
         }
-        guard !frames.isEmpty else { throw .decodeFailed(.webp, "animation has no frames") }
-        return Animation(frames: frames, durations: durations, loopCount: reader.loopCount)
+        guard count > 0 else { throw .decodeFailed(.webp, "animation has no frames") }
+        return reader.loopCount
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {

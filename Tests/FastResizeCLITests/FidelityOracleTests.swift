@@ -149,6 +149,21 @@ struct ColorOracleTests {
         #expect(ColorDifference.premultipliedPSNR(png, jpeg) >= 35)
     }
 
+    /// Brasseur's gamma test picture: shrunk in gamma space it turns flat grey; in linear light
+    /// (--linear, as vipsthumbnail --linear) the picture stays.
+    @Test(arguments: ["color/gamma_dalai_lama_gray.jpg", "color/gradients-rgb8.png", "photos/2569067123_aca715a2ee_o.jpg"])
+    func linearLightLikeLibvips(_ file: String) throws {
+        let scratch = try ScratchFolder()
+        let ours = try Oracle.ours(Oracle.corpus(file), size: 200, extra: ["--linear"], in: scratch)
+        let vips = try Oracle.vips(Oracle.corpus(file), size: 200, extra: ["--linear"], in: scratch)
+        let psnr = ColorDifference.premultipliedPSNR(ours, vips)
+        #expect(psnr >= 35, "\(file): \(psnr) dB")
+        if file.contains("gamma") {
+            let gamma = try Oracle.ours(Oracle.corpus(file), size: 200, in: scratch)
+            #expect(ColorDifference.premultipliedPSNR(gamma, ours) < 25)
+        }
+    }
+
     /// CMYK JPEG with its SWOP profile, and without one. libvips (8.14) rejects this embedded
     /// profile and falls back to its own CMYK profile, so the two agree only loosely; both must be
     /// colours, not the inverted negative a naive decoder gives.

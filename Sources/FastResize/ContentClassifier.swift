@@ -10,17 +10,17 @@ public enum ContentClassifier {
     static let topColours = 32
     /// The share of pixels they must cover for the picture to count as graphics.
     static let graphicsShare = 0.75
-    /// Pixels examined at most (a regular sample of larger pictures).
-    static let sampleLimit = 1 << 16
+    /// Pixels examined at most: a regular sample of larger pictures. 4096 estimates the share to
+    /// within about ±1.5% (binomial error), and sorting that few keys costs microseconds.
+    static let sampleLimit = 4096
 
     public static func looksLikeGraphics(_ image: PixelBuffer) -> Bool {
         let image = image.narrowed()
         let count = image.width * image.height
         let step = max(1, count / sampleLimit)
         let channels = image.format.channelCount
-        var histogram: [UInt32: Int] = [:]
-        histogram.reserveCapacity(min(count, sampleLimit) / 4)
-        var sampled = 0
+        var keys: [UInt32] = []
+        keys.reserveCapacity(min(count, sampleLimit + 1))
         image.pixels.withUnsafeBufferPointer { p in
             var index = 0
             while index < count {
@@ -29,13 +29,19 @@ public enum ContentClassifier {
                 for c in 0..<channels { key = key << 8 | UInt32(p[base + c]) }
                 // Fully transparent pixels are one colour whatever their stored RGB.
                 if image.format.hasAlpha && p[base + channels - 1] == 0 { key = 0 }
-                histogram[key, default: 0] += 1
-                sampled += 1
+                keys.append(key)
                 index += step
             }
         }
-        // More distinct colours than could ever cover the share means a photograph.
-        let covered = histogram.values.sorted(by: >).prefix(topColours).reduce(0, +)
-        return Double(covered) >= graphicsShare * Double(sampled)
+        // Equal colours become runs once sorted; the longest runs are the most common colours.
+        keys.sort()
+        var runs: [Int] = []
+        var start = 0
+        for i in 1...keys.count where i == keys.count || keys[i] != keys[start] {
+            runs.append(i - start)
+            start = i
+        }
+        let covered = runs.sorted(by: >).prefix(topColours).reduce(0, +)
+        return Double(covered) >= graphicsShare * Double(keys.count)
     }
 }

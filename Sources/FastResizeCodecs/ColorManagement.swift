@@ -29,22 +29,28 @@ public final class LittleCMS: ColorManaging, @unchecked Sendable {
     private static let cacheSize = 16
     private let cache = Mutex<[(Key, Transform)]>([])
 
-    public let sRGBProfile: [UInt8]
+    /// Made on first use: most runs never embed a profile.
+    public var sRGBProfile: [UInt8] { Self.sRGBBytes }
 
-    private init() {
+    private static let sRGBBytes: [UInt8] = {
         let profile = cmsCreate_sRGBProfile()
         var length: cmsUInt32Number = 0
         cmsSaveProfileToMem(profile, nil, &length)
         var bytes = [UInt8](repeating: 0, count: Int(length))
         cmsSaveProfileToMem(profile, &bytes, &length)
         cmsCloseProfile(profile)
-        sRGBProfile = bytes
-    }
+        return bytes
+    }()
+
+    private init() {}
 
     /// The CMYK profile for CMYK files that carry none: $FASTRESIZE_CMYK_PROFILE, else Ghostscript's
     /// default CMYK profile where installed (Debian's libgs-common); without one, CMYK is converted
     /// by the plain formula. Read from the system at run time, never shipped with FastResize.
-    public let fallbackCMYKProfile: [UInt8]? = {
+    public var fallbackCMYKProfile: [UInt8]? { Self.fallbackCMYK }
+
+    /// Read on first use (a CMYK file without a profile).
+    private static let fallbackCMYK: [UInt8]? = {
         let candidates = [ProcessInfo.processInfo.environment["FASTRESIZE_CMYK_PROFILE"],
                           "/usr/share/color/icc/ghostscript/default_cmyk.icc"].compactMap { $0 }
         for path in candidates {

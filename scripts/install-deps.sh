@@ -17,6 +17,7 @@ packages=(
     libgs-common          # Ghostscript's default CMYK profile, for CMYK files that carry none
     zlib1g-dev
     libvips-tools         # tests only: vipsthumbnail is the oracle the fidelity tests compare with
+    liblcms2-utils        # tests only: jpgicc, the oracle for profiles libvips 8.14 gets wrong
 )
 
 missing=()

@@ -10,6 +10,7 @@ static const cmsUInt32Number FR_TYPE_GRAYA_16 = TYPE_GRAYA_16;
 static const cmsUInt32Number FR_TYPE_RGB_16 = TYPE_RGB_16;
 static const cmsUInt32Number FR_TYPE_RGBA_16 = TYPE_RGBA_16;
 static const cmsUInt32Number FR_TYPE_CMYK_8 = TYPE_CMYK_8;
+static const cmsUInt32Number FR_TYPE_Lab_8 = TYPE_Lab_8;
 static const cmsUInt32Number FR_TYPE_CMYK_8_REV = TYPE_CMYK_8_REV;
 static const cmsUInt32Number FR_FLAGS_COPY_ALPHA = cmsFLAGS_COPY_ALPHA;
 static const cmsUInt32Number FR_FLAGS_NOCACHE = cmsFLAGS_NOCACHE;

@@ -216,13 +216,14 @@ public struct FilePipeline: Sendable {
                                  encoder: any AnimationEncoding, format: ImageFormat, workspace: ResizeWorkspace,
                                  threads: Int) throws(FileError) -> RenderedImage {
         let geometry = Geometry(pipeline: self, info: info)
+        let profile = profileToApply(info, decodedInSRGB: false)
         // Frames are resized as they are decoded: only the small outputs are kept.
         var frames: [PixelBuffer] = []
         var durations: [Int] = []
         let loopCount = try Self.withBytes(of: data) { bytes throws(CodecError) in
             try decoder.decodeFrames(bytes) { frame, duration in
                 let decoded = DecodedImage(pixels: frame, scaleX: 1, scaleY: 1)
-                frames.append(finish(decoded, geometry: geometry, info: info, workspace: workspace, threads: threads))
+                frames.append(finish(decoded, geometry: geometry, profile: profile, workspace: workspace, threads: threads))
                 durations.append(duration)
             }
         }
@@ -299,18 +300,25 @@ public struct FilePipeline: Sendable {
             try decoder.decode(bytes, shrinkingBy: factor)
         }
         try checkLimit(width: decoded.pixels.width, height: decoded.pixels.height)
-        return finish(decoded, geometry: geometry, info: info, workspace: workspace, threads: threads)
+        return finish(decoded, geometry: geometry, profile: profileToApply(info, decodedInSRGB: decoded.inSRGB),
+                      workspace: workspace, threads: threads)
     }
 
-    /// Resize, colour conversion and orientation of one decoded picture (or animation frame).
-    private func finish(_ decoded: DecodedImage, geometry: Geometry, info: ImageInfo, workspace: ResizeWorkspace,
+    /// The profile still to apply: none when the decoder applied it, the user keeps it, or it is sRGB's.
+    private func profileToApply(_ info: ImageInfo, decodedInSRGB: Bool) -> [UInt8]? {
+        guard !decodedInSRGB, !settings.keepProfile, let profile = info.metadata.iccProfile,
+              let color = codecs.color, !color.isSRGB(profile) else { return nil }
+        return profile
+    }
+
+    /// Resize, colour conversion to sRGB through `profile`, and orientation of one decoded picture
+    /// (or animation frame).
+    private func finish(_ decoded: DecodedImage, geometry: Geometry, profile: [UInt8]?, workspace: ResizeWorkspace,
                         threads: Int) -> PixelBuffer {
         var image = decoded.pixels
         var region = SourceRegion(x: geometry.region.x * decoded.scaleX, y: geometry.region.y * decoded.scaleY,
                                   width: geometry.region.width * decoded.scaleX, height: geometry.region.height * decoded.scaleY)
-        // The profile still to apply (none when the decoder applied it or the user keeps it).
-        var profile = decoded.inSRGB || settings.keepProfile ? nil : info.metadata.iccProfile
-        if let candidate = profile, codecs.color?.isSRGB(candidate) ?? true { profile = nil }
+        var profile = profile
         let precise = image.bitDepth == 16 || settings.linear
         if precise {
             // Linear light is sRGB's: convert first, so the curve removed is the right one.

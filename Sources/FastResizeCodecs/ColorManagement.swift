@@ -15,8 +15,11 @@ public final class LittleCMS: ColorManaging, @unchecked Sendable {
         let profile: [UInt8]
         let format: PixelFormat
         let bitDepth: Int
-        let cmyk: CMYKKind?
+        let source: Source
     }
+
+    /// What the transform reads: pixels the profile describes, CMYK samples, or CIELAB samples.
+    private enum Source: Hashable { case pixels, cmyk(CMYKKind), lab }
 
     /// A transform, or nil when the profile could not be used for that layout.
     private final class Transform: @unchecked Sendable {
@@ -47,16 +50,19 @@ public final class LittleCMS: ColorManaging, @unchecked Sendable {
     /// The CMYK profile for CMYK files that carry none: $FASTRESIZE_CMYK_PROFILE, else Ghostscript's
     /// default CMYK profile where installed (Debian's libgs-common); without one, CMYK is converted
     /// by the plain formula. Read from the system at run time, never shipped with FastResize.
-    public var fallbackCMYKProfile: [UInt8]? { Self.fallbackCMYK }
+    public var fallbackCMYKProfile: [UInt8]? { Self.fallbackCMYK?.bytes }
+
+    /// Where the fallback CMYK profile was read from, if one was found.
+    public var fallbackCMYKProfilePath: String? { Self.fallbackCMYK?.path }
 
     /// Read on first use (a CMYK file without a profile).
-    private static let fallbackCMYK: [UInt8]? = {
+    private static let fallbackCMYK: (path: String, bytes: [UInt8])? = {
         let candidates = [ProcessInfo.processInfo.environment["FASTRESIZE_CMYK_PROFILE"],
                           "/usr/share/color/icc/ghostscript/default_cmyk.icc"].compactMap { $0 }
         for path in candidates {
             if let bytes = FileManager.default.contents(atPath: path), let handle = LittleCMS.open(Array(bytes)) {
                 defer { cmsCloseProfile(handle) }
-                if cmsGetColorSpace(handle) == cmsSigCmykData { return Array(bytes) }
+                if cmsGetColorSpace(handle) == cmsSigCmykData { return (path, Array(bytes)) }
             }
         }
         return nil
@@ -79,7 +85,7 @@ public final class LittleCMS: ColorManaging, @unchecked Sendable {
     }
 
     public func convertToSRGB(_ image: PixelBuffer, profile: [UInt8]) -> PixelBuffer? {
-        guard let transform = transform(Key(profile: profile, format: image.format, bitDepth: image.bitDepth, cmyk: nil)) else {
+        guard let transform = transform(Key(profile: profile, format: image.format, bitDepth: image.bitDepth, source: .pixels)) else {
             return nil
         }
         var output = PixelBuffer(uninitializedWidth: image.width, height: image.height, format: image.format,
@@ -93,9 +99,23 @@ public final class LittleCMS: ColorManaging, @unchecked Sendable {
 
     /// CMYK pixels (4 bytes each) converted to sRGB through `profile`; nil if the profile is unusable.
     func convertCMYK(_ cmyk: [UInt8], width: Int, height: Int, kind: CMYKKind, profile: [UInt8]) -> PixelBuffer? {
-        guard let transform = transform(Key(profile: profile, format: .rgb, bitDepth: 8, cmyk: kind)) else { return nil }
+        guard let transform = transform(Key(profile: profile, format: .rgb, bitDepth: 8, source: .cmyk(kind))) else { return nil }
         var output = PixelBuffer(uninitializedWidth: width, height: height, format: .rgb)
         run(transform, from: cmyk, into: &output.pixels, pixelCount: width * height)
+        return output
+    }
+
+    /// 8-bit CIELAB samples as TIFF stores them (L 0…255 for 0…100, a and b signed), D50, to sRGB.
+    func convertLab(_ lab: [UInt8], width: Int, height: Int) -> PixelBuffer? {
+        guard let transform = transform(Key(profile: [], format: .rgb, bitDepth: 8, source: .lab)) else { return nil }
+        // lcms2's 8-bit Lab stores a and b offset by 128 rather than signed.
+        var offset = lab
+        for i in stride(from: 0, to: offset.count, by: 3) {
+            offset[i + 1] ^= 0x80
+            offset[i + 2] ^= 0x80
+        }
+        var output = PixelBuffer(uninitializedWidth: width, height: height, format: .rgb)
+        run(transform, from: offset, into: &output.pixels, pixelCount: width * height)
         return output
     }
 
@@ -122,29 +142,32 @@ public final class LittleCMS: ColorManaging, @unchecked Sendable {
     }
 
     private static func makeTransform(_ key: Key) -> cmsHTRANSFORM? {
-        guard let source = open(key.profile) else { return nil }
+        guard let source = key.source == .lab ? cmsCreateLab4Profile(nil) : open(key.profile) else { return nil }
         defer { cmsCloseProfile(source) }
         let space = cmsGetColorSpace(source)
-        let gray = key.format.isGray
         let target: cmsHPROFILE?
         let inputType: cmsUInt32Number
         let outputType: cmsUInt32Number
         let sixteen = key.bitDepth == 16
-        if let cmyk = key.cmyk {
-            guard space == cmsSigCmykData else { return nil }
-            inputType = cmyk == .inverted ? FR_TYPE_CMYK_8_REV : FR_TYPE_CMYK_8
+        let alpha = key.format.hasAlpha
+        switch key.source {
+        case .lab:
+            inputType = FR_TYPE_Lab_8
             outputType = FR_TYPE_RGB_8
             target = cmsCreate_sRGBProfile()
-        } else if gray {
+        case .cmyk(let kind):
+            guard space == cmsSigCmykData else { return nil }
+            inputType = kind == .inverted ? FR_TYPE_CMYK_8_REV : FR_TYPE_CMYK_8
+            outputType = FR_TYPE_RGB_8
+            target = cmsCreate_sRGBProfile()
+        case .pixels where key.format.isGray:
             // Gray stays gray: the target is a gray profile with sRGB's white point and curve.
             guard space == cmsSigGrayData else { return nil }
-            let alpha = key.format.hasAlpha
             inputType = sixteen ? (alpha ? FR_TYPE_GRAYA_16 : FR_TYPE_GRAY_16) : (alpha ? FR_TYPE_GRAYA_8 : FR_TYPE_GRAY_8)
             outputType = inputType
             target = sRGBGrayProfile()
-        } else {
+        case .pixels:
             guard space == cmsSigRgbData else { return nil }
-            let alpha = key.format.hasAlpha
             inputType = sixteen ? (alpha ? FR_TYPE_RGBA_16 : FR_TYPE_RGB_16) : (alpha ? FR_TYPE_RGBA_8 : FR_TYPE_RGB_8)
             outputType = inputType
             target = cmsCreate_sRGBProfile()

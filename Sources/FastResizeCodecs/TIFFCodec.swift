@@ -3,7 +3,8 @@
 internal import CCodecShims
 import FastResize
 
-/// Decodes a TIFF's first page: 16-bit unsigned gray or RGB(A) at 16 bits, every other layout
+/// Decodes a TIFF's first page: 16-bit unsigned gray or RGB(A) at 16 bits, CMYK and CIELAB through
+/// lcms2, every other layout
 /// libtiff knows (palette, bilevel, CMYK, YCbCr, JPEG-in-TIFF, ...) to 8-bit RGB or RGBA.
 public struct TIFFDecoder: ImageDecoding {
     public init() {}
@@ -30,6 +31,11 @@ public struct TIFFDecoder: ImageDecoding {
         if header.info.cmyk_direct != 0, let profile = header.icc ?? LittleCMS.shared.fallbackCMYKProfile,
            let rgb = LittleCMS.shared.convertCMYK(try Self.samples(data, count: width * height * 4), width: width,
                                                   height: height, kind: .normal, profile: profile) {
+            return rgb
+        }
+        // CIELAB through lcms2 (libtiff's own Lab conversion is approximate).
+        if header.info.lab_direct != 0,
+           let rgb = LittleCMS.shared.convertLab(try Self.samples(data, count: width * height * 3), width: width, height: height) {
             return rgb
         }
         var image = PixelBuffer(width: width, height: height, format: .rgba)

@@ -57,6 +57,7 @@ typedef struct {
     int samples_per_pixel;
     int sixteen_bit_direct; // 16-bit contiguous gray/RGB(A) unsigned samples: readable at 16 bits
     int cmyk_direct;        // 8-bit contiguous CMYK without extra samples: readable as stored
+    int lab_direct;         // 8-bit contiguous CIELAB, 3 samples: readable as stored
     int alpha_premultiplied;// the extra sample is associated alpha
     uint8_t *icc;           // malloc'd copies (release with fr_free), or NULL
     uint32_t icc_size;
@@ -67,7 +68,7 @@ typedef struct {
 /// Reads the first page's header and metadata.
 int fr_tiff_probe(const uint8_t *data, size_t size, fr_tiff_info *info, char *message);
 
-/// Decodes a page flagged sixteen_bit_direct or cmyk_direct as stored: samples_per_pixel samples
+/// Decodes a page flagged sixteen_bit_direct, cmyk_direct or lab_direct as stored: samples_per_pixel samples
 /// per pixel (16-bit ones in the machine's byte order), rows in the stored order.
 int fr_tiff_decode_direct(const uint8_t *data, size_t size, uint8_t *pixels, size_t pixels_size, char *message);
 

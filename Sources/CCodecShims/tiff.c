@@ -153,7 +153,8 @@ int fr_tiff_probe(const uint8_t *data, size_t size, fr_tiff_info *info, char *me
         && (samples == color_samples || samples == color_samples + 1);
     info->cmyk_direct = bits == 8 && planar == PLANARCONFIG_CONTIG && photometric == PHOTOMETRIC_SEPARATED
         && samples == 4 && inkset == INKSET_CMYK;
-    info->lab_direct = bits == 8 && planar == PLANARCONFIG_CONTIG && photometric == PHOTOMETRIC_CIELAB && samples == 3;
+    info->lab_direct = (bits == 8 || bits == 16) && planar == PLANARCONFIG_CONTIG && photometric == PHOTOMETRIC_CIELAB
+        && samples == 3;
     return 0;
 }
 

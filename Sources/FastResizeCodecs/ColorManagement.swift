@@ -105,17 +105,32 @@ public final class LittleCMS: ColorManaging, @unchecked Sendable {
         return output
     }
 
-    /// 8-bit CIELAB samples as TIFF stores them (L 0…255 for 0…100, a and b signed), D50, to sRGB.
-    func convertLab(_ lab: [UInt8], width: Int, height: Int) -> PixelBuffer? {
+    /// CIELAB as TIFF stores it (L from 0 to the sample maximum for 0…100, a and b signed,
+    /// 8-bit units or 16-bit 1/256 units) to 8-bit sRGB.
+    func convertLab(_ samples: [UInt8], bitDepth: Int, width: Int, height: Int) -> PixelBuffer? {
         guard let transform = transform(Key(profile: [], format: .rgb, bitDepth: 8, source: .lab)) else { return nil }
-        // lcms2's 8-bit Lab stores a and b offset by 128 rather than signed.
-        var offset = lab
-        for i in stride(from: 0, to: offset.count, by: 3) {
-            offset[i + 1] ^= 0x80
-            offset[i + 2] ^= 0x80
+        let count = width * height
+        var lab = [Double](repeating: 0, count: count * 3)
+        samples.withUnsafeBytes { raw in
+            for i in 0..<count {
+                if bitDepth == 16 {
+                    let p = raw.bindMemory(to: UInt16.self)
+                    lab[i * 3] = Double(p[i * 3]) / 65535 * 100
+                    lab[i * 3 + 1] = Double(Int16(bitPattern: p[i * 3 + 1])) / 256
+                    lab[i * 3 + 2] = Double(Int16(bitPattern: p[i * 3 + 2])) / 256
+                } else {
+                    lab[i * 3] = Double(raw[i * 3]) / 255 * 100
+                    lab[i * 3 + 1] = Double(Int8(bitPattern: raw[i * 3 + 1]))
+                    lab[i * 3 + 2] = Double(Int8(bitPattern: raw[i * 3 + 2]))
+                }
+            }
         }
         var output = PixelBuffer(uninitializedWidth: width, height: height, format: .rgb)
-        run(transform, from: offset, into: &output.pixels, pixelCount: width * height)
+        lab.withUnsafeBytes { source in
+            output.pixels.withUnsafeMutableBytes { target in
+                cmsDoTransform(transform, source.baseAddress, target.baseAddress, cmsUInt32Number(count))
+            }
+        }
         return output
     }
 
@@ -152,7 +167,7 @@ public final class LittleCMS: ColorManaging, @unchecked Sendable {
         let alpha = key.format.hasAlpha
         switch key.source {
         case .lab:
-            inputType = FR_TYPE_Lab_8
+            inputType = FR_TYPE_Lab_DBL
             outputType = FR_TYPE_RGB_8
             target = cmsCreate_sRGBProfile()
         case .cmyk(let kind):

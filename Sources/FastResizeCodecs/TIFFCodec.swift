@@ -34,9 +34,10 @@ public struct TIFFDecoder: ImageDecoding {
             return rgb
         }
         // CIELAB through lcms2 (libtiff's own Lab conversion is approximate).
-        if header.info.lab_direct != 0,
-           let rgb = LittleCMS.shared.convertLab(try Self.samples(data, count: width * height * 3), width: width, height: height) {
-            return rgb
+        if header.info.lab_direct != 0 {
+            let bitDepth = Int(header.info.bits_per_sample)
+            let samples = try Self.samples(data, count: width * height * 3 * bitDepth / 8)
+            if let rgb = LittleCMS.shared.convertLab(samples, bitDepth: bitDepth, width: width, height: height) { return rgb }
         }
         var image = PixelBuffer(width: width, height: height, format: .rgba)
         var message = ShimMessage()

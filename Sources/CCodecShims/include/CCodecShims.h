@@ -57,7 +57,7 @@ typedef struct {
     int samples_per_pixel;
     int sixteen_bit_direct; // 16-bit contiguous gray/RGB(A) unsigned samples: readable at 16 bits
     int cmyk_direct;        // 8-bit contiguous CMYK without extra samples: readable as stored
-    int lab_direct;         // 8-bit contiguous CIELAB, 3 samples: readable as stored
+    int lab_direct;         // 8- or 16-bit contiguous CIELAB, 3 samples: readable as stored
     int alpha_premultiplied;// the extra sample is associated alpha
     uint8_t *icc;           // malloc'd copies (release with fr_free), or NULL
     uint32_t icc_size;

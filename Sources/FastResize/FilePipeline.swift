@@ -294,8 +294,9 @@ public struct FilePipeline: Sendable {
         let info = try facts(known, of: data)
         let decoder = codecs.decoders[info.format]!
         let geometry = Geometry(pipeline: self, info: info)
-        // Point sampling asks for source pixels as they are: no averaging step may come first.
-        let factor = settings.filter != .nearest ? ShrinkOnLoad.decoderFactor(shrink: geometry.shrink) : 1
+        // Point sampling asks for source pixels as they are, and linear light for averages of
+        // intensities: neither may have a gamma-space averaging step (DCT scaling, box) first.
+        let factor = cheapStepsAllowed ? ShrinkOnLoad.decoderFactor(shrink: geometry.shrink) : 1
         let decoded = try Self.withBytes(of: data) { bytes throws(CodecError) in
             try decoder.decode(bytes, shrinkingBy: factor)
         }
@@ -303,6 +304,8 @@ public struct FilePipeline: Sendable {
         return finish(decoded, geometry: geometry, profile: profileToApply(info, decodedInSRGB: decoded.inSRGB),
                       workspace: workspace, threads: threads)
     }
+
+    private var cheapStepsAllowed: Bool { settings.filter != .nearest && !settings.linear }
 
     /// The profile still to apply: none when the decoder applied it, the user keeps it, or it is sRGB's.
     private func profileToApply(_ info: ImageInfo, decodedInSRGB: Bool) -> [UInt8]? {
@@ -331,7 +334,7 @@ public struct FilePipeline: Sendable {
                 .resize(image, region: region, width: geometry.width, height: geometry.height,
                         outputBitDepth: image.bitDepth, threads: threads)
         } else {
-            if settings.filter != .nearest && !image.format.hasAlpha {
+            if cheapStepsAllowed && !image.format.hasAlpha {
                 let boxX = ShrinkOnLoad.boxFactor(remaining: region.width / Double(geometry.width))
                 let boxY = ShrinkOnLoad.boxFactor(remaining: region.height / Double(geometry.height))
                 if boxX > 1 || boxY > 1 {

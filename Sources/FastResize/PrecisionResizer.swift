@@ -26,58 +26,42 @@ public struct PrecisionResizer: Sendable {
                                          offset: region.x, span: region.width)
         let vertical = ResampleWeights(inputCount: image.height, outputCount: height, filter: filter,
                                        offset: region.y, span: region.height)
-        let channels = image.format.channelCount
-        let alpha = image.format.hasAlpha ? channels - 1 : -1
-        let decode = Self.decodingTable(bitDepth: image.bitDepth, linear: linear)
-        let identityDecode = Self.decodingTable(bitDepth: image.bitDepth, linear: false)
-
-        // The input rows the vertical pass reads.
+        // The input rows the vertical pass reads, filtered horizontally into float pixels (every
+        // layout held as 4 lanes, alpha last, so one vector operation handles a whole pixel).
         let firstRow = Int(vertical.starts.first!)
-        let lastRow = Int(vertical.starts.last!) + vertical.tapCount
-        let rowCount = min(lastRow, image.height) - firstRow
-        let rowLength = width * channels
-        var rows = [Float](repeating: 0, count: rowCount * rowLength)
-
+        let rowCount = min(Int(vertical.starts.last!) + vertical.tapCount, image.height) - firstRow
+        var rows = [SIMD4<Float>](repeating: .zero, count: rowCount * width)
+        let job = PrecisionJob(image: image, linear: linear, outputBitDepth: outputBitDepth)
         image.pixels.withUnsafeBytes { raw in
             rows.withUnsafeMutableBufferPointer { rowsBuffer in
-                let job = PrecisionJob(source: raw, image: image, channels: channels, alpha: alpha,
-                                       rows: rowsBuffer.baseAddress!, rowLength: rowLength,
-                                       decode: decode, identityDecode: identityDecode)
-                ParallelWork.forEach(count: rowCount, workers: threads) { index, _ in
-                    job.horizontal(row: firstRow + index, into: index, weights: horizontal)
+                let target = UnsafeSendable(rowsBuffer.baseAddress!)
+                let source = SampleWriter(target: UnsafeMutableRawBufferPointer(mutating: raw))
+                let chunk = 16
+                ParallelWork.forEach(count: (rowCount + chunk - 1) / chunk, workers: threads) { index, _ in
+                    var line = [SIMD4<Float>](repeating: .zero, count: image.width)
+                    for row in (index * chunk)..<min(rowCount, (index + 1) * chunk) {
+                        job.horizontal(source: UnsafeRawBufferPointer(source.target), row: firstRow + row, line: &line, weights: horizontal,
+                                       into: target.pointer + row * width)
+                    }
                 }
             }
         }
-
         var output = PixelBuffer(uninitializedWidth: width, height: height, format: image.format, bitDepth: outputBitDepth)
-        let maximum = Float(outputBitDepth == 16 ? 65535 : 255)
-        let linear = self.linear
         rows.withUnsafeBufferPointer { rowsBuffer in
             output.pixels.withUnsafeMutableBytes { target in
-                let writer = SampleWriter(target: target, bitDepth: outputBitDepth)
                 let rowsBase = UnsafeSendable(rowsBuffer.baseAddress!)
+                let writer = SampleWriter(target: target)
                 ParallelWork.forEach(count: height, workers: threads) { y, _ in
-                    var sums = [Float](repeating: 0, count: rowLength)
-                    let start = Int(vertical.starts[y]) - firstRow
-                    for tap in 0..<vertical.tapCount {
-                        let weight = vertical.weights[y * vertical.tapCount + tap]
-                        if weight == 0 { continue }
-                        let row = rowsBase.pointer + (start + tap) * rowLength
-                        for i in 0..<rowLength { sums[i] += weight * row[i] }
-                    }
-                    for x in 0..<width {
-                        let base = x * channels
-                        let a = alpha >= 0 ? min(max(sums[base + alpha], 0), 1) : 1
-                        for c in 0..<channels {
-                            var value = sums[base + c]
-                            if c == alpha {
-                                value = a
-                            } else {
-                                value = a > 0 ? min(max(value / a, 0), 1) : 0
-                                if linear { value = Self.encodeSRGB(value) }
-                            }
-                            writer.write((value * maximum).rounded(), at: (y * width + x) * channels + c)
+                    var sums = [SIMD4<Float>](repeating: .zero, count: width)
+                    sums.withUnsafeMutableBufferPointer { sums in
+                        let start = Int(vertical.starts[y]) - firstRow
+                        for tap in 0..<vertical.tapCount {
+                            let weight = vertical.weights[y * vertical.tapCount + tap]
+                            if weight == 0 { continue }
+                            let row = rowsBase.pointer + (start + tap) * width
+                            for x in 0..<width { sums[x] += weight * row[x] }
                         }
+                        job.store(sums, row: y, writer: writer)
                     }
                 }
             }
@@ -107,63 +91,93 @@ private struct UnsafeSendable<T>: @unchecked Sendable {
     init(_ pointer: UnsafePointer<T>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
 }
 
-/// Writes rounded samples into an 8- or 16-bit buffer.
+/// Sample bytes shared with worker threads (read, or written each at its own place).
 private struct SampleWriter: @unchecked Sendable {
     let target: UnsafeMutableRawBufferPointer
-    let bitDepth: Int
-
-    func write(_ value: Float, at index: Int) {
-        if bitDepth == 16 {
-            target.storeBytes(of: UInt16(value), toByteOffset: index * 2, as: UInt16.self)
-        } else {
-            target[index] = UInt8(value)
-        }
-    }
 }
 
-/// The horizontal pass of one input row into the float row buffer.
-private struct PrecisionJob: @unchecked Sendable {
-    let source: UnsafeRawBufferPointer
+/// Decoding into and encoding out of the float pixels of one resize.
+private struct PrecisionJob: Sendable {
     let image: PixelBuffer
     let channels: Int
-    let alpha: Int
-    let rows: UnsafeMutablePointer<Float>
-    let rowLength: Int
+    /// Lane of alpha in the float pixels (3), or nil without alpha.
+    let hasAlpha: Bool
+    let linear: Bool
+    let outputBitDepth: Int
+    /// Sample value → 0…1, through the inverse sRGB curve when `linear` (colour lanes only).
     let decode: [Float]
-    let identityDecode: [Float]
+    let plain: [Float]
 
-    func horizontal(row y: Int, into index: Int, weights: ResampleWeights) {
+    init(image: PixelBuffer, linear: Bool, outputBitDepth: Int) {
+        self.image = image
+        channels = image.format.channelCount
+        hasAlpha = image.format.hasAlpha
+        self.linear = linear
+        self.outputBitDepth = outputBitDepth
+        decode = PrecisionResizer.decodingTable(bitDepth: image.bitDepth, linear: linear)
+        plain = PrecisionResizer.decodingTable(bitDepth: image.bitDepth, linear: false)
+    }
+
+    /// One input row decoded into `line` (premultiplied, colour in lanes 0…2 or lane 0 for gray,
+    /// alpha in lane 3), then filtered horizontally into `out`.
+    func horizontal(source: UnsafeRawBufferPointer, row y: Int, line: inout [SIMD4<Float>], weights: ResampleWeights,
+                    into out: UnsafeMutablePointer<SIMD4<Float>>) {
         let width = image.width
-        var line = [Float](repeating: 0, count: width * channels)
-        // Decode the row, premultiplying colour by alpha (in linear light when asked).
+        let colours = hasAlpha ? channels - 1 : channels
+        let sixteen = image.bitDepth == 16
         decode.withUnsafeBufferPointer { decode in
-            identityDecode.withUnsafeBufferPointer { plain in
-                for x in 0..<width {
-                    let base = x * channels
-                    let sampleIndex = (y * width + x) * channels
-                    let a = alpha >= 0 ? plain[sample(sampleIndex + alpha)] : 1
-                    for c in 0..<channels {
-                        let value = sample(sampleIndex + c)
-                        line[base + c] = c == alpha ? a : decode[value] * a
+            plain.withUnsafeBufferPointer { plain in
+                line.withUnsafeMutableBufferPointer { line in
+                    let base = y * width * channels
+                    for x in 0..<width {
+                        let at = base + x * channels
+                        func sample(_ i: Int) -> Int {
+                            sixteen ? Int(source.load(fromByteOffset: (at + i) * 2, as: UInt16.self)) : Int(source[at + i])
+                        }
+                        let a: Float = hasAlpha ? plain[sample(channels - 1)] : 1
+                        var pixel = SIMD4<Float>(0, 0, 0, a)
+                        for c in 0..<colours { pixel[c] = decode[sample(c)] * a }
+                        line[x] = pixel
                     }
                 }
             }
         }
-        let out = rows + index * rowLength
-        let outputWidth = rowLength / channels
-        for x in 0..<outputWidth {
-            let start = Int(weights.starts[x])
-            for c in 0..<channels {
-                var sum: Float = 0
-                for tap in 0..<weights.tapCount {
-                    sum += weights.weights[x * weights.tapCount + tap] * line[(start + tap) * channels + c]
+        weights.weights.withUnsafeBufferPointer { taps in
+            line.withUnsafeBufferPointer { line in
+                let tapCount = weights.tapCount
+                for x in 0..<weights.outputCount {
+                    let start = Int(weights.starts[x])
+                    var sum = SIMD4<Float>.zero
+                    for tap in 0..<tapCount { sum += taps[x * tapCount + tap] * line[start + tap] }
+                    out[x] = sum
                 }
-                out[x * channels + c] = sum
             }
         }
     }
 
-    private func sample(_ index: Int) -> Int {
-        image.bitDepth == 16 ? Int(source.load(fromByteOffset: index * 2, as: UInt16.self)) : Int(source[index])
+    /// Unpremultiplies, re-encodes and rounds one output row.
+    func store(_ sums: UnsafeMutableBufferPointer<SIMD4<Float>>, row y: Int, writer: SampleWriter) {
+        let maximum: Float = outputBitDepth == 16 ? 65535 : 255
+        let colours = hasAlpha ? channels - 1 : channels
+        let width = sums.count
+        for x in 0..<width {
+            let pixel = sums[x]
+            let a = hasAlpha ? min(max(pixel[3], 0), 1) : 1
+            let at = (y * width + x) * channels
+            for c in 0..<colours {
+                var value = a > 0 ? min(max(pixel[c] / a, 0), 1) : 0
+                if linear { value = PrecisionResizer.encodeSRGB(value) }
+                write((value * maximum).rounded(), at: at + c, writer)
+            }
+            if hasAlpha { write((a * maximum).rounded(), at: at + channels - 1, writer) }
+        }
+    }
+
+    private func write(_ value: Float, at index: Int, _ writer: SampleWriter) {
+        if outputBitDepth == 16 {
+            writer.target.storeBytes(of: UInt16(value), toByteOffset: index * 2, as: UInt16.self)
+        } else {
+            writer.target[index] = UInt8(value)
+        }
     }
 }

@@ -52,9 +52,95 @@ public struct Resizer: Sendable {
     }
 }
 
+extension Resizer {
+    /// Resizes a picture whose rows arrive in order (a decoder streaming them): `read(buffer, n)`
+    /// must fill the next `n` rows of `sourceWidth` pixels. Only the input rows the next bands
+    /// need are kept, in a strip that slides down the picture, so memory is a few dozen input rows
+    /// however tall the picture is. The output is the same, byte for byte, as `resize` gives.
+    public func resizeStreaming<E: Error>(sourceWidth: Int, sourceHeight: Int, format: PixelFormat, region: SourceRegion,
+                                          width: Int, height: Int, threads: Int = 1,
+                                          workspace: ResizeWorkspace = ResizeWorkspace(),
+                                          read: (UnsafeMutablePointer<UInt8>, Int) throws(E) -> Void) throws(E) -> PixelBuffer {
+        let horizontal = workspace.weights(inputCount: sourceWidth, outputCount: width, filter: filter,
+                                           offset: region.x, span: region.width)
+        let vertical = workspace.weights(inputCount: sourceHeight, outputCount: height, filter: filter,
+                                         offset: region.y, span: region.height)
+        let rowBytes = sourceWidth * format.channelCount
+        var output = PixelBuffer(uninitializedWidth: width, height: height, format: format)
+        if horizontal.isIdentity && vertical.isIdentity {
+            try output.pixels.withUnsafeMutableBufferPointer { target throws(E) in try read(target.baseAddress!, height) }
+            return output
+        }
+        let bandCount = (height + Self.bandRows - 1) / Self.bandRows
+        let workers = max(1, min(threads, bandCount))
+        // Bands go in groups, one per worker; a group needs input rows [first tap of its first
+        // output row, last tap of its last output row).
+        let groups = stride(from: 0, to: bandCount, by: workers).map { first -> (bands: Range<Int>, rows: Range<Int>) in
+            let bands = first..<min(bandCount, first + workers)
+            let lastOutputRow = min(height, bands.upperBound * Self.bandRows) - 1
+            let rows = Int(vertical.starts[bands.lowerBound * Self.bandRows])..<(Int(vertical.starts[lastOutputRow]) + vertical.tapCount)
+            return (bands, rows)
+        }
+        let capacity = groups.map(\.rows.count).max() ?? 1
+        var strip = [UInt8](unsafeUninitializedCapacity: capacity * rowBytes) { _, count in count = capacity * rowBytes }
+        let scratch = workspace.scratchSets(workers)
+        var stripRows = 0..<0           // input rows the strip holds, from its start
+        var nextRow = 0                 // the next row the reader gives
+        for group in groups {
+            try strip.withUnsafeMutableBufferPointer { buffer throws(E) in
+                let base = buffer.baseAddress!
+                // Keep the rows this group shares with the last one, move them to the front.
+                let keepFrom = min(max(stripRows.lowerBound, group.rows.lowerBound), stripRows.upperBound)
+                let kept = keepFrom..<stripRows.upperBound
+                if !kept.isEmpty && kept.lowerBound > stripRows.lowerBound {
+                    (base).update(from: base + (kept.lowerBound - stripRows.lowerBound) * rowBytes, count: kept.count * rowBytes)
+                }
+                var filled = kept.isEmpty ? 0 : kept.count
+                // Rows before the group's first that no band reads are read and dropped.
+                while nextRow < group.rows.lowerBound {
+                    try read(base, 1)
+                    nextRow += 1
+                }
+                if filled == 0 { stripRows = nextRow..<nextRow } else { stripRows = kept }
+                let missing = group.rows.upperBound - nextRow
+                if missing > 0 {
+                    try read(base + filled * rowBytes, missing)
+                    nextRow += missing
+                    filled += missing
+                }
+                stripRows = stripRows.lowerBound..<(stripRows.lowerBound + filled)
+            }
+            strip.withUnsafeBufferPointer { source in
+                output.pixels.withUnsafeMutableBufferPointer { target in
+                    var job = BandJob(source: source.baseAddress!, sourceWidth: sourceWidth, format: format,
+                                      target: target.baseAddress!, horizontal: horizontal, vertical: vertical,
+                                      backend: backend)
+                    job.firstSourceRow = stripRows.lowerBound
+                    let bands = group.bands, bandJob = job
+                    ParallelWork.forEach(count: bands.count, workers: workers) { index, worker in
+                        bandJob.run(band: bands.lowerBound + index, scratch: scratch[worker])
+                    }
+                }
+            }
+        }
+        // The decoder is read to the end, so it can check the rest of the file.
+        if nextRow < sourceHeight {
+            try strip.withUnsafeMutableBufferPointer { buffer throws(E) in
+                while nextRow < sourceHeight {
+                    try read(buffer.baseAddress!, 1)
+                    nextRow += 1
+                }
+            }
+        }
+        return output
+    }
+}
+
 /// Everything one band needs to know; the pointers stay valid for the duration of `resize`.
 private struct BandJob: @unchecked Sendable {
     let source: UnsafePointer<UInt8>
+    /// The input row `source` holds first (non-zero when only a strip of the input is in memory).
+    var firstSourceRow = 0
     let sourceWidth: Int
     let format: PixelFormat
     let target: UnsafeMutablePointer<UInt8>
@@ -128,7 +214,7 @@ private struct BandJob: @unchecked Sendable {
             if !format.hasAlpha {
                 for j in 0..<rows {
                     let y = firstRow + j
-                    let first = source + Int(vertical.starts[y]) * sourceStride + columns.lowerBound * channels
+                    let first = source + (Int(vertical.starts[y]) - firstSourceRow) * sourceStride + columns.lowerBound * channels
                     RowKernels.weightedSum(Rows(base: first, stride: sourceStride), weights: weights.baseAddress! + y * taps,
                                            taps: taps, count: rowLength, shift: vertical.precision - intermediateFractionBits,
                                            into: output + j * rowLength, backend: backend)
@@ -140,7 +226,7 @@ private struct BandJob: @unchecked Sendable {
             let lastInput = Int(vertical.starts[firstRow + rows - 1]) + taps
             let premultiplied = scratch.premultiplied.reserve((lastInput - firstInput) * rowLength)
             for y in firstInput..<lastInput {
-                premultiply(source + y * sourceStride + columns.lowerBound * channels,
+                premultiply(source + (y - firstSourceRow) * sourceStride + columns.lowerBound * channels,
                             into: premultiplied + (y - firstInput) * rowLength, pixels: columns.count)
             }
             for j in 0..<rows {

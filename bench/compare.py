@@ -2,7 +2,7 @@
 """compare.py: whole-process batch timings of fastresize against vipsthumbnail, ImageMagick,
 GraphicsMagick, Pillow and Pillow-SIMD, run by run, alternating tools, on this machine.
 
-    python3 bench/compare.py [--runs 5] [--workloads 1,2,3,4] [--skip-setup]
+    python3 bench/compare.py [--runs 5] [--workloads 1,2,3,4,5,6] [--skip-setup]
 
 Set-up (unless --skip-setup): installs the peers from Debian (libvips-tools, imagemagick,
 graphicsmagick) and PyPI (Pillow in bench/.venv-pillow; Pillow-SIMD built from source with AVX2 in
@@ -66,7 +66,17 @@ def setup():
         "-Xswiftc", "native"], cwd=ROOT)
 
 
-def workloads(scratch):
+def big_picture(scratch, name, scale):
+    """The speed photo upscaled by libvips (Lanczos3) into a folder of its own: workloads 5 and 6."""
+    folder = os.path.join(scratch, name)
+    os.makedirs(folder, exist_ok=True)
+    source = os.path.join(CORPUS, "photos", "2569067123_aca715a2ee_o.jpg")
+    target = os.path.join(folder, name + (".jpg[Q=90]" if name == "w5" else ".png"))
+    subprocess.run(["vips", "resize", source, target, "%.4f" % scale[0], "--vscale", "%.4f" % scale[1]], check=True)
+    return folder
+
+
+def workloads(scratch, chosen):
     """(number, title, input folder, box, format, quality) — inputs copied into scratch."""
     def folder(name, files):
         path = os.path.join(scratch, name)
@@ -79,11 +89,16 @@ def workloads(scratch):
                     if f.lower().endswith((".jpg", ".jpeg")))
     alpha = os.path.join(CORPUS, "alpha", "alpha-premultiply-2048x1536-paper.png")
     w1 = folder("w1", [photo] * 40)
+    # The memory workloads: one huge picture each, made only when asked for (the JPEG takes seconds).
+    w5 = big_picture(scratch, "w5", (5.8716, 5.8714)) if 5 in chosen else None    # 16000x13064
+    w6 = big_picture(scratch, "w6", (2.9358, 2.9357)) if 6 in chosen else None    # 8000x6532
     return {
         1: ("40 x 2725x2225 JPEG -> fit 720x588, JPEG q80", w1, (720, 588), "jpeg", 80),
         2: ("%d corpus photos -> fit 1024x1024, JPEG q85" % len(photos), folder("w2", photos), (1024, 1024), "jpeg", 85),
         3: ("20 x 2048x1536 RGBA PNG -> 50%, PNG", folder("w3", [alpha] * 20), (1024, 768), "png", None),
         4: ("workload 1 with WebP q80 output", w1, (720, 588), "webp", 80),
+        5: ("one 16000x13064 JPEG -> fit 1024x1024, JPEG q80", w5, (1024, 1024), "jpeg", 80),
+        6: ("one 8000x6532 PNG -> fit 1024x1024, JPEG q80", w6, (1024, 1024), "jpeg", 80),
     }
 
 
@@ -145,7 +160,7 @@ def main():
     chosen = [int(n) for n in args.workloads.split(",")]
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
-        all_workloads = workloads(scratch)
+        all_workloads = workloads(scratch, chosen)
         for number in chosen:
             title, src, box, fmt, quality = all_workloads[number]
             tools = commands(src, os.path.join(scratch, "out"), box, fmt, quality)

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <setjmp.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <jpeglib.h>
 #include <jerror.h>
 #include "CCodecShims.h"
@@ -209,4 +211,104 @@ int fr_jpeg_encode(const uint8_t *pixels, int width, int height, int components,
 
 void fr_free(void *pointer) {
     free(pointer);
+}
+
+void fr_release_pages(const uint8_t *start, const uint8_t *end) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t from = ((uintptr_t)start + page - 1) & ~(page - 1);
+    uintptr_t to = (uintptr_t)end & ~(page - 1);
+    if (to > from) madvise((void *)from, to - from, MADV_DONTNEED);
+}
+
+struct fr_jpeg_stream {
+    struct jpeg_decompress_struct cinfo;
+    fr_error_manager manager;
+    const uint8_t *data;
+    const uint8_t *released;    // input before this has been given back
+    uint8_t *cmyk_row;
+    size_t components;
+};
+
+fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_denom, fr_jpeg_info *info,
+                                    char *message) {
+    message[0] = 0;
+    if (size < 4) {
+        snprintf(message, FR_MESSAGE_SIZE, "file too short");
+        return NULL;
+    }
+    fr_jpeg_stream *stream = calloc(1, sizeof *stream);
+    if (!stream) {
+        snprintf(message, FR_MESSAGE_SIZE, "out of memory");
+        return NULL;
+    }
+    fr_install_errors((j_common_ptr)&stream->cinfo, &stream->manager, message);
+    jpeg_create_decompress(&stream->cinfo);
+    if (setjmp(stream->manager.jump)) {
+        jpeg_destroy_decompress(&stream->cinfo);
+        free(stream->cmyk_row);
+        free(stream);
+        return NULL;
+    }
+    fr_read_header(&stream->cinfo, data, size, scale_denom);
+    stream->data = data;
+    stream->released = data;
+    int cmyk = stream->cinfo.out_color_space == JCS_CMYK;
+    stream->components = stream->cinfo.out_color_space == JCS_GRAYSCALE ? 1 : 3;
+    if (cmyk) {
+        stream->cmyk_row = malloc((size_t)stream->cinfo.output_width * 4);
+        if (!stream->cmyk_row) {
+            snprintf(message, FR_MESSAGE_SIZE, "out of memory");
+            jpeg_destroy_decompress(&stream->cinfo);
+            free(stream);
+            return NULL;
+        }
+    }
+    jpeg_start_decompress(&stream->cinfo);
+    info->width = (int)stream->cinfo.output_width;
+    info->height = (int)stream->cinfo.output_height;
+    info->components = (int)stream->components;
+    info->source_width = (int)stream->cinfo.image_width;
+    info->source_height = (int)stream->cinfo.image_height;
+    info->jpeg_color_space = (int)stream->cinfo.jpeg_color_space;
+    info->cmyk = cmyk;
+    info->adobe_inverted = stream->cinfo.saw_Adobe_marker ? 1 : 0;
+    return stream;
+}
+
+int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int release_input, char *message) {
+    message[0] = 0;
+    stream->manager.message = message;
+    if (setjmp(stream->manager.jump)) return -1;
+    size_t row_bytes = (size_t)stream->cinfo.output_width * stream->components;
+    for (int i = 0; i < count; i++) {
+        if (stream->cinfo.output_scanline >= stream->cinfo.output_height) {
+            snprintf(message, FR_MESSAGE_SIZE, "read past the last row");
+            return -1;
+        }
+        uint8_t *row = rows + row_bytes * (size_t)i;
+        JSAMPROW target[1] = { stream->cmyk_row ? stream->cmyk_row : row };
+        if (jpeg_read_scanlines(&stream->cinfo, target, 1) != 1 || stream->manager.damaged) {
+            if (!message[0]) snprintf(message, FR_MESSAGE_SIZE, "cannot read image data");
+            return -1;
+        }
+        if (stream->cmyk_row) fr_cmyk_to_rgb(stream->cmyk_row, row, (int)stream->cinfo.output_width,
+                                             stream->cinfo.saw_Adobe_marker);
+    }
+    if (release_input) {
+        // Keep a margin behind libjpeg's read position: it may still look back within its buffer.
+        const uint8_t *position = stream->cinfo.src->next_input_byte;
+        if (position && position - stream->released > (1 << 20)) {
+            fr_release_pages(stream->released, position - (1 << 16));
+            stream->released = position - (1 << 16);
+        }
+    }
+    if (stream->cinfo.output_scanline == stream->cinfo.output_height) jpeg_finish_decompress(&stream->cinfo);
+    return 0;
+}
+
+void fr_jpeg_stream_close(fr_jpeg_stream *stream) {
+    if (!stream) return;
+    jpeg_destroy_decompress(&stream->cinfo);
+    free(stream->cmyk_row);
+    free(stream);
 }

@@ -176,8 +176,9 @@ public struct BatchRunner: Sendable {
         }
         guard var output = file.output else { return finish(.failed, [], .notAnImage) }
         do {
-            let rendered = try pipeline.render(FilePipeline.readFile(file.input.path), info: file.info,
-                                               workspace: workspace, threads: threads)
+            let input = try FilePipeline.mapFile(file.input.path)
+            let rendered = try pipeline.render(input.data, info: file.info, workspace: workspace, threads: threads,
+                                               releasingInput: input.mapped)
             switch try AtomicFile.write(rendered.bytes, to: output.path, overwrite: options.overwrite) {
             case .alreadyExists:
                 return finish(.skipped)

@@ -58,6 +58,29 @@ public struct DecodedImage: Sendable {
     }
 }
 
+/// A picture being decoded row by row, top to bottom (see `RowStreaming`).
+public protocol RowReader: AnyObject {
+    var width: Int { get }
+    var height: Int { get }
+    var format: PixelFormat { get }
+    /// Decoded x = stored x × scaleX, as for `DecodedImage`.
+    var scaleX: Double { get }
+    var scaleY: Double { get }
+    /// The next `count` rows into `target` (width × channels bytes each).
+    func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError)
+}
+
+/// Decoders that can hand over a picture a few rows at a time, so a huge picture never exists
+/// whole in memory.
+public protocol RowStreaming: ImageDecoding {
+    /// A reader shrinking on load as `decode(_:shrinkingBy:)` would, or nil when this file cannot
+    /// be read row by row as 8-bit gray or RGB(A) (the whole picture is decoded then). `data` must
+    /// outlive the reader. With `releasingInput`, input pages already decoded are dropped from
+    /// memory (the file mapping can read them again).
+    func rowReader(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int,
+                   releasingInput: Bool) throws(CodecError) -> (any RowReader)?
+}
+
 /// Every frame of an animation, each composited onto the full canvas, with its timing.
 public struct Animation: Sendable {
     public var frames: [PixelBuffer]

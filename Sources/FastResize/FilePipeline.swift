@@ -141,13 +141,35 @@ public struct FilePipeline: Sendable {
 
     /// Maps a file read-only into memory (the page cache serves repeated reads).
     public static func readFile(_ path: String) throws(FileError) -> Data {
-        do {
-            let attributes = try FileManager.default.attributesOfItem(atPath: path)
-            if (attributes[.size] as? NSNumber)?.intValue == 0 { return Data() }
-            return try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw .unreadable(Self.describe(error))
+        try mapFile(path).data
+    }
+
+    /// Maps a file read-only and privately (mmap), so pages can be given back while decoding
+    /// streams through it and read again from the file if touched: `mapped` says the bytes are
+    /// such a mapping (an empty file is not). Falls back to reading for what cannot be mapped.
+    public static func mapFile(_ path: String) throws(FileError) -> (data: Data, mapped: Bool) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadable(String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw .unreadable(String(cString: strerror(errno))) }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            // Not a regular file (a pipe, say): read it whole.
+            do {
+                return (try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).readToEnd() ?? Data(), false)
+            } catch {
+                throw .unreadable(Self.describe(error))
+            }
         }
+        let size = Int(status.st_size)
+        if size == 0 { return (Data(), false) }
+        guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
+            throw .unreadable(String(cString: strerror(errno)))
+        }
+        let data = Data(bytesNoCopy: address, count: size, deallocator: .custom { pointer, count in
+            munmap(pointer, count)
+        })
+        return (data, true)
     }
 
     /// Recognises the format by content and reads the header, checking the pixel limit.
@@ -186,8 +208,10 @@ public struct FilePipeline: Sendable {
 
     /// Decodes, resizes and encodes `data`; returns the encoded output and its facts.
     /// `info`, when the caller already inspected the file, saves reading the header again.
+    /// `releasingInput` may be true only for bytes from `mapFile` that say `mapped`: decoding then
+    /// gives back input pages it has passed (on other memory that would erase them).
     public func render(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
-                       threads: Int = 1) throws(FileError) -> RenderedImage {
+                       threads: Int = 1, releasingInput: Bool = false) throws(FileError) -> RenderedImage {
         let info = try facts(known, of: data)
         let format = settings.outputFormat(for: info)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
@@ -196,7 +220,7 @@ public struct FilePipeline: Sendable {
             return try renderAnimation(data, info: info, decoder: decoder, encoder: animator, format: format,
                                        workspace: workspace, threads: threads)
         }
-        var image = try resized(data, info: info, workspace: workspace, threads: threads)
+        var image = try resized(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput)
         var options = settings.encoding
         let webpMode = format == .webp ? chooseWebPMode(&options, for: image) : nil
         if image.bitDepth == 16 && !encoder.writesSixteenBits { image = image.narrowed() }
@@ -290,13 +314,18 @@ public struct FilePipeline: Sendable {
     /// reduction left is still large, then the filter (see `ShrinkOnLoad`); then the colour
     /// conversion to sRGB and the turn upright.
     public func resized(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
-                        threads: Int = 1) throws(FileError) -> PixelBuffer {
+                        threads: Int = 1, releasingInput: Bool = false) throws(FileError) -> PixelBuffer {
         let info = try facts(known, of: data)
         let decoder = codecs.decoders[info.format]!
         let geometry = Geometry(pipeline: self, info: info)
         // Point sampling asks for source pixels as they are, and linear light for averages of
         // intensities: neither may have a gamma-space averaging step (DCT scaling, box) first.
         let factor = cheapStepsAllowed ? ShrinkOnLoad.decoderFactor(shrink: geometry.shrink) : 1
+        if !settings.linear, let streaming = decoder as? any RowStreaming,
+           let image = try streamed(data, decoder: streaming, format: info.format, factor: factor, geometry: geometry,
+                                    workspace: workspace, threads: threads, releasingInput: releasingInput) {
+            return finishResized(image, geometry: geometry, profile: profileToApply(info, decodedInSRGB: false))
+        }
         let decoded = try Self.withBytes(of: data) { bytes throws(CodecError) in
             try decoder.decode(bytes, shrinkingBy: factor)
         }
@@ -347,11 +376,51 @@ public struct FilePipeline: Sendable {
             image = Resizer(filter: settings.filter).resize(image, region: region, width: geometry.width,
                                                             height: geometry.height, threads: threads, workspace: workspace)
         }
-        // Converting the small output costs far less than converting the decoded picture.
-        if let pending = profile {
-            image = codecs.color?.convertToSRGB(image, profile: pending) ?? image
+        return finishResized(image, geometry: geometry, profile: profile)
+    }
+
+    /// Colour conversion (converting the small output costs far less than converting the decoded
+    /// picture) and the turn upright.
+    private func finishResized(_ image: PixelBuffer, geometry: Geometry, profile: [UInt8]?) -> PixelBuffer {
+        guard let profile, let converted = codecs.color?.convertToSRGB(image, profile: profile) else {
+            return image.oriented(geometry.orientation)
         }
-        return image.oriented(geometry.orientation)
+        return converted.oriented(geometry.orientation)
+    }
+
+    /// Decodes and resizes row by row, for decoders that can (8-bit JPEG and PNG): the decoded
+    /// picture never exists whole, and input pages already decoded are given back, so memory stays
+    /// a strip of rows whatever the picture's size. The box pre-shrink runs on the rows as they
+    /// come. Nil when this file cannot be streamed.
+    private func streamed(_ data: Data, decoder: any RowStreaming, format: ImageFormat, factor: Int, geometry: Geometry,
+                          workspace: ResizeWorkspace, threads: Int, releasingInput: Bool) throws(FileError) -> PixelBuffer? {
+        let resizer = Resizer(filter: settings.filter)
+        let cheapSteps = cheapStepsAllowed
+        let limit = settings.maxPixels
+        return try Self.withBytes(of: data) { bytes throws(CodecError) -> PixelBuffer? in
+            guard let reader = try decoder.rowReader(bytes, shrinkingBy: factor, releasingInput: releasingInput) else {
+                return nil
+            }
+            guard reader.width > 0, reader.height > 0, reader.height <= limit / reader.width else {
+                throw .decodeFailed(format, "decoded size \(reader.width) x \(reader.height) is out of bounds")
+            }
+            var region = SourceRegion(x: geometry.region.x * reader.scaleX, y: geometry.region.y * reader.scaleY,
+                                      width: geometry.region.width * reader.scaleX, height: geometry.region.height * reader.scaleY)
+            var box = (x: 1, y: 1)
+            if cheapSteps && !reader.format.hasAlpha {
+                box = (ShrinkOnLoad.boxFactor(remaining: region.width / Double(geometry.width)),
+                       ShrinkOnLoad.boxFactor(remaining: region.height / Double(geometry.height)))
+            }
+            let rows = BoxRows(reader: reader, factorX: box.x, factorY: box.y)
+            region = SourceRegion(x: region.x / Double(box.x), y: region.y / Double(box.y),
+                                  width: min(region.width / Double(box.x), Double(rows.width) - region.x / Double(box.x)),
+                                  height: min(region.height / Double(box.y), Double(rows.height) - region.y / Double(box.y)))
+            return try resizer.resizeStreaming(sourceWidth: rows.width, sourceHeight: rows.height, format: reader.format,
+                                               region: region, width: geometry.width, height: geometry.height,
+                                               threads: threads, workspace: workspace) { target, count throws(CodecError) in
+                try rows.read(into: target, rows: count)
+            }
+        }
     }
 
     /// The region kept inside the (possibly rounded-up) decoded image.

@@ -61,3 +61,64 @@ extension PixelBuffer {
         return output
     }
 }
+
+/// Box averaging on rows as a `RowReader` delivers them: each output row averages `factorY` input
+/// rows and each pixel `factorX` columns, rounded as `PixelBuffer.boxShrunk` rounds, so streaming
+/// and whole-picture decoding give the same bytes.
+final class BoxRows {
+    let reader: any RowReader
+    let factorX: Int
+    let factorY: Int
+    let width: Int
+    let height: Int
+    private var inputRowsLeft: Int
+    private var block: [UInt8]
+    private var sums: [UInt32]
+
+    init(reader: any RowReader, factorX: Int, factorY: Int) {
+        self.reader = reader
+        self.factorX = factorX
+        self.factorY = factorY
+        width = (reader.width + factorX - 1) / factorX
+        height = (reader.height + factorY - 1) / factorY
+        inputRowsLeft = reader.height
+        let needsBlock = factorX > 1 || factorY > 1
+        block = needsBlock ? [UInt8](repeating: 0, count: factorY * reader.width * reader.format.channelCount) : []
+        sums = needsBlock ? [UInt32](repeating: 0, count: width * reader.format.channelCount) : []
+    }
+
+    func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError) {
+        if factorX == 1 && factorY == 1 {
+            try reader.read(into: target, rows: count)
+            return
+        }
+        let channels = reader.format.channelCount
+        let inputWidth = reader.width
+        for row in 0..<count {
+            let rowCount = min(factorY, inputRowsLeft)
+            try block.withUnsafeMutableBufferPointer { block throws(CodecError) in
+                try reader.read(into: block.baseAddress!, rows: rowCount)
+            }
+            inputRowsLeft -= rowCount
+            let out = target + row * width * channels
+            block.withUnsafeBufferPointer { block in
+                sums.withUnsafeMutableBufferPointer { sums in
+                    sums.update(repeating: 0)
+                    for y in 0..<rowCount {
+                        let line = block.baseAddress! + y * inputWidth * channels
+                        for x in 0..<inputWidth {
+                            let sum = (x / factorX) * channels
+                            for c in 0..<channels { sums[sum + c] &+= UInt32(line[x * channels + c]) }
+                        }
+                    }
+                    for outputX in 0..<width {
+                        let pixels = UInt32(min(factorX, inputWidth - outputX * factorX) * rowCount)
+                        for c in 0..<channels {
+                            out[outputX * channels + c] = UInt8((sums[outputX * channels + c] + pixels / 2) / pixels)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

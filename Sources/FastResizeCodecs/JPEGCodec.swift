@@ -5,7 +5,7 @@ import FastResize
 
 /// Decodes JPEG to gray or RGB. CMYK and YCCK become sRGB through their embedded profile (lcms2),
 /// else through the fallback CMYK profile, else by the plain formula.
-public struct JPEGDecoder: ImageDecoding {
+public struct JPEGDecoder: RowStreaming {
     public init() {}
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
@@ -45,6 +45,25 @@ public struct JPEGDecoder: ImageDecoding {
         return DecodedImage(pixels: image, scaleX: scale, scaleY: scale, inSRGB: isCMYK)
     }
 
+    /// Rows as libjpeg produces them; CMYK files with a profile are decoded whole instead (their
+    /// conversion goes through lcms2 on the full picture).
+    public func rowReader(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int,
+                          releasingInput: Bool) throws(CodecError) -> (any RowReader)? {
+        let denominator = [8, 4, 2, 1].first { $0 <= factor } ?? 1
+        var info = fr_jpeg_info()
+        var message = ShimMessage()
+        let stream = message.withBuffer { text in
+            fr_jpeg_stream_open(data.bindMemory(to: UInt8.self).baseAddress, data.count, Int32(denominator), &info, text)
+        }
+        guard let stream else { throw .decodeFailed(.jpeg, message.text(or: "cannot read header")) }
+        let reader = JPEGRowReader(stream: stream, info: info, scale: 1 / Double(denominator), releasingInput: releasingInput)
+        guard info.width > 0 && info.height > 0 else { throw .decodeFailed(.jpeg, "image has no pixels") }
+        if info.cmyk != 0 && (ContainerMetadata.jpeg(data).iccProfile ?? LittleCMS.shared.fallbackCMYKProfile) != nil {
+            return nil
+        }
+        return reader
+    }
+
     /// The decoded samples: `components` 4 asks for CMYK as stored.
     private func decodeRows(_ data: UnsafeRawBufferPointer, info: fr_jpeg_info, scaleDenominator: Int,
                             components: Int) throws(CodecError) -> [UInt8] {
@@ -70,6 +89,37 @@ public struct JPEGDecoder: ImageDecoding {
         guard status == 0 else { throw .decodeFailed(.jpeg, message.text(or: "cannot read header")) }
         guard info.width > 0 && info.height > 0 else { throw .decodeFailed(.jpeg, "image has no pixels") }
         return info
+    }
+}
+
+/// libjpeg's scanline decoding behind `RowReader`.
+final class JPEGRowReader: RowReader {
+    private let stream: OpaquePointer
+    let width: Int
+    let height: Int
+    let format: PixelFormat
+    let scaleX: Double
+    let scaleY: Double
+    private let releasingInput: Bool
+
+    init(stream: OpaquePointer, info: fr_jpeg_info, scale: Double, releasingInput: Bool) {
+        self.stream = stream
+        width = Int(info.width)
+        height = Int(info.height)
+        format = info.components == 1 ? .gray : .rgb
+        scaleX = scale
+        scaleY = scale
+        self.releasingInput = releasingInput
+    }
+
+    deinit { fr_jpeg_stream_close(stream) }
+
+    func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError) {
+        var message = ShimMessage()
+        let status = message.withBuffer { text in
+            fr_jpeg_stream_read(stream, target, Int32(count), releasingInput ? 1 : 0, text)
+        }
+        guard status == 0 else { throw .decodeFailed(.jpeg, message.text(or: "cannot read image data")) }
     }
 }
 

@@ -1,11 +1,12 @@
 // PNGCodec: PNG decoding and encoding through libspng.
 
+internal import CCodecShims
 internal import CSPNG
 import FastResize
 
 /// Decodes PNG (every bit depth, palette, tRNS, interlacing) to gray, gray+alpha, RGB or RGBA:
 /// 16-bit files at 16 bits, the others at 8.
-public struct PNGDecoder: ImageDecoding {
+public struct PNGDecoder: RowStreaming {
     public init() {}
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
@@ -53,6 +54,39 @@ public struct PNGDecoder: ImageDecoding {
             image = image.converted(to: hasAlpha ? .grayAlpha : .gray)
         }
         return image
+    }
+
+    /// Rows through libspng's progressive decoding, for 8-bit-or-less files that are not
+    /// interlaced and come out in one of our layouts (others are decoded whole).
+    public func rowReader(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int,
+                          releasingInput: Bool) throws(CodecError) -> (any RowReader)? {
+        let cursor = PNGContext.Cursor(data)
+        let context = try PNGContext(streaming: cursor)
+        let header = try context.header()
+        guard header.bit_depth <= 8, header.interlace_method == 0 else { return nil }
+        let hasAlpha = context.hasAlpha(header)
+        let isGray = header.color_type == UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue)
+            || header.color_type == UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue)
+        let native: [UInt8: PixelFormat] = [
+            UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue): .gray, UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue): .grayAlpha,
+            UInt8(SPNG_COLOR_TYPE_TRUECOLOR.rawValue): .rgb, UInt8(SPNG_COLOR_TYPE_TRUECOLOR_ALPHA.rawValue): .rgba,
+        ]
+        let format: spng_format
+        let layout: PixelFormat
+        if header.bit_depth == 8, let stored = native[header.color_type], stored.hasAlpha == hasAlpha {
+            format = SPNG_FMT_PNG; layout = stored
+        } else if isGray && !hasAlpha {
+            format = SPNG_FMT_G8; layout = .gray
+        } else if !isGray {
+            format = hasAlpha ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8; layout = hasAlpha ? .rgba : .rgb
+        } else {
+            return nil
+        }
+        let status = spng_decode_image(context.pointer, nil, 0, Int32(format.rawValue),
+                                       Int32(SPNG_DECODE_TRNS.rawValue | SPNG_DECODE_PROGRESSIVE.rawValue))
+        try context.check(status)
+        return PNGRowReader(context: context, width: Int(header.width), height: Int(header.height), format: layout,
+                            cursor: releasingInput ? cursor : nil)
     }
 
     /// 16-bit files keep their 16 bits: the rows as stored (libspng hands them over in the
@@ -167,9 +201,78 @@ public struct PNGEncoder: ImageEncoding {
     }
 }
 
+/// libspng's progressive decoding behind `RowReader`.
+final class PNGRowReader: RowReader {
+    private let context: PNGContext
+    let width: Int
+    let height: Int
+    let format: PixelFormat
+    let scaleX = 1.0
+    let scaleY = 1.0
+    /// Where libspng is in the input, when pages behind it are to be given back.
+    private let cursor: PNGContext.Cursor?
+    private var rowsRead = 0
+    private var released = 0
+
+    init(context: PNGContext, width: Int, height: Int, format: PixelFormat, cursor: PNGContext.Cursor?) {
+        self.context = context
+        self.width = width
+        self.height = height
+        self.format = format
+        self.cursor = cursor
+    }
+
+    func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError) {
+        let rowBytes = width * format.channelCount
+        for row in 0..<count {
+            let status = spng_decode_row(context.pointer, target + row * rowBytes, rowBytes)
+            // SPNG_EOI comes with the last row: the image data is complete.
+            if status != 0 && !(status == Int32(SPNG_EOI.rawValue) && rowsRead + row == height - 1) {
+                try context.check(status)
+            }
+        }
+        rowsRead += count
+        // Everything before the read position has been copied out: give those pages back.
+        if let cursor, let base = cursor.data.baseAddress, cursor.position - released > (1 << 20) {
+            let start = base.assumingMemoryBound(to: UInt8.self)
+            fr_release_pages(start + released, start + cursor.position)
+            released = cursor.position
+        }
+    }
+}
+
 /// An spng decoding context over a caller-owned buffer, freed on deinit.
-private final class PNGContext {
+final class PNGContext {
     let pointer: OpaquePointer
+
+    /// Where a streaming context has read up to, in the caller's buffer.
+    final class Cursor {
+        let data: UnsafeRawBufferPointer
+        var position = 0
+        init(_ data: UnsafeRawBufferPointer) { self.data = data }
+    }
+
+    private var cursor: Cursor?
+
+    /// A context that pulls the file through a read callback, so `cursor` knows exactly how much
+    /// of it libspng has consumed.
+    init(streaming cursor: Cursor) throws(CodecError) {
+        guard cursor.data.count >= 8, let pointer = spng_ctx_new(Int32(SPNG_CTX_IGNORE_ADLER32.rawValue)) else {
+            throw .decodeFailed(.png, "file too short")
+        }
+        self.pointer = pointer
+        self.cursor = cursor
+        spng_set_chunk_limits(pointer, 8 << 20, 64 << 20)
+        try check(spng_set_png_stream(pointer, { _, user, destination, length in
+            let cursor = Unmanaged<Cursor>.fromOpaque(user!).takeUnretainedValue()
+            guard length <= cursor.data.count - cursor.position, let destination else {
+                return Int32(SPNG_IO_EOF.rawValue)
+            }
+            destination.copyMemory(from: cursor.data.baseAddress! + cursor.position, byteCount: length)
+            cursor.position += length
+            return 0
+        }, Unmanaged.passUnretained(cursor).toOpaque()))
+    }
 
     init(reading data: UnsafeRawBufferPointer) throws(CodecError) {
         // Adler-32 is not checked: every IDAT chunk's CRC-32 already is, and the zlib checksum over

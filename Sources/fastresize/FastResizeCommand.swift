@@ -83,6 +83,9 @@ struct FastResizeCommand: ParsableCommand {
     @Option(name: .customLong("compression-level"), help: ArgumentHelp("PNG zlib level 0-9 (default 6).", valueName: "0..9"))
     var compressionLevel: String?
 
+    @Option(name: .customLong("max-pixels"), help: ArgumentHelp("Refuse inputs with more pixels than N, from their header (default 268402689 = 16383²).", valueName: "N"))
+    var maxPixels: String?
+
     @Option(help: ArgumentHelp("Output file name: {stem} {ext} {srcext} {width} {height} {format}; default \"{stem}.{ext}\".", valueName: "template"))
     var name: String?
 
@@ -119,7 +122,7 @@ struct FastResizeCommand: ParsableCommand {
     enum CodingKeys: String, CodingKey {
         case inputs, output, scale, width, height, fit, fill, gravity, enlarge, filter, format, quality,
              progressive, lossless, lossy, background, noAutoOrient, keepProfile, keepMetadata, linear, firstFrame,
-             compressionLevel, name, overwrite, jobs, include, exclude, followSymlinks,
+             compressionLevel, maxPixels, name, overwrite, jobs, include, exclude, followSymlinks,
              dryRun, report, quiet, verbose
     }
 
@@ -190,6 +193,7 @@ struct FastResizeCommand: ParsableCommand {
         settings.linear = linear
         settings.firstFrameOnly = firstFrame
         if let name { settings.nameTemplate = try NameTemplate(name) }
+        if let maxPixels { settings.maxPixels = try OptionParsing.positiveInteger(maxPixels, for: "--max-pixels") }
 
         var batch = BatchOptions(inputs: inputs, outputDirectory: output, settings: settings, overwrite: overwrite)
         if let jobs { batch.jobs = try OptionParsing.positiveInteger(jobs, for: "--jobs") }

@@ -45,7 +45,24 @@ int fr_jpeg_encode(const uint8_t *pixels, int width, int height, int components,
                    int progressive, int optimize_coding, const fr_metadata *metadata,
                    uint8_t **output, size_t *output_size, char *message);
 
+/// A JPEG decoded a few rows at a time (gray or RGB; CMYK by the plain formula).
+typedef struct fr_jpeg_stream fr_jpeg_stream;
+
+/// Starts decoding at 1/scale_denom; fills `info` as fr_jpeg_probe does. NULL on failure.
+fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_denom, fr_jpeg_info *info,
+                                    char *message);
+
+/// The next `count` rows into `rows` (width × components bytes each). After a failure the stream
+/// can only be closed. With `release_input`, the input pages already consumed are given back to
+/// the kernel (they stay readable: the mapping is file-backed), so a huge file does not stay resident.
+int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int release_input, char *message);
+
+void fr_jpeg_stream_close(fr_jpeg_stream *stream);
+
 void fr_free(void *pointer);
+
+/// Gives back the pages of [start, end) of a read-only file mapping (madvise DONTNEED).
+void fr_release_pages(const uint8_t *start, const uint8_t *end);
 
 /// What the first page of a TIFF is.
 typedef struct {

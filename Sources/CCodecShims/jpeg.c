@@ -297,7 +297,7 @@ int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int re
     if (release_input) {
         // Keep a margin behind libjpeg's read position: it may still look back within its buffer.
         const uint8_t *position = stream->cinfo.src->next_input_byte;
-        if (position && position - stream->released > (1 << 20)) {
+        if (position && position - stream->released > (1 << 18)) {
             fr_release_pages(stream->released, position - (1 << 16));
             stream->released = position - (1 << 16);
         }

@@ -14,6 +14,8 @@ public struct BatchOptions: Sendable {
     public var include: [GlobPattern]
     public var exclude: [GlobPattern]
     public var followSymlinks: Bool
+    /// Bytes of decoded pictures held at once, across all workers (--memory-limit).
+    public var memoryLimit: Int = MemoryBudget.defaultLimit
 
     public init(inputs: [String], outputDirectory: String, settings: ResizeSettings, overwrite: Bool = false,
                 jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -147,9 +149,10 @@ public struct BatchRunner: Sendable {
         // idle; the report keeps the input order.
         let sizes = planned.map { Self.fileSize($0.input.path) }
         let order = planned.indices.sorted { sizes[$0] > sizes[$1] }
+        let budget = MemoryBudget(limit: options.memoryLimit)
         let results = Self.parallelMap(order, jobs: workers) { index, worker in
             let file = planned[index]
-            let report = execute(file, workspace: workspaces[worker], threads: threadsPerImage)
+            let report = execute(file, workspace: workspaces[worker], threads: threadsPerImage, budget: budget)
             let count = done.withLock { value in
                 value += 1
                 return value
@@ -162,7 +165,7 @@ public struct BatchRunner: Sendable {
         return BatchReport(files: reports, seconds: Date().timeIntervalSince(start))
     }
 
-    private func execute(_ file: PlannedFile, workspace: ResizeWorkspace, threads: Int) -> FileReport {
+    private func execute(_ file: PlannedFile, workspace: ResizeWorkspace, threads: Int, budget: MemoryBudget) -> FileReport {
         let start = Date()
         func finish(_ status: FileReport.Status, _ outputs: [OutputRecord] = [], _ error: FileError? = nil) -> FileReport {
             FileReport(input: file.input.path, status: status, outputs: outputs, error: error?.description,
@@ -174,7 +177,12 @@ public struct BatchRunner: Sendable {
         case .fail(let error): return finish(.failed, [], error)
         case .process: break
         }
-        guard var output = file.output else { return finish(.failed, [], .notAnImage) }
+        guard var output = file.output, let info = file.info else { return finish(.failed, [], .notAnImage) }
+        // Admitted only while the files in flight fit the memory budget together.
+        let need = pipeline.memoryNeed(for: info)
+        guard need <= budget.limit else { return finish(.failed, [], .memoryLimit(need: need, limit: budget.limit)) }
+        budget.acquire(need)
+        defer { budget.release(need) }
         do {
             let input = try FilePipeline.mapFile(file.input.path)
             let rendered = try pipeline.render(input.data, info: file.info, workspace: workspace, threads: threads,

@@ -1,5 +1,7 @@
 // BatchReport: what happened to every file, as printed in the summary and written by --report.
 
+import Foundation
+
 /// One input's outcome.
 public struct FileReport: Sendable, Codable, Equatable {
     public enum Status: String, Sendable, Codable {
@@ -27,9 +29,20 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public var seconds: Double
     /// Images processed (written or failed) per second of wall time.
     public var imagesPerSecond: Double
+    /// The process's peak resident memory so far, in KiB (Linux's VmHWM), when known.
+    public var peakRSSKiB: Int?
 
     enum CodingKeys: String, CodingKey {
-        case total, written, skipped, failed, notImages = "not_images", seconds, imagesPerSecond = "images_per_second"
+        case total, written, skipped, failed, notImages = "not_images", seconds, imagesPerSecond = "images_per_second",
+             peakRSSKiB = "peak_rss_kib"
+    }
+
+    /// VmHWM from /proc/self/status: the high-water mark of this process's own memory (unlike
+    /// getrusage's, which can carry the parent's size over from a vfork-style spawn).
+    public static func currentPeakRSSKiB() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return nil }
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
     }
 }
 
@@ -45,7 +58,8 @@ public struct BatchReport: Sendable, Codable, Equatable {
         let processed = count(.written) + count(.failed)
         summary = BatchSummary(total: files.count, written: count(.written), skipped: count(.skipped),
                                failed: count(.failed), notImages: count(.notImage), seconds: seconds,
-                               imagesPerSecond: seconds > 0 ? Double(processed) / seconds : 0)
+                               imagesPerSecond: seconds > 0 ? Double(processed) / seconds : 0,
+                               peakRSSKiB: BatchSummary.currentPeakRSSKiB())
     }
 
     /// 0 when nothing failed, 1 when any file failed.

@@ -66,6 +66,7 @@ public enum FileError: Error, Sendable, Equatable, CustomStringConvertible {
     case notAnImage
     case unsupportedFormat(String)
     case pixelLimit(width: Int, height: Int)
+    case memoryLimit(need: Int, limit: Int)
     case codec(CodecError)
     case noEncoder(ImageFormat)
     case outputIsInput
@@ -79,6 +80,8 @@ public enum FileError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notAnImage: "not a supported image (content is not JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF or HEIF)"
         case .unsupportedFormat(let name): "unsupported image format: \(name)"
         case .pixelLimit(let width, let height): "input image exceeds pixel limit (\(width) x \(height))"
+        case .memoryLimit(let need, let limit):
+            "needs about \(need >> 20) MiB to decode, more than --memory-limit allows (\(limit >> 20) MiB)"
         case .codec(let error): error.description
         case .noEncoder(let format): "no encoder for \(format.displayName)"
         case .outputIsInput: "output path is the input itself; refusing to replace an input"

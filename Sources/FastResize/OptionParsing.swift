@@ -48,6 +48,26 @@ public enum OptionParsing {
         return (width, height)
     }
 
+    /// A size in bytes: a number with an optional unit K, M, G (powers of 1024; "KiB", "MB" and
+    /// the like are read the same way).
+    public static func byteSize(_ text: String, for option: String) throws(UsageError) -> Int {
+        let trimmed = String(text.trimmingWhitespace).uppercased()
+        let (kibi, mebi, gibi) = (1024.0, 1_048_576.0, 1_073_741_824.0)
+        let units: [(String, Double)] = [("GIB", gibi), ("GB", gibi), ("G", gibi), ("MIB", mebi), ("MB", mebi),
+                                         ("M", mebi), ("KIB", kibi), ("KB", kibi), ("K", kibi), ("B", 1)]
+        var number = trimmed
+        var multiplier = 1.0
+        if let (suffix, factor) = units.first(where: { trimmed.hasSuffix($0.0) }) {
+            number = String(String(trimmed.dropLast(suffix.count)).trimmingWhitespace)
+            multiplier = factor
+        }
+        guard let value = Double(number), value.isFinite, value > 0, value * multiplier >= 1,
+              value * multiplier < Double(Int.max) else {
+            throw .expected("a size such as 512M or 2G", for: option, got: text)
+        }
+        return Int(value * multiplier)
+    }
+
     /// A colour: "#RRGGBB", "RRGGBB", "#RGB", "R,G,B" (0-255 each), or white, black, gray.
     public static func color(_ text: String, for option: String) throws(UsageError) -> (red: UInt8, green: UInt8, blue: UInt8) {
         let named: [String: (UInt8, UInt8, UInt8)] = ["white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128),

@@ -83,6 +83,9 @@ struct FastResizeCommand: ParsableCommand {
     @Option(name: .customLong("compression-level"), help: ArgumentHelp("PNG zlib level 0-9 (default 6).", valueName: "0..9"))
     var compressionLevel: String?
 
+    @Option(name: .customLong("memory-limit"), help: ArgumentHelp("Memory for decoded pictures across all files at once, e.g. 512M or 2G (default: a quarter of RAM, at most 2G).", valueName: "size"))
+    var memoryLimit: String?
+
     @Option(name: .customLong("max-pixels"), help: ArgumentHelp("Refuse inputs with more pixels than N, from their header (default 268402689 = 16383²).", valueName: "N"))
     var maxPixels: String?
 
@@ -122,7 +125,7 @@ struct FastResizeCommand: ParsableCommand {
     enum CodingKeys: String, CodingKey {
         case inputs, output, scale, width, height, fit, fill, gravity, enlarge, filter, format, quality,
              progressive, lossless, lossy, background, noAutoOrient, keepProfile, keepMetadata, linear, firstFrame,
-             compressionLevel, maxPixels, name, overwrite, jobs, include, exclude, followSymlinks,
+             compressionLevel, memoryLimit, maxPixels, name, overwrite, jobs, include, exclude, followSymlinks,
              dryRun, report, quiet, verbose
     }
 
@@ -200,6 +203,7 @@ struct FastResizeCommand: ParsableCommand {
         batch.include = include.map(GlobPattern.init)
         batch.exclude = exclude.map(GlobPattern.init)
         batch.followSymlinks = followSymlinks
+        if let memoryLimit { batch.memoryLimit = try OptionParsing.byteSize(memoryLimit, for: "--memory-limit") }
         return batch
     }
 

@@ -1,37 +1,10 @@
-// StreamingMemoryTests: decompression bombs are refused from their header, and the process stays small.
+// StreamingMemoryTests: decompression bombs refused from their header with the process small; the memory limit.
 
 import FastResize
 import FastResizeCodecs
 import Foundation
 import Testing
 import TestSupport
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Runs the binary and returns its exit status, standard error and peak resident size (KiB), from
-/// wait4's resource usage of that one child. posix_spawn, not Foundation's Process, which reaps its
-/// children itself.
-private func runMeasured(_ arguments: [String]) throws -> (status: Int32, stderr: String, peakKiB: Int) {
-    let scratch = try ScratchFolder()
-    let errorPath = scratch.path("stderr.txt")
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 2, errorPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    let argv = ([CommandRunner.binary.path] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, CommandRunner.binary.path, &actions, nil, argv, environ)
-    try #require(spawned == 0, "posix_spawn failed: \(spawned)")
-    var status: Int32 = 0
-    var usage = rusage()
-    let reaped = wait4(pid, &status, 0, &usage)
-    try #require(reaped == pid)
-    let text = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-    return ((status >> 8) & 0xFF, text, usage.ru_maxrss)
-}
 
 /// A PNG whose header claims `width` × `height` and whose image data is a few kilobytes of zeros.
 private func bombPNG(width: UInt32, height: UInt32) -> [UInt8] {
@@ -56,14 +29,17 @@ private func bombPNG(width: UInt32, height: UInt32) -> [UInt8] {
 
 @Suite struct DecompressionBombTests {
     /// A header claiming 100000 x 100000 (10 gigapixels): refused from the header, exit 1, and the
-    /// process never grows past 100 MiB.
+    /// process never grows past 100 MiB (its own high-water mark, from the report).
     @Test func bombIsRefusedWithoutAllocating() throws {
         let scratch = try ScratchFolder()
         try scratch.write(bombPNG(width: 100_000, height: 100_000), to: "bomb.png")
-        let (status, stderr, peak) = try runMeasured([scratch.path("bomb.png"), "-o", scratch.path("out"), "--fit", "100x100"])
-        #expect(status == 1)
+        let result = try CommandRunner.run([scratch.path("bomb.png"), "-o", scratch.path("out"), "--fit", "100x100",
+                                            "--report", scratch.path("report.json")])
+        #expect(result.status == 1)
+        let stderr = result.stderr
         #expect(stderr.contains("bomb.png: input image exceeds pixel limit (100000 x 100000)"), "\(stderr)")
-        #expect(peak < 100 * 1024, "peak RSS \(peak) KiB")
+        let peak = try #require(try loadReport(scratch.path("report.json")).summary.peakRSSKiB)
+        #expect(peak > 1024 && peak < 100 * 1024, "peak RSS \(peak) KiB")
         #expect(scratch.files(under: "out").isEmpty)
     }
 
@@ -72,13 +48,31 @@ private func bombPNG(width: UInt32, height: UInt32) -> [UInt8] {
     @Test func maxPixelsSetsTheLimit() throws {
         let scratch = try ScratchFolder()
         try scratch.write(bombPNG(width: 3000, height: 2000), to: "six.png")
-        let refused = try runMeasured([scratch.path("six.png"), "-o", scratch.path("out"), "--fit", "100x100",
+        let refused = try CommandRunner.run([scratch.path("six.png"), "-o", scratch.path("out"), "--fit", "100x100",
                                        "--max-pixels", "5000000"])
         #expect(refused.stderr.contains("input image exceeds pixel limit (3000 x 2000)"), "\(refused.stderr)")
-        let decoded = try runMeasured([scratch.path("six.png"), "-o", scratch.path("out"), "--fit", "100x100",
+        let decoded = try CommandRunner.run([scratch.path("six.png"), "-o", scratch.path("out"), "--fit", "100x100",
                                        "--max-pixels", "6000000"])
         #expect(decoded.status == 1)
         #expect(decoded.stderr.contains("cannot decode PNG"), "\(decoded.stderr)")
         #expect(try CommandRunner.run(["x.png", "-o", "out", "--fit", "1x1", "--max-pixels", "0"]).status == 2)
+    }
+}
+
+@Suite struct MemoryLimitTests {
+    /// A file that needs more than --memory-limit fails with a clear error; the rest of the batch
+    /// runs under the same limit.
+    @Test func tooBigForTheLimitFailsAlone() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try JPEGEncoder().encode(TestImages.smooth(width: 1600, height: 1200, format: .rgb),
+                                                   options: EncodeOptions()), to: "in/big.jpg")
+        try scratch.write(try JPEGEncoder().encode(TestImages.smooth(width: 64, height: 48, format: .rgb),
+                                                   options: EncodeOptions()), to: "in/small.jpg")
+        let result = try CommandRunner.run(["in", "-o", "out", "--scale", "0.9", "--memory-limit", "2M"], in: scratch.url)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("big.jpg: needs about"), "\(result.stderr)")
+        #expect(result.stderr.contains("more than --memory-limit allows (2 MiB)"))
+        #expect(scratch.files(under: "out") == ["small.jpg"])
+        #expect(try CommandRunner.run(["in", "-o", "out", "--scale", "0.5", "--memory-limit", "lots"], in: scratch.url).status == 2)
     }
 }

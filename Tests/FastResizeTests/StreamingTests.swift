@@ -1,6 +1,7 @@
 // StreamingTests: resizing rows as they arrive gives exactly what resizing the whole picture gives.
 
 import FastResize
+import Foundation
 import Testing
 import TestSupport
 
@@ -41,5 +42,50 @@ import TestSupport
         #expect(Self.streamed(image, region: SourceRegion(image), width: 120, height: 200, threads: 1).0 == image)
         let nearest = Resizer(filter: .nearest).resize(image, region: region, width: 30, height: 23)
         #expect(Self.streamed(image, region: region, width: 30, height: 23, threads: 1, filter: .nearest).0 == nearest)
+    }
+}
+
+@Suite struct MemoryBudgetTests {
+    /// Two files that each need 60% of the budget never run together; small ones share it.
+    @Test func admitsWhileTheSumFits() {
+        final class Tally: @unchecked Sendable {
+            let lock = NSLock()
+            var now = 0, most = 0
+            func add(_ bytes: Int) { lock.withLock { now += bytes; most = max(most, now) } }
+        }
+        let budget = MemoryBudget(limit: 100)
+        let tally = Tally()
+        let needs = [60, 60, 60, 30, 30]
+        DispatchQueue.concurrentPerform(iterations: needs.count) { index in
+            budget.acquire(needs[index])
+            tally.add(needs[index])
+            usleep(20_000)
+            tally.add(-needs[index])
+            budget.release(needs[index])
+        }
+        #expect(tally.most <= 100)
+        #expect(tally.most >= 60)
+        #expect(tally.now == 0)
+    }
+
+    @Test func sizesParse() throws {
+        #expect(try OptionParsing.byteSize("512M", for: "--memory-limit") == 512 << 20)
+        #expect(try OptionParsing.byteSize("2g", for: "--memory-limit") == 2 << 30)
+        #expect(try OptionParsing.byteSize("1.5 GiB", for: "--memory-limit") == 3 << 29)
+        #expect(try OptionParsing.byteSize("4096", for: "--memory-limit") == 4096)
+        for bad in ["", "-1M", "0", "lots", "12Q"] {
+            #expect(throws: UsageError.expected("a size such as 512M or 2G", for: "--memory-limit", got: bad)) {
+                try OptionParsing.byteSize(bad, for: "--memory-limit")
+            }
+        }
+    }
+
+    /// The estimate follows the plan: streaming JPEG needs a strip, not the picture.
+    @Test func needFollowsThePlan() {
+        let pipeline = FilePipeline(codecs: CodecRegistry(), settings: ResizeSettings(mode: .fit(width: 1024, height: 1024)))
+        let jpeg = ImageInfo(format: .jpeg, width: 16000, height: 13064, hasAlpha: false)
+        let tiff = ImageInfo(format: .tiff, width: 16000, height: 13064, hasAlpha: false)
+        #expect(pipeline.memoryNeed(for: jpeg) < 16 << 20)
+        #expect(pipeline.memoryNeed(for: tiff) > 16000 * 13064 * 4)
     }
 }

@@ -1,0 +1,65 @@
+// MemoryBudget: how much memory a file will need, and admission of files while the sum stays under --memory-limit.
+
+import Foundation
+
+/// Bytes the batch may hold in decoded pictures at once. Workers ask before each file and wait
+/// while the files in flight would take the sum over the limit: a batch of huge pictures then runs
+/// fewer at a time, slower, instead of running out of memory.
+public final class MemoryBudget: @unchecked Sendable {
+    public let limit: Int
+    private var inUse = 0
+    private let condition = NSCondition()
+
+    public init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// A quarter of physical memory, at most 2 GiB (the default of --memory-limit).
+    public static var defaultLimit: Int {
+        min(Int(ProcessInfo.processInfo.physicalMemory / 4), 2 << 30)
+    }
+
+    /// Waits until `bytes` fit beside what other files hold, then takes them. A file alone is
+    /// always admitted when nothing else runs (callers refuse files that need more than the limit).
+    public func acquire(_ bytes: Int) {
+        condition.lock()
+        while inUse > 0 && inUse + bytes > limit { condition.wait() }
+        inUse += bytes
+        condition.unlock()
+    }
+
+    public func release(_ bytes: Int) {
+        condition.lock()
+        inUse -= bytes
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+extension FilePipeline {
+    /// What decoding and resizing `info`'s file is expected to hold at its peak, in bytes: the
+    /// decoded picture after shrink-on-load (or, for JPEG and PNG, which stream, a strip of rows),
+    /// the float or int16 work buffers, and the output. An estimate from the header, made before
+    /// anything is decoded; codecs' own buffers (a progressive JPEG's coefficients) come on top.
+    public func memoryNeed(for info: ImageInfo) -> Int {
+        let geometry = Geometry(pipeline: self, info: info)
+        let factor = settings.filter != .nearest && !settings.linear ? ShrinkOnLoad.decoderFactor(shrink: geometry.shrink) : 1
+        let scale = info.format == .jpeg ? [8, 4, 2, 1].first { $0 <= factor } ?? 1 : (info.format == .webp ? max(1, factor / 2) : 1)
+        let decodedWidth = (info.width + scale - 1) / scale
+        let decodedHeight = (info.height + scale - 1) / scale
+        let outputPixels = geometry.width * geometry.height
+        // Four bytes a pixel covers RGBA; 16-bit and float work take more on the paths that use them.
+        let perPixel = settings.linear ? 16 : 4
+        let streams = (info.format == .jpeg || info.format == .png) && !settings.linear && info.frameCount == 1
+        let decodedRows: Int
+        if streams {
+            // The strip: a band of output rows' worth of input rows, plus the kernel's reach.
+            let rowsPerOutputRow = Double(decodedHeight) / Double(max(1, geometry.height))
+            decodedRows = min(decodedHeight, Int(Double(Resizer.bandRows * 2) * rowsPerOutputRow) + 64)
+        } else {
+            decodedRows = decodedHeight
+        }
+        let frames = info.frameCount > 1 && !settings.firstFrameOnly ? info.frameCount : 1
+        return decodedWidth * decodedRows * perPixel + outputPixels * 4 * frames + outputPixels * 4
+    }
+}

@@ -112,50 +112,6 @@ static void fr_cmyk_to_rgb(const uint8_t *cmyk, uint8_t *rgb, int width, int inv
     }
 }
 
-int fr_jpeg_decode(const uint8_t *data, size_t size, int scale_denom, int raw_cmyk, uint8_t *pixels,
-                   size_t pixels_size, char *message) {
-    struct jpeg_decompress_struct cinfo;
-    fr_error_manager manager;
-    uint8_t *volatile cmyk_row = NULL;
-    message[0] = 0;
-    fr_install_errors((j_common_ptr)&cinfo, &manager, message);
-    jpeg_create_decompress(&cinfo);
-    if (setjmp(manager.jump)) {
-        free(cmyk_row);
-        jpeg_destroy_decompress(&cinfo);
-        return -1;
-    }
-    fr_read_header(&cinfo, data, size, scale_denom);
-    int cmyk = cinfo.out_color_space == JCS_CMYK && !raw_cmyk;
-    size_t components = cinfo.out_color_space == JCS_GRAYSCALE ? 1 : cinfo.out_color_space == JCS_CMYK && raw_cmyk ? 4 : 3;
-    size_t row_bytes = (size_t)cinfo.output_width * components;
-    if (row_bytes * cinfo.output_height != pixels_size) {
-        snprintf(message, FR_MESSAGE_SIZE, "output buffer does not match the image size");
-        jpeg_destroy_decompress(&cinfo);
-        return -1;
-    }
-    if (cmyk) {
-        cmyk_row = malloc((size_t)cinfo.output_width * 4);
-        if (!cmyk_row) {
-            snprintf(message, FR_MESSAGE_SIZE, "out of memory");
-            jpeg_destroy_decompress(&cinfo);
-            return -1;
-        }
-    }
-    jpeg_start_decompress(&cinfo);
-    while (cinfo.output_scanline < cinfo.output_height) {
-        uint8_t *row = pixels + row_bytes * cinfo.output_scanline;
-        JSAMPROW rows[1] = { cmyk ? cmyk_row : row };
-        if (jpeg_read_scanlines(&cinfo, rows, 1) != 1) break;
-        if (cmyk) fr_cmyk_to_rgb(cmyk_row, row, (int)cinfo.output_width, cinfo.saw_Adobe_marker);
-        if (manager.damaged) break;
-    }
-    if (!manager.damaged) jpeg_finish_decompress(&cinfo);
-    free(cmyk_row);
-    jpeg_destroy_decompress(&cinfo);
-    return manager.damaged ? -1 : 0;
-}
-
 // APP1 holds at most 65533 bytes; larger EXIF/XMP blocks are left out rather than split.
 static void fr_write_app1(j_compress_ptr cinfo, const char *signature, size_t signature_size,
                           const uint8_t *bytes, size_t size) {
@@ -229,8 +185,8 @@ struct fr_jpeg_stream {
     size_t components;
 };
 
-fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_denom, fr_jpeg_info *info,
-                                    char *message) {
+fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_denom, int raw_cmyk,
+                                    fr_jpeg_info *info, char *message) {
     message[0] = 0;
     if (size < 4) {
         snprintf(message, FR_MESSAGE_SIZE, "file too short");
@@ -253,8 +209,8 @@ fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_
     stream->data = data;
     stream->released = data;
     int cmyk = stream->cinfo.out_color_space == JCS_CMYK;
-    stream->components = stream->cinfo.out_color_space == JCS_GRAYSCALE ? 1 : 3;
-    if (cmyk) {
+    stream->components = stream->cinfo.out_color_space == JCS_GRAYSCALE ? 1 : (cmyk && raw_cmyk ? 4 : 3);
+    if (cmyk && !raw_cmyk) {
         stream->cmyk_row = malloc((size_t)stream->cinfo.output_width * 4);
         if (!stream->cmyk_row) {
             snprintf(message, FR_MESSAGE_SIZE, "out of memory");

@@ -32,15 +32,16 @@ public struct PrecisionResizer: Sendable {
         let rowCount = min(Int(vertical.starts.last!) + vertical.tapCount, image.height) - firstRow
         var rows = [SIMD4<Float>](repeating: .zero, count: rowCount * width)
         let job = PrecisionJob(image: image, linear: linear, outputBitDepth: outputBitDepth)
+        // Rows go to the workers in chunks, each chunk with one work buffer, not one per row.
+        let chunk = 16
         image.pixels.withUnsafeBytes { raw in
             rows.withUnsafeMutableBufferPointer { rowsBuffer in
                 let target = UnsafeSendable(rowsBuffer.baseAddress!)
-                let source = SampleWriter(target: UnsafeMutableRawBufferPointer(mutating: raw))
-                let chunk = 16
+                let source = SharedBytes(raw)
                 ParallelWork.forEach(count: (rowCount + chunk - 1) / chunk, workers: threads) { index, _ in
                     var line = [SIMD4<Float>](repeating: .zero, count: image.width)
                     for row in (index * chunk)..<min(rowCount, (index + 1) * chunk) {
-                        job.horizontal(source: UnsafeRawBufferPointer(source.target), row: firstRow + row, line: &line, weights: horizontal,
+                        job.horizontal(source: source.read, row: firstRow + row, line: &line, weights: horizontal,
                                        into: target.pointer + row * width)
                     }
                 }
@@ -50,18 +51,21 @@ public struct PrecisionResizer: Sendable {
         rows.withUnsafeBufferPointer { rowsBuffer in
             output.pixels.withUnsafeMutableBytes { target in
                 let rowsBase = UnsafeSendable(rowsBuffer.baseAddress!)
-                let writer = SampleWriter(target: target)
-                ParallelWork.forEach(count: height, workers: threads) { y, _ in
+                let output = SharedBytes(target)
+                ParallelWork.forEach(count: (height + chunk - 1) / chunk, workers: threads) { index, _ in
                     var sums = [SIMD4<Float>](repeating: .zero, count: width)
                     sums.withUnsafeMutableBufferPointer { sums in
-                        let start = Int(vertical.starts[y]) - firstRow
-                        for tap in 0..<vertical.tapCount {
-                            let weight = vertical.weights[y * vertical.tapCount + tap]
-                            if weight == 0 { continue }
-                            let row = rowsBase.pointer + (start + tap) * width
-                            for x in 0..<width { sums[x] += weight * row[x] }
+                        for y in (index * chunk)..<min(height, (index + 1) * chunk) {
+                            sums.update(repeating: .zero)
+                            let start = Int(vertical.starts[y]) - firstRow
+                            for tap in 0..<vertical.tapCount {
+                                let weight = vertical.weights[y * vertical.tapCount + tap]
+                                if weight == 0 { continue }
+                                let row = rowsBase.pointer + (start + tap) * width
+                                for x in 0..<width { sums[x] += weight * row[x] }
+                            }
+                            job.store(sums, row: y, into: output)
                         }
-                        job.store(sums, row: y, writer: writer)
                     }
                 }
             }
@@ -91,9 +95,12 @@ private struct UnsafeSendable<T>: @unchecked Sendable {
     init(_ pointer: UnsafePointer<T>) { self.pointer = UnsafeMutablePointer(mutating: pointer) }
 }
 
-/// Sample bytes shared with worker threads (read, or written each at its own place).
-private struct SampleWriter: @unchecked Sendable {
-    let target: UnsafeMutableRawBufferPointer
+/// Sample bytes shared with worker threads: read by all, or written by each at its own places.
+private struct SharedBytes: @unchecked Sendable {
+    let bytes: UnsafeMutableRawBufferPointer
+    init(_ bytes: UnsafeMutableRawBufferPointer) { self.bytes = bytes }
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = UnsafeMutableRawBufferPointer(mutating: bytes) }
+    var read: UnsafeRawBufferPointer { UnsafeRawBufferPointer(bytes) }
 }
 
 /// Decoding into and encoding out of the float pixels of one resize.
@@ -156,7 +163,7 @@ private struct PrecisionJob: Sendable {
     }
 
     /// Unpremultiplies, re-encodes and rounds one output row.
-    func store(_ sums: UnsafeMutableBufferPointer<SIMD4<Float>>, row y: Int, writer: SampleWriter) {
+    func store(_ sums: UnsafeMutableBufferPointer<SIMD4<Float>>, row y: Int, into output: SharedBytes) {
         let maximum: Float = outputBitDepth == 16 ? 65535 : 255
         let colours = hasAlpha ? channels - 1 : channels
         let width = sums.count
@@ -167,17 +174,17 @@ private struct PrecisionJob: Sendable {
             for c in 0..<colours {
                 var value = a > 0 ? min(max(pixel[c] / a, 0), 1) : 0
                 if linear { value = PrecisionResizer.encodeSRGB(value) }
-                write((value * maximum).rounded(), at: at + c, writer)
+                write((value * maximum).rounded(), at: at + c, output)
             }
-            if hasAlpha { write((a * maximum).rounded(), at: at + channels - 1, writer) }
+            if hasAlpha { write((a * maximum).rounded(), at: at + channels - 1, output) }
         }
     }
 
-    private func write(_ value: Float, at index: Int, _ writer: SampleWriter) {
+    private func write(_ value: Float, at index: Int, _ output: SharedBytes) {
         if outputBitDepth == 16 {
-            writer.target.storeBytes(of: UInt16(value), toByteOffset: index * 2, as: UInt16.self)
+            output.bytes.storeBytes(of: UInt16(value), toByteOffset: index * 2, as: UInt16.self)
         } else {
-            writer.target[index] = UInt8(value)
+            output.bytes[index] = UInt8(value)
         }
     }
 }

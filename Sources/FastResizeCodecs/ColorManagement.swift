@@ -81,7 +81,7 @@ public final class LittleCMS: ColorManaging, @unchecked Sendable {
         var text = [CChar](repeating: 0, count: 256)
         let count = cmsGetProfileInfoASCII(handle, cmsInfoDescription, "en", "US", &text, 256)
         guard count > 0 else { return false }
-        return String(cString: text).lowercased().hasPrefix("srgb")
+        return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).lowercased().hasPrefix("srgb")
     }
 
     public func convertToSRGB(_ image: PixelBuffer, profile: [UInt8]) -> PixelBuffer? {

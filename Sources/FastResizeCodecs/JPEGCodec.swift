@@ -25,24 +25,23 @@ public struct JPEGDecoder: RowStreaming {
         return try decode(data, scaleDenominator: denominator)
     }
 
-    /// Decodes at 1/`scaleDenominator` of the stored size (1, 2, 4 or 8), using libjpeg's DCT scaling.
+    /// Decodes at 1/`scaleDenominator` of the stored size (1, 2, 4 or 8), using libjpeg's DCT scaling:
+    /// every row of the same stream the row reader gives, into one buffer.
     public func decode(_ data: UnsafeRawBufferPointer, scaleDenominator: Int) throws(CodecError) -> DecodedImage {
-        let info = try header(data, scaleDenominator: scaleDenominator)
         let scale = 1 / Double(scaleDenominator)
-        let isCMYK = info.cmyk != 0
-        if isCMYK, let profile = ContainerMetadata.jpeg(data).iccProfile ?? LittleCMS.shared.fallbackCMYKProfile {
-            let cmyk = try decodeRows(data, info: info, scaleDenominator: scaleDenominator, components: 4)
-            let kind: LittleCMS.CMYKKind = info.adobe_inverted != 0 ? .inverted : .normal
-            if let rgb = LittleCMS.shared.convertCMYK(cmyk, width: Int(info.width), height: Int(info.height),
-                                                       kind: kind, profile: profile) {
+        var reader = try open(data, scaleDenominator: scaleDenominator, rawCMYK: false, releasingInput: false)
+        if reader.isCMYK, let profile = Self.cmykProfile(data) {
+            reader = try open(data, scaleDenominator: scaleDenominator, rawCMYK: true, releasingInput: false)
+            let cmyk = try reader.readAll()
+            if let rgb = LittleCMS.shared.convertCMYK(cmyk, width: reader.width, height: reader.height,
+                                                       kind: reader.adobeInverted ? .inverted : .normal, profile: profile) {
                 return DecodedImage(pixels: rgb, scaleX: scale, scaleY: scale, inSRGB: true)
             }
+            // lcms2 could not use the profile: the plain formula, as for CMYK without one.
+            reader = try open(data, scaleDenominator: scaleDenominator, rawCMYK: false, releasingInput: false)
         }
-        let components = info.components == 1 ? 1 : 3
-        let pixels = try decodeRows(data, info: info, scaleDenominator: scaleDenominator, components: components)
-        let image = PixelBuffer(width: Int(info.width), height: Int(info.height),
-                                format: components == 1 ? .gray : .rgb, pixels: pixels)
-        return DecodedImage(pixels: image, scaleX: scale, scaleY: scale, inSRGB: isCMYK)
+        let image = PixelBuffer(width: reader.width, height: reader.height, format: reader.format, pixels: try reader.readAll())
+        return DecodedImage(pixels: image, scaleX: scale, scaleY: scale, inSRGB: reader.isCMYK)
     }
 
     /// Rows as libjpeg produces them; CMYK files with a profile are decoded whole instead (their
@@ -50,34 +49,27 @@ public struct JPEGDecoder: RowStreaming {
     public func rowReader(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int,
                           releasingInput: Bool) throws(CodecError) -> (any RowReader)? {
         let denominator = [8, 4, 2, 1].first { $0 <= factor } ?? 1
+        let reader = try open(data, scaleDenominator: denominator, rawCMYK: false, releasingInput: releasingInput)
+        return reader.isCMYK && Self.cmykProfile(data) != nil ? nil : reader
+    }
+
+    /// The profile CMYK samples are converted through: the file's own, else the fallback one.
+    private static func cmykProfile(_ data: UnsafeRawBufferPointer) -> [UInt8]? {
+        ContainerMetadata.jpeg(data).iccProfile ?? LittleCMS.shared.fallbackCMYKProfile
+    }
+
+    private func open(_ data: UnsafeRawBufferPointer, scaleDenominator: Int, rawCMYK: Bool,
+                      releasingInput: Bool) throws(CodecError) -> JPEGRowReader {
         var info = fr_jpeg_info()
         var message = ShimMessage()
         let stream = message.withBuffer { text in
-            fr_jpeg_stream_open(data.bindMemory(to: UInt8.self).baseAddress, data.count, Int32(denominator), &info, text)
+            fr_jpeg_stream_open(data.bindMemory(to: UInt8.self).baseAddress, data.count, Int32(scaleDenominator),
+                                rawCMYK ? 1 : 0, &info, text)
         }
         guard let stream else { throw .decodeFailed(.jpeg, message.text(or: "cannot read header")) }
-        let reader = JPEGRowReader(stream: stream, info: info, scale: 1 / Double(denominator), releasingInput: releasingInput)
+        let reader = JPEGRowReader(stream: stream, info: info, scale: 1 / Double(scaleDenominator), releasingInput: releasingInput)
         guard info.width > 0 && info.height > 0 else { throw .decodeFailed(.jpeg, "image has no pixels") }
-        if info.cmyk != 0 && (ContainerMetadata.jpeg(data).iccProfile ?? LittleCMS.shared.fallbackCMYKProfile) != nil {
-            return nil
-        }
         return reader
-    }
-
-    /// The decoded samples: `components` 4 asks for CMYK as stored.
-    private func decodeRows(_ data: UnsafeRawBufferPointer, info: fr_jpeg_info, scaleDenominator: Int,
-                            components: Int) throws(CodecError) -> [UInt8] {
-        let count = Int(info.width) * Int(info.height) * components
-        var pixels = [UInt8](unsafeUninitializedCapacity: count) { _, initialised in initialised = count }
-        var message = ShimMessage()
-        let status = pixels.withUnsafeMutableBufferPointer { pixels in
-            message.withBuffer { text in
-                fr_jpeg_decode(data.bindMemory(to: UInt8.self).baseAddress, data.count, Int32(scaleDenominator),
-                               components == 4 ? 1 : 0, pixels.baseAddress, pixels.count, text)
-            }
-        }
-        guard status == 0 else { throw .decodeFailed(.jpeg, message.text(or: "unknown error")) }
-        return pixels
     }
 
     private func header(_ data: UnsafeRawBufferPointer, scaleDenominator: Int) throws(CodecError) -> fr_jpeg_info {
@@ -97,19 +89,37 @@ final class JPEGRowReader: RowReader {
     private let stream: OpaquePointer
     let width: Int
     let height: Int
-    let format: PixelFormat
     let scaleX: Double
     let scaleY: Double
+    /// Samples per pixel as delivered: 1, 3, or 4 for CMYK as stored.
+    let components: Int
+    let isCMYK: Bool
+    let adobeInverted: Bool
     private let releasingInput: Bool
 
     init(stream: OpaquePointer, info: fr_jpeg_info, scale: Double, releasingInput: Bool) {
         self.stream = stream
         width = Int(info.width)
         height = Int(info.height)
-        format = info.components == 1 ? .gray : .rgb
+        components = Int(info.components)
+        isCMYK = info.cmyk != 0
+        adobeInverted = info.adobe_inverted != 0
         scaleX = scale
         scaleY = scale
         self.releasingInput = releasingInput
+    }
+
+    /// Gray or RGB (a raw CMYK stream is only read whole, by `readAll`).
+    var format: PixelFormat { components == 1 ? .gray : .rgb }
+
+    /// Every row, `components` samples a pixel.
+    func readAll() throws(CodecError) -> [UInt8] {
+        let count = width * height * components
+        var samples = [UInt8](unsafeUninitializedCapacity: count) { _, initialised in initialised = count }
+        try samples.withUnsafeMutableBufferPointer { buffer throws(CodecError) in
+            try read(into: buffer.baseAddress!, rows: height)
+        }
+        return samples
     }
 
     deinit { fr_jpeg_stream_close(stream) }

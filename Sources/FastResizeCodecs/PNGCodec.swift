@@ -19,41 +19,18 @@ public struct PNGDecoder: RowStreaming {
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
         let context = try PNGContext(reading: data)
         let header = try context.header()
-        let hasAlpha = context.hasAlpha(header)
-        let isGray = header.color_type == UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue)
-            || header.color_type == UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue)
-        if header.bit_depth == 16 { return try decodeSixteenBits(context, header: header, hasAlpha: hasAlpha, isGray: isGray) }
-        // 8-bit files without palette or tRNS are already in one of our layouts: take the rows
-        // as stored (SPNG_FMT_PNG), no conversion. Otherwise libspng converts to G8 (8-bit gray
-        // without alpha), RGB8 or RGBA8; other gray images come out as RGB(A) and are narrowed below.
-        let format: spng_format
-        let layout: PixelFormat
-        let native: [UInt8: PixelFormat] = [
-            UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue): .gray, UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue): .grayAlpha,
-            UInt8(SPNG_COLOR_TYPE_TRUECOLOR.rawValue): .rgb, UInt8(SPNG_COLOR_TYPE_TRUECOLOR_ALPHA.rawValue): .rgba,
-        ]
-        if header.bit_depth == 8, let stored = native[header.color_type], stored.hasAlpha == hasAlpha {
-            format = SPNG_FMT_PNG; layout = stored
-        } else if isGray && !hasAlpha && header.bit_depth <= 8 {
-            format = SPNG_FMT_G8; layout = .gray
-        } else if hasAlpha {
-            format = SPNG_FMT_RGBA8; layout = .rgba
-        } else {
-            format = SPNG_FMT_RGB8; layout = .rgb
-        }
+        let output = context.output(for: header)
+        var image = PixelBuffer(uninitializedWidth: Int(header.width), height: Int(header.height), format: output.layout,
+                                bitDepth: output.bitDepth)
         var size = 0
-        try context.check(spng_decoded_image_size(context.pointer, Int32(format.rawValue), &size))
-        var image = PixelBuffer(uninitializedWidth: Int(header.width), height: Int(header.height), format: layout)
+        try context.check(spng_decoded_image_size(context.pointer, Int32(output.format.rawValue), &size))
         guard size == image.pixels.count else { throw .decodeFailed(.png, "unexpected decoded size") }
         let status = image.pixels.withUnsafeMutableBytes { pixels in
-            spng_decode_image(context.pointer, pixels.baseAddress, pixels.count, Int32(format.rawValue),
+            spng_decode_image(context.pointer, pixels.baseAddress, pixels.count, Int32(output.format.rawValue),
                               Int32(SPNG_DECODE_TRNS.rawValue))
         }
         try context.check(status)
-        if isGray && !layout.isGray {
-            image = image.converted(to: hasAlpha ? .grayAlpha : .gray)
-        }
-        return image
+        return output.narrowToGray ? image.converted(to: output.layout.hasAlpha ? .grayAlpha : .gray) : image
     }
 
     /// Rows through libspng's progressive decoding, for 8-bit-or-less files that are not
@@ -63,54 +40,13 @@ public struct PNGDecoder: RowStreaming {
         let cursor = PNGContext.Cursor(data)
         let context = try PNGContext(streaming: cursor)
         let header = try context.header()
-        guard header.bit_depth <= 8, header.interlace_method == 0 else { return nil }
-        let hasAlpha = context.hasAlpha(header)
-        let isGray = header.color_type == UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue)
-            || header.color_type == UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue)
-        let native: [UInt8: PixelFormat] = [
-            UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue): .gray, UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue): .grayAlpha,
-            UInt8(SPNG_COLOR_TYPE_TRUECOLOR.rawValue): .rgb, UInt8(SPNG_COLOR_TYPE_TRUECOLOR_ALPHA.rawValue): .rgba,
-        ]
-        let format: spng_format
-        let layout: PixelFormat
-        if header.bit_depth == 8, let stored = native[header.color_type], stored.hasAlpha == hasAlpha {
-            format = SPNG_FMT_PNG; layout = stored
-        } else if isGray && !hasAlpha {
-            format = SPNG_FMT_G8; layout = .gray
-        } else if !isGray {
-            format = hasAlpha ? SPNG_FMT_RGBA8 : SPNG_FMT_RGB8; layout = hasAlpha ? .rgba : .rgb
-        } else {
-            return nil
-        }
-        let status = spng_decode_image(context.pointer, nil, 0, Int32(format.rawValue),
+        let output = context.output(for: header)
+        guard output.bitDepth == 8, !output.narrowToGray, header.interlace_method == 0 else { return nil }
+        let status = spng_decode_image(context.pointer, nil, 0, Int32(output.format.rawValue),
                                        Int32(SPNG_DECODE_TRNS.rawValue | SPNG_DECODE_PROGRESSIVE.rawValue))
         try context.check(status)
-        return PNGRowReader(context: context, width: Int(header.width), height: Int(header.height), format: layout,
+        return PNGRowReader(context: context, width: Int(header.width), height: Int(header.height), format: output.layout,
                             cursor: releasingInput ? cursor : nil)
-    }
-
-    /// 16-bit files keep their 16 bits: the rows as stored (libspng hands them over in the
-    /// machine's byte order), or RGBA16 when a tRNS chunk adds alpha.
-    private func decodeSixteenBits(_ context: PNGContext, header: spng_ihdr, hasAlpha: Bool,
-                                   isGray: Bool) throws(CodecError) -> PixelBuffer {
-        let native: [UInt8: PixelFormat] = [
-            UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue): .gray, UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue): .grayAlpha,
-            UInt8(SPNG_COLOR_TYPE_TRUECOLOR.rawValue): .rgb, UInt8(SPNG_COLOR_TYPE_TRUECOLOR_ALPHA.rawValue): .rgba,
-        ]
-        let stored = native[header.color_type] ?? .rgba
-        let asStored = stored.hasAlpha == hasAlpha
-        let format = asStored ? SPNG_FMT_PNG : SPNG_FMT_RGBA16
-        var image = PixelBuffer(uninitializedWidth: Int(header.width), height: Int(header.height),
-                                format: asStored ? stored : .rgba, bitDepth: 16)
-        var size = 0
-        try context.check(spng_decoded_image_size(context.pointer, Int32(format.rawValue), &size))
-        guard size == image.pixels.count else { throw .decodeFailed(.png, "unexpected decoded size") }
-        let status = image.pixels.withUnsafeMutableBytes { pixels in
-            spng_decode_image(context.pointer, pixels.baseAddress, pixels.count, Int32(format.rawValue),
-                              Int32(SPNG_DECODE_TRNS.rawValue))
-        }
-        try context.check(status)
-        return image
     }
 }
 
@@ -303,6 +239,28 @@ final class PNGContext {
 
     func check(_ status: Int32) throws(CodecError) {
         if status != 0 { throw .decodeFailed(.png, String(cString: spng_strerror(status))) }
+    }
+
+    /// What libspng is asked for and what it gives. 8-bit files without palette or tRNS are
+    /// already in one of our layouts: their rows are taken as stored (SPNG_FMT_PNG). Other files of
+    /// up to 8 bits become G8 (gray without alpha), RGB8 or RGBA8 — gray with alpha among them,
+    /// which is narrowed back to gray afterwards (`narrowToGray`). 16-bit files keep their 16 bits:
+    /// as stored (in the machine's byte order), or RGBA16 when a tRNS chunk adds alpha.
+    func output(for header: spng_ihdr) -> (format: spng_format, layout: PixelFormat, bitDepth: Int, narrowToGray: Bool) {
+        let hasAlpha = hasAlpha(header)
+        let native: [UInt8: PixelFormat] = [
+            UInt8(SPNG_COLOR_TYPE_GRAYSCALE.rawValue): .gray, UInt8(SPNG_COLOR_TYPE_GRAYSCALE_ALPHA.rawValue): .grayAlpha,
+            UInt8(SPNG_COLOR_TYPE_TRUECOLOR.rawValue): .rgb, UInt8(SPNG_COLOR_TYPE_TRUECOLOR_ALPHA.rawValue): .rgba,
+        ]
+        let stored = native[header.color_type]
+        if header.bit_depth == 16 {
+            let layout = stored ?? .rgba
+            return layout.hasAlpha == hasAlpha ? (SPNG_FMT_PNG, layout, 16, false) : (SPNG_FMT_RGBA16, .rgba, 16, false)
+        }
+        if header.bit_depth == 8, let stored, stored.hasAlpha == hasAlpha { return (SPNG_FMT_PNG, stored, 8, false) }
+        let isGray = stored?.isGray ?? false
+        if isGray && !hasAlpha { return (SPNG_FMT_G8, .gray, 8, false) }
+        return hasAlpha ? (SPNG_FMT_RGBA8, .rgba, 8, isGray) : (SPNG_FMT_RGB8, .rgb, 8, isGray)
     }
 
     /// The iTXt keyword under which Adobe's XMP specification stores the packet in PNG.

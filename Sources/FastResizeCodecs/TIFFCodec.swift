@@ -19,25 +19,36 @@ public struct TIFFDecoder: ImageDecoding {
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
+        try decodePage(data).image
+    }
+
+    /// The page, saying whether CMYK or CIELAB was already converted to sRGB here (so the pipeline
+    /// does not apply the file's CMYK profile again).
+    public func decode(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int) throws(CodecError) -> DecodedImage {
+        let page = try decodePage(data)
+        return DecodedImage(pixels: page.image, scaleX: 1, scaleY: 1, inSRGB: page.inSRGB)
+    }
+
+    private func decodePage(_ data: UnsafeRawBufferPointer) throws(CodecError) -> (image: PixelBuffer, inSRGB: Bool) {
         let header = try Self.header(data)
         let width = Int(header.info.width), height = Int(header.info.height)
         if header.info.sixteen_bit_direct != 0 {
             var image = PixelBuffer(width: width, height: height, format: PixelFormat(channelCount: Int(header.info.samples_per_pixel)),
                                     bitDepth: 16, pixels: try Self.samples(data, count: width * height * Int(header.info.samples_per_pixel) * 2))
             if header.info.alpha_premultiplied != 0 { Self.unpremultiply16(&image) }
-            return image
+            return (image, false)
         }
         // CMYK through its profile (or the fallback CMYK profile), as for JPEG.
         if header.info.cmyk_direct != 0, let profile = header.icc ?? LittleCMS.shared.fallbackCMYKProfile,
            let rgb = LittleCMS.shared.convertCMYK(try Self.samples(data, count: width * height * 4), width: width,
                                                   height: height, kind: .normal, profile: profile) {
-            return rgb
+            return (rgb, true)
         }
         // CIELAB through lcms2 (libtiff's own Lab conversion is approximate).
         if header.info.lab_direct != 0 {
             let bitDepth = Int(header.info.bits_per_sample)
             let samples = try Self.samples(data, count: width * height * 3 * bitDepth / 8)
-            if let rgb = LittleCMS.shared.convertLab(samples, bitDepth: bitDepth, width: width, height: height) { return rgb }
+            if let rgb = LittleCMS.shared.convertLab(samples, bitDepth: bitDepth, width: width, height: height) { return (rgb, true) }
         }
         var image = PixelBuffer(width: width, height: height, format: .rgba)
         var message = ShimMessage()
@@ -51,9 +62,9 @@ public struct TIFFDecoder: ImageDecoding {
             }
         }
         guard status == 0 else { throw .decodeFailed(.tiff, message.text(or: "cannot read image data")) }
-        guard header.info.has_alpha != 0 else { return image.converted(to: .rgb) }
+        guard header.info.has_alpha != 0 else { return (image.converted(to: .rgb), false) }
         Self.unpremultiply(&image)
-        return image
+        return (image, false)
     }
 
     /// The page's samples as stored (for the layouts fr_tiff_decode_direct takes).

@@ -12,7 +12,7 @@
 typedef struct {
     int width;              // output size after DCT scaling
     int height;
-    int components;         // 1 (gray) or 3 (RGB): CMYK/YCCK are converted to RGB
+    int components;         // 1 (gray), 3 (RGB; CMYK/YCCK converted), or 4 from a raw-CMYK stream
     int source_width;       // size stored in the file
     int source_height;
     int jpeg_color_space;   // libjpeg's J_COLOR_SPACE of the file
@@ -33,24 +33,21 @@ typedef struct {
 /// Reads the JPEG header and the output size for a 1/scale_denom DCT-scaled decode (1, 2, 4 or 8).
 int fr_jpeg_probe(const uint8_t *data, size_t size, int scale_denom, fr_jpeg_info *info, char *message);
 
-/// Decodes into `pixels` (width × height × components bytes, as fr_jpeg_probe reported; with
-/// `raw_cmyk`, CMYK and YCCK files give their 4 CMYK components as stored instead of RGB).
-/// A truncated file (data ending before the last row) fails the decode.
-int fr_jpeg_decode(const uint8_t *data, size_t size, int scale_denom, int raw_cmyk, uint8_t *pixels,
-                   size_t pixels_size, char *message);
-
 /// Encodes 1- or 3-component pixels with the given metadata; *output is malloc'd and must be
 /// released with fr_free.
 int fr_jpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality,
                    int progressive, int optimize_coding, const fr_metadata *metadata,
                    uint8_t **output, size_t *output_size, char *message);
 
-/// A JPEG decoded a few rows at a time (gray or RGB; CMYK by the plain formula).
+/// A JPEG decoded a few rows at a time: gray or RGB; CMYK/YCCK by the plain formula, or with
+/// `raw_cmyk` as their 4 CMYK components as stored. A truncated file fails the read that reaches
+/// the missing data (libjpeg would pad it with grey).
 typedef struct fr_jpeg_stream fr_jpeg_stream;
 
-/// Starts decoding at 1/scale_denom; fills `info` as fr_jpeg_probe does. NULL on failure.
-fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_denom, fr_jpeg_info *info,
-                                    char *message);
+/// Starts decoding at 1/scale_denom; fills `info` as fr_jpeg_probe does (components as delivered).
+/// NULL on failure.
+fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_denom, int raw_cmyk,
+                                    fr_jpeg_info *info, char *message);
 
 /// The next `count` rows into `rows` (width × components bytes each). After a failure the stream
 /// can only be closed. With `release_input`, the input pages already consumed are given back to

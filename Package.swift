@@ -18,15 +18,15 @@ let package = Package(
         // Debian's codec libraries, found through pkg-config.
         .systemLibrary(name: "CSPNG", pkgConfig: "spng", providers: [.apt(["libspng-dev"])]),
         .systemLibrary(name: "CWebP", pkgConfig: "libwebp", providers: [.apt(["libwebp-dev"])]),
-        .systemLibrary(name: "CHeif", pkgConfig: "libheif", providers: [.apt(["libheif-dev"])]),
-        // libavif's pkg-config adds -DAVIF_DLL, a Windows-only flag SwiftPM refuses; the header needs nothing.
+        // Headers only: libheif and libavif are opened on first use (Sources/CCodecShims/lazy.c).
+        .systemLibrary(name: "CHeif", providers: [.apt(["libheif-dev"])]),
         .systemLibrary(name: "CAVIF", providers: [.apt(["libavif-dev"])]),
         .systemLibrary(name: "CGIF", pkgConfig: "libgif", providers: [.apt(["libgif-dev"])]),
         .systemLibrary(name: "CCGIF", pkgConfig: "cgif", providers: [.apt(["libcgif-dev"])]),
         .systemLibrary(name: "CLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"])]),
         // Header only: libgd (GIF colour quantisation) is opened at run time; see its shim.h.
         .systemLibrary(name: "CGD", providers: [.apt(["libgd-dev"])]),
-        // The only C we write: libjpeg's setjmp error handling and libtiff's message formatting.
+        // The only C we write: libjpeg's setjmp error handling, libtiff's message formatting, lazy loading.
         .target(
             name: "CCodecShims",
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("tiff")]

@@ -1,1 +1,2 @@
+// libavif's types and declarations; the library is opened on first use (Sources/CCodecShims/lazy.c).
 #include <avif/avif.h>

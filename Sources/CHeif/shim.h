@@ -1,1 +1,2 @@
+// libheif's types and declarations; the library is opened on first use (Sources/CCodecShims/lazy.c).
 #include <libheif/heif.h>

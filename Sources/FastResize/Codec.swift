@@ -10,15 +10,19 @@ public struct ImageInfo: Sendable, Equatable {
     public var metadata: ImageMetadata
     /// Frames in the file (1 for still images).
     public var frameCount: Int
+    /// The decoder can hand this file over a few rows at a time (`RowStreaming`), so decoding it
+    /// holds a strip of rows rather than the picture.
+    public var streamsRows: Bool
 
     public init(format: ImageFormat, width: Int, height: Int, hasAlpha: Bool, metadata: ImageMetadata = .none,
-                frameCount: Int = 1) {
+                frameCount: Int = 1, streamsRows: Bool = false) {
         self.format = format
         self.width = width
         self.height = height
         self.hasAlpha = hasAlpha
         self.metadata = metadata
         self.frameCount = frameCount
+        self.streamsRows = streamsRows
     }
 
     public var pixelCount: Int { width * height }

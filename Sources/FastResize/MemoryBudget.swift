@@ -38,7 +38,7 @@ public final class MemoryBudget: @unchecked Sendable {
 
 extension FilePipeline {
     /// What decoding and resizing `info`'s file is expected to hold at its peak, in bytes: the
-    /// decoded picture after shrink-on-load (or, for JPEG and PNG, which stream, a strip of rows),
+    /// decoded picture after shrink-on-load (or, for files the decoder streams, a strip of rows),
     /// the float or int16 work buffers, and the output. An estimate from the header, made before
     /// anything is decoded; codecs' own buffers (a progressive JPEG's coefficients) come on top.
     public func memoryNeed(for info: ImageInfo) -> Int {
@@ -50,9 +50,8 @@ extension FilePipeline {
         let outputPixels = geometry.width * geometry.height
         // Four bytes a pixel covers RGBA; 16-bit and float work take more on the paths that use them.
         let perPixel = settings.linear ? 16 : 4
-        let streams = (info.format == .jpeg || info.format == .png) && !settings.linear && info.frameCount == 1
         let decodedRows: Int
-        if streams {
+        if info.streamsRows && !settings.linear && info.frameCount == 1 {
             // The strip: a band of output rows' worth of input rows, plus the kernel's reach.
             let rowsPerOutputRow = Double(decodedHeight) / Double(max(1, geometry.height))
             decodedRows = min(decodedHeight, Int(Double(Resizer.bandRows * 2) * rowsPerOutputRow) + 64)

@@ -1,6 +1,7 @@
 // AVIFCodec: AVIF encoding through libavif (with the aom AV1 encoder Debian builds in).
 
 internal import CAVIF
+internal import CCodecShims
 import FastResize
 
 /// Encodes RGB or RGBA to AVIF (YUV 4:2:0, 8-bit), with the ICC profile, EXIF and XMP it is given.
@@ -12,10 +13,20 @@ public struct AVIFEncoder: ImageEncoding {
         self.speed = speed
     }
 
+    /// libavif is opened on the first AVIF output (lazy.c): nil once loaded, else why not.
+    private static let loadFailure: String? = {
+        var message = ShimMessage()
+        guard message.withBuffer(fr_avif_load) == 0 else {
+            return "AVIF output needs libavif (Debian package libavif15): " + message.text(or: "cannot load it")
+        }
+        return nil
+    }()
+
     public var acceptedFormats: Set<PixelFormat> { [.rgb, .rgba] }
 
     public func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8] {
         precondition(acceptedFormats.contains(image.format) && image.bitDepth == 8, "AVIF takes 8-bit RGB or RGBA")
+        if let failure = Self.loadFailure { throw .encodeFailed(.avif, failure) }
         guard let avif = avifImageCreate(UInt32(image.width), UInt32(image.height), 8, AVIF_PIXEL_FORMAT_YUV420) else {
             throw .encodeFailed(.avif, "out of memory")
         }

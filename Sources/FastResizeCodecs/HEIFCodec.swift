@@ -1,5 +1,6 @@
 // HEIFCodec: HEIC and AVIF decoding through libheif (which uses libde265 and dav1d here).
 
+internal import CCodecShims
 internal import CHeif
 import FastResize
 
@@ -87,11 +88,19 @@ private final class HEIFContainer {
     let context: OpaquePointer
     let format: ImageFormat
 
-    /// libheif registers its decoder plugins on first use; do that once, before any two threads race to.
-    private static let initialised: Bool = heif_init(nil).code == heif_error_Ok
+    /// libheif is opened on first use (lazy.c) and registers its decoder plugins then; both once,
+    /// before any two threads race to.
+    private static let loaded: String? = {
+        var message = ShimMessage()
+        guard message.withBuffer(fr_heif_load) == 0 else {
+            return "HEIC and AVIF input need libheif (Debian package libheif1): " + message.text(or: "cannot load it")
+        }
+        _ = heif_init(nil)
+        return nil
+    }()
 
     init(_ data: UnsafeRawBufferPointer, format: ImageFormat) throws(CodecError) {
-        _ = Self.initialised
+        if let failure = Self.loaded { throw .decodeFailed(format, failure) }
         guard let context = heif_context_alloc() else { throw .decodeFailed(format, "out of memory") }
         self.context = context
         self.format = format

@@ -10,8 +10,9 @@ public struct JPEGDecoder: RowStreaming {
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
         let info = try header(data, scaleDenominator: 1)
+        // CMYK with a profile is converted whole (see rowReader).
         return ImageInfo(format: .jpeg, width: Int(info.width), height: Int(info.height), hasAlpha: false,
-                         metadata: ContainerMetadata.jpeg(data))
+                         metadata: ContainerMetadata.jpeg(data), streamsRows: info.cmyk == 0 || Self.cmykProfile(data) == nil)
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {

@@ -13,7 +13,8 @@ public struct PNGDecoder: RowStreaming {
         let context = try PNGContext(reading: data)
         let header = try context.header()
         return ImageInfo(format: .png, width: Int(header.width), height: Int(header.height),
-                         hasAlpha: context.hasAlpha(header), metadata: context.metadata())
+                         hasAlpha: context.hasAlpha(header), metadata: context.metadata(),
+                         streamsRows: Self.streams(header, output: context.output(for: header)))
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
@@ -33,6 +34,11 @@ public struct PNGDecoder: RowStreaming {
         return output.narrowToGray ? image.converted(to: output.layout.hasAlpha ? .grayAlpha : .gray) : image
     }
 
+    /// Whether `rowReader` streams this file.
+    private static func streams(_ header: spng_ihdr, output: (format: spng_format, layout: PixelFormat, bitDepth: Int, narrowToGray: Bool)) -> Bool {
+        output.bitDepth == 8 && !output.narrowToGray && header.interlace_method == 0
+    }
+
     /// Rows through libspng's progressive decoding, for 8-bit-or-less files that are not
     /// interlaced and come out in one of our layouts (others are decoded whole).
     public func rowReader(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int,
@@ -41,7 +47,7 @@ public struct PNGDecoder: RowStreaming {
         let context = try PNGContext(streaming: cursor)
         let header = try context.header()
         let output = context.output(for: header)
-        guard output.bitDepth == 8, !output.narrowToGray, header.interlace_method == 0 else { return nil }
+        guard Self.streams(header, output: output) else { return nil }
         let status = spng_decode_image(context.pointer, nil, 0, Int32(output.format.rawValue),
                                        Int32(SPNG_DECODE_TRNS.rawValue | SPNG_DECODE_PROGRESSIVE.rawValue))
         try context.check(status)

@@ -1,12 +1,13 @@
-// TIFFCodec: the first page of a TIFF through libtiff: 16-bit gray/RGB(A) as stored, everything else via its RGBA interface.
+// TIFFCodec: the first page of a TIFF through libtiff: 8-bit gray/RGB(A) row by row, 16-bit as stored, the rest via its RGBA interface.
 
 internal import CCodecShims
 import FastResize
 
-/// Decodes a TIFF's first page: 16-bit unsigned gray or RGB(A) at 16 bits, CMYK and CIELAB through
-/// lcms2, every other layout
-/// libtiff knows (palette, bilevel, CMYK, YCbCr, JPEG-in-TIFF, ...) to 8-bit RGB or RGBA.
-public struct TIFFDecoder: ImageDecoding {
+/// Decodes a TIFF's first page: 8-bit gray or RGB(A) (and JPEG-compressed YCbCr) strip by strip or
+/// tile row by tile row, so they can stream; 16-bit unsigned gray or RGB(A) at 16 bits; CMYK and
+/// CIELAB through lcms2; every other layout libtiff knows (palette, bilevel, YCbCr, ...) to 8-bit
+/// RGB or RGBA through its RGBA interface.
+public struct TIFFDecoder: RowStreaming {
     public init() {}
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
@@ -15,7 +16,7 @@ public struct TIFFDecoder: ImageDecoding {
         metadata.iccProfile = header.icc
         metadata.xmp = header.xmp
         return ImageInfo(format: .tiff, width: Int(header.info.width), height: Int(header.info.height),
-                         hasAlpha: header.info.has_alpha != 0, metadata: metadata)
+                         hasAlpha: header.info.has_alpha != 0, metadata: metadata, streamsRows: header.info.streamable != 0)
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
@@ -29,9 +30,27 @@ public struct TIFFDecoder: ImageDecoding {
         return DecodedImage(pixels: page.image, scaleX: 1, scaleY: 1, inSRGB: page.inSRGB)
     }
 
+    /// The rows of an 8-bit gray or RGB(A) page as stored, or nil for the other layouts.
+    public func rowReader(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int,
+                          releasingInput: Bool) throws(CodecError) -> (any RowReader)? {
+        let header = try Self.header(data)
+        guard header.info.streamable != 0 else { return nil }
+        return try TIFFRowReader(data, width: Int(header.info.width), height: Int(header.info.height),
+                                 premultiplied: header.info.alpha_premultiplied != 0, releasingInput: releasingInput)
+    }
+
     private func decodePage(_ data: UnsafeRawBufferPointer) throws(CodecError) -> (image: PixelBuffer, inSRGB: Bool) {
         let header = try Self.header(data)
         let width = Int(header.info.width), height = Int(header.info.height)
+        if header.info.streamable != 0 {
+            let reader = try TIFFRowReader(data, width: width, height: height,
+                                           premultiplied: header.info.alpha_premultiplied != 0, releasingInput: false)
+            var image = PixelBuffer(uninitializedWidth: width, height: height, format: reader.format)
+            try image.pixels.withUnsafeMutableBufferPointer { pixels throws(CodecError) in
+                try reader.read(into: pixels.baseAddress!, rows: height)
+            }
+            return (image, false)
+        }
         if header.info.sixteen_bit_direct != 0 {
             var image = PixelBuffer(width: width, height: height, format: PixelFormat(channelCount: Int(header.info.samples_per_pixel)),
                                     bitDepth: 16, pixels: try Self.samples(data, count: width * height * Int(header.info.samples_per_pixel) * 2))
@@ -63,7 +82,7 @@ public struct TIFFDecoder: ImageDecoding {
         }
         guard status == 0 else { throw .decodeFailed(.tiff, message.text(or: "cannot read image data")) }
         guard header.info.has_alpha != 0 else { return (image.converted(to: .rgb), false) }
-        Self.unpremultiply(&image)
+        image.pixels.withUnsafeMutableBufferPointer { Self.unpremultiply($0.baseAddress!, count: $0.count, channels: 4) }
         return (image, false)
     }
 
@@ -99,17 +118,16 @@ public struct TIFFDecoder: ImageDecoding {
         return (info, info.orientation, icc, xmp)
     }
 
-    /// libtiff hands alpha images back premultiplied; the pipeline works with straight alpha.
-    static func unpremultiply(_ image: inout PixelBuffer) {
-        image.pixels.withUnsafeMutableBufferPointer { p in
-            var i = 0
-            while i < p.count {
-                let alpha = Int(p[i + 3])
-                if alpha != 0 && alpha != 255 {
-                    for c in 0..<3 { p[i + c] = UInt8(min(255, (Int(p[i + c]) * 255 + alpha / 2) / alpha)) }
-                }
-                i += 4
+    /// Associated (premultiplied) alpha to the straight alpha the pipeline works with: libtiff's RGBA
+    /// interface always premultiplies, and some files store it so.
+    static func unpremultiply(_ p: UnsafeMutablePointer<UInt8>, count: Int, channels: Int) {
+        var i = 0
+        while i < count {
+            let alpha = Int(p[i + channels - 1])
+            if alpha != 0 && alpha != 255 {
+                for c in 0..<(channels - 1) { p[i + c] = UInt8(min(255, (Int(p[i + c]) * 255 + alpha / 2) / alpha)) }
             }
+            i += channels
         }
     }
 
@@ -126,6 +144,47 @@ public struct TIFFDecoder: ImageDecoding {
                 }
                 i += channels
             }
+        }
+    }
+}
+
+/// libtiff's strip/tile reading behind `RowReader` (fr_tiff_stream in the shim).
+final class TIFFRowReader: RowReader {
+    private let stream: OpaquePointer
+    let width: Int
+    let height: Int
+    let format: PixelFormat
+    var scaleX: Double { 1 }
+    var scaleY: Double { 1 }
+    private let premultiplied: Bool
+    private let releasingInput: Bool
+
+    init(_ data: UnsafeRawBufferPointer, width: Int, height: Int, premultiplied: Bool,
+         releasingInput: Bool) throws(CodecError) {
+        var samples: Int32 = 0
+        var message = ShimMessage()
+        let stream = message.withBuffer { text in
+            fr_tiff_stream_open(data.bindMemory(to: UInt8.self).baseAddress, data.count, &samples, text)
+        }
+        guard let stream else { throw .decodeFailed(.tiff, message.text(or: "cannot read header")) }
+        self.stream = stream
+        self.width = width
+        self.height = height
+        format = PixelFormat(channelCount: Int(samples))
+        self.premultiplied = premultiplied && format.hasAlpha
+        self.releasingInput = releasingInput
+    }
+
+    deinit { fr_tiff_stream_close(stream) }
+
+    func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError) {
+        var message = ShimMessage()
+        let status = message.withBuffer { text in
+            fr_tiff_stream_read(stream, target, Int32(count), releasingInput ? 1 : 0, text)
+        }
+        guard status == 0 else { throw .decodeFailed(.tiff, message.text(or: "cannot read image data")) }
+        if premultiplied {
+            TIFFDecoder.unpremultiply(target, count: count * width * format.channelCount, channels: format.channelCount)
         }
     }
 }

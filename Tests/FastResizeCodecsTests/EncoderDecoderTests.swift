@@ -80,10 +80,10 @@ import TestSupport
         let image = TestImages.pattern(width: 31, height: 17, format: .rgba)
         let png = try PNGEncoder().encode(image, options: EncodeOptions())
         let info = try png.withUnsafeBytes { try PNGDecoder().probe($0) }
-        #expect(info == ImageInfo(format: .png, width: 31, height: 17, hasAlpha: true))
+        #expect(info == ImageInfo(format: .png, width: 31, height: 17, hasAlpha: true, streamsRows: true))
         let jpeg = try JPEGEncoder().encode(image.converted(to: .rgb), options: EncodeOptions())
         let jpegInfo = try jpeg.withUnsafeBytes { try JPEGDecoder().probe($0) }
-        #expect(jpegInfo == ImageInfo(format: .jpeg, width: 31, height: 17, hasAlpha: false))
+        #expect(jpegInfo == ImageInfo(format: .jpeg, width: 31, height: 17, hasAlpha: false, streamsRows: true))
     }
 }
 

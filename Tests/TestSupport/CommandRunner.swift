@@ -44,6 +44,18 @@ public enum CommandRunner {
     }
 }
 
+/// Another program (a reference tool such as libvips' `vips`): its exit status, output discarded.
+public func runTool(_ path: String, _ arguments: [String]) throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus
+}
+
 /// A scratch folder removed when the value is released.
 public final class ScratchFolder: @unchecked Sendable {
     public let url: URL

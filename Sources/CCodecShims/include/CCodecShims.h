@@ -1,5 +1,6 @@
-// CCodecShims: the C glue Swift cannot express — libjpeg's setjmp error recovery and libtiff's
-// printf-style error messages. Every function returns 0 on success, or -1 with a message.
+// CCodecShims: the C glue Swift cannot express — libjpeg's setjmp error recovery, libtiff's
+// printf-style error messages and the lazy loading of libheif and libavif. Every function returns
+// 0 on success, or -1 with a message.
 #ifndef CCODECSHIMS_H
 #define CCODECSHIMS_H
 
@@ -73,6 +74,8 @@ typedef struct {
     int cmyk_direct;        // 8-bit contiguous CMYK without extra samples: readable as stored
     int lab_direct;         // 8- or 16-bit contiguous CIELAB, 3 samples: readable as stored
     int alpha_premultiplied;// the extra sample is associated alpha
+    int streamable;         // 8-bit contiguous gray/RGB (with or without alpha) or JPEG-compressed YCbCr:
+                            // readable row by row through fr_tiff_stream
     uint8_t *icc;           // malloc'd copies (release with fr_free), or NULL
     uint32_t icc_size;
     uint8_t *xmp;
@@ -86,9 +89,28 @@ int fr_tiff_probe(const uint8_t *data, size_t size, fr_tiff_info *info, char *me
 /// per pixel (16-bit ones in the machine's byte order), rows in the stored order.
 int fr_tiff_decode_direct(const uint8_t *data, size_t size, uint8_t *pixels, size_t pixels_size, char *message);
 
+/// A page flagged `streamable`, read a few rows at a time in the stored order: `samples` 8-bit
+/// samples a pixel (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA; alpha as the file stores it), strip by
+/// strip or one row of tiles at a time, so memory holds a strip or a band of tiles, not the page.
+typedef struct fr_tiff_stream fr_tiff_stream;
+
+/// NULL on failure (the message says why).
+fr_tiff_stream *fr_tiff_stream_open(const uint8_t *data, size_t size, int *samples, char *message);
+
+/// The next `count` rows into `rows`. With `release_input`, the input bytes of strips or tiles
+/// already decoded are given back to the kernel (see fr_release_pages).
+int fr_tiff_stream_read(fr_tiff_stream *stream, uint8_t *rows, int count, int release_input, char *message);
+
+void fr_tiff_stream_close(fr_tiff_stream *stream);
+
 /// Decodes the first page as 8-bit RGBA (alpha premultiplied, as libtiff delivers it), rows in the
 /// stored order (the Orientation tag is left to the caller).
 int fr_tiff_decode_rgba(const uint8_t *data, size_t size, uint32_t *pixels, uint32_t width, uint32_t height,
                         char *message);
+
+/// Opens libheif / libavif on first use (see lazy.c). 0 when loaded, else -1 with a message saying
+/// which library or function is missing. Every other libheif/libavif call must come after a 0.
+int fr_heif_load(char *message);
+int fr_avif_load(char *message);
 
 #endif

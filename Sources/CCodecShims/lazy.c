@@ -1,0 +1,134 @@
+// Lazy loading of libheif and libavif: they are opened on first use instead of at start-up.
+//
+// Linked normally, the two libraries and the AV1/HEVC codecs they pull in (x265, rav1e, SVT-AV1,
+// aom, libde265, dav1d, libyuv, libgav1) are loaded and relocated by every run, HEIF or not:
+// about 2.8 MiB of resident memory and some 30 million instructions of start-up. Here each
+// function the Swift code calls is defined with the library's own name and signature (so the
+// Swift side is written against the headers as usual) and forwards to the real function, found
+// with dlsym in the library opened by fr_heif_load / fr_avif_load. Those must have succeeded
+// before any other function of that library is called; the Swift codecs make sure of it.
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <libheif/heif.h>
+#include <avif/avif.h>
+#include "CCodecShims.h"
+
+// One entry per function: return type, name, parameter list, argument list.
+#define FR_HEIF_FUNCTIONS(X) \
+    X(struct heif_error, heif_init, (struct heif_init_params *p), (p)) \
+    X(struct heif_context *, heif_context_alloc, (void), ()) \
+    X(void, heif_context_free, (struct heif_context *c), (c)) \
+    X(struct heif_error, heif_context_read_from_memory_without_copy, \
+      (struct heif_context *c, const void *mem, size_t size, const struct heif_reading_options *o), (c, mem, size, o)) \
+    X(struct heif_error, heif_context_get_primary_image_handle, \
+      (struct heif_context *c, struct heif_image_handle **h), (c, h)) \
+    X(void, heif_image_handle_release, (const struct heif_image_handle *h), (h)) \
+    X(int, heif_image_handle_get_width, (const struct heif_image_handle *h), (h)) \
+    X(int, heif_image_handle_get_height, (const struct heif_image_handle *h), (h)) \
+    X(int, heif_image_handle_has_alpha_channel, (const struct heif_image_handle *h), (h)) \
+    X(size_t, heif_image_handle_get_raw_color_profile_size, (const struct heif_image_handle *h), (h)) \
+    X(struct heif_error, heif_image_handle_get_raw_color_profile, \
+      (const struct heif_image_handle *h, void *out), (h, out)) \
+    X(int, heif_image_handle_get_number_of_metadata_blocks, \
+      (const struct heif_image_handle *h, const char *filter), (h, filter)) \
+    X(int, heif_image_handle_get_list_of_metadata_block_IDs, \
+      (const struct heif_image_handle *h, const char *filter, heif_item_id *ids, int count), (h, filter, ids, count)) \
+    X(size_t, heif_image_handle_get_metadata_size, (const struct heif_image_handle *h, heif_item_id id), (h, id)) \
+    X(struct heif_error, heif_image_handle_get_metadata, \
+      (const struct heif_image_handle *h, heif_item_id id, void *out), (h, id, out)) \
+    X(const char *, heif_image_handle_get_metadata_type, (const struct heif_image_handle *h, heif_item_id id), (h, id)) \
+    X(const char *, heif_image_handle_get_metadata_content_type, \
+      (const struct heif_image_handle *h, heif_item_id id), (h, id)) \
+    X(struct heif_error, heif_decode_image, \
+      (const struct heif_image_handle *h, struct heif_image **out, enum heif_colorspace cs, enum heif_chroma ch, \
+       const struct heif_decoding_options *o), (h, out, cs, ch, o)) \
+    X(void, heif_image_release, (const struct heif_image *i), (i)) \
+    X(int, heif_image_get_width, (const struct heif_image *i, enum heif_channel c), (i, c)) \
+    X(int, heif_image_get_height, (const struct heif_image *i, enum heif_channel c), (i, c)) \
+    X(const uint8_t *, heif_image_get_plane_readonly, \
+      (const struct heif_image *i, enum heif_channel c, int *stride), (i, c, stride))
+
+#define FR_AVIF_FUNCTIONS(X) \
+    X(avifImage *, avifImageCreate, (uint32_t w, uint32_t h, uint32_t d, avifPixelFormat f), (w, h, d, f)) \
+    X(void, avifImageDestroy, (avifImage *i), (i)) \
+    X(void, avifImageSetProfileICC, (avifImage *i, const uint8_t *b, size_t n), (i, b, n)) \
+    X(void, avifImageSetMetadataExif, (avifImage *i, const uint8_t *b, size_t n), (i, b, n)) \
+    X(void, avifImageSetMetadataXMP, (avifImage *i, const uint8_t *b, size_t n), (i, b, n)) \
+    X(void, avifRGBImageSetDefaults, (avifRGBImage *rgb, const avifImage *i), (rgb, i)) \
+    X(avifResult, avifImageRGBToYUV, (avifImage *i, const avifRGBImage *rgb), (i, rgb)) \
+    X(avifEncoder *, avifEncoderCreate, (void), ()) \
+    X(void, avifEncoderDestroy, (avifEncoder *e), (e)) \
+    X(avifResult, avifEncoderWrite, (avifEncoder *e, const avifImage *i, avifRWData *out), (e, i, out)) \
+    X(void, avifRWDataFree, (avifRWData *d), (d)) \
+    X(const char *, avifResultToString, (avifResult r), (r))
+
+// The real functions, filled in once by the loader.
+#define FR_POINTER(type, name, params, args) static type (*real_##name) params;
+FR_HEIF_FUNCTIONS(FR_POINTER)
+FR_AVIF_FUNCTIONS(FR_POINTER)
+
+// The forwarders. `return` of a void call is valid C for void functions.
+#define FR_FORWARD(type, name, params, args) type name params { return real_##name args; }
+FR_HEIF_FUNCTIONS(FR_FORWARD)
+FR_AVIF_FUNCTIONS(FR_FORWARD)
+
+/// What loading a library came to: 0 loaded, -1 failed with `message`.
+typedef struct {
+    pthread_once_t once;
+    int status;
+    char message[FR_MESSAGE_SIZE];
+} fr_lazy_library;
+
+static fr_lazy_library heif_library = { PTHREAD_ONCE_INIT, -1, "" };
+static fr_lazy_library avif_library = { PTHREAD_ONCE_INIT, -1, "" };
+
+/// Opens `soname` (never closed: the process keeps it until exit, as if it had been linked).
+static void *fr_lazy_open(fr_lazy_library *library, const char *soname) {
+    void *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        const char *why = dlerror();
+        snprintf(library->message, sizeof library->message, "cannot load %s: %s", soname, why ? why : "unknown error");
+    }
+    return handle;
+}
+
+#define FR_RESOLVE(type, name, params, args) \
+    if (!(real_##name = (type (*) params)dlsym(handle, #name))) { \
+        snprintf(library->message, sizeof library->message, "%s lacks %s", soname, #name); \
+        return; \
+    }
+
+static void fr_load_heif(void) {
+    fr_lazy_library *library = &heif_library;
+    const char *soname = "libheif.so.1";
+    void *handle = fr_lazy_open(library, soname);
+    if (!handle) return;
+    FR_HEIF_FUNCTIONS(FR_RESOLVE)
+    library->status = 0;
+}
+
+static void fr_load_avif(void) {
+    fr_lazy_library *library = &avif_library;
+    const char *soname = "libavif.so.15";
+    void *handle = fr_lazy_open(library, soname);
+    if (!handle) return;
+    FR_AVIF_FUNCTIONS(FR_RESOLVE)
+    library->status = 0;
+}
+
+static int fr_lazy_result(fr_lazy_library *library, char *message) {
+    if (library->status != 0 && message) snprintf(message, FR_MESSAGE_SIZE, "%s", library->message);
+    return library->status;
+}
+
+int fr_heif_load(char *message) {
+    pthread_once(&heif_library.once, fr_load_heif);
+    return fr_lazy_result(&heif_library, message);
+}
+
+int fr_avif_load(char *message) {
+    pthread_once(&avif_library.once, fr_load_avif);
+    return fr_lazy_result(&avif_library, message);
+}

@@ -214,6 +214,14 @@ private struct BMPHeader {
             guard bitsPerPixel == 16 || bitsPerPixel == 32 else {
                 throw .decodeFailed(.bmp, "bit fields with \(bitsPerPixel) bits per pixel")
             }
+            // Each channel's bits must be one run (found by fuzzing: a mask such as 0x22FF00 made
+            // the widened value overflow a byte and trap).
+            for mask in [masks.0, masks.1, masks.2, masks.3] where mask != 0 {
+                let run = mask >> UInt32(mask.trailingZeroBitCount)
+                guard run & (run &+ 1) == 0 else {
+                    throw .decodeFailed(.bmp, "bit-field mask 0x\(String(mask, radix: 16)) is not one run of bits")
+                }
+            }
         } else if bitsPerPixel == 16 {
             masks = (0x7C00, 0x03E0, 0x001F, 0)
         } else if bitsPerPixel == 32 {

@@ -53,6 +53,14 @@ import TestSupport
         #expect(image.pixels == [255, 0, 0, 0, 255, 0, 0, 0, 255])
     }
 
+    /// A mask whose bits are not one run is refused (the fuzzer's first finding: it used to trap).
+    @Test func scatteredMaskIsRefused() {
+        let data = BMPWriter.padRows([[0xFF, 0xFF, 0xFF, 0xFF]])
+        let bmp = BMPWriter.make(width: 1, height: 1, bitsPerPixel: 32, compression: 3,
+                                 masks: (0x0022_FF00, 0x0000_00FF, 0xFF00_0000, 0), pixelData: data)
+        #expect(throws: CodecError.decodeFailed(.bmp, "bit-field mask 0x22ff00 is not one run of bits")) { try decode(bmp) }
+    }
+
     @Test func runLengthEightBit() throws {
         let palette: [(UInt8, UInt8, UInt8)] = [(0, 0, 0), (10, 10, 10), (200, 100, 50)]
         // Bottom row: run of 3 × index 2, end of line; top row: absolute run [1, 2, 1] (padded), end of bitmap.

@@ -1,5 +1,6 @@
 // swift-tools-version:6.0
 // FastResize: a batch image resizer. The package layout is described in ARCHITECTURE.md.
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -57,3 +58,9 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets (scripts/fuzz.sh sets FASTRESIZE_FUZZ and builds with the fuzzer and address
+// sanitizers): not part of ordinary builds, because libFuzzer supplies the program's main.
+if ProcessInfo.processInfo.environment["FASTRESIZE_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "fastresize-fuzz", dependencies: ["FastResize", "FastResizeCodecs"]))
+}

@@ -1,6 +1,7 @@
 // AtomicFile: writes an output under a temporary name and moves it into place, so no partial file has a final name.
 
 import Foundation
+import Synchronization
 
 public enum AtomicFile {
     /// Temporary files end with this, so a later run (or a person) can recognise and remove leftovers.
@@ -10,11 +11,18 @@ public enum AtomicFile {
         case written
         /// The final name already existed and overwriting was not allowed.
         case alreadyExists
+        /// `commit` said no (the file was abandoned while being written): nothing was left behind.
+        case abandoned
     }
 
+    /// Temporaries being written by this process, removed by `removeInFlight` when it must exit at once.
+    private static let inFlight = Mutex(Set<String>())
+
     /// Writes `bytes` to `path`. Without `overwrite`, an existing file is kept (decided atomically
-    /// by link(2), so two writers can never replace each other's output).
-    public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool) throws(FileError) -> Outcome {
+    /// by link(2), so two writers can never replace each other's output). `commit` is asked just
+    /// before the temporary is moved into place; a false answer removes it instead.
+    public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool,
+                             commit: () -> Bool = { true }) throws(FileError) -> Outcome {
         let parent = (path as NSString).deletingLastPathComponent
         let directory = parent.isEmpty ? "." : parent
         let name = (path as NSString).lastPathComponent
@@ -23,9 +31,17 @@ public enum AtomicFile {
         } catch {
             throw .writeFailed("cannot create folder \(directory): \(FilePipeline.describe(error))")
         }
-        let temporaryPath = directory + "/." + name + "." + String(UInt64.random(in: 0...UInt64.max), radix: 36) + temporarySuffix
+        // ".NAME.PID-RANDOM.fastresize-tmp": hidden, recognisable, and tied to the process writing
+        // it, so a later run can tell a leftover of a killed run from a file being written now.
+        let temporaryPath = directory + "/." + name + "." + String(getpid()) + "-"
+            + String(UInt64.random(in: 0...UInt64.max), radix: 36) + temporarySuffix
         let descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .writeFailed(Self.errnoText("cannot create \(temporaryPath)")) }
+        inFlight.withLock { _ = $0.insert(temporaryPath) }
+        defer {
+            unlink(temporaryPath)      // after a rename there is nothing left to remove
+            inFlight.withLock { _ = $0.remove(temporaryPath) }
+        }
         var failure: String?
         bytes.withUnsafeBytes { buffer in
             var offset = 0
@@ -40,22 +56,58 @@ public enum AtomicFile {
             }
         }
         if close(descriptor) != 0 && failure == nil { failure = Self.errnoText("close failed") }
-        if let failure {
-            unlink(temporaryPath)
-            throw .writeFailed(failure)
-        }
+        if let failure { throw .writeFailed(failure) }
+        guard commit() else { return .abandoned }
         if overwrite {
-            guard rename(temporaryPath, path) == 0 else {
-                let message = Self.errnoText("cannot rename into place")
-                unlink(temporaryPath)
-                throw .writeFailed(message)
-            }
+            guard rename(temporaryPath, path) == 0 else { throw .writeFailed(Self.errnoText("cannot rename into place")) }
             return .written
         }
-        defer { unlink(temporaryPath) }
         if link(temporaryPath, path) == 0 { return .written }
         if errno == EEXIST { return .alreadyExists }
         throw .writeFailed(Self.errnoText("cannot move into place"))
+    }
+
+    /// Removes the temporaries this process is writing (for an exit that cannot wait for them).
+    /// Only unlink(2) and no allocation of note, so it is fit for a last act before _exit.
+    public static func removeInFlight() {
+        inFlight.withLock { paths in
+            for path in paths { unlink(path) }
+            paths.removeAll()
+        }
+    }
+
+    /// Removes temporaries another process with id `pid` left for `path` (a worker that crashed or
+    /// was killed while writing it).
+    public static func removeLeftovers(of pid: pid_t, for path: String) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let prefix = "." + (path as NSString).lastPathComponent + "." + String(pid) + "-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory) else { return }
+        for name in names where name.hasPrefix(prefix) && name.hasSuffix(temporarySuffix) {
+            unlink((directory as NSString).appendingPathComponent(name))
+        }
+    }
+
+    /// Removes the leftovers of earlier runs below `folder`: temporaries whose writing process is
+    /// gone (killed, crashed, powered off). Those of live processes, a run writing into the same
+    /// folder right now, are kept. Returns how many were removed.
+    @discardableResult
+    public static func removeStaleTemporaries(under folder: String) -> Int {
+        guard let enumerator = FileManager.default.enumerator(atPath: folder) else { return 0 }
+        var removed = 0
+        while let relative = enumerator.nextObject() as? String {
+            let name = (relative as NSString).lastPathComponent
+            guard name.hasPrefix("."), name.hasSuffix(temporarySuffix) else { continue }
+            if let pid = writerProcess(name), kill(pid, 0) == 0 || errno == EPERM { continue }
+            if unlink((folder as NSString).appendingPathComponent(relative)) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
+    /// The process id in a temporary's name, nil when the name carries none.
+    static func writerProcess(_ name: String) -> pid_t? {
+        let stem = name.dropLast(temporarySuffix.count)
+        guard let dot = stem.lastIndex(of: "."), let dash = stem[dot...].firstIndex(of: "-") else { return nil }
+        return pid_t(stem[stem.index(after: dot)..<dash])
     }
 
     static func errnoText(_ context: String) -> String {

@@ -16,6 +16,16 @@ public struct BatchOptions: Sendable {
     public var followSymlinks: Bool
     /// Bytes of decoded pictures held at once, across all workers (--memory-limit).
     public var memoryLimit: Int = MemoryBudget.defaultLimit
+    /// Seconds one file may take before it is given up (--timeout); nil for no limit.
+    public var timeout: Double? = BatchOptions.defaultTimeout
+    /// Which files are read in worker processes (--isolate).
+    public var isolation = IsolationMode.auto
+    /// How to start a worker process (the executable, then its arguments, which must include
+    /// `--worker`); without it every file runs in this process.
+    public var workerCommand: [String]?
+
+    /// Generous: a 16383² picture takes a few seconds here.
+    public static let defaultTimeout = 120.0
 
     public init(inputs: [String], outputDirectory: String, settings: ResizeSettings, overwrite: Bool = false,
                 jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -62,9 +72,25 @@ public struct BatchRunner: Sendable {
     public let options: BatchOptions
     public let pipeline: FilePipeline
 
+    /// Worker processes for isolated files (nil when none are to be used).
+    let workers: WorkerPool?
+
     public init(options: BatchOptions, codecs: CodecRegistry) {
         self.options = options
         self.pipeline = FilePipeline(codecs: codecs, settings: options.settings)
+        workers = options.isolation != .none ? options.workerCommand.map(WorkerPool.init) : nil
+    }
+
+    /// Whether `path` (recognised by its first bytes) is read in a worker process.
+    private func isolated(_ path: String) -> Bool {
+        guard workers != nil else { return false }
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var header = [UInt8](repeating: 0, count: ImageFormat.headerLength)
+        let count = header.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        guard count > 0, let format = ImageFormat.detect(header.prefix(count)) else { return false }
+        return options.isolation.isolates(format)
     }
 
     /// Finds the inputs and decides every output path, refusing collisions before any work.
@@ -98,7 +124,7 @@ public struct BatchRunner: Sendable {
     private func inspect(_ input: InputFile) -> PlannedFile {
         let info: ImageInfo
         do {
-            info = try pipeline.inspect(FilePipeline.readFile(input.path))
+            info = try header(of: input.path)
         } catch .notAnImage where !input.isExplicit && !Self.claimsToBeImage(input.path) {
             return PlannedFile(input: input, action: .notImage)
         } catch {
@@ -124,6 +150,15 @@ public struct BatchRunner: Sendable {
         return PlannedFile(input: input, action: .process, output: output, info: info)
     }
 
+    /// The file's header facts, read in a worker process when the file is isolated (a hostile
+    /// header can crash a parser as surely as hostile pixels can).
+    private func header(of path: String) throws(FileError) -> ImageInfo {
+        guard let workers, isolated(path) else { return try pipeline.inspect(FilePipeline.readFile(path)) }
+        let reply = try workers.call(WorkerRequest(input: path), timeout: options.timeout).get()
+        if let info = reply.info { return info }
+        throw .isolation(reply.error ?? "the worker gave no answer")
+    }
+
     private static func fileSize(_ path: String) -> Int {
         var status = stat()
         return stat(path, &status) == 0 ? Int(status.st_size) : 0
@@ -135,14 +170,19 @@ public struct BatchRunner: Sendable {
     }
 
     /// Processes every planned file, `options.jobs` at a time, calling `progress` after each.
-    public func run(_ planned: [PlannedFile], progress: @escaping @Sendable (BatchProgress) -> Void = { _ in }) -> BatchReport {
+    /// Leftover temporaries of killed runs in the output folder are removed first. `control` can
+    /// stop the batch: files not started are reported as cancelled.
+    public func run(_ planned: [PlannedFile], control: BatchControl = BatchControl(),
+                    progress: @escaping @Sendable (BatchProgress) -> Void = { _ in }) -> BatchReport {
         let start = Date()
+        // The folder exists from the start, so where outputs land can be checked on real paths.
+        try? FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        AtomicFile.removeStaleTemporaries(under: options.outputDirectory)
+        defer { AtomicFile.removeInFlight() }     // files given up may still be writing theirs
+        defer { workers?.shutDown() }
         let total = planned.count
         let done = Mutex(0)
-        // Each worker keeps one workspace (scratch buffers, weight tables) for all its files. When
-        // there are fewer files than workers, the spare cores split each image's rows instead.
-        let workers = max(1, min(options.jobs, planned.count))
-        let workspaces = (0..<workers).map { _ in ResizeWorkspace() }
+        // When there are fewer files than workers, the spare cores split each image's rows instead.
         let processing = planned.filter { $0.action == .process }.count
         let threadsPerImage = max(1, options.jobs / max(1, min(options.jobs, processing)))
         // Largest files first, so no big file starts last and runs alone while the other cores
@@ -150,22 +190,32 @@ public struct BatchRunner: Sendable {
         let sizes = planned.map { Self.fileSize($0.input.path) }
         let order = planned.indices.sorted { sizes[$0] > sizes[$1] }
         let budget = MemoryBudget(limit: options.memoryLimit)
-        let results = Self.parallelMap(order, jobs: workers) { index, worker in
-            let file = planned[index]
-            let report = execute(file, workspace: workspaces[worker], threads: threadsPerImage, budget: budget)
-            let count = done.withLock { value in
-                value += 1
-                return value
-            }
-            progress(BatchProgress(done: count, total: total, elapsed: Date().timeIntervalSince(start), file: report))
-            return report
-        }
+        let timeout = options.timeout
+        let results = FileScheduler.run(
+            count: order.count, workers: options.jobs, timeout: timeout, control: control,
+            work: { position, slot in
+                execute(planned[order[position]], slot: slot, threads: threadsPerImage, budget: budget)
+            },
+            timedOut: { position in
+                FileReport(input: planned[order[position]].input.path, status: .failed, outputs: [],
+                           error: FileError.timedOut(seconds: timeout ?? 0).description, ms: (timeout ?? 0) * 1000)
+            },
+            notStarted: { position in
+                FileReport(input: planned[order[position]].input.path, status: .cancelled, outputs: [], error: nil, ms: 0)
+            },
+            finished: { report in
+                let count = done.withLock { value in
+                    value += 1
+                    return value
+                }
+                progress(BatchProgress(done: count, total: total, elapsed: Date().timeIntervalSince(start), file: report))
+            })
         var reports = results
         for (position, index) in order.enumerated() { reports[index] = results[position] }
-        return BatchReport(files: reports, seconds: Date().timeIntervalSince(start))
+        return BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
     }
 
-    private func execute(_ file: PlannedFile, workspace: ResizeWorkspace, threads: Int, budget: MemoryBudget) -> FileReport {
+    private func execute(_ file: PlannedFile, slot: WorkerSlot, threads: Int, budget: MemoryBudget) -> FileReport {
         let start = Date()
         func finish(_ status: FileReport.Status, _ outputs: [OutputRecord] = [], _ error: FileError? = nil) -> FileReport {
             FileReport(input: file.input.path, status: status, outputs: outputs, error: error?.description,
@@ -177,19 +227,44 @@ public struct BatchRunner: Sendable {
         case .fail(let error): return finish(.failed, [], error)
         case .process: break
         }
-        guard var output = file.output, let info = file.info else { return finish(.failed, [], .notAnImage) }
+        guard let output = file.output, let info = file.info else { return finish(.failed, [], .notAnImage) }
         // Admitted only while the files in flight fit the memory budget together.
         let need = pipeline.memoryNeed(for: info)
         guard need <= budget.limit else { return finish(.failed, [], .memoryLimit(need: need, limit: budget.limit)) }
-        budget.acquire(need)
-        defer { budget.release(need) }
+        let admission = budget.acquire(need)
+        slot.whenAbandoned { admission.release() }      // a file given up must not hold the budget
+        defer { admission.release() }
+        if let workers, isolated(file.input.path) {
+            // The worker process keeps the time: it is killed when the file takes too long.
+            slot.keepsOwnTime()
+            switch workers.call(WorkerRequest(input: file.input.path, output: output), timeout: options.timeout) {
+            case .success(let reply):
+                return finish(reply.status ?? .failed, reply.output.map { [$0] } ?? [],
+                              reply.status == .failed ? .isolation(reply.error ?? "failed") : nil)
+            case .failure(let error):
+                return finish(.failed, [], error)
+            }
+        }
+        let (status, written, error) = produce(input: file.input.path, output: output, info: info,
+                                               workspace: slot.workspace, threads: threads, commit: slot.mayCommit)
+        return finish(status, written.map { [$0] } ?? [], error)
+    }
+
+    /// Decodes, resizes, encodes and writes one file: the same work in this process and in a
+    /// worker process. `commit` is asked before the output is moved into place.
+    func produce(input: String, output planned: OutputRecord, info: ImageInfo?, workspace: ResizeWorkspace,
+                 threads: Int, commit: () -> Bool) -> (FileReport.Status, OutputRecord?, FileError?) {
+        var output = planned
         do {
-            let input = try FilePipeline.mapFile(file.input.path)
-            let rendered = try pipeline.render(input.data, info: file.info, workspace: workspace, threads: threads,
-                                               releasingInput: input.mapped)
-            switch try AtomicFile.write(rendered.bytes, to: output.path, overwrite: options.overwrite) {
+            try checkLanding(output.path)
+            let file = try FilePipeline.mapFile(input)
+            let rendered = try pipeline.render(file.data, info: info, workspace: workspace, threads: threads,
+                                               releasingInput: file.mapped)
+            switch try AtomicFile.write(rendered.bytes, to: output.path, overwrite: options.overwrite, commit: commit) {
             case .alreadyExists:
-                return finish(.skipped)
+                return (.skipped, nil, nil)
+            case .abandoned:
+                return (.failed, nil, .timedOut(seconds: options.timeout ?? 0))
             case .written:
                 output.width = rendered.width
                 output.height = rendered.height
@@ -197,11 +272,33 @@ public struct BatchRunner: Sendable {
                 output.bytes = rendered.bytes.count
                 output.webpMode = rendered.webpMode
                 output.frames = rendered.frames > 1 ? rendered.frames : nil
-                return finish(.written, [output])
+                return (.written, output, nil)
             }
         } catch {
-            return finish(.failed, [], error)
+            return (.failed, nil, error)
         }
+    }
+
+    /// Refuses an output that would land outside the output folder through a symbolic link in a
+    /// folder on its way (out/sub -> /elsewhere): checked on the real paths just before writing,
+    /// before any folder is created. (A link at the final name is replaced, or kept without
+    /// --overwrite, never written through.)
+    private func checkLanding(_ path: String) throws(FileError) {
+        let root = Self.realPath(options.outputDirectory)
+        var ancestor = (path as NSString).deletingLastPathComponent
+        while !ancestor.isEmpty, ancestor != "/", !FileManager.default.fileExists(atPath: ancestor) {
+            ancestor = (ancestor as NSString).deletingLastPathComponent
+        }
+        let landing = Self.realPath(ancestor)
+        guard landing == root || landing.hasPrefix(root == "/" ? root : root + "/") else {
+            throw .outsideOutputFolder(landing + String(path.dropFirst(ancestor.count)))
+        }
+    }
+
+    private static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     /// `transform` applied to every element on `jobs` threads (it is told which worker runs it);

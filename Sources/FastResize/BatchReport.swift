@@ -9,6 +9,8 @@ public struct FileReport: Sendable, Codable, Equatable {
         case skipped
         case failed
         case notImage = "not-image"
+        /// Not started: the batch was stopped (SIGINT, SIGTERM) first.
+        case cancelled
     }
 
     public var input: String
@@ -26,6 +28,9 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public var skipped: Int
     public var failed: Int
     public var notImages: Int
+    public var cancelled: Int
+    /// The signal that stopped the run ("SIGINT", "SIGTERM"), absent when it ran to the end.
+    public var stoppedBy: String?
     public var seconds: Double
     /// Images processed (written or failed) per second of wall time.
     public var imagesPerSecond: Double
@@ -33,8 +38,8 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public var peakRSSKiB: Int?
 
     enum CodingKeys: String, CodingKey {
-        case total, written, skipped, failed, notImages = "not_images", seconds, imagesPerSecond = "images_per_second",
-             peakRSSKiB = "peak_rss_kib"
+        case total, written, skipped, failed, notImages = "not_images", cancelled, stoppedBy = "stopped_by", seconds,
+             imagesPerSecond = "images_per_second", peakRSSKiB = "peak_rss_kib"
     }
 
     /// VmHWM from /proc/self/status: the high-water mark of this process's own memory (unlike
@@ -52,16 +57,35 @@ public struct BatchReport: Sendable, Codable, Equatable {
     public var summary: BatchSummary
     public var files: [FileReport]
 
-    public init(files: [FileReport], seconds: Double) {
+    public init(files: [FileReport], seconds: Double, stoppedBy signal: Int32? = nil) {
         self.files = files
         func count(_ status: FileReport.Status) -> Int { files.filter { $0.status == status }.count }
         let processed = count(.written) + count(.failed)
         summary = BatchSummary(total: files.count, written: count(.written), skipped: count(.skipped),
-                               failed: count(.failed), notImages: count(.notImage), seconds: seconds,
+                               failed: count(.failed), notImages: count(.notImage), cancelled: count(.cancelled),
+                               stoppedBy: signal.map(Self.signalName), seconds: seconds,
                                imagesPerSecond: seconds > 0 ? Double(processed) / seconds : 0,
                                peakRSSKiB: BatchSummary.currentPeakRSSKiB())
+        stopSignal = signal
     }
 
-    /// 0 when nothing failed, 1 when any file failed.
-    public var exitCode: Int32 { summary.failed > 0 ? 1 : 0 }
+    /// Not in the JSON: the number behind `summary.stoppedBy`.
+    private var stopSignal: Int32?
+
+    enum CodingKeys: String, CodingKey { case version, summary, files }
+
+    static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGINT: "SIGINT"
+        case SIGTERM: "SIGTERM"
+        default: "signal \(signal)"
+        }
+    }
+
+    /// 128 + the signal when a signal stopped the run (130 for SIGINT, 143 for SIGTERM, as shells
+    /// report), else 1 when any file failed, else 0.
+    public var exitCode: Int32 {
+        if let stopSignal { return 128 + stopSignal }
+        return summary.failed > 0 ? 1 : 0
+    }
 }

@@ -73,12 +73,18 @@ public enum FileError: Error, Sendable, Equatable, CustomStringConvertible {
     case outsideOutputFolder(String)
     case collision(otherInput: String)
     case writeFailed(String)
+    /// Given up after --timeout seconds.
+    case timedOut(seconds: Double)
+    /// From an isolated worker process: its own message, or how it ended (crashed, killed).
+    case isolation(String)
 
     public var description: String {
         switch self {
         case .unreadable(let reason): "cannot read: \(reason)"
         case .notAnImage: "not a supported image (content is not JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF or HEIF)"
         case .unsupportedFormat(let name): "unsupported image format: \(name)"
+        case .pixelLimit(let width, let height) where width <= 0 || height <= 0:
+            "input image declares no pixels (\(width) x \(height))"
         case .pixelLimit(let width, let height): "input image exceeds pixel limit (\(width) x \(height))"
         case .memoryLimit(let need, let limit):
             "needs about \(need >> 20) MiB to decode, more than --memory-limit allows (\(limit >> 20) MiB)"
@@ -88,6 +94,9 @@ public enum FileError: Error, Sendable, Equatable, CustomStringConvertible {
         case .outsideOutputFolder(let path): "output path \(path) is outside the output folder"
         case .collision(let other): "output collides with \(other)"
         case .writeFailed(let reason): "cannot write output: \(reason)"
+        case .timedOut(let seconds):
+            "gave up after \(seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)) s (--timeout); no output written"
+        case .isolation(let message): message
         }
     }
 }

@@ -1,6 +1,7 @@
 // MemoryBudget: how much memory a file will need, and admission of files while the sum stays under --memory-limit.
 
 import Foundation
+import Synchronization
 
 /// Bytes the batch may hold in decoded pictures at once. Workers ask before each file and wait
 /// while the files in flight would take the sum over the limit: a batch of huge pictures then runs
@@ -19,20 +20,40 @@ public final class MemoryBudget: @unchecked Sendable {
         min(Int(ProcessInfo.processInfo.physicalMemory / 4), 2 << 30)
     }
 
-    /// Waits until `bytes` fit beside what other files hold, then takes them. A file alone is
-    /// always admitted when nothing else runs (callers refuse files that need more than the limit).
-    public func acquire(_ bytes: Int) {
+    /// Waits until `bytes` fit beside what other files hold, then takes them until the returned
+    /// admission is released. A file alone is always admitted when nothing else runs (callers
+    /// refuse files that need more than the limit).
+    public func acquire(_ bytes: Int) -> Admission {
         condition.lock()
         while inUse > 0 && inUse + bytes > limit { condition.wait() }
         inUse += bytes
         condition.unlock()
+        return Admission(budget: self, bytes: bytes)
     }
 
-    public func release(_ bytes: Int) {
+    fileprivate func release(_ bytes: Int) {
         condition.lock()
         inUse -= bytes
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Bytes held by one file; released once, by whoever is first (the file's end, or the
+    /// scheduler giving the file up).
+    public final class Admission: @unchecked Sendable {
+        private let budget: MemoryBudget
+        private let bytes: Int
+        private let released = Mutex(false)
+
+        fileprivate init(budget: MemoryBudget, bytes: Int) {
+            self.budget = budget
+            self.bytes = bytes
+        }
+
+        public func release() {
+            guard released.withLock({ done in defer { done = true }; return !done }) else { return }
+            budget.release(bytes)
+        }
     }
 }
 

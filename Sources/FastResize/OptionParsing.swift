@@ -32,7 +32,7 @@ public enum OptionParsing {
         return value
     }
 
-    public static func scaleFactor(_ text: String, for option: String) throws(UsageError) -> Double {
+    public static func positiveNumber(_ text: String, for option: String) throws(UsageError) -> Double {
         guard let value = Double(text.trimmingWhitespace), value.isFinite, value > 0 else {
             throw .expected("a positive number", for: option, got: text)
         }

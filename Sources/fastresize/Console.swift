@@ -52,8 +52,9 @@ final class Console: Sendable {
         state.withLock { clearLine(&$0) }
         guard !quiet else { return }
         let s = report.summary
-        let line = String(format: "%d written, %d skipped, %d failed, %d not images in %.2f s (%.1f images/s)",
+        var line = String(format: "%d written, %d skipped, %d failed, %d not images in %.2f s (%.1f images/s)",
                           s.written, s.skipped, s.failed, s.notImages, s.seconds, s.imagesPerSecond)
+        if let signal = s.stoppedBy { line += "; stopped by \(signal): \(s.cancelled) not started" }
         Self.write(line + "\n", to: STDERR_FILENO)
     }
 
@@ -89,6 +90,7 @@ final class Console: Sendable {
         case .skipped: return "\(file.input): skipped (output exists)"
         case .notImage: return "\(file.input): not an image"
         case .failed: return "\(file.input): \(file.error ?? "failed")"
+        case .cancelled: return "\(file.input): not started (stopped)"
         }
     }
 

@@ -12,7 +12,8 @@ struct FastResizeCommand: ParsableCommand {
         discussion: """
         Give exactly one of --scale, --width, --height, --fit or --fill. Folders are walked \
         recursively and the output mirrors each file's path below its input folder.
-        Exit codes: 0 every file written or skipped, 1 one or more files failed, 2 usage error.
+        Exit codes: 0 every file written or skipped, 1 one or more files failed, 2 usage error, \
+        130/143 stopped by SIGINT/SIGTERM.
         """,
         version: "0.1.0"
     )
@@ -89,6 +90,16 @@ struct FastResizeCommand: ParsableCommand {
     @Option(name: .customLong("max-pixels"), help: ArgumentHelp("Refuse inputs with more pixels than N, from their header (default 268402689 = 16383²).", valueName: "N"))
     var maxPixels: String?
 
+    @Option(help: ArgumentHelp("Give up a file that takes longer than this many seconds (default 120; 0 for no limit).", valueName: "seconds"))
+    var timeout: String?
+
+    @Option(help: ArgumentHelp("Decode in separate worker processes, so a codec crash fails one file: auto (TIFF, HEIF, AVIF; the default), all or none.", valueName: "mode"))
+    var isolate: String?
+
+    /// Internal: serve as an isolated worker for the fastresize process that started this one.
+    @Flag(help: ArgumentHelp(visibility: .private))
+    var worker = false
+
     @Option(help: ArgumentHelp("Output file name: {stem} {ext} {srcext} {width} {height} {format}; default \"{stem}.{ext}\".", valueName: "template"))
     var name: String?
 
@@ -125,8 +136,8 @@ struct FastResizeCommand: ParsableCommand {
     enum CodingKeys: String, CodingKey {
         case inputs, output, scale, width, height, fit, fill, gravity, enlarge, filter, format, quality,
              progressive, lossless, lossy, background, noAutoOrient, keepProfile, keepMetadata, linear, firstFrame,
-             compressionLevel, memoryLimit, maxPixels, name, overwrite, jobs, include, exclude, followSymlinks,
-             dryRun, report, quiet, verbose
+             compressionLevel, memoryLimit, maxPixels, timeout, isolate, worker, name, overwrite, jobs, include, exclude,
+             followSymlinks, dryRun, report, quiet, verbose
     }
 
     mutating func validate() throws {
@@ -154,7 +165,7 @@ struct FastResizeCommand: ParsableCommand {
         if gravity != nil && fill == nil { throw UsageError("expected --gravity only together with --fill") }
         let mode: ResizeMode
         switch option {
-        case "--scale": mode = .scale(try OptionParsing.scaleFactor(text, for: option))
+        case "--scale": mode = .scale(try OptionParsing.positiveNumber(text, for: option))
         case "--width": mode = .width(try OptionParsing.positiveInteger(text, for: option))
         case "--height": mode = .height(try OptionParsing.positiveInteger(text, for: option))
         case "--fit":
@@ -204,20 +215,40 @@ struct FastResizeCommand: ParsableCommand {
         batch.exclude = exclude.map(GlobPattern.init)
         batch.followSymlinks = followSymlinks
         if let memoryLimit { batch.memoryLimit = try OptionParsing.byteSize(memoryLimit, for: "--memory-limit") }
+        if let timeout {
+            batch.timeout = Double(timeout.trimmingCharacters(in: .whitespaces)) == 0
+                ? nil : try OptionParsing.positiveNumber(timeout, for: "--timeout")
+        }
+        if let isolate { batch.isolation = try OptionParsing.choice(isolate, for: "--isolate") }
+        // Workers are this same program with the same options, plus --worker.
+        batch.workerCommand = [Self.executablePath] + CommandLine.arguments.dropFirst() + ["--worker"]
         return batch
+    }
+
+    /// This program's own file, for starting workers (argv[0] may be relative or a bare name).
+    static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 
     /// Runs the batch and returns the process exit code.
     func execute() -> Int32 {
         guard let batch else { return 2 }
         let runner = BatchRunner(options: batch, codecs: Codecs.all)
+        if worker {
+            runner.serveWorker()
+            return 0
+        }
         let console = Console(quiet: quiet, verbose: verbose)
+        // From before planning: a signal while headers are read stops the run before any file starts.
+        let control = BatchControl()
+        let signals = Self.stopOnSignals(control, console: console)
         let planned = runner.plan()
         if dryRun {
             console.printPlan(planned)
             return planned.contains { if case .fail = $0.action { true } else { false } } ? 1 : 0
         }
-        let result = runner.run(planned) { progress in console.update(progress) }
+        let result = runner.run(planned, control: control) { progress in console.update(progress) }
+        signals.forEach { $0.cancel() }
         console.finish(result)
         if let report {
             do {
@@ -228,6 +259,31 @@ struct FastResizeCommand: ParsableCommand {
             }
         }
         return result.exitCode
+    }
+}
+
+extension FastResizeCommand {
+    /// SIGINT and SIGTERM stop the batch gently: no new file starts, files in flight finish (or
+    /// reach --timeout), the summary is printed, and the exit code is 130 or 143. A second signal
+    /// does not wait: temporaries are removed, workers killed, and the process exits at once.
+    static func stopOnSignals(_ control: BatchControl, console: Console) -> [any DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)     // delivered to the dispatch source instead
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if control.stoppedBy == nil {
+                    control.stop(signal: number)
+                    console.error("stopping: no new files start; files in flight finish (signal again to abandon them)")
+                } else {
+                    AtomicFile.removeInFlight()
+                    WorkerPool.killAll()
+                    console.error("stopped at once: files in flight abandoned, their temporaries removed")
+                    _exit(128 + number)
+                }
+            }
+            source.resume()
+            return source
+        }
     }
 }
 

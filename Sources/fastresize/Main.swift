@@ -6,6 +6,10 @@ import Foundation
 @main
 enum Main {
     static func main() {
+        // A worker that died must show as a failed write, not kill us with SIGPIPE; a file over
+        // the size limit (ulimit -f) as a failed write (EFBIG), not kill us with SIGXFSZ.
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGXFSZ, SIG_IGN)
         let command: FastResizeCommand
         do {
             command = try FastResizeCommand.parse()

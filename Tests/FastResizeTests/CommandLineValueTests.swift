@@ -18,15 +18,15 @@ import Testing
             try OptionParsing.size("800", for: "--fit")
         }
         #expect(throws: UsageError("expected a positive number for --scale but got \"0\"")) {
-            try OptionParsing.scaleFactor("0", for: "--scale")
+            try OptionParsing.positiveNumber("0", for: "--scale")
         }
-        #expect(throws: UsageError.self) { try OptionParsing.scaleFactor("nan", for: "--scale") }
+        #expect(throws: UsageError.self) { try OptionParsing.positiveNumber("nan", for: "--scale") }
     }
 
     @Test func parsesGoodValues() throws {
         #expect(try OptionParsing.size("800x600", for: "--fit") == (800, 600))
         #expect(try OptionParsing.size("10X20", for: "--fit") == (10, 20))
-        #expect(try OptionParsing.scaleFactor("0.25", for: "--scale") == 0.25)
+        #expect(try OptionParsing.positiveNumber("0.25", for: "--scale") == 0.25)
         let filter: ResampleFilter = try OptionParsing.choice("Lanczos2", for: "--filter")
         #expect(filter == .lanczos2)
         #expect(throws: UsageError("expected one of nearest, bilinear, bicubic, mitchell, lanczos2, lanczos3 for --filter but got \"box\"")) {

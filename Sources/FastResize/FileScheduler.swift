@@ -1,0 +1,174 @@
+// FileScheduler: runs a batch's files on worker threads, with a per-file time limit and a switch that stops new files starting.
+
+import Foundation
+
+/// Stops a batch from outside (a signal handler): files not yet started are not started, files in
+/// flight finish. Thread-safe.
+public final class BatchControl: @unchecked Sendable {
+    fileprivate let condition = NSCondition()
+    private var signal: Int32?
+
+    public init() {}
+
+    /// Asks the batch to stop; the first caller's signal number is kept (it picks the exit code).
+    public func stop(signal: Int32) {
+        condition.lock()
+        if self.signal == nil { self.signal = signal }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The signal that stopped the batch, nil while it runs on.
+    public var stoppedBy: Int32? {
+        condition.lock()
+        defer { condition.unlock() }
+        return signal
+    }
+
+    fileprivate var stoppedLocked: Bool { signal != nil }
+}
+
+/// One worker thread's state, which the work sees: its workspace, and the gate before an output
+/// is moved into place.
+public final class WorkerSlot: @unchecked Sendable {
+    fileprivate enum State { case idle, running, committing, abandoned }
+
+    /// Scratch buffers and weight tables, reused for every file this worker runs.
+    public let workspace = ResizeWorkspace()
+    fileprivate var state = State.idle
+    fileprivate var index = 0
+    fileprivate var started = Date()
+    /// The work keeps its own time (an isolated process it can kill): the scheduler leaves it be.
+    fileprivate var selfTimed = false
+    fileprivate var onAbandon: (() -> Void)?
+    private unowned let control: BatchControl
+
+    fileprivate init(control: BatchControl) {
+        self.control = control
+    }
+
+    /// Called just before the output is moved into place: true unless the file has been given up
+    /// for taking too long, and from then on it cannot be given up.
+    public func mayCommit() -> Bool {
+        control.condition.lock()
+        defer { control.condition.unlock() }
+        guard state == .running else { return false }
+        state = .committing
+        return true
+    }
+
+    /// The work enforces the time limit itself from here on.
+    public func keepsOwnTime() {
+        control.condition.lock()
+        selfTimed = true
+        control.condition.unlock()
+    }
+
+    /// Runs `action` if the file is given up (to hand back what it holds); at most once.
+    public func whenAbandoned(_ action: @escaping () -> Void) {
+        control.condition.lock()
+        onAbandon = action
+        control.condition.unlock()
+    }
+}
+
+enum FileScheduler {
+    /// Runs `work` for every index on up to `workers` threads and returns the reports in index
+    /// order. A file running longer than `timeout` seconds is reported by `timedOut` and given up:
+    /// its thread is left to finish on its own (C decoders cannot be interrupted), its output is
+    /// never moved into place, and a new thread takes its place. After `control` stops the batch,
+    /// files not started are reported by `notStarted`. `finished` sees each report as it is made.
+    static func run(count: Int, workers: Int, timeout: Double?, control: BatchControl,
+                    work: @escaping @Sendable (Int, WorkerSlot) -> FileReport,
+                    timedOut: @escaping @Sendable (Int) -> FileReport,
+                    notStarted: (Int) -> FileReport,
+                    finished: @escaping @Sendable (FileReport) -> Void) -> [FileReport] {
+        let state = SchedulerState(count: count)
+        let condition = control.condition
+
+        @Sendable func startWorker() {
+            let slot = WorkerSlot(control: control)
+            state.slots.append(slot)
+            let thread = Thread {
+                while true {
+                    condition.lock()
+                    guard !control.stoppedLocked, state.next < count else {
+                        slot.state = .idle
+                        condition.broadcast()
+                        condition.unlock()
+                        return
+                    }
+                    slot.index = state.next
+                    slot.started = Date()
+                    slot.state = .running
+                    slot.selfTimed = false
+                    slot.onAbandon = nil
+                    state.next += 1
+                    condition.unlock()
+
+                    let report = work(slot.index, slot)
+
+                    condition.lock()
+                    if slot.state == .abandoned {       // reported already; a new thread took over
+                        condition.unlock()
+                        return
+                    }
+                    slot.state = .idle
+                    state.results[slot.index] = report
+                    state.done += 1
+                    condition.broadcast()
+                    condition.unlock()
+                    finished(report)
+                }
+            }
+            // Decoders and the resampler recurse little but keep sizeable frames: the usual 8 MiB.
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+
+        condition.lock()
+        for _ in 0..<max(1, min(workers, count)) where count > 0 { startWorker() }
+        while state.done < count {
+            let running = state.slots.filter { $0.state == .running || $0.state == .committing }
+            if control.stoppedLocked && running.isEmpty { break }
+            var wakeUp: Date?
+            if let timeout {
+                let now = Date()
+                for slot in running where slot.state == .running && !slot.selfTimed {
+                    let deadline = slot.started.addingTimeInterval(timeout)
+                    if deadline <= now {
+                        slot.state = .abandoned
+                        slot.onAbandon?()
+                        let report = timedOut(slot.index)
+                        state.results[slot.index] = report
+                        state.done += 1
+                        condition.unlock()
+                        finished(report)
+                        condition.lock()
+                        if !control.stoppedLocked && state.next < count { startWorker() }
+                    } else {
+                        wakeUp = min(wakeUp ?? deadline, deadline)
+                    }
+                }
+            }
+            // (Foundation on Linux traps on wait(until: .distantFuture): wait without a deadline.)
+            if state.done < count {
+                if let wakeUp { _ = condition.wait(until: wakeUp) } else { condition.wait() }
+            }
+        }
+        condition.unlock()
+        return (0..<count).map { state.results[$0] ?? notStarted($0) }
+    }
+}
+
+/// What the scheduler's threads share, always under the control's lock.
+private final class SchedulerState: @unchecked Sendable {
+    var next = 0
+    var done = 0
+    var results: [FileReport?]
+    var slots: [WorkerSlot] = []
+
+    init(count: Int) {
+        results = Array(repeating: nil, count: count)
+    }
+}

@@ -1,0 +1,289 @@
+// Isolation: risky files are read in worker processes, so a codec that crashes or hangs fails one file, not the batch.
+
+import Foundation
+import Synchronization
+
+/// Which files are decoded in a worker process (--isolate).
+public enum IsolationMode: String, Sendable, CaseIterable {
+    /// TIFF, HEIF and AVIF: libtiff and libheif are where known crashers live (the corpus holds some).
+    case auto
+    case all
+    case none
+
+    public func isolates(_ format: ImageFormat) -> Bool {
+        switch self {
+        case .all: true
+        case .none: false
+        case .auto: format == .tiff || format == .heic || format == .avif
+        }
+    }
+}
+
+/// One request to a worker: read a header, or make one output. One JSON line each way.
+struct WorkerRequest: Codable {
+    var input: String
+    /// Absent for a header read.
+    var output: OutputRecord?
+}
+
+struct WorkerReply: Codable {
+    /// Header reads: what the plan needs (metadata blocks stay in the worker).
+    var format: ImageFormat?
+    var width: Int?
+    var height: Int?
+    var hasAlpha: Bool?
+    var orientation: Int?
+    var frameCount: Int?
+    var streamsRows: Bool?
+    /// Outputs: what happened.
+    var status: FileReport.Status?
+    var output: OutputRecord?
+    var error: String?
+
+    init(info: ImageInfo) {
+        format = info.format
+        width = info.width
+        height = info.height
+        hasAlpha = info.hasAlpha
+        orientation = info.metadata.orientation.rawValue
+        frameCount = info.frameCount
+        streamsRows = info.streamsRows
+    }
+
+    init(status: FileReport.Status, output: OutputRecord?, error: String?) {
+        self.status = status
+        self.output = output
+        self.error = error
+    }
+
+    var info: ImageInfo? {
+        guard let format, let width, let height else { return nil }
+        return ImageInfo(format: format, width: width, height: height, hasAlpha: hasAlpha ?? false,
+                         metadata: ImageMetadata(orientation: Orientation(rawValue: orientation ?? 1) ?? .up),
+                         frameCount: frameCount ?? 1, streamsRows: streamsRows ?? false)
+    }
+}
+
+/// One JSON value a line over a pair of pipe ends: both sides of the worker protocol.
+struct LineChannel {
+    let input: Int32
+    let output: Int32
+    private var pending: [UInt8] = []
+
+    enum Failure: Error {
+        case closed
+        case timedOut
+    }
+
+    init(input: Int32, output: Int32) {
+        self.input = input
+        self.output = output
+    }
+
+    /// Writes `value` and a newline; false when the other end is gone.
+    func send(_ value: some Encodable) -> Bool {
+        var bytes = (try? JSONEncoder().encode(value)).map(Array.init) ?? []
+        bytes.append(0x0A)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return false }
+            offset += written
+        }
+        return true
+    }
+
+    /// The next line decoded as `type`, waiting until `deadline` at most. A line that does not
+    /// decode counts as the end of the conversation.
+    mutating func receive<T: Decodable>(_ type: T.Type, deadline: Date? = nil) -> Result<T, Failure> {
+        while true {
+            if let newline = pending.firstIndex(of: 0x0A) {
+                let line = Data(pending[..<newline])
+                pending.removeSubrange(...newline)
+                guard let value = try? JSONDecoder().decode(type, from: line) else { return .failure(.closed) }
+                return .success(value)
+            }
+            if let deadline {
+                var poller = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&poller, 1, max(0, Int32((deadline.timeIntervalSinceNow * 1000).rounded(.up))))
+                if ready < 0 && errno == EINTR { continue }
+                if ready == 0 { return .failure(.timedOut) }
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return .failure(.closed) }
+            pending.append(contentsOf: chunk[..<count])
+        }
+    }
+}
+
+/// A running worker: `fastresize` started again with the same options and `--worker`, reading
+/// requests on its stdin and answering on its stdout.
+final class WorkerProcess: @unchecked Sendable {
+    let pid: pid_t
+    private var channel: LineChannel
+
+    enum Failure: Error {
+        case crashed(String)
+        case timedOut
+    }
+
+    private init(pid: pid_t, requests: Int32, replies: Int32) {
+        self.pid = pid
+        channel = LineChannel(input: replies, output: requests)
+    }
+
+    /// Pipes are made and a worker spawned one at a time: no other worker may inherit a pipe end
+    /// before it is marked close-on-exec.
+    private static let spawning = NSLock()
+
+    static func start(_ command: [String]) throws(FileError) -> WorkerProcess {
+        spawning.lock()
+        defer { spawning.unlock() }
+        var toChild: [Int32] = [0, 0], fromChild: [Int32] = [0, 0]
+        guard pipe(&toChild) == 0 else { throw .isolation(AtomicFile.errnoText("cannot start a worker")) }
+        guard pipe(&fromChild) == 0 else {
+            close(toChild[0]); close(toChild[1])
+            throw .isolation(AtomicFile.errnoText("cannot start a worker"))
+        }
+        // Close-on-exec, so workers started later by other threads do not inherit these ends
+        // (an inherited write end would keep a dead worker's pipe from ever reporting EOF).
+        for descriptor in toChild + fromChild { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, toChild[0], STDIN_FILENO)
+        posix_spawn_file_actions_adddup2(&actions, fromChild[1], STDOUT_FILENO)
+        let arguments = command.map { strdup($0) } + [nil]
+        // A crashing worker is to die at once, not wait on Swift's backtracer (which would also
+        // print pages of backtrace for what is, to the user, one failed file).
+        var variables = ProcessInfo.processInfo.environment.filter { $0.key != "SWIFT_BACKTRACE" }.map { "\($0.key)=\($0.value)" }
+        variables.append("SWIFT_BACKTRACE=enable=no")
+        let environment: [UnsafeMutablePointer<CChar>?] = variables.map { strdup($0) } + [nil]
+        defer { (arguments + environment).forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, command[0], &actions, nil, arguments, environment)
+        close(toChild[0])
+        close(fromChild[1])
+        guard status == 0 else {
+            close(toChild[1]); close(fromChild[0])
+            throw .isolation("cannot start a worker: \(String(cString: strerror(status)))")
+        }
+        WorkerPool.live.withLock { _ = $0.insert(pid) }
+        return WorkerProcess(pid: pid, requests: toChild[1], replies: fromChild[0])
+    }
+
+    /// Sends `request` and waits for the answer, at most `timeout` seconds. On a crash or timeout
+    /// the worker is gone (killed and reaped) and must not be used again.
+    func call(_ request: WorkerRequest, timeout: Double?) -> Result<WorkerReply, Failure> {
+        guard channel.send(request) else { return .failure(.crashed(finish())) }
+        switch channel.receive(WorkerReply.self, deadline: timeout.map { Date().addingTimeInterval($0) }) {
+        case .success(let reply):
+            return .success(reply)
+        case .failure(.timedOut):
+            Foundation.kill(pid, SIGKILL)
+            finish()
+            return .failure(.timedOut)
+        case .failure(.closed):
+            return .failure(.crashed(finish()))
+        }
+    }
+
+    /// Closes the pipes and reaps the process; says how it ended.
+    @discardableResult
+    func finish() -> String {
+        close(channel.output)
+        close(channel.input)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        WorkerPool.live.withLock { _ = $0.remove(pid) }
+        let signal = status & 0x7F
+        if signal != 0 { return "the decoder crashed (signal \(signal), \(String(cString: strsignal(signal))))" }
+        return "the worker process ended unexpectedly (exit status \((status >> 8) & 0xFF))"
+    }
+}
+
+/// Idle workers kept for the next risky file, started on demand.
+public final class WorkerPool: @unchecked Sendable {
+    /// Every worker this process started and has not reaped, for a forced exit.
+    static let live = Mutex(Set<pid_t>())
+
+    private let command: [String]
+    private let idle = Mutex([WorkerProcess]())
+
+    init(command: [String]) {
+        self.command = command
+    }
+
+    /// Runs `request` on an idle worker (or a new one). A worker that crashed or timed out is
+    /// replaced; its temporary output, if any, is removed.
+    func call(_ request: WorkerRequest, timeout: Double?) -> Result<WorkerReply, FileError> {
+        let worker: WorkerProcess
+        if let waiting = idle.withLock({ $0.popLast() }) {
+            worker = waiting
+        } else {
+            do throws(FileError) {
+                worker = try WorkerProcess.start(command)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch worker.call(request, timeout: timeout) {
+        case .success(let reply):
+            idle.withLock { $0.append(worker) }
+            return .success(reply)
+        case .failure(let failure):
+            if let output = request.output { AtomicFile.removeLeftovers(of: worker.pid, for: output.path) }
+            switch failure {
+            case .crashed(let how): return .failure(.isolation(how + "; it ran in its own process, the batch goes on"))
+            case .timedOut: return .failure(.timedOut(seconds: timeout ?? 0))
+            }
+        }
+    }
+
+    /// Lets the idle workers go: they see their input end and exit.
+    func shutDown() {
+        for worker in idle.withLock({ list in defer { list.removeAll() }; return list }) { worker.finish() }
+    }
+
+    /// SIGKILLs every worker still running (a forced exit).
+    public static func killAll() {
+        live.withLock { pids in
+            for pid in pids { kill(pid, SIGKILL) }
+        }
+    }
+}
+
+extension BatchRunner {
+    /// The worker side (`fastresize … --worker`): answers requests on stdin until it ends. A
+    /// Ctrl-C at the terminal reaches the whole process group; the parent decides, so it is ignored
+    /// here. The worker also leaves when its parent is gone, even in the middle of a stuck file.
+    public func serveWorker() {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let parent = getppid()
+        Thread.detachNewThread {
+            while getppid() == parent { sleep(1) }
+            _exit(0)
+        }
+        let workspace = ResizeWorkspace()
+        var channel = LineChannel(input: STDIN_FILENO, output: STDOUT_FILENO)
+        while case .success(let request) = channel.receive(WorkerRequest.self) {
+            let reply: WorkerReply
+            if let output = request.output {
+                let (status, written, error) = produce(input: request.input, output: output, info: nil,
+                                                       workspace: workspace, threads: 1, commit: { true })
+                reply = WorkerReply(status: status, output: written, error: error?.description)
+            } else {
+                do throws(FileError) {
+                    reply = WorkerReply(info: try pipeline.inspect(FilePipeline.readFile(request.input)))
+                } catch {
+                    reply = WorkerReply(status: .failed, output: nil, error: error.description)
+                }
+            }
+            guard channel.send(reply) else { return }
+        }
+    }
+}

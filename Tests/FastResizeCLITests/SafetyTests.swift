@@ -1,0 +1,207 @@
+// SafetyTests: real runs killed, interrupted, timed out, starved of disk and pointed outside their folder lose nothing.
+
+import FastResize
+import FastResizeCodecs
+import Foundation
+import Testing
+import TestSupport
+
+/// A fastresize process the test can signal while it runs.
+private final class RunningBatch {
+    let process = Process()
+    let errors = Pipe()
+
+    init(_ arguments: [String], in directory: URL) throws {
+        process.executableURL = CommandRunner.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Waits for the end; returns the exit code (128 + n for a signal, as a shell reports it) and stderr.
+    func finish() -> (status: Int32, stderr: String) {
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return (status, text)
+    }
+}
+
+/// Every file under `folder` that is not a temporary decodes whole, at the size asked for.
+private func checkOutputsDecode(_ scratch: ScratchFolder, under folder: String, width: Int) throws {
+    for file in scratch.files(under: folder) where !file.hasSuffix(AtomicFile.temporarySuffix) {
+        let image = try decodeFile(scratch.path("\(folder)/\(file)"))
+        #expect(image.width == width, "\(file)")
+    }
+}
+
+private func contents(_ path: String) throws -> Data {
+    try Data(contentsOf: URL(fileURLWithPath: path))
+}
+
+@Suite(.serialized) struct SafetyTests {
+    /// SIGKILL at random moments: no partial file under a final name, ever; leftovers carry the
+    /// temporary suffix and the next run removes them; inputs are untouched.
+    @Test func killedRunsLeaveNoPartialOutputs() throws {
+        let scratch = try ScratchFolder()
+        let jpeg = try Inputs.jpeg(1600, 1200)
+        let png = try Inputs.png(700, 500)
+        for i in 0..<16 { try scratch.write(i % 2 == 0 ? jpeg : png, to: "in/\(i).\(i % 2 == 0 ? "jpg" : "png")") }
+        let inputs = try scratch.files(under: "in").map { try contents(scratch.path("in/\($0)")) }
+        var killedMidway = 0
+        for round in 0..<12 {
+            let run = try RunningBatch(["in", "-o", "out", "--width", "300", "--format", "png", "-j", "2", "--overwrite"],
+                                       in: scratch.url)
+            usleep(UInt32.random(in: 20_000...(200_000 + 40_000 * UInt32(round))))
+            run.signal(SIGKILL)
+            if run.finish().status == 128 + SIGKILL { killedMidway += 1 }
+            try checkOutputsDecode(scratch, under: "out", width: 300)
+            for file in scratch.files(under: "out") where file.contains(".fastresize") {
+                #expect((file as NSString).lastPathComponent.hasPrefix(".") && file.hasSuffix(AtomicFile.temporarySuffix))
+            }
+        }
+        #expect(killedMidway > 0, "no run was killed before it finished: the test proved nothing")
+        let result = try CommandRunner.run(["in", "-o", "out", "--width", "300", "--format", "png"], in: scratch.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(scratch.files(under: "out").count == 16)
+        #expect(!scratch.files().contains { $0.hasSuffix(AtomicFile.temporarySuffix) })
+        try checkOutputsDecode(scratch, under: "out", width: 300)
+        #expect(try scratch.files(under: "in").map { try contents(scratch.path("in/\($0)")) } == inputs)
+    }
+
+    /// A temporary whose writer still runs is not a leftover: a run beside it keeps it.
+    @Test func temporariesOfLiveRunsAreKept() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(40, 30), to: "in/a.jpg")
+        let live = ".x.jpg.\(getpid())-abc" + AtomicFile.temporarySuffix
+        let dead = ".y.jpg.999999999-abc" + AtomicFile.temporarySuffix
+        try scratch.write([1, 2, 3], to: "out/sub/" + live)
+        try scratch.write([1, 2, 3], to: "out/sub/" + dead)
+        #expect(try CommandRunner.run(["in", "-o", "out", "--width", "20"], in: scratch.url).status == 0)
+        #expect(scratch.files(under: "out") == ["a.jpg", "sub/" + live])
+    }
+
+    /// SIGINT and SIGTERM: the files in flight finish, no new one starts, the summary says so, the
+    /// report lists the rest as cancelled, and the exit code is 130 or 143.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func signalsStopGracefully(_ number: Int32) throws {
+        let scratch = try ScratchFolder()
+        let jpeg = try Inputs.jpeg(1600, 1200)
+        for i in 0..<40 { try scratch.write(jpeg, to: "in/\(i).jpg") }
+        let run = try RunningBatch(["in", "-o", "out", "--width", "300", "-j", "1", "--report", "report.json"], in: scratch.url)
+        let deadline = Date().addingTimeInterval(60)
+        while scratch.files(under: "out").filter({ !$0.hasPrefix(".") }).isEmpty && Date() < deadline { usleep(5_000) }
+        run.signal(number)
+        let (status, stderr) = run.finish()
+        #expect(status == 128 + number)
+        let name = number == SIGINT ? "SIGINT" : "SIGTERM"
+        #expect(stderr.contains("stopped by \(name)"), "\(stderr)")
+        let report = try loadReport(scratch.path("report.json"))
+        #expect(report.summary.stoppedBy == name)
+        #expect(report.summary.cancelled > 0)
+        #expect(report.summary.written + report.summary.cancelled == 40)
+        #expect(report.summary.written == scratch.files(under: "out").count)
+        #expect(!scratch.files().contains { $0.hasSuffix(AtomicFile.temporarySuffix) })
+        try checkOutputsDecode(scratch, under: "out", width: 300)
+    }
+
+    /// --timeout gives up a file that takes too long, in this process or in a worker, and the
+    /// rest of the batch goes on; nothing of the given-up file is left.
+    @Test(arguments: ["none", "all"])
+    func timeoutGivesUpOneFile(_ isolate: String) throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.png(6000, 4000), to: "in/huge.png")
+        try scratch.write(try Inputs.png(8, 8), to: "in/tiny.png")
+        let result = try CommandRunner.run(["in", "-o", "out", "--width", "4", "--timeout", "0.3", "--isolate", isolate,
+                                            "-j", "2", "--report", "report.json"], in: scratch.url)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("in/huge.png: gave up after 0.3 s (--timeout); no output written"), "\(result.stderr)")
+        #expect(scratch.files(under: "out") == ["tiny.png"])
+        #expect(try loadReport(scratch.path("report.json")).summary.written == 1)
+    }
+
+    /// A decoder that dies in a worker process fails that file only. The crash is a real signal
+    /// delivered to the real worker while it decodes.
+    @Test func aCrashedWorkerFailsOneFile() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.png(6000, 4000), to: "in/victim.png")
+        for i in 0..<3 { try scratch.write(try Inputs.png(30, 20), to: "in/ok\(i).png") }
+        let run = try RunningBatch(["in", "-o", "out", "--width", "10", "--isolate", "all", "-j", "1",
+                                    "--report", "report.json"], in: scratch.url)
+        // Largest file first: the first worker's first file is the victim.
+        var worker: pid_t?
+        let deadline = Date().addingTimeInterval(30)
+        while worker == nil && Date() < deadline {
+            worker = Self.children(of: run.process.processIdentifier).first
+            if worker == nil { usleep(2_000) }
+        }
+        let pid = try #require(worker, "no worker process appeared")
+        usleep(100_000)
+        kill(pid, SIGSEGV)
+        let (status, stderr) = run.finish()
+        #expect(status == 1)
+        #expect(stderr.contains("in/victim.png: the decoder crashed (signal 11, Segmentation fault)"), "\(stderr)")
+        #expect(scratch.files(under: "out") == ["ok0.png", "ok1.png", "ok2.png"])
+        #expect(!scratch.files().contains { $0.hasSuffix(AtomicFile.temporarySuffix) })
+    }
+
+    static func children(of pid: pid_t) -> [pid_t] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { pid_t($0) }
+        }
+    }
+
+    /// A full disk (here a file-size limit, ulimit -f): the file that does not fit fails with the
+    /// system's reason and leaves nothing; the small ones are written.
+    @Test func aWriteThatFailsLeavesNothing() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.png(600, 600), to: "in/big.png")
+        try scratch.write(try Inputs.png(20, 20), to: "in/small.png")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // dash counts ulimit -f in 512-byte blocks: 64 KiB, far below the big output's size.
+        process.arguments = ["-c", "ulimit -f 128; exec \"$0\" in -o out --scale 1 --format png", CommandRunner.binary.path]
+        process.currentDirectoryURL = scratch.url
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1)
+        #expect(stderr.contains("in/big.png: cannot write output: write failed: File too large"), "\(stderr)")
+        #expect(scratch.files(under: "out") == ["small.png"])
+    }
+
+    /// A symbolic link inside the output folder cannot carry outputs out of it.
+    @Test func outputsDoNotFollowLinksOut() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(40, 30), to: "in/sub/a.jpg")
+        try scratch.write(try Inputs.jpeg(40, 30), to: "in/b.jpg")
+        try FileManager.default.createDirectory(atPath: scratch.path("elsewhere"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: scratch.path("out"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: scratch.path("out/sub"), withDestinationPath: scratch.path("elsewhere"))
+        let result = try CommandRunner.run(["in", "-o", "out", "--width", "20"], in: scratch.url)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("in/sub/a.jpg: output path \(scratch.path("elsewhere"))"), "\(result.stderr)")
+        #expect(scratch.files(under: "elsewhere").isEmpty)
+        #expect(scratch.files(under: "out") == ["b.jpg"])
+    }
+
+    /// An output folder inside the input folder is not read back as input.
+    @Test func theOutputFolderIsNotInput() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(40, 30), to: "in/a.jpg")
+        #expect(try CommandRunner.run(["in", "-o", "in/out", "--width", "20"], in: scratch.url).status == 0)
+        let again = try CommandRunner.run(["in", "-o", "in/out", "--width", "20", "--overwrite", "-v"], in: scratch.url)
+        #expect(again.status == 0)
+        #expect(scratch.files(under: "in") == ["a.jpg", "out/a.jpg"])
+        #expect(!again.stdout.contains("in/out/a.jpg ->"))
+    }
+}

@@ -427,10 +427,22 @@ public struct FilePipeline: Sendable {
             region = SourceRegion(x: region.x / Double(box.x), y: region.y / Double(box.y),
                                   width: min(region.width / Double(box.x), Double(rows.width) - region.x / Double(box.x)),
                                   height: min(region.height / Double(box.y), Double(rows.height) - region.y / Double(box.y)))
+            // With cores to spare (a lone file), the decoder runs ahead on a thread of its own.
+            let prefetcher = threads > 1
+                ? RowPrefetcher(rowBytes: rows.width * reader.format.channelCount, height: rows.height,
+                                chunkRows: Resizer.bandRows * 2, format: format) { target, count throws(CodecError) in
+                    try rows.read(into: target, rows: count)
+                }
+                : nil
+            defer { prefetcher?.stop() }
             return try resizer.resizeStreaming(sourceWidth: rows.width, sourceHeight: rows.height, format: reader.format,
                                                region: region, width: geometry.width, height: geometry.height,
                                                threads: threads, workspace: workspace) { target, count throws(CodecError) in
-                try rows.read(into: target, rows: count)
+                if let prefetcher {
+                    try prefetcher.read(into: target, rows: count)
+                } else {
+                    try rows.read(into: target, rows: count)
+                }
             }
         }
     }

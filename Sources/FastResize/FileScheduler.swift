@@ -77,7 +77,8 @@ enum FileScheduler {
     /// order. A file running longer than `timeout` seconds is reported by `timedOut` and given up:
     /// its thread is left to finish on its own (C decoders cannot be interrupted), its output is
     /// never moved into place, and a new thread takes its place. After `control` stops the batch,
-    /// files not started are reported by `notStarted`. `finished` sees each report as it is made.
+    /// files not started are reported by `notStarted`. `finished` sees each report as it is made
+    /// (under the scheduler's lock, so it must not wait on the scheduler).
     static func run(count: Int, workers: Int, timeout: Double?, control: BatchControl,
                     work: @escaping @Sendable (Int, WorkerSlot) -> FileReport,
                     timedOut: @escaping @Sendable (Int) -> FileReport,
@@ -115,10 +116,12 @@ enum FileScheduler {
                     }
                     slot.state = .idle
                     state.results[slot.index] = report
+                    // Reported before it counts as done: once the count is full the batch may end
+                    // and the process exit, and a report still on its way would be lost.
+                    finished(report)
                     state.done += 1
                     condition.broadcast()
                     condition.unlock()
-                    finished(report)
                 }
             }
             // Decoders and the resampler recurse little but keep sizeable frames: the usual 8 MiB.
@@ -141,10 +144,8 @@ enum FileScheduler {
                         slot.onAbandon?()
                         let report = timedOut(slot.index)
                         state.results[slot.index] = report
-                        state.done += 1
-                        condition.unlock()
                         finished(report)
-                        condition.lock()
+                        state.done += 1
                         if !control.stoppedLocked && state.next < count { startWorker() }
                     } else {
                         wakeUp = min(wakeUp ?? deadline, deadline)

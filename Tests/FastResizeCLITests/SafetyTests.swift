@@ -194,6 +194,38 @@ private func contents(_ path: String) throws -> Data {
         #expect(scratch.files(under: "out") == ["b.jpg"])
     }
 
+    /// Files and folders the user may not read fail one by one, with the system's reason. Root
+    /// reads everything, so as root the run is made as nobody (setpriv, from util-linux).
+    @Test func unreadableInputsFailOneByOne() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(40, 30), to: "in/ok.jpg")
+        try scratch.write(try Inputs.jpeg(40, 30), to: "in/secret.jpg")
+        try scratch.write(try Inputs.jpeg(40, 30), to: "in/locked/inside.jpg")
+        chmod(scratch.path("in/secret.jpg"), 0)
+        chmod(scratch.path("in/locked"), 0)
+        defer { chmod(scratch.path("in/locked"), 0o755) }      // so the scratch folder can be removed
+        let process = Process()
+        if getuid() == 0 {
+            chmod(scratch.url.path, 0o777)
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", CommandRunner.binary.path]
+        } else {
+            process.executableURL = CommandRunner.binary
+            process.arguments = []
+        }
+        process.arguments! += ["in", "-o", "out", "--width", "20"]
+        process.currentDirectoryURL = scratch.url
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(stderr)")
+        #expect(stderr.contains("in/secret.jpg: cannot read: Permission denied"), "\(stderr)")
+        #expect(stderr.contains("in/locked: cannot read:"), "\(stderr)")
+        #expect(scratch.files(under: "out") == ["ok.jpg"])
+    }
+
     /// An output folder inside the input folder is not read back as input.
     @Test func theOutputFolderIsNotInput() throws {
         let scratch = try ScratchFolder()

@@ -37,6 +37,9 @@ private struct WholeDecoder: ImageDecoding {
         for (name, data) in [("jpeg", jpeg), ("png", png), ("rgba png", alpha), ("gray png", gray)] {
             let (streamed, whole) = try Self.both(data, mode)
             #expect(streamed == whole, "\(name) \(mode)")
+            // With two threads the decoder runs ahead on its own (RowPrefetcher): the same bytes.
+            let ahead = try FilePipeline(codecs: Codecs.all, settings: ResizeSettings(mode: mode)).resized(data, threads: 2)
+            #expect(ahead == whole, "\(name) \(mode) prefetched")
         }
     }
 

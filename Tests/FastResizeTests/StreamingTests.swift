@@ -1,6 +1,6 @@
 // StreamingTests: resizing rows as they arrive gives exactly what resizing the whole picture gives.
 
-import FastResize
+@testable import FastResize
 import Foundation
 import Testing
 import TestSupport
@@ -42,6 +42,38 @@ import TestSupport
         #expect(Self.streamed(image, region: SourceRegion(image), width: 120, height: 200, threads: 1).0 == image)
         let nearest = Resizer(filter: .nearest).resize(image, region: region, width: 30, height: 23)
         #expect(Self.streamed(image, region: region, width: 30, height: 23, threads: 1, filter: .nearest).0 == nearest)
+    }
+}
+
+@Suite struct RowPrefetcherTests {
+    /// Rows taken in uneven counts come out in order, exactly as the source gave them; a source
+    /// error reaches the reader; stopping early leaves the producer's thread.
+    @Test func rowsArriveInOrderAndErrorsCarry() throws {
+        let rowBytes = 7, height = 101
+        let prefetcher = RowPrefetcher(rowBytes: rowBytes, height: height, chunkRows: 8, format: .png) { target, count in
+            for i in 0..<(count * rowBytes) { target[i] = UInt8(truncatingIfNeeded: i / rowBytes) }
+        }
+        var next = 0, all = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 13 * rowBytes)
+        for count in [1, 13, 5, 8, 9, 13, 13, 13, 13, 13] where next + count <= height {
+            try buffer.withUnsafeMutableBufferPointer { try prefetcher.read(into: $0.baseAddress!, rows: count) }
+            all += buffer.prefix(count * rowBytes)
+            next += count
+        }
+        prefetcher.stop()
+        // Each chunk numbers its rows from 0: row r of the picture is r % 8.
+        #expect(all == (0..<next).flatMap { [UInt8](repeating: UInt8($0 % 8), count: rowBytes) })
+
+        var calls = 0
+        let failing = RowPrefetcher(rowBytes: 4, height: 50, chunkRows: 10, format: .jpeg) { (_: UnsafeMutablePointer<UInt8>, _: Int) throws(CodecError) in
+            calls += 1
+            if calls == 2 { throw .decodeFailed(.jpeg, "broken") }
+        }
+        var row = [UInt8](repeating: 0, count: 4 * 20)
+        #expect(throws: CodecError.decodeFailed(.jpeg, "broken")) {
+            try row.withUnsafeMutableBufferPointer { try failing.read(into: $0.baseAddress!, rows: 20) }
+        }
+        failing.stop()
     }
 }
 

@@ -6,13 +6,13 @@ import Foundation
 import Testing
 import TestSupport
 
-/// A fastresize process the test can signal while it runs.
+/// A fastresize process the test can signal while it runs (or another program that runs it).
 private final class RunningBatch {
     let process = Process()
     let errors = Pipe()
 
-    init(_ arguments: [String], in directory: URL) throws {
-        process.executableURL = CommandRunner.binary
+    init(_ arguments: [String], in directory: URL, executable: URL = CommandRunner.binary) throws {
+        process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
         process.standardOutput = FileHandle.nullDevice
@@ -164,17 +164,11 @@ private func contents(_ path: String) throws -> Data {
         let scratch = try ScratchFolder()
         try scratch.write(try Inputs.png(600, 600), to: "in/big.png")
         try scratch.write(try Inputs.png(20, 20), to: "in/small.png")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
         // dash counts ulimit -f in 512-byte blocks: 64 KiB, far below the big output's size.
-        process.arguments = ["-c", "ulimit -f 128; exec \"$0\" in -o out --scale 1 --format png", CommandRunner.binary.path]
-        process.currentDirectoryURL = scratch.url
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1)
+        let (status, stderr) = try RunningBatch(["-c", "ulimit -f 128; exec \"$0\" in -o out --scale 1 --format png",
+                                                 CommandRunner.binary.path],
+                                                in: scratch.url, executable: URL(fileURLWithPath: "/bin/sh")).finish()
+        #expect(status == 1)
         #expect(stderr.contains("in/big.png: cannot write output: write failed: File too large"), "\(stderr)")
         #expect(scratch.files(under: "out") == ["small.png"])
     }
@@ -204,23 +198,17 @@ private func contents(_ path: String) throws -> Data {
         chmod(scratch.path("in/secret.jpg"), 0)
         chmod(scratch.path("in/locked"), 0)
         defer { chmod(scratch.path("in/locked"), 0o755) }      // so the scratch folder can be removed
-        let process = Process()
+        let arguments = ["in", "-o", "out", "--width", "20"]
+        let run: RunningBatch
         if getuid() == 0 {
             chmod(scratch.url.path, 0o777)
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", CommandRunner.binary.path]
+            run = try RunningBatch(["--reuid=65534", "--regid=65534", "--clear-groups", CommandRunner.binary.path] + arguments,
+                                   in: scratch.url, executable: URL(fileURLWithPath: "/usr/bin/setpriv"))
         } else {
-            process.executableURL = CommandRunner.binary
-            process.arguments = []
+            run = try RunningBatch(arguments, in: scratch.url)
         }
-        process.arguments! += ["in", "-o", "out", "--width", "20"]
-        process.currentDirectoryURL = scratch.url
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 1, "\(stderr)")
+        let (status, stderr) = run.finish()
+        #expect(status == 1, "\(stderr)")
         #expect(stderr.contains("in/secret.jpg: cannot read: Permission denied"), "\(stderr)")
         #expect(stderr.contains("in/locked: cannot read:"), "\(stderr)")
         #expect(scratch.files(under: "out") == ["ok.jpg"])

@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(
             name: "fastresize",
             dependencies: [
-                "FastResize", "FastResizeCodecs",
+                "FastResize", "FastResizeCodecs", "CCodecShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

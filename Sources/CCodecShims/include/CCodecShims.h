@@ -113,4 +113,7 @@ int fr_tiff_decode_rgba(const uint8_t *data, size_t size, uint32_t *pixels, uint
 int fr_heif_load(char *message);
 int fr_avif_load(char *message);
 
+/// Sets glibc malloc's policy for a long batch of big pictures (see malloc.c).
+void fr_tune_malloc(void);
+
 #endif

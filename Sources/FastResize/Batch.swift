@@ -232,6 +232,7 @@ public struct BatchRunner: Sendable {
         let need = pipeline.memoryNeed(for: info)
         guard need <= budget.limit else { return finish(.failed, [], .memoryLimit(need: need, limit: budget.limit)) }
         let admission = budget.acquire(need)
+        slot.startClock()
         slot.whenAbandoned { admission.release() }      // a file given up must not hold the budget
         defer { admission.release() }
         if let workers, isolated(file.input.path) {

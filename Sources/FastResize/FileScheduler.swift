@@ -57,6 +57,13 @@ public final class WorkerSlot: @unchecked Sendable {
         return true
     }
 
+    /// The file's time starts now (waiting for memory admission is not the file's fault).
+    public func startClock() {
+        control.condition.lock()
+        started = Date()
+        control.condition.unlock()
+    }
+
     /// The work enforces the time limit itself from here on.
     public func keepsOwnTime() {
         control.condition.lock()

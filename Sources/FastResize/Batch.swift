@@ -81,7 +81,8 @@ public struct BatchRunner: Sendable {
         workers = options.isolation != .none ? options.workerCommand.map(WorkerPool.init) : nil
     }
 
-    /// Whether `path` (recognised by its first bytes) is read in a worker process.
+    /// Whether `path` (recognised by its first bytes) is read in a worker process: for header
+    /// reads, before the format is known (afterwards the plan's `info.format` says).
     private func isolated(_ path: String) -> Bool {
         guard workers != nil else { return false }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
@@ -235,7 +236,7 @@ public struct BatchRunner: Sendable {
         slot.startClock()
         slot.whenAbandoned { admission.release() }      // a file given up must not hold the budget
         defer { admission.release() }
-        if let workers, isolated(file.input.path) {
+        if let workers, options.isolation.isolates(info.format) {
             // The worker process keeps the time: it is killed when the file takes too long.
             slot.keepsOwnTime()
             switch workers.call(WorkerRequest(input: file.input.path, output: output), timeout: options.timeout) {

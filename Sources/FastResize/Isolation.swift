@@ -69,6 +69,7 @@ struct LineChannel {
     let input: Int32
     let output: Int32
     private var pending: [UInt8] = []
+    private var chunk = [UInt8](repeating: 0, count: 4096)
 
     enum Failure: Error {
         case closed
@@ -110,7 +111,6 @@ struct LineChannel {
                 if ready < 0 && errno == EINTR { continue }
                 if ready == 0 { return .failure(.timedOut) }
             }
-            var chunk = [UInt8](repeating: 0, count: 4096)
             let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return .failure(.closed) }

@@ -10,9 +10,11 @@ public struct JPEGDecoder: RowStreaming {
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
         let info = try header(data, scaleDenominator: 1)
-        // CMYK with a profile is converted whole (see rowReader).
+        let metadata = ContainerMetadata.jpeg(data)
+        // CMYK with a profile (its own or the fallback) is converted whole (see rowReader).
+        let convertedWhole = info.cmyk != 0 && Self.cmykProfile(metadata) != nil
         return ImageInfo(format: .jpeg, width: Int(info.width), height: Int(info.height), hasAlpha: false,
-                         metadata: ContainerMetadata.jpeg(data), streamsRows: info.cmyk == 0 || Self.cmykProfile(data) == nil)
+                         metadata: metadata, streamsRows: !convertedWhole)
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
@@ -31,7 +33,7 @@ public struct JPEGDecoder: RowStreaming {
     public func decode(_ data: UnsafeRawBufferPointer, scaleDenominator: Int) throws(CodecError) -> DecodedImage {
         let scale = 1 / Double(scaleDenominator)
         var reader = try open(data, scaleDenominator: scaleDenominator, rawCMYK: false, releasingInput: false)
-        if reader.isCMYK, let profile = Self.cmykProfile(data) {
+        if reader.isCMYK, let profile = Self.cmykProfile(ContainerMetadata.jpeg(data)) {
             reader = try open(data, scaleDenominator: scaleDenominator, rawCMYK: true, releasingInput: false)
             let cmyk = try reader.readAll()
             if let rgb = LittleCMS.shared.convertCMYK(cmyk, width: reader.width, height: reader.height,
@@ -51,12 +53,12 @@ public struct JPEGDecoder: RowStreaming {
                           releasingInput: Bool) throws(CodecError) -> (any RowReader)? {
         let denominator = [8, 4, 2, 1].first { $0 <= factor } ?? 1
         let reader = try open(data, scaleDenominator: denominator, rawCMYK: false, releasingInput: releasingInput)
-        return reader.isCMYK && Self.cmykProfile(data) != nil ? nil : reader
+        return reader.isCMYK && Self.cmykProfile(ContainerMetadata.jpeg(data)) != nil ? nil : reader
     }
 
     /// The profile CMYK samples are converted through: the file's own, else the fallback one.
-    private static func cmykProfile(_ data: UnsafeRawBufferPointer) -> [UInt8]? {
-        ContainerMetadata.jpeg(data).iccProfile ?? LittleCMS.shared.fallbackCMYKProfile
+    private static func cmykProfile(_ metadata: ImageMetadata) -> [UInt8]? {
+        metadata.iccProfile ?? LittleCMS.shared.fallbackCMYKProfile
     }
 
     private func open(_ data: UnsafeRawBufferPointer, scaleDenominator: Int, rawCMYK: Bool,
@@ -126,11 +128,9 @@ final class JPEGRowReader: RowReader {
     deinit { fr_jpeg_stream_close(stream) }
 
     func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError) {
-        var message = ShimMessage()
-        let status = message.withBuffer { text in
+        try ShimMessage.decoding(.jpeg, or: "cannot read image data") { text in
             fr_jpeg_stream_read(stream, target, Int32(count), releasingInput ? 1 : 0, text)
         }
-        guard status == 0 else { throw .decodeFailed(.jpeg, message.text(or: "cannot read image data")) }
     }
 }
 
@@ -182,6 +182,14 @@ struct ShimMessage {
 
     mutating func withBuffer<R>(_ body: (UnsafeMutablePointer<CChar>) -> R) -> R {
         storage.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// Runs a shim call that fills the message on failure (a non-zero status): the decode error
+    /// for `format`, in the shim's words, else `fallback`.
+    static func decoding(_ format: ImageFormat, or fallback: String,
+                         _ call: (UnsafeMutablePointer<CChar>) -> Int32) throws(CodecError) {
+        var message = ShimMessage()
+        guard message.withBuffer(call) == 0 else { throw .decodeFailed(format, message.text(or: fallback)) }
     }
 
     func text(or fallback: String) -> String {

@@ -178,11 +178,9 @@ final class TIFFRowReader: RowReader {
     deinit { fr_tiff_stream_close(stream) }
 
     func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError) {
-        var message = ShimMessage()
-        let status = message.withBuffer { text in
+        try ShimMessage.decoding(.tiff, or: "cannot read image data") { text in
             fr_tiff_stream_read(stream, target, Int32(count), releasingInput ? 1 : 0, text)
         }
-        guard status == 0 else { throw .decodeFailed(.tiff, message.text(or: "cannot read image data")) }
         if premultiplied {
             TIFFDecoder.unpremultiply(target, count: count * width * format.channelCount, channels: format.channelCount)
         }

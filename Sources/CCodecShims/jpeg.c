@@ -121,48 +121,123 @@ static void fr_write_app1(j_compress_ptr cinfo, const char *signature, size_t si
     for (size_t i = 0; i < size; i++) jpeg_write_m_byte(cinfo, bytes[i]);
 }
 
-int fr_jpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality,
-                   int progressive, int optimize_coding, const fr_metadata *metadata,
-                   uint8_t **output, size_t *output_size, char *message) {
+// The compressed bytes collect in one buffer that doubles as it fills. (jpeg_mem_dest frees its
+// first buffer when it grows but leaves the caller's pointer at it, so a failure mid-way could not
+// tell what to free.)
+typedef struct {
+    struct jpeg_destination_mgr base;
+    uint8_t *buffer;
+    size_t capacity;
+} fr_growing_destination;
+
+static void fr_destination_init(j_compress_ptr cinfo) {
+    fr_growing_destination *destination = (fr_growing_destination *)cinfo->dest;
+    destination->capacity = 1 << 16;
+    destination->buffer = malloc(destination->capacity);
+    if (!destination->buffer) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 0);
+    destination->base.next_output_byte = destination->buffer;
+    destination->base.free_in_buffer = destination->capacity;
+}
+
+// Called when the buffer is full (whatever free_in_buffer says).
+static boolean fr_destination_grow(j_compress_ptr cinfo) {
+    fr_growing_destination *destination = (fr_growing_destination *)cinfo->dest;
+    uint8_t *larger = realloc(destination->buffer, destination->capacity * 2);
+    if (!larger) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 1);
+    destination->buffer = larger;
+    destination->base.next_output_byte = larger + destination->capacity;
+    destination->base.free_in_buffer = destination->capacity;
+    destination->capacity *= 2;
+    return TRUE;
+}
+
+static void fr_destination_term(j_compress_ptr cinfo) {
+    (void)cinfo;
+}
+
+struct fr_jpeg_writer {
     struct jpeg_compress_struct cinfo;
     fr_error_manager manager;
-    unsigned char *volatile buffer = NULL;
-    unsigned long buffer_size = 0;
+    fr_growing_destination destination;
+    size_t row_bytes;
+};
+
+static void fr_jpeg_writer_free(fr_jpeg_writer *writer) {
+    jpeg_destroy_compress(&writer->cinfo);
+    free(writer->destination.buffer);
+    free(writer);
+}
+
+fr_jpeg_writer *fr_jpeg_writer_open(int width, int height, int components, int quality, int progressive,
+                                    int optimize_coding, const fr_metadata *metadata, char *message) {
     message[0] = 0;
-    fr_install_errors((j_common_ptr)&cinfo, &manager, message);
-    jpeg_create_compress(&cinfo);
-    if (setjmp(manager.jump)) {
-        jpeg_destroy_compress(&cinfo);
-        free(buffer);
-        return -1;
+    fr_jpeg_writer *writer = calloc(1, sizeof *writer);
+    if (!writer) {
+        snprintf(message, FR_MESSAGE_SIZE, "out of memory");
+        return NULL;
     }
-    jpeg_mem_dest(&cinfo, (unsigned char **)&buffer, &buffer_size);
-    cinfo.image_width = (JDIMENSION)width;
-    cinfo.image_height = (JDIMENSION)height;
-    cinfo.input_components = components;
-    cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
-    jpeg_set_defaults(&cinfo);
-    jpeg_set_quality(&cinfo, quality, TRUE);
-    cinfo.optimize_coding = optimize_coding ? TRUE : FALSE;
-    if (progressive) jpeg_simple_progression(&cinfo);
-    jpeg_start_compress(&cinfo, TRUE);
+    fr_install_errors((j_common_ptr)&writer->cinfo, &writer->manager, message);
+    jpeg_create_compress(&writer->cinfo);
+    if (setjmp(writer->manager.jump)) {
+        fr_jpeg_writer_free(writer);
+        return NULL;
+    }
+    writer->destination.base.init_destination = fr_destination_init;
+    writer->destination.base.empty_output_buffer = fr_destination_grow;
+    writer->destination.base.term_destination = fr_destination_term;
+    writer->cinfo.dest = &writer->destination.base;
+    writer->cinfo.image_width = (JDIMENSION)width;
+    writer->cinfo.image_height = (JDIMENSION)height;
+    writer->cinfo.input_components = components;
+    writer->cinfo.in_color_space = components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_set_defaults(&writer->cinfo);
+    jpeg_set_quality(&writer->cinfo, quality, TRUE);
+    writer->cinfo.optimize_coding = optimize_coding ? TRUE : FALSE;
+    if (progressive) jpeg_simple_progression(&writer->cinfo);
+    jpeg_start_compress(&writer->cinfo, TRUE);
     if (metadata) {
-        fr_write_app1(&cinfo, "Exif\0", 6, metadata->exif, metadata->exif_size);
-        fr_write_app1(&cinfo, "http://ns.adobe.com/xap/1.0/", 29, metadata->xmp, metadata->xmp_size);
+        fr_write_app1(&writer->cinfo, "Exif\0", 6, metadata->exif, metadata->exif_size);
+        fr_write_app1(&writer->cinfo, "http://ns.adobe.com/xap/1.0/", 29, metadata->xmp, metadata->xmp_size);
         if (metadata->icc && metadata->icc_size > 0) {
-            jpeg_write_icc_profile(&cinfo, metadata->icc, (unsigned int)metadata->icc_size);
+            jpeg_write_icc_profile(&writer->cinfo, metadata->icc, (unsigned int)metadata->icc_size);
         }
     }
-    size_t row_bytes = (size_t)width * (size_t)components;
-    while (cinfo.next_scanline < cinfo.image_height) {
-        JSAMPROW rows[1] = { (JSAMPROW)(pixels + row_bytes * cinfo.next_scanline) };
-        jpeg_write_scanlines(&cinfo, rows, 1);
+    writer->row_bytes = (size_t)width * (size_t)components;
+    return writer;
+}
+
+int fr_jpeg_writer_write(fr_jpeg_writer *writer, const uint8_t *rows, int count, char *message) {
+    message[0] = 0;
+    writer->manager.message = message;
+    if (setjmp(writer->manager.jump)) return -1;
+    for (int i = 0; i < count; i++) {
+        if (writer->cinfo.next_scanline >= writer->cinfo.image_height) {
+            snprintf(message, FR_MESSAGE_SIZE, "written past the last row");
+            return -1;
+        }
+        JSAMPROW row[1] = { (JSAMPROW)(rows + writer->row_bytes * (size_t)i) };
+        jpeg_write_scanlines(&writer->cinfo, row, 1);
     }
-    jpeg_finish_compress(&cinfo);
-    jpeg_destroy_compress(&cinfo);
-    *output = buffer;
-    *output_size = buffer_size;
     return 0;
+}
+
+int fr_jpeg_writer_finish(fr_jpeg_writer *writer, const uint8_t **output, size_t *output_size, char *message) {
+    message[0] = 0;
+    writer->manager.message = message;
+    if (setjmp(writer->manager.jump)) return -1;
+    if (writer->cinfo.next_scanline < writer->cinfo.image_height) {
+        snprintf(message, FR_MESSAGE_SIZE, "finished after %u of %u rows", writer->cinfo.next_scanline,
+                 writer->cinfo.image_height);
+        return -1;
+    }
+    jpeg_finish_compress(&writer->cinfo);
+    *output = writer->destination.buffer;
+    *output_size = writer->destination.capacity - writer->destination.base.free_in_buffer;
+    return 0;
+}
+
+void fr_jpeg_writer_close(fr_jpeg_writer *writer) {
+    if (writer) fr_jpeg_writer_free(writer);
 }
 
 void fr_free(void *pointer) {

@@ -150,6 +150,25 @@ public protocol ImageEncoding: Sendable {
     func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8]
 }
 
+/// A file being encoded from rows handed over top to bottom (see `RowEncoding`).
+public protocol RowWriter: AnyObject {
+    /// The next `count` rows, width × channels samples each, in the layout the writer was opened for.
+    func write(_ rows: UnsafePointer<UInt8>, count: Int) throws(CodecError)
+    /// Ends the file after the last row and returns its bytes.
+    func finish() throws(CodecError) -> [UInt8]
+}
+
+/// Encoders that can take a picture a few rows at a time, so a large output never exists whole.
+public protocol RowEncoding: ImageEncoding {
+    /// Whether an output of `bytes` uncompressed bytes is better encoded from rows as they come
+    /// than from the whole picture with these options (false when streaming would change the
+    /// file for the worse, or the options need the whole picture anyway).
+    func streamsRows(_ options: EncodeOptions, outputBytes: Int) -> Bool
+    /// A writer for 8-bit pictures of `format` (one of `acceptedFormats`).
+    func rowWriter(width: Int, height: Int, format: PixelFormat, options: EncodeOptions,
+                   metadata: ImageMetadata) throws(CodecError) -> any RowWriter
+}
+
 extension ImageEncoding {
     public var writesSixteenBits: Bool { false }
 

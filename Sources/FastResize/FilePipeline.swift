@@ -232,6 +232,10 @@ public struct FilePipeline: Sendable {
             return try renderAnimation(data, info: info, decoder: decoder, encoder: animator, format: format,
                                        workspace: workspace, threads: threads)
         }
+        if let rendered = try renderStreamed(data, info: info, format: format, workspace: workspace,
+                                             threads: threads, releasingInput: releasingInput) {
+            return rendered
+        }
         var image = try resized(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput)
         var options = settings.encoding
         let webpMode = format == .webp ? chooseWebPMode(&options, for: image) : nil
@@ -245,6 +249,54 @@ public struct FilePipeline: Sendable {
         } catch {
             throw .codec(error)
         }
+    }
+
+    /// Decode, resize and encode all streamed, for outputs whose encoder takes rows and gains by
+    /// it (`RowEncoding.streamsRows`: any PNG, large JPEG): finished output rows go to the encoder
+    /// group by group, converted to sRGB and to the encoder's layout on the way, so neither the
+    /// decoded picture nor the output picture ever exists whole. Nil when this file or output
+    /// cannot go this way: not streamable, linear light, or to be turned upright (turning needs
+    /// the whole output; it is small next to the input).
+    private func renderStreamed(_ data: Data, info: ImageInfo, format: ImageFormat,
+                                workspace: ResizeWorkspace, threads: Int, releasingInput: Bool) throws(FileError) -> RenderedImage? {
+        let geometry = Geometry(pipeline: self, info: info)
+        guard let encoder = rowEncoder(for: info, geometry: geometry),
+              let decoder = codecs.decoders[info.format] as? any RowStreaming else { return nil }
+        let profile = profileToApply(info, decodedInSRGB: false)
+        let resizer = Resizer(filter: settings.filter)
+        let bytes = try withStreamedSource(data, decoder: decoder, format: info.format, geometry: geometry,
+                                           threads: threads, releasingInput: releasingInput) { source throws(CodecError) in
+            let layout = Self.layout(of: source.format, for: encoder)
+            let writer = try encoder.rowWriter(width: geometry.width, height: geometry.height, format: layout,
+                                               options: settings.encoding,
+                                               metadata: outputMetadata(info.metadata, pixels: layout))
+            try resizer.resizeStreaming(sourceWidth: source.width, sourceHeight: source.height, format: source.format,
+                                        region: source.region, width: geometry.width, height: geometry.height,
+                                        threads: threads, workspace: workspace, read: source.read) { rows, count throws(CodecError) in
+                if profile == nil && layout == source.format { return try writer.write(rows, count: count) }
+                var group = PixelBuffer(width: geometry.width, height: count, format: source.format,
+                                        pixels: Array(UnsafeBufferPointer(start: rows, count: geometry.width * count * source.format.channelCount)))
+                if let profile, let converted = codecs.color?.convertToSRGB(group, profile: profile) { group = converted }
+                group = Self.prepare(group, for: encoder, background: settings.background)
+                try group.pixels.withUnsafeBufferPointer { pixels throws(CodecError) in
+                    try writer.write(pixels.baseAddress!, count: count)
+                }
+            }
+            return try writer.finish()
+        }
+        guard let bytes else { return nil }
+        return RenderedImage(bytes: bytes, width: geometry.width, height: geometry.height, format: format,
+                             webpMode: nil, frames: 1)
+    }
+
+    /// The encoder that takes `info`'s output row by row as it is resized, or nil when the output
+    /// is made whole (see `renderStreamed`).
+    func rowEncoder(for info: ImageInfo, geometry: Geometry) -> (any RowEncoding)? {
+        guard info.streamsRows, !settings.linear, geometry.orientation == .up,
+              let encoder = codecs.encoders[settings.outputFormat(for: info)] as? any RowEncoding,
+              encoder.streamsRows(settings.encoding, outputBytes: geometry.width * geometry.height * (info.hasAlpha ? 4 : 3))
+        else { return nil }
+        return encoder
     }
 
     /// Every frame resized the same way, timing and loop count kept.
@@ -330,14 +382,17 @@ public struct FilePipeline: Sendable {
         let info = try facts(known, of: data)
         let decoder = codecs.decoders[info.format]!
         let geometry = Geometry(pipeline: self, info: info)
-        // Point sampling asks for source pixels as they are, and linear light for averages of
-        // intensities: neither may have a gamma-space averaging step (DCT scaling, box) first.
-        let factor = cheapStepsAllowed ? ShrinkOnLoad.decoderFactor(shrink: geometry.shrink) : 1
-        if !settings.linear, let streaming = decoder as? any RowStreaming,
-           let image = try streamed(data, decoder: streaming, format: info.format, factor: factor, geometry: geometry,
-                                    workspace: workspace, threads: threads, releasingInput: releasingInput) {
-            return finishResized(image, geometry: geometry, profile: profileToApply(info, decodedInSRGB: false))
+        if !settings.linear, let streaming = decoder as? any RowStreaming {
+            let resizer = Resizer(filter: settings.filter)
+            let image = try withStreamedSource(data, decoder: streaming, format: info.format, geometry: geometry,
+                                               threads: threads, releasingInput: releasingInput) { source throws(CodecError) in
+                try resizer.resizeStreaming(sourceWidth: source.width, sourceHeight: source.height, format: source.format,
+                                            region: source.region, width: geometry.width, height: geometry.height,
+                                            threads: threads, workspace: workspace, read: source.read)
+            }
+            if let image { return finishResized(image, geometry: geometry, profile: profileToApply(info, decodedInSRGB: false)) }
         }
+        let factor = decoderFactor(geometry)
         let decoded = try Self.withBytes(of: data) { bytes throws(CodecError) in
             try decoder.decode(bytes, shrinkingBy: factor)
         }
@@ -347,6 +402,13 @@ public struct FilePipeline: Sendable {
     }
 
     private var cheapStepsAllowed: Bool { settings.filter != .nearest && !settings.linear }
+
+    /// How much the decoder may shrink while decoding. Point sampling asks for source pixels as
+    /// they are, and linear light for averages of intensities: neither may have a gamma-space
+    /// averaging step (DCT scaling, box) first.
+    private func decoderFactor(_ geometry: Geometry) -> Int {
+        cheapStepsAllowed ? ShrinkOnLoad.decoderFactor(shrink: geometry.shrink) : 1
+    }
 
     /// The profile still to apply: none when the decoder applied it, the user keeps it, or it is sRGB's.
     private func profileToApply(_ info: ImageInfo, decodedInSRGB: Bool) -> [UInt8]? {
@@ -400,16 +462,28 @@ public struct FilePipeline: Sendable {
         return converted.oriented(geometry.orientation)
     }
 
-    /// Decodes and resizes row by row, for decoders that can (8-bit JPEG and PNG): the decoded
-    /// picture never exists whole, and input pages already decoded are given back, so memory stays
-    /// a strip of rows whatever the picture's size. The box pre-shrink runs on the rows as they
-    /// come. Nil when this file cannot be streamed.
-    private func streamed(_ data: Data, decoder: any RowStreaming, format: ImageFormat, factor: Int, geometry: Geometry,
-                          workspace: ResizeWorkspace, threads: Int, releasingInput: Bool) throws(FileError) -> PixelBuffer? {
-        let resizer = Resizer(filter: settings.filter)
+    /// A streamed decode ready to resize: its rows (box-averaged as they come) and the region of
+    /// them to resize.
+    struct StreamedSource {
+        let width: Int
+        let height: Int
+        let format: PixelFormat
+        let region: SourceRegion
+        /// Fills the next rows, as `Resizer.resizeStreaming` asks.
+        let read: (UnsafeMutablePointer<UInt8>, Int) throws(CodecError) -> Void
+    }
+
+    /// Opens a row-by-row decode, for decoders that can (8-bit JPEG, PNG, TIFF), and hands it to
+    /// `body`: the decoded picture never exists whole, and input pages already decoded are given
+    /// back, so memory stays a strip of rows whatever the picture's size. The box pre-shrink runs
+    /// on the rows as they come. Nil when this file cannot be streamed.
+    private func withStreamedSource<R>(_ data: Data, decoder: any RowStreaming, format: ImageFormat, geometry: Geometry,
+                                       threads: Int, releasingInput: Bool,
+                                       _ body: (StreamedSource) throws(CodecError) -> R) throws(FileError) -> R? {
+        let factor = decoderFactor(geometry)
         let cheapSteps = cheapStepsAllowed
         let limit = settings.maxPixels
-        return try Self.withBytes(of: data) { bytes throws(CodecError) -> PixelBuffer? in
+        return try Self.withBytes(of: data) { bytes throws(CodecError) -> R? in
             guard let reader = try decoder.rowReader(bytes, shrinkingBy: factor, releasingInput: releasingInput) else {
                 return nil
             }
@@ -435,15 +509,15 @@ public struct FilePipeline: Sendable {
                 }
                 : nil
             defer { prefetcher?.stop() }
-            return try resizer.resizeStreaming(sourceWidth: rows.width, sourceHeight: rows.height, format: reader.format,
-                                               region: region, width: geometry.width, height: geometry.height,
-                                               threads: threads, workspace: workspace) { target, count throws(CodecError) in
+            let source = StreamedSource(width: rows.width, height: rows.height, format: reader.format, region: region) {
+                target, count throws(CodecError) in
                 if let prefetcher {
                     try prefetcher.read(into: target, rows: count)
                 } else {
                     try rows.read(into: target, rows: count)
                 }
             }
+            return try body(source)
         }
     }
 
@@ -465,17 +539,23 @@ public struct FilePipeline: Sendable {
     /// expanded where the encoder has no gray.
     static func prepare(_ image: PixelBuffer, for encoder: any ImageEncoding,
                         background: (red: UInt8, green: UInt8, blue: UInt8)) -> PixelBuffer {
+        let target = layout(of: image.format, for: encoder)
+        if target == image.format { return image }
+        return image.converted(to: target, background: (background.red, background.green, background.blue))
+    }
+
+    /// The layout `encoder` is given pictures of `format` in: the same when it takes it, else the nearest it takes.
+    static func layout(of format: PixelFormat, for encoder: any ImageEncoding) -> PixelFormat {
         let accepted = encoder.acceptedFormats
-        if accepted.contains(image.format) { return image }
+        if accepted.contains(format) { return format }
         let candidates: [PixelFormat]
-        switch image.format {
+        switch format {
         case .gray: candidates = [.rgb, .rgba, .grayAlpha]
         case .grayAlpha: candidates = [.rgba, .gray, .rgb]
         case .rgb: candidates = [.rgba, .gray]
         case .rgba: candidates = [.rgb, .grayAlpha, .gray]
         }
-        let target = candidates.first(where: accepted.contains) ?? .rgb
-        return image.converted(to: target, background: (background.red, background.green, background.blue))
+        return candidates.first(where: accepted.contains) ?? .rgb
     }
 
     /// Runs a codec over the bytes of `data`, turning its error into a file error.

@@ -60,7 +60,8 @@ public final class MemoryBudget: @unchecked Sendable {
 extension FilePipeline {
     /// What decoding and resizing `info`'s file is expected to hold at its peak, in bytes: the
     /// decoded picture after shrink-on-load (or, for files the decoder streams, a strip of rows),
-    /// the float or int16 work buffers, and the output. An estimate from the header, made before
+    /// the float or int16 work buffers, and the output (or, for outputs encoded from rows, a
+    /// group of rows and the encoded file). An estimate from the header, made before
     /// anything is decoded; codecs' own buffers (a progressive JPEG's coefficients) come on top.
     public func memoryNeed(for info: ImageInfo) -> Int {
         let geometry = Geometry(pipeline: self, info: info)
@@ -80,6 +81,12 @@ extension FilePipeline {
             decodedRows = decodedHeight
         }
         let frames = info.frameCount > 1 && !settings.firstFrameOnly ? info.frameCount : 1
+        if rowEncoder(for: info, geometry: geometry) != nil {
+            // The output goes to the encoder a group of rows at a time; the encoded file is held
+            // whole (taken as two bytes a pixel, about what PNG makes of a photograph; JPEG far less).
+            let groupRows = Resizer.bandRows * ProcessInfo.processInfo.activeProcessorCount
+            return decodedWidth * decodedRows * perPixel + geometry.width * groupRows * 4 * 2 + outputPixels * 2
+        }
         return decodedWidth * decodedRows * perPixel + outputPixels * 4 * frames + outputPixels * 4
     }
 }

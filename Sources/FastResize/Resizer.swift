@@ -61,18 +61,59 @@ extension Resizer {
                                           width: Int, height: Int, threads: Int = 1,
                                           workspace: ResizeWorkspace = ResizeWorkspace(),
                                           read: (UnsafeMutablePointer<UInt8>, Int) throws(E) -> Void) throws(E) -> PixelBuffer {
+        var output = PixelBuffer(uninitializedWidth: width, height: height, format: format)
+        try output.pixels.withUnsafeMutableBufferPointer { target throws(E) in
+            try streamBands(sourceWidth: sourceWidth, sourceHeight: sourceHeight, format: format, region: region,
+                            width: width, height: height, threads: threads, workspace: workspace, read: read,
+                            into: target.baseAddress!, emit: { _, _ throws(E) in })
+        }
+        return output
+    }
+
+    /// The same, with the output handed on as it is finished: `emit(rows, n)` gets the next `n`
+    /// output rows (`width` pixels each, valid during the call), so the output never exists whole
+    /// either. Output rows come in groups of one band per thread.
+    public func resizeStreaming<E: Error>(sourceWidth: Int, sourceHeight: Int, format: PixelFormat, region: SourceRegion,
+                                          width: Int, height: Int, threads: Int = 1,
+                                          workspace: ResizeWorkspace = ResizeWorkspace(),
+                                          read: (UnsafeMutablePointer<UInt8>, Int) throws(E) -> Void,
+                                          emit: (UnsafePointer<UInt8>, Int) throws(E) -> Void) throws(E) {
+        try streamBands(sourceWidth: sourceWidth, sourceHeight: sourceHeight, format: format, region: region,
+                        width: width, height: height, threads: threads, workspace: workspace, read: read,
+                        into: nil, emit: emit)
+    }
+
+    /// Both of the above: the bands write into `whole` (the full output) when it is given, else
+    /// into a buffer of one group of bands that `emit` is handed once the group is done.
+    private func streamBands<E: Error>(sourceWidth: Int, sourceHeight: Int, format: PixelFormat, region: SourceRegion,
+                                       width: Int, height: Int, threads: Int, workspace: ResizeWorkspace,
+                                       read: (UnsafeMutablePointer<UInt8>, Int) throws(E) -> Void,
+                                       into whole: UnsafeMutablePointer<UInt8>?,
+                                       emit: (UnsafePointer<UInt8>, Int) throws(E) -> Void) throws(E) {
         let horizontal = workspace.weights(inputCount: sourceWidth, outputCount: width, filter: filter,
                                            offset: region.x, span: region.width)
         let vertical = workspace.weights(inputCount: sourceHeight, outputCount: height, filter: filter,
                                          offset: region.y, span: region.height)
         let rowBytes = sourceWidth * format.channelCount
-        var output = PixelBuffer(uninitializedWidth: width, height: height, format: format)
-        if horizontal.isIdentity && vertical.isIdentity {
-            try output.pixels.withUnsafeMutableBufferPointer { target throws(E) in try read(target.baseAddress!, height) }
-            return output
-        }
+        let outputRowBytes = width * format.channelCount
         let bandCount = (height + Self.bandRows - 1) / Self.bandRows
         let workers = max(1, min(threads, bandCount))
+        // Without `whole`, one group of output rows at a time.
+        let groupRows = workers * Self.bandRows
+        var groupBuffer = whole == nil
+            ? [UInt8](unsafeUninitializedCapacity: groupRows * outputRowBytes) { _, count in count = groupRows * outputRowBytes }
+            : []
+        if horizontal.isIdentity && vertical.isIdentity {
+            if let whole { return try read(whole, height) }
+            try groupBuffer.withUnsafeMutableBufferPointer { buffer throws(E) in
+                for first in stride(from: 0, to: height, by: groupRows) {
+                    let count = min(groupRows, height - first)
+                    try read(buffer.baseAddress!, count)
+                    try emit(buffer.baseAddress!, count)
+                }
+            }
+            return
+        }
         // Bands go in groups, one per worker; a group needs input rows [first tap of its first
         // output row, last tap of its last output row).
         let groups = stride(from: 0, to: bandCount, by: workers).map { first -> (bands: Range<Int>, rows: Range<Int>) in
@@ -110,16 +151,21 @@ extension Resizer {
                 }
                 stripRows = stripRows.lowerBound..<(stripRows.lowerBound + filled)
             }
-            strip.withUnsafeBufferPointer { source in
-                output.pixels.withUnsafeMutableBufferPointer { target in
+            let firstOutputRow = group.bands.lowerBound * Self.bandRows
+            try groupBuffer.withUnsafeMutableBufferPointer { groupTarget throws(E) in
+                strip.withUnsafeBufferPointer { source in
                     var job = BandJob(source: source.baseAddress!, sourceWidth: sourceWidth, format: format,
-                                      target: target.baseAddress!, horizontal: horizontal, vertical: vertical,
-                                      backend: backend)
+                                      target: whole ?? groupTarget.baseAddress!, horizontal: horizontal,
+                                      vertical: vertical, backend: backend)
                     job.firstSourceRow = stripRows.lowerBound
+                    job.firstTargetRow = whole == nil ? firstOutputRow : 0
                     let bands = group.bands, bandJob = job
                     ParallelWork.forEach(count: bands.count, workers: workers) { index, worker in
                         bandJob.run(band: bands.lowerBound + index, scratch: scratch[worker])
                     }
+                }
+                if whole == nil {
+                    try emit(groupTarget.baseAddress!, min(height, group.bands.upperBound * Self.bandRows) - firstOutputRow)
                 }
             }
         }
@@ -132,7 +178,6 @@ extension Resizer {
                 }
             }
         }
-        return output
     }
 }
 
@@ -141,6 +186,8 @@ private struct BandJob: @unchecked Sendable {
     let source: UnsafePointer<UInt8>
     /// The input row `source` holds first (non-zero when only a strip of the input is in memory).
     var firstSourceRow = 0
+    /// The output row `target` holds first (non-zero when only a group of bands is in memory).
+    var firstTargetRow = 0
     let sourceWidth: Int
     let format: PixelFormat
     let target: UnsafeMutablePointer<UInt8>
@@ -259,13 +306,13 @@ private struct BandJob: @unchecked Sendable {
                                            backend: backend)
                     for j in 0..<rows {
                         unpremultiply(sums + j * channels, shift: shift,
-                                      into: target + ((firstRow + j) * outputWidth + x) * channels)
+                                      into: target + ((firstRow + j - firstTargetRow) * outputWidth + x) * channels)
                     }
                 } else {
                     RowKernels.weightedSum(columnRows, weights: columnWeights, taps: taps, count: length, shift: shift,
                                            into: bytes, backend: backend)
                     for j in 0..<rows {
-                        let pixel = target + ((firstRow + j) * outputWidth + x) * channels
+                        let pixel = target + ((firstRow + j - firstTargetRow) * outputWidth + x) * channels
                         for c in 0..<channels { pixel[c] = bytes[j * channels + c] }
                     }
                 }

@@ -134,30 +134,76 @@ final class JPEGRowReader: RowReader {
     }
 }
 
-/// Encodes gray or RGB to baseline (or progressive) JPEG with optimised Huffman tables, with the
-/// EXIF (APP1), XMP (APP1) and ICC profile (APP2) it is given.
-public struct JPEGEncoder: ImageEncoding {
-    public init() {}
+/// Encodes gray or RGB to baseline (or progressive) JPEG with the EXIF (APP1), XMP (APP1) and ICC
+/// profile (APP2) it is given. Whole pictures get optimised Huffman tables (about 5% smaller);
+/// large outputs are encoded from rows as they come, which libjpeg can only do with its standard
+/// tables (optimisation needs a second pass over every coefficient: more memory than the pixels).
+public struct JPEGEncoder: RowEncoding {
+    /// Outputs from this many uncompressed bytes on are streamed.
+    public let streamingThreshold: Int
+
+    /// By default from 32 MiB on (about 11 megapixels of RGB): smaller outputs cost little memory
+    /// and keep the smaller file.
+    public init(streamingThreshold: Int = 32 << 20) {
+        self.streamingThreshold = streamingThreshold
+    }
 
     public var acceptedFormats: Set<PixelFormat> { [.gray, .rgb] }
 
     public func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8] {
         precondition(acceptedFormats.contains(image.format) && image.bitDepth == 8, "JPEG takes 8-bit gray or RGB")
+        let writer = try JPEGRowWriter(width: image.width, height: image.height, format: image.format, options: options,
+                                       optimizeCoding: true, metadata: metadata)
+        try image.pixels.withUnsafeBufferPointer { pixels throws(CodecError) in
+            try writer.write(pixels.baseAddress!, count: image.height)
+        }
+        return try writer.finish()
+    }
+
+    public func streamsRows(_ options: EncodeOptions, outputBytes: Int) -> Bool {
+        !options.progressive && outputBytes >= streamingThreshold
+    }
+
+    public func rowWriter(width: Int, height: Int, format: PixelFormat, options: EncodeOptions,
+                          metadata: ImageMetadata) throws(CodecError) -> any RowWriter {
+        precondition(acceptedFormats.contains(format), "JPEG takes 8-bit gray or RGB")
+        return try JPEGRowWriter(width: width, height: height, format: format, options: options,
+                                 optimizeCoding: options.progressive, metadata: metadata)
+    }
+}
+
+/// libjpeg's compressor behind `RowWriter` (the shim keeps its setjmp).
+final class JPEGRowWriter: RowWriter {
+    private let writer: OpaquePointer
+
+    init(width: Int, height: Int, format: PixelFormat, options: EncodeOptions, optimizeCoding: Bool,
+         metadata: ImageMetadata) throws(CodecError) {
         let quality = options.quality ?? EncodeOptions.defaultQuality(for: .jpeg)
-        var output: UnsafeMutablePointer<UInt8>?
-        var size = 0
         var message = ShimMessage()
-        let status = image.pixels.withUnsafeBufferPointer { pixels in
-            message.withBuffer { text in
-                withMetadataBlocks(metadata) { blocks in
-                    fr_jpeg_encode(pixels.baseAddress, Int32(image.width), Int32(image.height),
-                                   Int32(image.format.channelCount), Int32(quality), options.progressive ? 1 : 0,
-                                   1, blocks, &output, &size, text)
-                }
+        let writer = message.withBuffer { text in
+            withMetadataBlocks(metadata) { blocks in
+                fr_jpeg_writer_open(Int32(width), Int32(height), Int32(format.channelCount), Int32(quality),
+                                    options.progressive ? 1 : 0, optimizeCoding ? 1 : 0, blocks, text)
             }
         }
-        guard status == 0, let output else { throw .encodeFailed(.jpeg, message.text(or: "unknown error")) }
-        defer { fr_free(output) }
+        guard let writer else { throw .encodeFailed(.jpeg, message.text(or: "cannot start the encoder")) }
+        self.writer = writer
+    }
+
+    deinit { fr_jpeg_writer_close(writer) }
+
+    func write(_ rows: UnsafePointer<UInt8>, count: Int) throws(CodecError) {
+        try ShimMessage.encoding(.jpeg, or: "cannot write rows") { text in
+            fr_jpeg_writer_write(writer, rows, Int32(count), text)
+        }
+    }
+
+    func finish() throws(CodecError) -> [UInt8] {
+        var output: UnsafePointer<UInt8>?
+        var size = 0
+        try ShimMessage.encoding(.jpeg, or: "cannot finish the file") { text in
+            fr_jpeg_writer_finish(writer, &output, &size, text)
+        }
         return Array(UnsafeBufferPointer(start: output, count: size))
     }
 }
@@ -188,8 +234,19 @@ struct ShimMessage {
     /// for `format`, in the shim's words, else `fallback`.
     static func decoding(_ format: ImageFormat, or fallback: String,
                          _ call: (UnsafeMutablePointer<CChar>) -> Int32) throws(CodecError) {
+        try run(call) { text in .decodeFailed(format, text.isEmpty ? fallback : text) }
+    }
+
+    /// The same for an encoder's call.
+    static func encoding(_ format: ImageFormat, or fallback: String,
+                         _ call: (UnsafeMutablePointer<CChar>) -> Int32) throws(CodecError) {
+        try run(call) { text in .encodeFailed(format, text.isEmpty ? fallback : text) }
+    }
+
+    private static func run(_ call: (UnsafeMutablePointer<CChar>) -> Int32,
+                            failure: (String) -> CodecError) throws(CodecError) {
         var message = ShimMessage()
-        guard message.withBuffer(call) == 0 else { throw .decodeFailed(format, message.text(or: fallback)) }
+        guard message.withBuffer(call) == 0 else { throw failure(message.text(or: "")) }
     }
 
     func text(or fallback: String) -> String {

@@ -56,8 +56,9 @@ public struct PNGDecoder: RowStreaming {
     }
 }
 
-/// Encodes any layout to PNG, at 8 or 16 bits, with the profile, EXIF and XMP it is given.
-public struct PNGEncoder: ImageEncoding {
+/// Encodes any layout to PNG, at 8 or 16 bits, with the profile, EXIF and XMP it is given. Rows
+/// can be handed over as they come (libspng's progressive encoding): the file is the same.
+public struct PNGEncoder: RowEncoding {
     /// zlib level used when none is given (the libpng/libvips default).
     public static let defaultCompressionLevel = 6
 
@@ -68,41 +69,58 @@ public struct PNGEncoder: ImageEncoding {
     public var writesSixteenBits: Bool { true }
 
     public func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8] {
+        let writer = try PNGRowWriter(width: image.width, height: image.height, format: image.format,
+                                      bitDepth: image.bitDepth, options: options, metadata: metadata)
+        // 16-bit samples go in host order: libspng writes them big-endian itself.
+        try image.pixels.withUnsafeBufferPointer { pixels throws(CodecError) in
+            try writer.write(pixels.baseAddress!, count: image.height)
+        }
+        return try writer.finish()
+    }
+
+    /// Streaming costs nothing here: the same bytes come out.
+    public func streamsRows(_ options: EncodeOptions, outputBytes: Int) -> Bool { true }
+
+    public func rowWriter(width: Int, height: Int, format: PixelFormat, options: EncodeOptions,
+                          metadata: ImageMetadata) throws(CodecError) -> any RowWriter {
+        try PNGRowWriter(width: width, height: height, format: format, bitDepth: 8, options: options, metadata: metadata)
+    }
+}
+
+/// libspng's progressive encoder behind `RowWriter`, writing into its own growing buffer.
+final class PNGRowWriter: RowWriter {
+    private let pointer: OpaquePointer
+    private let rowBytes: Int
+    private let height: Int
+    private var rowsWritten = 0
+    /// libspng may keep pointers to the chunk data until the image is written: copies held here.
+    private var buffers: [UnsafeMutableBufferPointer<CChar>] = []
+
+    init(width: Int, height: Int, format: PixelFormat, bitDepth: Int, options: EncodeOptions,
+         metadata: ImageMetadata) throws(CodecError) {
         guard let pointer = spng_ctx_new(Int32(SPNG_CTX_ENCODER.rawValue)) else {
             throw .encodeFailed(.png, "cannot create encoder")
         }
-        defer { spng_ctx_free(pointer) }
+        self.pointer = pointer
+        rowBytes = width * format.channelCount * bitDepth / 8
+        self.height = height
         let colorType: spng_color_type
-        switch image.format {
+        switch format {
         case .gray: colorType = SPNG_COLOR_TYPE_GRAYSCALE
         case .grayAlpha: colorType = SPNG_COLOR_TYPE_GRAYSCALE_ALPHA
         case .rgb: colorType = SPNG_COLOR_TYPE_TRUECOLOR
         case .rgba: colorType = SPNG_COLOR_TYPE_TRUECOLOR_ALPHA
         }
-        var header = spng_ihdr(width: UInt32(image.width), height: UInt32(image.height), bit_depth: UInt8(image.bitDepth),
+        var header = spng_ihdr(width: UInt32(width), height: UInt32(height), bit_depth: UInt8(bitDepth),
                                color_type: UInt8(colorType.rawValue), compression_method: 0,
                                filter_method: 0, interlace_method: 0)
-        func check(_ status: Int32) throws(CodecError) {
-            if status != 0 { throw .encodeFailed(.png, String(cString: spng_strerror(status))) }
-        }
         try check(spng_set_option(pointer, SPNG_ENCODE_TO_BUFFER, 1))
         try check(spng_set_ihdr(pointer, &header))
         try check(spng_set_option(pointer, SPNG_IMG_COMPRESSION_LEVEL,
-                                  Int32(options.compressionLevel ?? Self.defaultCompressionLevel)))
+                                  Int32(options.compressionLevel ?? PNGEncoder.defaultCompressionLevel)))
         // Adaptive filtering over all five filters costs several times more than it saves here;
         // Paeth alone compresses photographs and graphics well and is fast.
         try check(spng_set_option(pointer, SPNG_FILTER_CHOICE, Int32(SPNG_FILTER_CHOICE_PAETH.rawValue)))
-        // libspng may keep pointers to the chunk data until the image is written: hold copies
-        // that live until this function returns.
-        var buffers: [UnsafeMutableBufferPointer<CChar>] = []
-        defer { buffers.forEach { $0.deallocate() } }
-        func hold(_ bytes: [UInt8]) -> UnsafeMutableBufferPointer<CChar> {
-            let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: bytes.count + 1)
-            for (i, byte) in bytes.enumerated() { buffer[i] = CChar(bitPattern: byte) }
-            buffer[bytes.count] = 0
-            buffers.append(buffer)
-            return buffer
-        }
         if let profile = metadata.iccProfile {
             var chunk = spng_iccp()
             withUnsafeMutableBytes(of: &chunk.profile_name) { name in name.copyBytes(from: "icc".utf8) }
@@ -126,12 +144,42 @@ public struct PNGEncoder: ImageEncoding {
             chunk.translated_keyword = empty.baseAddress
             try check(spng_set_text(pointer, &chunk, 1))
         }
-        // 16-bit samples go in host order: libspng writes them big-endian itself.
-        let status = image.pixels.withUnsafeBytes { pixels in
-            spng_encode_image(pointer, pixels.baseAddress, pixels.count, Int32(SPNG_FMT_PNG.rawValue),
-                              Int32(SPNG_ENCODE_FINALIZE.rawValue))
+        try check(spng_encode_image(pointer, nil, 0, Int32(SPNG_FMT_PNG.rawValue),
+                                    Int32(SPNG_ENCODE_PROGRESSIVE.rawValue | SPNG_ENCODE_FINALIZE.rawValue)))
+    }
+
+    deinit {
+        spng_ctx_free(pointer)
+        buffers.forEach { $0.deallocate() }
+    }
+
+    private func hold(_ bytes: [UInt8]) -> UnsafeMutableBufferPointer<CChar> {
+        let buffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: bytes.count + 1)
+        for (i, byte) in bytes.enumerated() { buffer[i] = CChar(bitPattern: byte) }
+        buffer[bytes.count] = 0
+        buffers.append(buffer)
+        return buffer
+    }
+
+    private func check(_ status: Int32) throws(CodecError) {
+        if status != 0 { throw .encodeFailed(.png, String(cString: spng_strerror(status))) }
+    }
+
+    func write(_ rows: UnsafePointer<UInt8>, count: Int) throws(CodecError) {
+        guard rowsWritten + count <= height else { throw .encodeFailed(.png, "written past the last row") }
+        for i in 0..<count {
+            let status = spng_encode_row(pointer, rows + i * rowBytes, rowBytes)
+            rowsWritten += 1
+            // The last row ends the image: libspng says so with SPNG_EOI.
+            if status == Int32(SPNG_EOI.rawValue) && rowsWritten == height { break }
+            try check(status)
         }
-        try check(status)
+    }
+
+    func finish() throws(CodecError) -> [UInt8] {
+        guard rowsWritten == height else {
+            throw .encodeFailed(.png, "finished after \(rowsWritten) of \(height) rows")
+        }
         var length = 0
         var error: Int32 = 0
         guard let buffer = spng_get_png_buffer(pointer, &length, &error) else {

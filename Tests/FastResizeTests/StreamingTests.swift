@@ -124,3 +124,34 @@ import TestSupport
         #expect(pipeline.memoryNeed(for: wholeTIFF) > 16000 * 13064 * 4)
     }
 }
+
+@Suite struct StreamedOutputTests {
+    /// The output handed on group by group (as encoders that take rows get it) is, row for row,
+    /// what the whole output holds: with and without alpha, one to three threads, a crop, and
+    /// the identity (no resampling at all).
+    @Test(arguments: PixelFormat.allCases, [1, 2, 3])
+    func emittedRowsAreTheWholeOutput(_ format: PixelFormat, threads: Int) {
+        let image = TestImages.pattern(width: 151, height: 287, format: format, seed: 3)
+        let cases = [(SourceRegion(image), 40, 90), (SourceRegion(image), 151, 300),
+                     (SourceRegion(x: 10.5, y: 60.25, width: 90, height: 70.5), 30, 23), (SourceRegion(image), 151, 287)]
+        for (region, width, height) in cases {
+            let whole = Resizer().resize(image, region: region, width: width, height: height, threads: threads)
+            var next = 0, emitted: [UInt8] = [], groups = 0
+            Resizer().resizeStreaming(sourceWidth: image.width, sourceHeight: image.height, format: image.format,
+                                      region: region, width: width, height: height, threads: threads,
+                                      read: { (target: UnsafeMutablePointer<UInt8>, count: Int) in
+                image.pixels.withUnsafeBufferPointer { source in
+                    target.update(from: source.baseAddress! + next * image.bytesPerRow, count: count * image.bytesPerRow)
+                }
+                next += count
+            }, emit: { rows, count in
+                emitted += UnsafeBufferPointer(start: rows, count: count * width * format.channelCount)
+                groups += 1
+            })
+            #expect(emitted == whole.pixels, "\(format) \(width)x\(height) threads \(threads)")
+            #expect(next == image.height)
+            // Never the whole output at once: groups of one 16-row band per thread.
+            #expect(groups == (height + 16 * threads - 1) / (16 * threads))
+        }
+    }
+}

@@ -34,11 +34,23 @@ typedef struct {
 /// Reads the JPEG header and the output size for a 1/scale_denom DCT-scaled decode (1, 2, 4 or 8).
 int fr_jpeg_probe(const uint8_t *data, size_t size, int scale_denom, fr_jpeg_info *info, char *message);
 
-/// Encodes 1- or 3-component pixels with the given metadata; *output is malloc'd and must be
-/// released with fr_free.
-int fr_jpeg_encode(const uint8_t *pixels, int width, int height, int components, int quality,
-                   int progressive, int optimize_coding, const fr_metadata *metadata,
-                   uint8_t **output, size_t *output_size, char *message);
+/// A JPEG being encoded a few rows at a time from 1- or 3-component pixels, with the given
+/// metadata. Without optimize_coding and progressive, libjpeg holds only a few rows (both need
+/// the whole picture's coefficients for a second pass).
+typedef struct fr_jpeg_writer fr_jpeg_writer;
+
+/// NULL on failure.
+fr_jpeg_writer *fr_jpeg_writer_open(int width, int height, int components, int quality, int progressive,
+                                    int optimize_coding, const fr_metadata *metadata, char *message);
+
+/// The next `count` rows (width × components bytes each). After a failure the writer can only be closed.
+int fr_jpeg_writer_write(fr_jpeg_writer *writer, const uint8_t *rows, int count, char *message);
+
+/// Ends the file once every row is written; *output (owned by the writer, valid until it is
+/// closed) holds the file's bytes.
+int fr_jpeg_writer_finish(fr_jpeg_writer *writer, const uint8_t **output, size_t *output_size, char *message);
+
+void fr_jpeg_writer_close(fr_jpeg_writer *writer);
 
 /// A JPEG decoded a few rows at a time: gray or RGB; CMYK/YCCK by the plain formula, or with
 /// `raw_cmyk` as their 4 CMYK components as stored. A truncated file fails the read that reaches

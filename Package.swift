@@ -11,6 +11,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Config files: TOML (toml++ underneath) and YAML (libyaml underneath); both MIT.
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Pure Swift: pixels, filters, weights, geometry, the per-file pipeline and the batch engine.
@@ -39,11 +42,17 @@ let package = Package(
             dependencies: ["FastResize", "CCodecShims", "CSPNG", "CWebP", "CHeif", "CAVIF", "CGIF", "CCGIF", "CLCMS2", "CGD"]
         ),
 
+        // Settings from the command line, the environment and TOML/YAML config files; profiles.
+        .target(
+            name: "FastResizeConfig",
+            dependencies: ["FastResize", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "Yams", package: "Yams")]
+        ),
+
         // The command line: argument parsing, progress, exit codes.
         .executableTarget(
             name: "fastresize",
             dependencies: [
-                "FastResize", "FastResizeCodecs", "CCodecShims",
+                "FastResize", "FastResizeCodecs", "FastResizeConfig", "CCodecShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +61,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["FastResize"], path: "Tests/TestSupport"),
         .testTarget(name: "FastResizeTests", dependencies: ["FastResize", "TestSupport"]),
         .testTarget(name: "FastResizeCodecsTests", dependencies: ["FastResize", "FastResizeCodecs", "TestSupport"]),
+        .testTarget(name: "FastResizeConfigTests", dependencies: ["FastResize", "FastResizeConfig", "TestSupport"]),
         .testTarget(
             name: "FastResizeCLITests",
             dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "TestSupport"]

@@ -7,7 +7,8 @@ import Synchronization
 public struct BatchOptions: Sendable {
     public var inputs: [String]
     public var outputDirectory: String
-    public var settings: ResizeSettings
+    /// One entry per output made from each input: one without a profile, a profile's outputs with one.
+    public var outputs: [ResizeSettings]
     public var overwrite: Bool
     /// Files processed at once.
     public var jobs: Int
@@ -27,12 +28,13 @@ public struct BatchOptions: Sendable {
     /// Generous: a 16383² picture takes a few seconds here.
     public static let defaultTimeout = 120.0
 
-    public init(inputs: [String], outputDirectory: String, settings: ResizeSettings, overwrite: Bool = false,
+    public init(inputs: [String], outputDirectory: String, outputs: [ResizeSettings], overwrite: Bool = false,
                 jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
                 include: [GlobPattern] = [], exclude: [GlobPattern] = [], followSymlinks: Bool = false) {
         self.inputs = inputs
         self.outputDirectory = outputDirectory
-        self.settings = settings
+        precondition(!outputs.isEmpty, "a batch makes at least one output per input")
+        self.outputs = outputs
         self.overwrite = overwrite
         self.jobs = max(1, jobs)
         self.include = include
@@ -41,7 +43,7 @@ public struct BatchOptions: Sendable {
     }
 }
 
-/// A file's fate as decided before any work: processed into `outputPath`, or settled already.
+/// A file's fate as decided before any work: processed into its outputs, or settled already.
 public struct PlannedFile: Sendable {
     public enum Action: Sendable, Equatable {
         case process
@@ -52,8 +54,10 @@ public struct PlannedFile: Sendable {
 
     public var input: InputFile
     public var action: Action
-    /// The planned output (nil when the file is not an image or could not be planned).
-    public var output: OutputRecord?
+    /// The planned outputs, one per entry of `BatchOptions.outputs` (empty when the file is not an
+    /// image or could not be planned); those that exist already, without --overwrite, are
+    /// `.skipped`.
+    public var outputs: [OutputRecord] = []
     /// What the header said when the file was planned, so it is not read twice.
     public var info: ImageInfo?
 }
@@ -70,14 +74,16 @@ public struct BatchProgress: Sendable {
 /// Runs one batch: `plan()` decides, `run()` does the work.
 public struct BatchRunner: Sendable {
     public let options: BatchOptions
-    public let pipeline: FilePipeline
+    /// One per output; the first also reads headers (every output shares the batch's limits).
+    public let pipelines: [FilePipeline]
+    var pipeline: FilePipeline { pipelines[0] }
 
     /// Worker processes for isolated files (nil when none are to be used).
     let workers: WorkerPool?
 
     public init(options: BatchOptions, codecs: CodecRegistry) {
         self.options = options
-        self.pipeline = FilePipeline(codecs: codecs, settings: options.settings)
+        self.pipelines = options.outputs.map { FilePipeline(codecs: codecs, settings: $0) }
         workers = options.isolation != .none ? options.workerCommand.map(WorkerPool.init) : nil
     }
 
@@ -106,14 +112,18 @@ public struct BatchRunner: Sendable {
         let inspected = Self.parallelMap(files, jobs: options.jobs) { file, _ in inspect(file) }
         var claimed: [String: String] = [:]     // output path → the input that claimed it
         for var entry in inspected {
-            if entry.action == .process, let output = entry.output {
-                if let owner = claimed[output.path] {
-                    entry.action = .fail(.collision(otherInput: owner))
+            if entry.action == .process {
+                if let (output, owner) = entry.outputs.lazy.compactMap({ output in claimed[output.path].map { (output, $0) } }).first {
+                    entry.action = .fail(.collision(otherInput: owner == entry.input.path
+                        ? "another output of the same input (\((output.path as NSString).lastPathComponent))" : owner))
                 } else {
-                    claimed[output.path] = entry.input.path
-                    if !options.overwrite && FileManager.default.fileExists(atPath: output.path) {
-                        entry.action = .skip
+                    for index in entry.outputs.indices {
+                        claimed[entry.outputs[index].path] = entry.input.path
+                        if !options.overwrite && FileManager.default.fileExists(atPath: entry.outputs[index].path) {
+                            entry.outputs[index].status = .skipped
+                        }
                     }
+                    if entry.outputs.allSatisfy({ $0.status == .skipped }) { entry.action = .skip }
                 }
             }
             planned.append(entry)
@@ -131,24 +141,28 @@ public struct BatchRunner: Sendable {
         } catch {
             return PlannedFile(input: input, action: .fail(error))
         }
-        let settings = options.settings
-        let format = settings.outputFormat(for: info)
-        let plan = pipeline.plan(for: info)
-        let name = settings.nameTemplate.expand(inputName: (input.relativePath as NSString).lastPathComponent,
-                                                format: format, width: plan.width, height: plan.height)
-        let folder = (input.relativePath as NSString).deletingLastPathComponent
-        let relativeOutput = folder.isEmpty ? name : folder + "/" + name
-        let outputPath = URL(fileURLWithPath: options.outputDirectory).appendingPathComponent(relativeOutput)
-            .standardizedFileURL.path
-        let output = OutputRecord(path: outputPath, width: plan.width, height: plan.height, format: format, bytes: 0)
         let root = URL(fileURLWithPath: options.outputDirectory).standardizedFileURL.path
-        guard outputPath.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
-            return PlannedFile(input: input, action: .fail(.outsideOutputFolder(outputPath)), output: output)
+        var outputs: [OutputRecord] = []
+        for pipeline in pipelines {
+            let settings = pipeline.settings
+            let format = settings.outputFormat(for: info)
+            let plan = pipeline.plan(for: info)
+            let name = settings.nameTemplate.expand(inputName: (input.relativePath as NSString).lastPathComponent,
+                                                    format: format, width: plan.width, height: plan.height)
+            let folder = (input.relativePath as NSString).deletingLastPathComponent
+            let relativeOutput = folder.isEmpty ? name : folder + "/" + name
+            let outputPath = URL(fileURLWithPath: options.outputDirectory).appendingPathComponent(relativeOutput)
+                .standardizedFileURL.path
+            let output = OutputRecord(path: outputPath, width: plan.width, height: plan.height, format: format, bytes: 0)
+            outputs.append(output)
+            guard outputPath.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+                return PlannedFile(input: input, action: .fail(.outsideOutputFolder(outputPath)), outputs: outputs)
+            }
+            if InputWalker.resolved(outputPath) == InputWalker.resolved(input.path) {
+                return PlannedFile(input: input, action: .fail(.outputIsInput), outputs: outputs)
+            }
         }
-        if InputWalker.resolved(outputPath) == InputWalker.resolved(input.path) {
-            return PlannedFile(input: input, action: .fail(.outputIsInput), output: output)
-        }
-        return PlannedFile(input: input, action: .process, output: output, info: info)
+        return PlannedFile(input: input, action: .process, outputs: outputs, info: info)
     }
 
     /// The file's header facts, read in a worker process when the file is isolated (a hostile
@@ -228,9 +242,10 @@ public struct BatchRunner: Sendable {
         case .fail(let error): return finish(.failed, [], error)
         case .process: break
         }
-        guard let output = file.output, let info = file.info else { return finish(.failed, [], .notAnImage) }
+        guard !file.outputs.isEmpty, let info = file.info else { return finish(.failed, [], .notAnImage) }
         // Admitted only while the files in flight fit the memory budget together.
-        let need = pipeline.memoryNeed(for: info)
+        let need = FilePipeline.memoryNeed(for: info, outputs: file.outputs.indices.filter { file.outputs[$0].status != .skipped }
+                                                                   .map { pipelines[$0] })
         guard need <= budget.limit else { return finish(.failed, [], .memoryLimit(need: need, limit: budget.limit)) }
         let admission = budget.acquire(need)
         slot.startClock()
@@ -239,45 +254,74 @@ public struct BatchRunner: Sendable {
         if let workers, options.isolation.isolates(info.format) {
             // The worker process keeps the time: it is killed when the file takes too long.
             slot.keepsOwnTime()
-            switch workers.call(WorkerRequest(input: file.input.path, output: output), timeout: options.timeout) {
+            switch workers.call(WorkerRequest(input: file.input.path, outputs: file.outputs), timeout: options.timeout) {
             case .success(let reply):
-                return finish(reply.status ?? .failed, reply.output.map { [$0] } ?? [],
+                return finish(reply.status ?? .failed, reply.outputs ?? Self.failing(file.outputs),
                               reply.status == .failed ? .isolation(reply.error ?? "failed") : nil)
             case .failure(let error):
-                return finish(.failed, [], error)
+                return finish(.failed, Self.failing(file.outputs), error)
             }
         }
-        let (status, written, error) = produce(input: file.input.path, output: output, info: info,
+        let (status, outputs, error) = produce(input: file.input.path, outputs: file.outputs, info: info,
                                                workspace: slot.workspace, threads: threads, commit: slot.mayCommit)
-        return finish(status, written.map { [$0] } ?? [], error)
+        return finish(status, outputs, error)
     }
 
-    /// Decodes, resizes, encodes and writes one file: the same work in this process and in a
-    /// worker process. `commit` is asked before the output is moved into place.
-    func produce(input: String, output planned: OutputRecord, info: ImageInfo?, workspace: ResizeWorkspace,
-                 threads: Int, commit: () -> Bool) -> (FileReport.Status, OutputRecord?, FileError?) {
-        var output = planned
-        do {
-            try checkLanding(output.path)
+    /// The outputs of a file that failed as a whole: those not skipped failed with it.
+    static func failing(_ outputs: [OutputRecord]) -> [OutputRecord] {
+        outputs.map { output in
+            var output = output
+            if output.status != .skipped { output.status = .failed }
+            return output
+        }
+    }
+
+    /// Decodes, resizes, encodes and writes one file's outputs (those not already `.skipped`), all
+    /// from one decode: the same work in this process and in a worker process. `commit` is asked
+    /// before each output is moved into place. Returns the file's status, every output with its
+    /// own, and the error (with several outputs, the first failed one's, naming it).
+    func produce(input: String, outputs planned: [OutputRecord], info known: ImageInfo?, workspace: ResizeWorkspace,
+                 threads: Int, commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
+        var outputs = planned
+        let pending = planned.indices.filter { planned[$0].status != .skipped }
+        do throws(FileError) {
+            for index in pending { try checkLanding(outputs[index].path) }
             let file = try FilePipeline.mapFile(input)
-            let rendered = try pipeline.render(file.data, info: info, workspace: workspace, threads: threads,
-                                               releasingInput: file.mapped)
-            switch try AtomicFile.write(rendered.bytes, to: output.path, overwrite: options.overwrite, commit: commit) {
-            case .alreadyExists:
-                return (.skipped, nil, nil)
-            case .abandoned:
-                return (.failed, nil, .timedOut(seconds: options.timeout ?? 0))
-            case .written:
-                output.width = rendered.width
-                output.height = rendered.height
-                output.format = rendered.format
-                output.bytes = rendered.bytes.count
-                output.webpMode = rendered.webpMode
-                output.frames = rendered.frames > 1 ? rendered.frames : nil
-                return (.written, output, nil)
+            var info: ImageInfo
+            if let known { info = known } else { info = try pipeline.inspect(file.data) }
+            let rendered = FilePipeline.render(file.data, info: info, outputs: pending.map { pipelines[$0] },
+                                               workspace: workspace, threads: threads, releasingInput: file.mapped)
+            var firstError: FileError?
+            for (position, index) in pending.enumerated() {
+                do throws(FileError) {
+                    let image = try rendered[position].get()
+                    switch try AtomicFile.write(image.bytes, to: outputs[index].path, overwrite: options.overwrite, commit: commit) {
+                    case .alreadyExists:
+                        outputs[index].status = .skipped
+                    case .abandoned:
+                        throw .timedOut(seconds: options.timeout ?? 0)
+                    case .written:
+                        outputs[index].width = image.width
+                        outputs[index].height = image.height
+                        outputs[index].format = image.format
+                        outputs[index].bytes = image.bytes.count
+                        outputs[index].webpMode = image.webpMode
+                        outputs[index].frames = image.frames > 1 ? image.frames : nil
+                        outputs[index].status = .written
+                    }
+                } catch {
+                    outputs[index].status = .failed
+                    guard planned.count > 1 else {
+                        firstError = firstError ?? error
+                        continue
+                    }
+                    outputs[index].error = error.description
+                    firstError = firstError ?? .output((outputs[index].path as NSString).lastPathComponent, error.description)
+                }
             }
+            return (FileReport.Status.combining(outputs), outputs, firstError)
         } catch {
-            return (.failed, nil, error)
+            return (.failed, Self.failing(outputs), error)
         }
     }
 

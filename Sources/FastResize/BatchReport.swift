@@ -11,10 +11,17 @@ public struct FileReport: Sendable, Codable, Equatable {
         case notImage = "not-image"
         /// Not started: the batch was stopped (SIGINT, SIGTERM) first.
         case cancelled
+
+        /// A file's status from its outputs': failed if any failed, skipped if all were, else written.
+        static func combining(_ outputs: [OutputRecord]) -> Status {
+            if outputs.contains(where: { $0.status == .failed }) { return .failed }
+            return outputs.allSatisfy { $0.status == .skipped } ? .skipped : .written
+        }
     }
 
     public var input: String
     public var status: Status
+    /// Every output planned for this input, each with its own status (empty when none was planned).
     public var outputs: [OutputRecord]
     public var error: String?
     /// Wall time spent on this file, in milliseconds.

@@ -77,6 +77,8 @@ public enum FileError: Error, Sendable, Equatable, CustomStringConvertible {
     case timedOut(seconds: Double)
     /// From an isolated worker process: its own message, or how it ended (crashed, killed).
     case isolation(String)
+    /// One output of several failed (its file name, the reason); the others may be written.
+    case output(String, String)
 
     public var description: String {
         switch self {
@@ -97,6 +99,7 @@ public enum FileError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timedOut(let seconds):
             "gave up after \(seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)) s (--timeout); no output written"
         case .isolation(let message): message
+        case .output(let name, let reason): "\(name): \(reason)"
         }
     }
 }
@@ -112,6 +115,10 @@ public struct OutputRecord: Sendable, Equatable, Codable {
     public var webpMode: String?
     /// Animated outputs only: the number of frames written.
     public var frames: Int?
+    /// In reports: written, skipped (it existed) or failed; nil while only planned.
+    public var status: FileReport.Status?
+    /// Why this output failed, when its file made several outputs.
+    public var error: String?
 
     public init(path: String, width: Int, height: Int, format: ImageFormat, bytes: Int, webpMode: String? = nil,
                 frames: Int? = nil) {
@@ -125,7 +132,7 @@ public struct OutputRecord: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case path, width, height, format, bytes, webpMode = "webp_mode", frames
+        case path, width, height, format, bytes, webpMode = "webp_mode", frames, status, error
     }
 }
 
@@ -198,7 +205,7 @@ public struct FilePipeline: Sendable {
         return info
     }
 
-    private func checkLimit(width: Int, height: Int) throws(FileError) {
+    func checkLimit(width: Int, height: Int) throws(FileError) {
         // Multiply in a way that cannot overflow for hostile 32-bit sizes.
         if width <= 0 || height <= 0 || width > settings.maxPixels || height > settings.maxPixels / width {
             throw .pixelLimit(width: width, height: height)
@@ -227,16 +234,120 @@ public struct FilePipeline: Sendable {
         let info = try facts(known, of: data)
         let format = settings.outputFormat(for: info)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
-        if info.frameCount > 1, !settings.firstFrameOnly, let animator = encoder as? any AnimationEncoding,
-           let decoder = codecs.decoders[info.format] as? any AnimationDecoding {
-            return try renderAnimation(data, info: info, decoder: decoder, encoder: animator, format: format,
-                                       workspace: workspace, threads: threads)
+        if animates(info) {
+            return try Self.renderAnimations(data, info: info, pipelines: [self], workspace: workspace, threads: threads)[0].get()
         }
         if let rendered = try renderStreamed(data, info: info, format: format, workspace: workspace,
                                              threads: threads, releasingInput: releasingInput) {
             return rendered
         }
-        var image = try resized(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput)
+        let image = try resized(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput)
+        return try encodeStill(image, info: info, encoder: encoder, format: format)
+    }
+
+    /// Every output of a profile (`pipelines`: the same codecs, each output's own settings) from
+    /// one decode of `data`: the decoder shrinks on load only as far as the largest output allows
+    /// (streamed files are box-averaged as their rows come, by the largest output's factor), then
+    /// each output is resized, converted and encoded from that picture. Animated outputs resize
+    /// every frame into each of them as the frame is decoded. A decoding failure fails every
+    /// output; an encoding failure only its own. One output goes the single-output way
+    /// (`render`), streaming included.
+    public static func render(_ data: Data, info: ImageInfo, outputs pipelines: [FilePipeline],
+                              workspace: ResizeWorkspace = ResizeWorkspace(), threads: Int = 1,
+                              releasingInput: Bool = false) -> [Result<RenderedImage, FileError>] {
+        if pipelines.count == 1 {
+            return [Result { () throws(FileError) in
+                try pipelines[0].render(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput)
+            }]
+        }
+        var results = [Result<RenderedImage, FileError>?](repeating: nil, count: pipelines.count)
+        for (index, pipeline) in pipelines.enumerated() {
+            let format = pipeline.settings.outputFormat(for: info)
+            if pipeline.codecs.encoders[format] == nil { results[index] = .failure(.noEncoder(format)) }
+        }
+        let animated = pipelines.indices.filter { results[$0] == nil && pipelines[$0].animates(info) }
+        if !animated.isEmpty {
+            do {
+                let rendered = try renderAnimations(data, info: info, pipelines: animated.map { pipelines[$0] },
+                                                    workspace: workspace, threads: threads)
+                for (position, index) in animated.enumerated() { results[index] = rendered[position] }
+            } catch {
+                for index in animated { results[index] = .failure(error) }
+            }
+        }
+        let stills = pipelines.indices.filter { results[$0] == nil }
+        if !stills.isEmpty {
+            do {
+                let decoded = try decodeShared(data, info: info, pipelines: stills.map { pipelines[$0] },
+                                               releasingInput: releasingInput)
+                for index in stills {
+                    let pipeline = pipelines[index]
+                    let format = pipeline.settings.outputFormat(for: info)
+                    results[index] = Result { () throws(FileError) in
+                        let image = pipeline.finish(decoded, geometry: Geometry(pipeline: pipeline, info: info),
+                                                    profile: pipeline.profileToApply(info, decodedInSRGB: decoded.inSRGB),
+                                                    workspace: workspace, threads: threads)
+                        return try pipeline.encodeStill(image, info: info, encoder: pipeline.codecs.encoders[format]!,
+                                                        format: format)
+                    }
+                }
+            } catch {
+                for index in stills { results[index] = .failure(error) }
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// Whether this output of `info`'s file is an animation (the file has frames, both codecs
+    /// animate, and the user did not ask for the first frame only).
+    private func animates(_ info: ImageInfo) -> Bool {
+        info.frameCount > 1 && !settings.firstFrameOnly
+            && codecs.encoders[settings.outputFormat(for: info)] is any AnimationEncoding
+            && codecs.decoders[info.format] is any AnimationDecoding
+    }
+
+    /// The decode several outputs share: shrunk on load by the smallest factor any of them allows.
+    private static func decodeShared(_ data: Data, info: ImageInfo, pipelines: [FilePipeline],
+                                     releasingInput: Bool) throws(FileError) -> DecodedImage {
+        let first = pipelines[0]
+        let decoder = first.codecs.decoders[info.format]!
+        let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
+        let factor = zip(pipelines, geometries).map { $0.decoderFactor($1) }.min() ?? 1
+        if !pipelines.contains(where: \.settings.linear), let streaming = decoder as? any RowStreaming {
+            let limit = first.settings.maxPixels
+            let decoded = try withBytes(of: data) { bytes throws(CodecError) -> DecodedImage? in
+                guard let reader = try streaming.rowReader(bytes, shrinkingBy: factor, releasingInput: releasingInput) else {
+                    return nil
+                }
+                guard reader.width > 0, reader.height > 0, reader.height <= limit / reader.width else {
+                    throw .decodeFailed(info.format, "decoded size \(reader.width) x \(reader.height) is out of bounds")
+                }
+                // The rows are box-averaged as they come, as far as the largest output allows.
+                var box = (x: Int.max, y: Int.max)
+                for (pipeline, geometry) in zip(pipelines, geometries) {
+                    let allowed = pipeline.cheapStepsAllowed && !reader.format.hasAlpha
+                    box.x = min(box.x, allowed ? ShrinkOnLoad.boxFactor(remaining: geometry.region.width * reader.scaleX / Double(geometry.width)) : 1)
+                    box.y = min(box.y, allowed ? ShrinkOnLoad.boxFactor(remaining: geometry.region.height * reader.scaleY / Double(geometry.height)) : 1)
+                }
+                let rows = BoxRows(reader: reader, factorX: box.x, factorY: box.y)
+                var image = PixelBuffer(uninitializedWidth: rows.width, height: rows.height, format: reader.format)
+                try image.pixels.withUnsafeMutableBufferPointer { target throws(CodecError) in
+                    try rows.read(into: target.baseAddress!, rows: rows.height)
+                }
+                return DecodedImage(pixels: image, scaleX: reader.scaleX / Double(box.x), scaleY: reader.scaleY / Double(box.y))
+            }
+            if let decoded { return decoded }
+        }
+        let decoded = try withBytes(of: data) { bytes throws(CodecError) in try decoder.decode(bytes, shrinkingBy: factor) }
+        try first.checkLimit(width: decoded.pixels.width, height: decoded.pixels.height)
+        return decoded
+    }
+
+    /// Encodes one still output: 16 bits rounded for encoders without them, the encoder's layout,
+    /// the metadata kept, WebP's mode.
+    private func encodeStill(_ image: PixelBuffer, info: ImageInfo, encoder: any ImageEncoding,
+                             format: ImageFormat) throws(FileError) -> RenderedImage {
+        var image = image
         var options = settings.encoding
         let webpMode = format == .webp ? chooseWebPMode(&options, for: image) : nil
         if image.bitDepth == 16 && !encoder.writesSixteenBits { image = image.narrowed() }
@@ -299,32 +410,42 @@ public struct FilePipeline: Sendable {
         return encoder
     }
 
-    /// Every frame resized the same way, timing and loop count kept.
-    private func renderAnimation(_ data: Data, info: ImageInfo, decoder: any AnimationDecoding,
-                                 encoder: any AnimationEncoding, format: ImageFormat, workspace: ResizeWorkspace,
-                                 threads: Int) throws(FileError) -> RenderedImage {
-        let geometry = Geometry(pipeline: self, info: info)
-        let profile = profileToApply(info, decodedInSRGB: false)
-        // Frames are resized as they are decoded: only the small outputs are kept.
-        var frames: [PixelBuffer] = []
+    /// Every frame resized the same way into each of `pipelines`' outputs as it is decoded
+    /// (only the small frames are kept), timing and loop count kept. A decoding failure throws;
+    /// an encoding failure fails its output.
+    private static func renderAnimations(_ data: Data, info: ImageInfo, pipelines: [FilePipeline], workspace: ResizeWorkspace,
+                                         threads: Int) throws(FileError) -> [Result<RenderedImage, FileError>] {
+        let decoder = pipelines[0].codecs.decoders[info.format] as! any AnimationDecoding
+        let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
+        let profiles = pipelines.map { $0.profileToApply(info, decodedInSRGB: false) }
+        var frames = [[PixelBuffer]](repeating: [], count: pipelines.count)
         var durations: [Int] = []
-        let loopCount = try Self.withBytes(of: data) { bytes throws(CodecError) in
+        let loopCount = try withBytes(of: data) { bytes throws(CodecError) in
             try decoder.decodeFrames(bytes) { frame, duration in
                 let decoded = DecodedImage(pixels: frame, scaleX: 1, scaleY: 1)
-                frames.append(finish(decoded, geometry: geometry, profile: profile, workspace: workspace, threads: threads))
+                for (index, pipeline) in pipelines.enumerated() {
+                    frames[index].append(pipeline.finish(decoded, geometry: geometries[index], profile: profiles[index],
+                                                         workspace: workspace, threads: threads))
+                }
                 durations.append(duration)
             }
         }
-        let animation = Animation(frames: frames, durations: durations, loopCount: loopCount)
-        var options = settings.encoding
-        let webpMode = format == .webp ? chooseWebPMode(&options, for: animation.frames[0]) : nil
-        do {
-            let bytes = try encoder.encode(animation, options: options)
-            let first = animation.frames[0]
-            return RenderedImage(bytes: bytes, width: first.width, height: first.height, format: format,
-                                 webpMode: webpMode, frames: animation.frames.count)
-        } catch {
-            throw .codec(error)
+        return pipelines.enumerated().map { index, pipeline in
+            Result { () throws(FileError) in
+                let format = pipeline.settings.outputFormat(for: info)
+                let encoder = pipeline.codecs.encoders[format] as! any AnimationEncoding
+                let animation = Animation(frames: frames[index], durations: durations, loopCount: loopCount)
+                var options = pipeline.settings.encoding
+                let webpMode = format == .webp ? pipeline.chooseWebPMode(&options, for: animation.frames[0]) : nil
+                do throws(CodecError) {
+                    let bytes = try encoder.encode(animation, options: options)
+                    let first = animation.frames[0]
+                    return RenderedImage(bytes: bytes, width: first.width, height: first.height, format: format,
+                                         webpMode: webpMode, frames: animation.frames.count)
+                } catch {
+                    throw .codec(error)
+                }
+            }
         }
     }
 
@@ -406,7 +527,7 @@ public struct FilePipeline: Sendable {
     /// How much the decoder may shrink while decoding. Point sampling asks for source pixels as
     /// they are, and linear light for averages of intensities: neither may have a gamma-space
     /// averaging step (DCT scaling, box) first.
-    private func decoderFactor(_ geometry: Geometry) -> Int {
+    func decoderFactor(_ geometry: Geometry) -> Int {
         cheapStepsAllowed ? ShrinkOnLoad.decoderFactor(shrink: geometry.shrink) : 1
     }
 

@@ -47,12 +47,13 @@ public final class WorkerSlot: @unchecked Sendable {
         self.control = control
     }
 
-    /// Called just before the output is moved into place: true unless the file has been given up
-    /// for taking too long, and from then on it cannot be given up.
+    /// Called just before an output is moved into place: true unless the file has been given up
+    /// for taking too long, and from then on it cannot be given up (a file's outputs are all
+    /// encoded before the first is moved, so the rest follow at once).
     public func mayCommit() -> Bool {
         control.condition.lock()
         defer { control.condition.unlock() }
-        guard state == .running else { return false }
+        guard state == .running || state == .committing else { return false }
         state = .committing
         return true
     }

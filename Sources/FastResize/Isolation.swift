@@ -22,8 +22,8 @@ public enum IsolationMode: String, Sendable, CaseIterable {
 /// One request to a worker: read a header, or make one output. One JSON line each way.
 struct WorkerRequest: Codable {
     var input: String
-    /// Absent for a header read.
-    var output: OutputRecord?
+    /// The file's planned outputs (those `.skipped` are left alone); absent for a header read.
+    var outputs: [OutputRecord]?
 }
 
 struct WorkerReply: Codable {
@@ -37,7 +37,7 @@ struct WorkerReply: Codable {
     var streamsRows: Bool?
     /// Outputs: what happened.
     var status: FileReport.Status?
-    var output: OutputRecord?
+    var outputs: [OutputRecord]?
     var error: String?
 
     init(info: ImageInfo) {
@@ -50,9 +50,9 @@ struct WorkerReply: Codable {
         streamsRows = info.streamsRows
     }
 
-    init(status: FileReport.Status, output: OutputRecord?, error: String?) {
+    init(status: FileReport.Status, outputs: [OutputRecord]?, error: String?) {
         self.status = status
-        self.output = output
+        self.outputs = outputs
         self.error = error
     }
 
@@ -235,7 +235,7 @@ public final class WorkerPool: @unchecked Sendable {
             idle.withLock { $0.append(worker) }
             return .success(reply)
         case .failure(let failure):
-            if let output = request.output { AtomicFile.removeLeftovers(of: worker.pid, for: output.path) }
+            for output in request.outputs ?? [] { AtomicFile.removeLeftovers(of: worker.pid, for: output.path) }
             switch failure {
             case .crashed(let how): return .failure(.isolation(how + "; it ran in its own process, the batch goes on"))
             case .timedOut: return .failure(.timedOut(seconds: timeout ?? 0))
@@ -272,15 +272,15 @@ extension BatchRunner {
         var channel = LineChannel(input: STDIN_FILENO, output: STDOUT_FILENO)
         while case .success(let request) = channel.receive(WorkerRequest.self) {
             let reply: WorkerReply
-            if let output = request.output {
-                let (status, written, error) = produce(input: request.input, output: output, info: nil,
+            if let outputs = request.outputs {
+                let (status, written, error) = produce(input: request.input, outputs: outputs, info: nil,
                                                        workspace: workspace, threads: 1, commit: { true })
-                reply = WorkerReply(status: status, output: written, error: error?.description)
+                reply = WorkerReply(status: status, outputs: written, error: error?.description)
             } else {
                 do throws(FileError) {
                     reply = WorkerReply(info: try pipeline.inspect(FilePipeline.readFile(request.input)))
                 } catch {
-                    reply = WorkerReply(status: .failed, output: nil, error: error.description)
+                    reply = WorkerReply(status: .failed, outputs: nil, error: error.description)
                 }
             }
             guard channel.send(reply) else { return }

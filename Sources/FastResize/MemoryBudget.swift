@@ -58,35 +58,56 @@ public final class MemoryBudget: @unchecked Sendable {
 }
 
 extension FilePipeline {
+    /// The need of a file making every output of `pipelines` from one decode: the picture they
+    /// share, decoded whole (shrunk on load only as far as the largest output allows), and every
+    /// output. One output is `memoryNeed(for:)`'s, streaming and all.
+    public static func memoryNeed(for info: ImageInfo, outputs pipelines: [FilePipeline]) -> Int {
+        guard pipelines.count > 1 else { return pipelines.first?.memoryNeed(for: info) ?? 0 }
+        var whole = info
+        whole.streamsRows = false
+        let decoded = pipelines.map { $0.decodedNeed(for: whole) }.max() ?? 0
+        return decoded + pipelines.reduce(0) { sum, pipeline in sum + pipeline.outputNeed(for: info) }
+    }
+
+
     /// What decoding and resizing `info`'s file is expected to hold at its peak, in bytes: the
     /// decoded picture after shrink-on-load (or, for files the decoder streams, a strip of rows),
     /// the float or int16 work buffers, and the output (or, for outputs encoded from rows, a
     /// group of rows and the encoded file). An estimate from the header, made before
     /// anything is decoded; codecs' own buffers (a progressive JPEG's coefficients) come on top.
     public func memoryNeed(for info: ImageInfo) -> Int {
+        decodedNeed(for: info) + outputNeed(for: info)
+    }
+
+    /// The decoded picture, or the strip of it a streamed decode holds, and the work buffers.
+    func decodedNeed(for info: ImageInfo) -> Int {
         let geometry = Geometry(pipeline: self, info: info)
-        let factor = settings.filter != .nearest && !settings.linear ? ShrinkOnLoad.decoderFactor(shrink: geometry.shrink) : 1
+        let factor = decoderFactor(geometry)
         let scale = info.format == .jpeg ? [8, 4, 2, 1].first { $0 <= factor } ?? 1 : (info.format == .webp ? max(1, factor / 2) : 1)
         let decodedWidth = (info.width + scale - 1) / scale
         let decodedHeight = (info.height + scale - 1) / scale
-        let outputPixels = geometry.width * geometry.height
         // Four bytes a pixel covers RGBA; 16-bit and float work take more on the paths that use them.
         let perPixel = settings.linear ? 16 : 4
-        let decodedRows: Int
-        if info.streamsRows && !settings.linear && info.frameCount == 1 {
-            // The strip: a band of output rows' worth of input rows, plus the kernel's reach.
-            let rowsPerOutputRow = Double(decodedHeight) / Double(max(1, geometry.height))
-            decodedRows = min(decodedHeight, Int(Double(Resizer.bandRows * 2) * rowsPerOutputRow) + 64)
-        } else {
-            decodedRows = decodedHeight
+        guard info.streamsRows && !settings.linear && info.frameCount == 1 else {
+            return decodedWidth * decodedHeight * perPixel
+        }
+        // The strip: a band of output rows' worth of input rows, plus the kernel's reach.
+        let rowsPerOutputRow = Double(decodedHeight) / Double(max(1, geometry.height))
+        return decodedWidth * min(decodedHeight, Int(Double(Resizer.bandRows * 2) * rowsPerOutputRow) + 64) * perPixel
+    }
+
+    /// The output (every frame of an animation) and its copy in the encoder's layout; or, for an
+    /// output encoded from rows, a group of rows and the encoded file.
+    func outputNeed(for info: ImageInfo) -> Int {
+        let geometry = Geometry(pipeline: self, info: info)
+        let outputPixels = geometry.width * geometry.height
+        if rowEncoder(for: info, geometry: geometry) != nil {
+            // The encoded file is held whole (taken as two bytes a pixel, about what PNG makes of
+            // a photograph; JPEG far less).
+            let groupRows = Resizer.bandRows * ProcessInfo.processInfo.activeProcessorCount
+            return geometry.width * groupRows * 4 * 2 + outputPixels * 2
         }
         let frames = info.frameCount > 1 && !settings.firstFrameOnly ? info.frameCount : 1
-        if rowEncoder(for: info, geometry: geometry) != nil {
-            // The output goes to the encoder a group of rows at a time; the encoded file is held
-            // whole (taken as two bytes a pixel, about what PNG makes of a photograph; JPEG far less).
-            let groupRows = Resizer.bandRows * ProcessInfo.processInfo.activeProcessorCount
-            return decodedWidth * decodedRows * perPixel + geometry.width * groupRows * 4 * 2 + outputPixels * 2
-        }
-        return decodedWidth * decodedRows * perPixel + outputPixels * 4 * frames + outputPixels * 4
+        return outputPixels * 4 * frames + outputPixels * 4
     }
 }

@@ -3,6 +3,9 @@
 /// A usage or configuration mistake, found before any work starts (exit code 2).
 public struct UsageError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
+    /// For a bad value, what was expected: lets the message be reworded for where the value came
+    /// from (an environment variable, a key in a config file).
+    public var expectation: String?
 
     public init(_ message: String) {
         self.message = message
@@ -10,9 +13,14 @@ public struct UsageError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { message }
 
+    /// Two errors are the same when they say the same.
+    public static func == (a: UsageError, b: UsageError) -> Bool { a.message == b.message }
+
     /// "expected a positive integer for --width but got "abc"".
     public static func expected(_ what: String, for option: String, got value: String) -> UsageError {
-        UsageError("expected \(what) for \(option) but got \"\(value)\"")
+        var error = UsageError("expected \(what) for \(option) but got \"\(value)\"")
+        error.expectation = what
+        return error
     }
 }
 

@@ -46,6 +46,14 @@ public struct NameTemplate: Sendable, Equatable {
             .replacingAll("{height}", with: String(height))
     }
 
+    /// The name with only what is known before any input is seen filled in (`{stem}` and
+    /// `{srcext}` stay as they are): two outputs whose patterns are equal get the same name for
+    /// every input.
+    public func pattern(fileExtension: String, format: String, width: String, height: String) -> String {
+        text.replacingAll("{ext}", with: fileExtension).replacingAll("{format}", with: format)
+            .replacingAll("{width}", with: width).replacingAll("{height}", with: height)
+    }
+
     /// "photo.final.JPG" → ("photo.final", "JPG"); a name without a dot has an empty extension.
     static func split(_ name: String) -> (stem: String, extension: String) {
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return (name, "") }

@@ -62,11 +62,14 @@ final class Console: Sendable {
         for file in planned {
             switch file.action {
             case .process:
-                if let output = file.output {
-                    Self.write("\(file.input.path) -> \(output.path) (\(output.width)x\(output.height) \(output.format.displayName))\n", to: STDOUT_FILENO)
+                for output in file.outputs {
+                    let planned = "\(output.path) (\(output.width)x\(output.height) \(output.format.displayName))"
+                    Self.write("\(file.input.path) -> \(planned)\(output.status == .skipped ? ": skipped, exists" : "")\n",
+                               to: STDOUT_FILENO)
                 }
             case .skip:
-                Self.write("\(file.input.path): skipped, \(file.output?.path ?? "output") exists\n", to: STDOUT_FILENO)
+                let paths = file.outputs.map(\.path).joined(separator: ", ")
+                Self.write("\(file.input.path): skipped, \(paths.isEmpty ? "output" : paths) exists\n", to: STDOUT_FILENO)
             case .notImage:
                 if verbose { Self.write("\(file.input.path): not an image\n", to: STDOUT_FILENO) }
             case .fail(let error):
@@ -85,7 +88,8 @@ final class Console: Sendable {
     private static func describe(_ file: FileReport) -> String {
         switch file.status {
         case .written:
-            let outputs = file.outputs.map { "\($0.path) (\($0.width)x\($0.height) \($0.format.displayName), \($0.bytes) bytes)" }
+            let outputs = file.outputs.filter { $0.status == .written }
+                .map { "\($0.path) (\($0.width)x\($0.height) \($0.format.displayName), \($0.bytes) bytes)" }
             return "\(file.input) -> \(outputs.joined(separator: ", ")) in \(Int(file.ms.rounded())) ms"
         case .skipped: return "\(file.input): skipped (output exists)"
         case .notImage: return "\(file.input): not an image"

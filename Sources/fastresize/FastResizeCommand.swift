@@ -3,6 +3,7 @@
 import ArgumentParser
 import FastResize
 import FastResizeCodecs
+import FastResizeConfig
 import Foundation
 
 struct FastResizeCommand: ParsableCommand {
@@ -10,10 +11,17 @@ struct FastResizeCommand: ParsableCommand {
         commandName: "fastresize",
         abstract: "Resize a tree of images, in parallel, with real filters.",
         discussion: """
-        Give exactly one of --scale, --width, --height, --fit or --fill. Folders are walked \
-        recursively and the output mirrors each file's path below its input folder.
-        Exit codes: 0 every file written or skipped, 1 one or more files failed, 2 usage error, \
-        130/143 stopped by SIGINT/SIGTERM.
+        Give exactly one of --scale, --width, --height, --fit or --fill, or a config profile \
+        (--profile) whose outputs each have a size. Folders are walked recursively and the output \
+        mirrors each file's path below its input folder.
+        Every option can also be set by an environment variable (FASTRESIZE_ and the option's \
+        name in capitals, dashes as underscores: FASTRESIZE_JOBS=4) or in a config file \
+        (--config FILE, else ./fastresize.toml or ./fastresize.yaml, else \
+        $XDG_CONFIG_HOME/fastresize/config.toml); the command line wins over the environment, \
+        which wins over the file. `fastresize config check [FILE]` shows where each setting \
+        comes from; `fastresize profiles` lists the config's profiles.
+        Exit codes: 0 every file written or skipped, 1 one or more files failed, 2 usage or \
+        config error, 130/143 stopped by SIGINT/SIGTERM.
         """,
         version: "0.1.0"
     )
@@ -23,6 +31,15 @@ struct FastResizeCommand: ParsableCommand {
 
     @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Folder the outputs are written to.", valueName: "dir"))
     var output: String?
+
+    @Option(help: ArgumentHelp("Make every output of this config profile from one decode of each input.", valueName: "name"))
+    var profile: String?
+
+    @Option(help: ArgumentHelp("Read settings from this TOML or YAML file.", valueName: "file"))
+    var config: String?
+
+    @Flag(name: .customLong("no-config"), help: "Do not look for a config file (one named by --config or FASTRESIZE_CONFIG is still read).")
+    var noConfig = false
 
     @Option(help: ArgumentHelp("Multiply both sides by F (e.g. 0.5).", valueName: "F"))
     var scale: String?
@@ -42,8 +59,8 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Which part --fill keeps: center, north, south, east, west, northeast, northwest, southeast, southwest.", valueName: "gravity"))
     var gravity: String?
 
-    @Flag(help: "Allow upscaling (by default an image already small enough keeps its size).")
-    var enlarge = false
+    @Flag(inversion: .prefixedNo, help: "Allow upscaling (by default an image already small enough keeps its size).")
+    var enlarge: Bool?
 
     @Option(help: ArgumentHelp("Resampling filter: nearest, bilinear, bicubic, mitchell, lanczos2, lanczos3 (default).", valueName: "name"))
     var filter: String?
@@ -54,32 +71,32 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Quality 1-100 for JPEG (default 80), WebP (80) and AVIF (50).", valueName: "1..100"))
     var quality: String?
 
-    @Flag(help: "Write progressive JPEG.")
-    var progressive = false
+    @Flag(inversion: .prefixedNo, help: "Write progressive JPEG.")
+    var progressive: Bool?
 
-    @Flag(help: "Write lossless WebP (default: lossless for graphics, lossy for photographs).")
-    var lossless = false
+    @Flag(inversion: .prefixedNo, help: "Write lossless WebP (default: lossless for graphics, lossy for photographs).")
+    var lossless: Bool?
 
-    @Flag(help: "Write lossy WebP whatever the content.")
-    var lossy = false
+    @Flag(inversion: .prefixedNo, help: "Write lossy WebP whatever the content.")
+    var lossy: Bool?
 
     @Option(help: ArgumentHelp("Colour transparent parts are flattened onto for outputs without alpha (JPEG): #RRGGBB, R,G,B or a name; default white.", valueName: "color"))
     var background: String?
 
-    @Flag(name: .customLong("no-auto-orient"), help: "Keep pixels as stored instead of turning them upright by their EXIF orientation.")
-    var noAutoOrient = false
+    @Flag(name: .customLong("auto-orient"), inversion: .prefixedNo, help: "Turn pictures upright by their EXIF orientation (the default; --no-auto-orient keeps pixels as stored).")
+    var autoOrient: Bool?
 
-    @Flag(name: .customLong("keep-profile"), help: "Keep the embedded colour profile and pixel values (by default they are converted to sRGB).")
-    var keepProfile = false
+    @Flag(name: .customLong("keep-profile"), inversion: .prefixedNo, help: "Keep the embedded colour profile and pixel values (by default they are converted to sRGB).")
+    var keepProfile: Bool?
 
-    @Flag(name: .customLong("keep-metadata"), help: "Copy EXIF (orientation reset), XMP and the colour profile into the outputs.")
-    var keepMetadata = false
+    @Flag(name: .customLong("keep-metadata"), inversion: .prefixedNo, help: "Copy EXIF (orientation reset), XMP and the colour profile into the outputs.")
+    var keepMetadata: Bool?
 
-    @Flag(help: "Resize in linear light (slower; truer on fine detail and high contrast).")
-    var linear = false
+    @Flag(inversion: .prefixedNo, help: "Resize in linear light (slower; truer on fine detail and high contrast).")
+    var linear: Bool?
 
-    @Flag(name: .customLong("first-frame"), help: "Write only the first frame of animated GIF and WebP.")
-    var firstFrame = false
+    @Flag(name: .customLong("first-frame"), inversion: .prefixedNo, help: "Write only the first frame of animated GIF and WebP.")
+    var firstFrame: Bool?
 
     @Option(name: .customLong("compression-level"), help: ArgumentHelp("PNG zlib level 0-9 (default 6).", valueName: "0..9"))
     var compressionLevel: String?
@@ -103,8 +120,8 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Output file name: {stem} {ext} {srcext} {width} {height} {format}; default \"{stem}.{ext}\".", valueName: "template"))
     var name: String?
 
-    @Flag(help: "Replace existing outputs (by default they are kept and reported as skipped).")
-    var overwrite = false
+    @Flag(inversion: .prefixedNo, help: "Replace existing outputs (by default they are kept and reported as skipped).")
+    var overwrite: Bool?
 
     @Option(name: [.short, .customLong("jobs")], help: ArgumentHelp("Files processed at once (default: all cores).", valueName: "N"))
     var jobs: String?
@@ -115,114 +132,72 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Skip files matching this glob, relative to the input folder (repeatable).", valueName: "glob"))
     var exclude: [String] = []
 
-    @Flag(name: .customLong("follow-symlinks"), help: "Follow symbolic links while walking folders.")
-    var followSymlinks = false
+    @Flag(name: .customLong("follow-symlinks"), inversion: .prefixedNo, help: "Follow symbolic links while walking folders.")
+    var followSymlinks: Bool?
 
-    @Flag(name: .customLong("dry-run"), help: "Say what would be written; write nothing.")
-    var dryRun = false
+    @Flag(name: .customLong("dry-run"), inversion: .prefixedNo, help: "Say what would be written; write nothing.")
+    var dryRun: Bool?
 
     @Option(help: ArgumentHelp("Write a JSON report of every file to this path.", valueName: "file"))
     var report: String?
 
-    @Flag(name: .shortAndLong, help: "Print only errors.")
-    var quiet = false
+    @Flag(name: .shortAndLong, inversion: .prefixedNo, help: "Print only errors.")
+    var quiet: Bool?
 
-    @Flag(name: .shortAndLong, help: "Print a line for every file.")
-    var verbose = false
+    @Flag(name: .shortAndLong, inversion: .prefixedNo, help: "Print a line for every file.")
+    var verbose: Bool?
 
-    /// Filled in by `validate()`: the batch this command line describes.
-    var batch: BatchOptions?
+    /// Filled in by `validate()`: the run this command line, the environment and the config describe.
+    var resolved: ResolvedSettings?
 
     enum CodingKeys: String, CodingKey {
-        case inputs, output, scale, width, height, fit, fill, gravity, enlarge, filter, format, quality,
-             progressive, lossless, lossy, background, noAutoOrient, keepProfile, keepMetadata, linear, firstFrame,
+        case inputs, output, profile, config, noConfig, scale, width, height, fit, fill, gravity, enlarge, filter, format,
+             quality, progressive, lossless, lossy, background, autoOrient, keepProfile, keepMetadata, linear, firstFrame,
              compressionLevel, memoryLimit, maxPixels, timeout, isolate, worker, name, overwrite, jobs, include, exclude,
              followSymlinks, dryRun, report, quiet, verbose
     }
 
     mutating func validate() throws {
         do {
-            batch = try makeBatch()
+            resolved = try resolve()
         } catch {
             throw ValidationError(error.message)
         }
     }
 
-    /// Checks every option and builds the batch, before any file is touched.
-    func makeBatch() throws(UsageError) -> BatchOptions {
+    /// The options given on this command line, by their long names.
+    var givenOptions: [String: SettingValue] {
+        let values: [String: String?] = [
+            "output": output, "profile": profile, "config": config, "scale": scale, "width": width, "height": height,
+            "fit": fit, "fill": fill, "gravity": gravity, "filter": filter, "format": format, "quality": quality,
+            "background": background, "compression-level": compressionLevel, "memory-limit": memoryLimit,
+            "max-pixels": maxPixels, "timeout": timeout, "isolate": isolate, "name": name, "jobs": jobs, "report": report,
+        ]
+        let flags: [String: Bool?] = [
+            "enlarge": enlarge, "progressive": progressive, "lossless": lossless, "lossy": lossy, "auto-orient": autoOrient,
+            "keep-profile": keepProfile, "keep-metadata": keepMetadata, "linear": linear, "first-frame": firstFrame,
+            "overwrite": overwrite, "follow-symlinks": followSymlinks, "dry-run": dryRun, "quiet": quiet, "verbose": verbose,
+        ]
+        var given = values.compactMapValues { $0.map(SettingValue.text) }
+        given.merge(flags.compactMapValues { $0.map(SettingValue.flag) }) { first, _ in first }
+        if !include.isEmpty { given["include"] = .list(include) }
+        if !exclude.isEmpty { given["exclude"] = .list(exclude) }
+        return given
+    }
+
+    /// Resolves every setting (command line > environment > config file > defaults) and checks
+    /// it, before any file is touched.
+    func resolve() throws(UsageError) -> ResolvedSettings {
+        var resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: givenOptions, noConfig: noConfig))
         guard !inputs.isEmpty else { throw UsageError("expected at least one input file or folder") }
-        guard let output, !output.isEmpty else { throw UsageError("expected an output folder for -o/--output") }
-        if quiet && verbose { throw UsageError("expected at most one of --quiet and --verbose") }
-
-        let given = [("--scale", scale), ("--width", width), ("--height", height), ("--fit", fit), ("--fill", fill)]
-            .filter { $0.1 != nil }
-        guard given.count == 1, let (option, value) = given.first, let text = value else {
-            let names = given.map(\.0).joined(separator: ", ")
-            throw UsageError(given.isEmpty
-                ? "expected one of --scale, --width, --height, --fit or --fill"
-                : "expected exactly one of --scale, --width, --height, --fit or --fill but got \(names)")
+        guard let folder = resolved.outputFolder, !folder.isEmpty else {
+            throw UsageError("expected an output folder for -o/--output")
         }
-        if gravity != nil && fill == nil { throw UsageError("expected --gravity only together with --fill") }
-        let mode: ResizeMode
-        switch option {
-        case "--scale": mode = .scale(try OptionParsing.positiveNumber(text, for: option))
-        case "--width": mode = .width(try OptionParsing.positiveInteger(text, for: option))
-        case "--height": mode = .height(try OptionParsing.positiveInteger(text, for: option))
-        case "--fit":
-            let size = try OptionParsing.size(text, for: option)
-            mode = .fit(width: size.width, height: size.height)
-        default:
-            let size = try OptionParsing.size(text, for: option)
-            let gravity: Gravity = try gravity.map { (g) throws(UsageError) in try OptionParsing.choice(g, for: "--gravity") } ?? .center
-            mode = .fill(width: size.width, height: size.height, gravity: gravity)
-        }
-
-        var settings = ResizeSettings(mode: mode, enlarge: enlarge)
-        if let filter { settings.filter = try OptionParsing.choice(filter, for: "--filter") }
-        if let format {
-            if format.lowercased() == "same" {
-                settings.format = .same
-            } else {
-                let names = ImageFormat.outputFormats.map(\.rawValue)
-                let aliases = ["jpg": "jpeg"]
-                let key = aliases[format.lowercased()] ?? format.lowercased()
-                guard names.contains(key), let chosen = ImageFormat(rawValue: key) else {
-                    throw .expected("one of \((names + ["same"]).joined(separator: ", "))", for: "--format", got: format)
-                }
-                settings.format = .fixed(chosen)
-            }
-        }
-        if let quality { settings.encoding.quality = try OptionParsing.integer(quality, in: 1...100, for: "--quality") }
-        if let compressionLevel {
-            settings.encoding.compressionLevel = try OptionParsing.integer(compressionLevel, in: 0...9, for: "--compression-level")
-        }
-        settings.encoding.progressive = progressive
-        if lossless && lossy { throw UsageError("expected at most one of --lossless and --lossy") }
-        settings.encoding.lossless = lossless
-        settings.webpLossless = lossless ? true : lossy ? false : nil
-        if let background { settings.background = try OptionParsing.color(background, for: "--background") }
-        settings.autoOrient = !noAutoOrient
-        settings.keepProfile = keepProfile
-        settings.keepMetadata = keepMetadata
-        settings.linear = linear
-        settings.firstFrameOnly = firstFrame
-        if let name { settings.nameTemplate = try NameTemplate(name) }
-        if let maxPixels { settings.maxPixels = try OptionParsing.positiveInteger(maxPixels, for: "--max-pixels") }
-
-        var batch = BatchOptions(inputs: inputs, outputDirectory: output, settings: settings, overwrite: overwrite)
-        if let jobs { batch.jobs = try OptionParsing.positiveInteger(jobs, for: "--jobs") }
-        batch.include = include.map(GlobPattern.init)
-        batch.exclude = exclude.map(GlobPattern.init)
-        batch.followSymlinks = followSymlinks
-        if let memoryLimit { batch.memoryLimit = try OptionParsing.byteSize(memoryLimit, for: "--memory-limit") }
-        if let timeout {
-            batch.timeout = Double(timeout.trimmingCharacters(in: .whitespaces)) == 0
-                ? nil : try OptionParsing.positiveNumber(timeout, for: "--timeout")
-        }
-        if let isolate { batch.isolation = try OptionParsing.choice(isolate, for: "--isolate") }
+        resolved.options.inputs = inputs
+        resolved.options.outputDirectory = folder
         // Workers are this same program with the same options, plus --worker.
-        batch.workerCommand = [Self.executablePath] + CommandLine.arguments.dropFirst() + ["--worker"]
-        return batch
+        resolved.options.workerCommand = [Self.executablePath] + CommandLine.arguments.dropFirst() + ["--worker"]
+        return resolved
     }
 
     /// This program's own file, for starting workers (argv[0] may be relative or a bare name).
@@ -232,25 +207,25 @@ struct FastResizeCommand: ParsableCommand {
 
     /// Runs the batch and returns the process exit code.
     func execute() -> Int32 {
-        guard let batch else { return 2 }
-        let runner = BatchRunner(options: batch, codecs: Codecs.all)
+        guard let resolved else { return 2 }
+        let runner = BatchRunner(options: resolved.options, codecs: Codecs.all)
         if worker {
             runner.serveWorker()
             return 0
         }
-        let console = Console(quiet: quiet, verbose: verbose)
+        let console = Console(quiet: resolved.quiet, verbose: resolved.verbose)
         // From before planning: a signal while headers are read stops the run before any file starts.
         let control = BatchControl()
         let signals = Self.stopOnSignals(control, console: console)
         let planned = runner.plan()
-        if dryRun {
+        if resolved.dryRun {
             console.printPlan(planned)
             return planned.contains { if case .fail = $0.action { true } else { false } } ? 1 : 0
         }
         let result = runner.run(planned, control: control) { progress in console.update(progress) }
         signals.forEach { $0.cancel() }
         console.finish(result)
-        if let report {
+        if let report = resolved.report {
             do {
                 try ReportWriter.write(result, to: report)
             } catch {

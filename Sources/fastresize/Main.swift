@@ -1,7 +1,8 @@
-// Main: the entry point; maps every usage error to exit code 2 (ArgumentParser would use 64).
+// Main: the entry point; dispatches `config check` and `profiles`, and maps every usage or config error to exit code 2.
 
 import ArgumentParser
 import CCodecShims
+import FastResize
 import Foundation
 
 @main
@@ -17,18 +18,43 @@ enum Main {
         // 476–522 MiB. With blocks of 1 MiB and more always mapped and two arenas: 292–313 MiB,
         // for 5–10% more time on that mix of formats (workload 1's time unchanged).
         fr_tune_malloc()
-        let command: FastResizeCommand
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // Two words that are not inputs (an input folder called so is written ./config).
+        switch arguments.first {
+        case "config" where arguments.dropFirst().first == "check":
+            printReport(ConfigCheckCommand.self, Array(arguments.dropFirst(2))) { command throws(UsageError) in try command.report() }
+        case "profiles":
+            printReport(ProfilesCommand.self, Array(arguments.dropFirst())) { command throws(UsageError) in try command.report() }
+        default:
+            exit(parsed(FastResizeCommand.self, arguments).execute())
+        }
+    }
+
+    /// Parses `arguments` for `Command`; help and version requests exit 0, mistakes exit 2.
+    static func parsed<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [String]) -> Command {
         do {
-            command = try FastResizeCommand.parse()
+            return try Command.parse(arguments)
         } catch {
             // Help and version requests are clean exits; everything else is a usage error.
-            if FastResizeCommand.exitCode(for: error) == .success {
-                print(FastResizeCommand.fullMessage(for: error))
+            if Command.exitCode(for: error) == .success {
+                print(Command.fullMessage(for: error))
                 exit(0)
             }
-            FileHandle.standardError.write(Data((FastResizeCommand.fullMessage(for: error) + "\n").utf8))
+            FileHandle.standardError.write(Data((Command.fullMessage(for: error) + "\n").utf8))
             exit(2)
         }
-        exit(command.execute())
+    }
+
+    /// Runs a reading command: its text on stdout, or its error on stderr with exit code 2.
+    static func printReport<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [String],
+                                                     _ body: (Command) throws(UsageError) -> String) -> Never {
+        let command = parsed(type, arguments)
+        do {
+            print(try body(command), terminator: "")
+            exit(0)
+        } catch {
+            FileHandle.standardError.write(Data(("Error: " + error.message + "\n").utf8))
+            exit(2)
+        }
     }
 }

@@ -118,7 +118,7 @@ func loadReport(_ path: String) throws -> BatchReport {
         #expect(Set(json.keys) == ["version", "summary", "files"])
         let file = (json["files"] as! [[String: Any]]).first { ($0["status"] as? String) == "written" }!
         #expect(Set(file.keys).isSuperset(of: ["input", "status", "outputs", "ms"]))
-        #expect(Set((file["outputs"] as! [[String: Any]])[0].keys) == ["path", "width", "height", "format", "bytes"])
+        #expect(Set((file["outputs"] as! [[String: Any]])[0].keys) == ["path", "width", "height", "format", "bytes", "status"])
     }
 
     @Test func namedNonImageIsAnError() throws {

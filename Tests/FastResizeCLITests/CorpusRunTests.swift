@@ -45,7 +45,7 @@ struct CorpusRunTests {
                 }
             case "error":
                 #expect(file.status == .failed, "\(entry.path) should fail")
-                #expect(file.outputs.isEmpty)
+                #expect(file.outputs.allSatisfy { $0.status == .failed && $0.bytes == 0 })
                 if let error = file.error {
                     #expect(!error.isEmpty)
                     #expect(result.stderr.contains("\(entry.path): \(error)"), "\(entry.path): error line missing")

@@ -1,0 +1,349 @@
+// SettingsResolver: every setting from where it wins — command line > environment > config file > built-in default — and the batch they make.
+
+import FastResize
+import Foundation
+
+/// A run's settings, resolved: the batch to run, and every value with where it came from.
+public struct ResolvedSettings: Sendable {
+    /// The config file read, and how it was found ("--config", "FASTRESIZE_CONFIG", …).
+    public var config: ConfigSettings?
+    public var configFoundBy: String?
+    /// The profile in use, if any.
+    public var profile: String?
+    /// The run's settings that were given (built-in defaults are not listed).
+    public var run: [String: Setting]
+    /// Each output's settings that were given, one table per output.
+    public var outputs: [[String: Setting]]
+    /// The batch: `inputs` empty and `outputDirectory` the `output` setting (or empty) until the caller fills them.
+    public var options: BatchOptions
+    public var outputFolder: String?
+    public var report: String?
+    public var quiet: Bool
+    public var verbose: Bool
+    public var dryRun: Bool
+}
+
+public enum SettingsResolver {
+    /// What a run is told, before anything is checked.
+    public struct Sources: Sendable {
+        /// Options given on the command line, by long name (flags given as `--x` or `--no-x`).
+        public var commandLine: [String: SettingValue]
+        public var environment: [String: String]
+        /// Skip looking for a config file (an explicit --config or FASTRESIZE_CONFIG is still read).
+        public var noConfig: Bool
+        /// Where ./fastresize.toml is looked for.
+        public var workingDirectory: String
+
+        public init(commandLine: [String: SettingValue], environment: [String: String] = ProcessInfo.processInfo.environment,
+                    noConfig: Bool = false, workingDirectory: String = FileManager.default.currentDirectoryPath) {
+            self.commandLine = commandLine
+            self.environment = environment
+            self.noConfig = noConfig
+            self.workingDirectory = workingDirectory
+        }
+    }
+
+    /// The names a config file is looked for under in the working folder.
+    public static let localNames = ["fastresize.toml", "fastresize.yaml", "fastresize.yml"]
+
+    /// Resolves every setting. `configFile`, when given, is read instead of looking for one.
+    /// Without `requireSize`, an output that no one gave a size still has its other settings
+    /// checked, and without `applyingProfile` the profile named is not used (`config check` shows
+    /// the defaults every output starts from, then each profile on its own).
+    public static func resolve(_ sources: Sources, configFile: String? = nil, requireSize: Bool = true,
+                               applyingProfile: Bool = true) throws(UsageError) -> ResolvedSettings {
+        let commandLine = Dictionary(uniqueKeysWithValues: sources.commandLine.map { name, value in
+            (name, Setting(value: value, origin: .commandLine("--" + name)))
+        })
+        let environment = try environmentSettings(sources.environment)
+        var config: ConfigSettings?
+        var foundBy: String?
+        if let configFile {
+            config = try ConfigSettings(ConfigFile.load(configFile))
+            foundBy = "named"
+        } else if let (path, how) = try findConfig(commandLine: commandLine, environment: environment, sources: sources) {
+            config = try ConfigSettings(ConfigFile.load(path))
+            foundBy = how
+        }
+        let top = config?.top ?? [:]
+        // The run's settings: command line, then environment, then the top of the config file.
+        let runLayers = [commandLine, environment, top].map { $0.filter { SettingKey.named($0.key)?.scope != .output } }
+        var run: [String: Setting] = [:]
+        for layer in runLayers.reversed() { run.merge(layer) { _, new in new } }
+
+        // The outputs: one from the command line, environment and config top, or a profile's.
+        let outputLayers = [commandLine, environment].map { $0.filter { SettingKey.named($0.key)?.scope == .output } }
+        let topOutput = top.filter { SettingKey.named($0.key)?.scope == .output }
+        var outputs: [[String: Setting]] = []
+        var places: [String] = []
+        var profileName: String?
+        if applyingProfile, let chosen = run["profile"], case .text(let name) = chosen.value {
+            guard let config else {
+                throw UsageError("\(chosen.place): no config file to find profile \"\(name)\" in (looked for "
+                                 + localNames.map { "./" + $0 }.joined(separator: ", ") + " and $XDG_CONFIG_HOME/fastresize/config.toml)")
+            }
+            let profile = try config.profile(name, for: chosen)
+            if let given = outputLayers.lazy.flatMap({ $0.values }).first(where: { isMode($0) }) {
+                throw UsageError("\(given.place): not with a profile: each output of profile \"\(name)\" sets its own size")
+            }
+            profileName = name
+            for (index, own) in profile.outputs.enumerated() {
+                outputs.append(merged(higher: outputLayers, lower: [own, profile.shared, topOutput]))
+                places.append("\(config.file.path): profiles.\(name).outputs[\(index)]")
+            }
+        } else {
+            outputs = [merged(higher: [], lower: outputLayers + [topOutput])]
+            places = [""]
+            if !requireSize && !outputs[0].values.contains(where: isMode) {
+                outputs[0]["scale"] = Setting(value: .text("1"), origin: .builtIn)
+            }
+        }
+
+        var settings: [ResizeSettings] = []
+        for (values, place) in zip(outputs, places) { settings.append(try resizeSettings(values, place: place)) }
+        try checkNames(settings, places: places)
+        return try batch(run: run, outputs: outputs, settings: settings, config: config, foundBy: foundBy, profile: profileName)
+    }
+
+    /// Layers of output settings merged: the first layer that sets a key wins, except that the
+    /// resize (scale, width, height, fit, fill) is taken whole from the first of `lower` that
+    /// chooses one, or from `higher` (which override everything else).
+    private static func merged(higher: [[String: Setting]], lower: [[String: Setting]]) -> [String: Setting] {
+        var result: [String: Setting] = [:]
+        for layer in (higher + lower).reversed() {
+            result.merge(layer.filter { !SettingKey.modeNames.contains($0.key) }) { _, new in new }
+        }
+        if let modes = (higher + lower).first(where: { $0.values.contains(where: isMode) }) {
+            for name in SettingKey.modeNames { result[name] = modes[name] }
+        }
+        return result
+    }
+
+    private static func isMode(_ setting: Setting) -> Bool {
+        SettingKey.modeNames.contains { name in
+            switch setting.origin {
+            case .commandLine(let option): option == "--" + name
+            case .environment(let variable): variable == SettingKey.named(name)!.environmentName
+            case .config(_, let key): key == name || key.hasSuffix("." + name)
+            case .builtIn: false
+            }
+        }
+    }
+
+    /// FASTRESIZE_* variables for the known settings (an empty variable counts as unset).
+    private static func environmentSettings(_ environment: [String: String]) throws(UsageError) -> [String: Setting] {
+        var settings: [String: Setting] = [:]
+        for key in SettingKey.all {
+            guard let text = environment[key.environmentName], !text.isEmpty else { continue }
+            let origin = SettingOrigin.environment(key.environmentName)
+            switch key.kind {
+            case .value:
+                settings[key.name] = Setting(value: .text(text), origin: origin)
+            case .list:
+                settings[key.name] = Setting(value: .list(text.split(separator: ":").map(String.init)), origin: origin,
+                                             shown: "\"\(text)\"")
+            case .flag:
+                switch text.lowercased() {
+                case "1", "true", "yes", "on": settings[key.name] = Setting(value: .flag(true), origin: origin)
+                case "0", "false", "no", "off": settings[key.name] = Setting(value: .flag(false), origin: origin)
+                default:
+                    throw UsageError("\(key.environmentName): expected 1, true, yes or on (or 0, false, no, off), got \"\(text)\"")
+                }
+            }
+        }
+        return settings
+    }
+
+    /// The config file to read: --config, else FASTRESIZE_CONFIG, else ./fastresize.toml or
+    /// ./fastresize.yaml, else $XDG_CONFIG_HOME/fastresize/config.toml (or .yaml); nil when none.
+    private static func findConfig(commandLine: [String: Setting], environment: [String: Setting],
+                                   sources: Sources) throws(UsageError) -> (path: String, foundBy: String)? {
+        for layer in [commandLine, environment] {
+            if let setting = layer["config"], case .text(let path) = setting.value { return (path, setting.place) }
+        }
+        if sources.noConfig { return nil }
+        let present = localNames.filter {
+            FileManager.default.fileExists(atPath: (sources.workingDirectory as NSString).appendingPathComponent($0))
+        }
+        if present.count > 1 {
+            throw UsageError("both " + present.map { "./" + $0 }.joined(separator: " and ")
+                             + " are here: say which to read with --config")
+        }
+        if let local = present.first { return ((sources.workingDirectory as NSString).appendingPathComponent(local), "the working folder") }
+        let variables = sources.environment
+        let base = variables["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((variables["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".config")
+        for name in ["config.toml", "config.yaml", "config.yml"] {
+            let path = ((base as NSString).appendingPathComponent("fastresize") as NSString).appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: path) { return (path, "$XDG_CONFIG_HOME") }
+        }
+        return nil
+    }
+
+    /// One output's settings checked and turned into `ResizeSettings`. `place` names the output
+    /// of a profile in messages (empty for the command line's one output).
+    static func resizeSettings(_ values: [String: Setting], place: String) throws(UsageError) -> ResizeSettings {
+        let read = Reader(values: values)
+        let modes = SettingKey.modeNames.compactMap { name in values[name].map { (name, $0) } }
+        guard modes.count == 1, let (mode, modeSetting) = modes.first, case .text(let text) = modeSetting.value else {
+            if modes.isEmpty {
+                throw UsageError(place.isEmpty ? "expected one of --scale, --width, --height, --fit or --fill (or --profile)"
+                                               : "\(place): expected one of scale, width, height, fit or fill")
+            }
+            let given = modes.map(\.1.place).joined(separator: ", ")
+            throw UsageError(place.isEmpty ? "expected exactly one of --scale, --width, --height, --fit or --fill but got \(given)"
+                                           : "\(place): expected exactly one of scale, width, height, fit or fill but got \(given)")
+        }
+        if mode != "fill", let gravity = values["gravity"], sameTable(gravity.origin, modeSetting.origin) {
+            throw UsageError(place.isEmpty ? "expected --gravity only together with --fill"
+                                           : "\(gravity.place): expected only together with fill")
+        }
+        let option = "--" + mode
+        let resize: ResizeMode
+        do {
+            switch mode {
+            case "scale": resize = .scale(try OptionParsing.positiveNumber(text, for: option))
+            case "width": resize = .width(try OptionParsing.positiveInteger(text, for: option))
+            case "height": resize = .height(try OptionParsing.positiveInteger(text, for: option))
+            case "fit":
+                let size = try OptionParsing.size(text, for: option)
+                resize = .fit(width: size.width, height: size.height)
+            default:
+                let size = try OptionParsing.size(text, for: option)
+                resize = .fill(width: size.width, height: size.height, gravity: .center)
+            }
+        } catch {
+            throw modeSetting.relabel(error)
+        }
+        var settings = ResizeSettings(mode: resize, enlarge: read.flag("enlarge") ?? false)
+        if case .fill(let width, let height, _) = resize, let gravity: Gravity = try read.value("gravity", OptionParsing.choice) {
+            settings.mode = .fill(width: width, height: height, gravity: gravity)
+        }
+        if let filter: ResampleFilter = try read.value("filter", OptionParsing.choice) { settings.filter = filter }
+        if let format = try read.value("format", outputFormat) { settings.format = format }
+        settings.encoding.quality = try read.value("quality") { text, option throws(UsageError) in
+            try OptionParsing.integer(text, in: 1...100, for: option)
+        }
+        settings.encoding.compressionLevel = try read.value("compression-level") { text, option throws(UsageError) in
+            try OptionParsing.integer(text, in: 0...9, for: option)
+        }
+        settings.encoding.progressive = read.flag("progressive") ?? false
+        let lossless = read.flag("lossless") ?? false, lossy = read.flag("lossy") ?? false
+        if lossless && lossy {
+            throw UsageError(place.isEmpty ? "expected at most one of --lossless and --lossy"
+                                           : "\(place): expected at most one of lossless and lossy")
+        }
+        settings.encoding.lossless = lossless
+        settings.webpLossless = lossless ? true : lossy ? false : nil
+        if let background = try read.value("background", OptionParsing.color) { settings.background = background }
+        settings.autoOrient = read.flag("auto-orient") ?? true
+        settings.keepProfile = read.flag("keep-profile") ?? false
+        settings.keepMetadata = read.flag("keep-metadata") ?? false
+        settings.linear = read.flag("linear") ?? false
+        settings.firstFrameOnly = read.flag("first-frame") ?? false
+        if let name = try read.value("name", { text, _ throws(UsageError) in try NameTemplate(text) }) {
+            settings.nameTemplate = name
+        }
+        return settings
+    }
+
+    /// "jpeg", "jpg", "png", … or "same".
+    private static func outputFormat(_ text: String, for option: String) throws(UsageError) -> OutputFormatChoice {
+        if text.lowercased() == "same" { return .same }
+        let names = ImageFormat.outputFormats.map(\.rawValue)
+        let key = ["jpg": "jpeg"][text.lowercased()] ?? text.lowercased()
+        guard names.contains(key), let chosen = ImageFormat(rawValue: key) else {
+            throw .expected("one of \((names + ["same"]).joined(separator: ", "))", for: option, got: text)
+        }
+        return .fixed(chosen)
+    }
+
+    /// Whether two settings were written side by side (the same command line, environment, or
+    /// table of the same file).
+    private static func sameTable(_ a: SettingOrigin, _ b: SettingOrigin) -> Bool {
+        switch (a, b) {
+        case (.commandLine, .commandLine), (.environment, .environment): true
+        case (.config(let fileA, let keyA), .config(let fileB, let keyB)):
+            fileA == fileB && (keyA as NSString).deletingPathExtension == (keyB as NSString).deletingPathExtension
+        default: false
+        }
+    }
+
+    /// Refuses two outputs of a profile that would get the same name for every input.
+    private static func checkNames(_ outputs: [ResizeSettings], places: [String]) throws(UsageError) {
+        var seen: [String: Int] = [:]
+        for (index, settings) in outputs.enumerated() {
+            let format: (ext: String, name: String)
+            switch settings.format {
+            case .fixed(let fixed): format = (fixed.fileExtension, fixed.rawValue)
+            case .same: format = ("{ext}", "{format}")
+            }
+            // Sizes known before any input is seen are filled in; others stand for themselves,
+            // told apart by the resize that makes them.
+            let symbol = "\(settings.mode)" + (settings.enlarge ? " enlarged" : "")
+            var width = "{width of \(symbol)}", height = "{height of \(symbol)}"
+            if case .width(let value) = settings.mode, settings.enlarge { width = String(value) }
+            if case .height(let value) = settings.mode, settings.enlarge { height = String(value) }
+            if case .fill(let w, let h, _) = settings.mode, settings.enlarge { (width, height) = (String(w), String(h)) }
+            let pattern = settings.nameTemplate.pattern(fileExtension: format.ext, format: format.name, width: width, height: height)
+            if let other = seen[pattern] {
+                throw UsageError("\(places[index]) would be written to the same file as \(places[other]) (\(pattern)); "
+                                 + "give them different names, e.g. name = \"{stem}-{width}.{ext}\"")
+            }
+            seen[pattern] = index
+        }
+    }
+
+    /// The run's settings checked, and the batch they make.
+    private static func batch(run: [String: Setting], outputs: [[String: Setting]], settings: [ResizeSettings],
+                              config: ConfigSettings?, foundBy: String?, profile: String?) throws(UsageError) -> ResolvedSettings {
+        let read = Reader(values: run)
+        let folder: String? = try read.value("output") { text, _ throws(UsageError) in text }
+        var options = BatchOptions(inputs: [], outputDirectory: folder ?? "", outputs: settings,
+                                   overwrite: read.flag("overwrite") ?? false)
+        if let maxPixels = try read.value("max-pixels", OptionParsing.positiveInteger) {
+            for index in options.outputs.indices { options.outputs[index].maxPixels = maxPixels }
+        }
+        if let jobs = try read.value("jobs", OptionParsing.positiveInteger) { options.jobs = jobs }
+        options.include = read.list("include").map(GlobPattern.init)
+        options.exclude = read.list("exclude").map(GlobPattern.init)
+        options.followSymlinks = read.flag("follow-symlinks") ?? false
+        if let limit = try read.value("memory-limit", OptionParsing.byteSize) { options.memoryLimit = limit }
+        if let timeout = try read.value("timeout", { text, option throws(UsageError) -> Double? in
+            Double(text.trimmingCharacters(in: .whitespaces)) == 0 ? nil : try OptionParsing.positiveNumber(text, for: option)
+        }) {
+            options.timeout = timeout
+        }
+        if let isolation: IsolationMode = try read.value("isolate", OptionParsing.choice) { options.isolation = isolation }
+        let quiet = read.flag("quiet") ?? false, verbose = read.flag("verbose") ?? false
+        if quiet && verbose { throw UsageError("expected at most one of --quiet and --verbose") }
+        return ResolvedSettings(config: config, configFoundBy: foundBy, profile: profile, run: run, outputs: outputs,
+                                options: options, outputFolder: folder,
+                                report: try read.value("report") { text, _ throws(UsageError) in text },
+                                quiet: quiet, verbose: verbose, dryRun: read.flag("dry-run") ?? false)
+    }
+
+    /// Typed reads of a table of settings; a bad value's message says where it came from.
+    private struct Reader {
+        let values: [String: Setting]
+
+        func value<T>(_ key: String, _ parse: (String, String) throws(UsageError) -> T) throws(UsageError) -> T? {
+            guard let setting = values[key], case .text(let text) = setting.value else { return nil }
+            do {
+                return try parse(text, "--" + key)
+            } catch {
+                throw setting.relabel(error)
+            }
+        }
+
+        func flag(_ key: String) -> Bool? {
+            guard let setting = values[key], case .flag(let on) = setting.value else { return nil }
+            return on
+        }
+
+        func list(_ key: String) -> [String] {
+            guard let setting = values[key], case .list(let items) = setting.value else { return [] }
+            return items
+        }
+    }
+}

@@ -1,0 +1,63 @@
+// ConfigCommands: `fastresize config check [FILE]` and `fastresize profiles`, which read settings and run nothing.
+
+import ArgumentParser
+import FastResize
+import FastResizeConfig
+import Foundation
+
+/// `fastresize config check [FILE]`: validates the config (and the environment's settings) and
+/// prints every effective setting with where it came from.
+struct ConfigCheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fastresize config check",
+        abstract: "Check a config file and show every effective setting with where it comes from.",
+        discussion: "Without FILE, the config a run would read: FASTRESIZE_CONFIG, else ./fastresize.toml or "
+            + "./fastresize.yaml, else $XDG_CONFIG_HOME/fastresize/config.toml. Exit code 2 for an invalid config."
+    )
+
+    @Argument(help: ArgumentHelp("The config file to check.", valueName: "file"))
+    var file: String?
+
+    func report() throws(UsageError) -> String {
+        let environment = ProcessInfo.processInfo.environment
+        let sources = SettingsResolver.Sources(commandLine: [:], environment: environment)
+        let resolved = try SettingsResolver.resolve(sources, configFile: file, requireSize: false, applyingProfile: false)
+        let profiles = try ProfilesCommand.resolveProfiles(resolved.config, configFile: file ?? resolved.config?.file.path)
+        return ConfigReport.check(resolved, profiles: profiles)
+    }
+}
+
+/// `fastresize profiles`: the config's profiles and their outputs.
+struct ProfilesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fastresize profiles",
+        abstract: "List the profiles of the config file a run would read, with their outputs."
+    )
+
+    @Option(help: ArgumentHelp("Read this TOML or YAML file.", valueName: "file"))
+    var config: String?
+
+    func report() throws(UsageError) -> String {
+        let commandLine: [String: SettingValue] = config.map { ["config": .text($0)] } ?? [:]
+        let resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: commandLine), requireSize: false,
+                                                    applyingProfile: false)
+        guard let found = resolved.config else {
+            throw UsageError("no config file found (looked for "
+                             + SettingsResolver.localNames.map { "./" + $0 }.joined(separator: ", ")
+                             + ", then $XDG_CONFIG_HOME/fastresize/config.toml)")
+        }
+        return ConfigReport.profiles(found, resolved: try Self.resolveProfiles(found, configFile: found.file.path))
+    }
+
+    /// Every profile of `config` resolved as a run with `--profile NAME` would resolve it (so each
+    /// is checked whole: sizes, values, names that would collide).
+    static func resolveProfiles(_ config: ConfigSettings?, configFile: String?) throws(UsageError) -> [ResolvedSettings] {
+        guard let config, let configFile else { return [] }
+        var resolved: [ResolvedSettings] = []
+        for name in config.profiles.keys.sorted() {
+            let sources = SettingsResolver.Sources(commandLine: ["profile": .text(name)])
+            resolved.append(try SettingsResolver.resolve(sources, configFile: configFile))
+        }
+        return resolved
+    }
+}

@@ -280,11 +280,21 @@ public struct FilePipeline: Sendable {
             do {
                 let decoded = try decodeShared(data, info: info, pipelines: stills.map { pipelines[$0] },
                                                releasingInput: releasingInput)
-                for index in stills {
+                // Largest output first; each smaller one is box-averaged from the picture the one
+                // before it was (when its settings allow the box step), so the big decoded picture
+                // is averaged down once rather than once per output.
+                let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
+                var cascade = decoded
+                for index in stills.sorted(by: { geometries[$0].width * geometries[$0].height > geometries[$1].width * geometries[$1].height }) {
                     let pipeline = pipelines[index]
                     let format = pipeline.settings.outputFormat(for: info)
+                    var source = decoded
+                    if pipeline.cheapStepsAllowed && !decoded.pixels.format.hasAlpha && decoded.pixels.bitDepth == 8 {
+                        cascade = Self.boxed(cascade, toward: geometries[index])
+                        source = cascade
+                    }
                     results[index] = Result { () throws(FileError) in
-                        let image = pipeline.finish(decoded, geometry: Geometry(pipeline: pipeline, info: info),
+                        let image = pipeline.finish(source, geometry: geometries[index],
                                                     profile: pipeline.profileToApply(info, decodedInSRGB: decoded.inSRGB),
                                                     workspace: workspace, threads: threads)
                         return try pipeline.encodeStill(image, info: info, encoder: pipeline.codecs.encoders[format]!,
@@ -296,6 +306,16 @@ public struct FilePipeline: Sendable {
             }
         }
         return results.map { $0! }
+    }
+
+    /// `decoded` box-averaged as far as `geometry`'s output leaves the filter enough to do (see
+    /// `ShrinkOnLoad.boxFactor`), its scale kept in step.
+    private static func boxed(_ decoded: DecodedImage, toward geometry: Geometry) -> DecodedImage {
+        let boxX = ShrinkOnLoad.boxFactor(remaining: geometry.region.width * decoded.scaleX / Double(geometry.width))
+        let boxY = ShrinkOnLoad.boxFactor(remaining: geometry.region.height * decoded.scaleY / Double(geometry.height))
+        guard boxX > 1 || boxY > 1 else { return decoded }
+        return DecodedImage(pixels: decoded.pixels.boxShrunk(byX: boxX, byY: boxY), scaleX: decoded.scaleX / Double(boxX),
+                            scaleY: decoded.scaleY / Double(boxY), inSRGB: decoded.inSRGB)
     }
 
     /// Whether this output of `info`'s file is an animation (the file has frames, both codecs

@@ -237,9 +237,9 @@ public struct BatchRunner: Sendable {
                        ms: Date().timeIntervalSince(start) * 1000)
         }
         switch file.action {
-        case .skip: return finish(.skipped)
+        case .skip: return finish(.skipped, file.outputs)
         case .notImage: return finish(.notImage)
-        case .fail(let error): return finish(.failed, [], error)
+        case .fail(let error): return finish(.failed, Self.failing(file.outputs), error)
         case .process: break
         }
         guard !file.outputs.isEmpty, let info = file.info else { return finish(.failed, [], .notAnImage) }
@@ -287,7 +287,7 @@ public struct BatchRunner: Sendable {
         do throws(FileError) {
             for index in pending { try checkLanding(outputs[index].path) }
             let file = try FilePipeline.mapFile(input)
-            var info: ImageInfo
+            let info: ImageInfo
             if let known { info = known } else { info = try pipeline.inspect(file.data) }
             let rendered = FilePipeline.render(file.data, info: info, outputs: pending.map { pipelines[$0] },
                                                workspace: workspace, threads: threads, releasingInput: file.mapped)

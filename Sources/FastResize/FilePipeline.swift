@@ -205,7 +205,7 @@ public struct FilePipeline: Sendable {
         return info
     }
 
-    func checkLimit(width: Int, height: Int) throws(FileError) {
+    private func checkLimit(width: Int, height: Int) throws(FileError) {
         // Multiply in a way that cannot overflow for hostile 32-bit sizes.
         if width <= 0 || height <= 0 || width > settings.maxPixels || height > settings.maxPixels / width {
             throw .pixelLimit(width: width, height: height)

@@ -83,7 +83,7 @@ public enum SettingsResolver {
                                  + localNames.map { "./" + $0 }.joined(separator: ", ") + " and $XDG_CONFIG_HOME/fastresize/config.toml)")
             }
             let profile = try config.profile(name, for: chosen)
-            if let given = outputLayers.lazy.flatMap({ $0.values }).first(where: { isMode($0) }) {
+            if let given = outputLayers.lazy.compactMap({ layer in SettingKey.modeNames.lazy.compactMap { layer[$0] }.first }).first {
                 throw UsageError("\(given.place): not with a profile: each output of profile \"\(name)\" sets its own size")
             }
             profileName = name
@@ -94,7 +94,7 @@ public enum SettingsResolver {
         } else {
             outputs = [merged(higher: [], lower: outputLayers + [topOutput])]
             places = [""]
-            if !requireSize && !outputs[0].values.contains(where: isMode) {
+            if !requireSize && !choosesSize(outputs[0]) {
                 outputs[0]["scale"] = Setting(value: .text("1"), origin: .builtIn)
             }
         }
@@ -113,21 +113,14 @@ public enum SettingsResolver {
         for layer in (higher + lower).reversed() {
             result.merge(layer.filter { !SettingKey.modeNames.contains($0.key) }) { _, new in new }
         }
-        if let modes = (higher + lower).first(where: { $0.values.contains(where: isMode) }) {
+        if let modes = (higher + lower).first(where: choosesSize) {
             for name in SettingKey.modeNames { result[name] = modes[name] }
         }
         return result
     }
 
-    private static func isMode(_ setting: Setting) -> Bool {
-        SettingKey.modeNames.contains { name in
-            switch setting.origin {
-            case .commandLine(let option): option == "--" + name
-            case .environment(let variable): variable == SettingKey.named(name)!.environmentName
-            case .config(_, let key): key == name || key.hasSuffix("." + name)
-            case .builtIn: false
-            }
-        }
+    private static func choosesSize(_ layer: [String: Setting]) -> Bool {
+        SettingKey.modeNames.contains { layer[$0] != nil }
     }
 
     /// FASTRESIZE_* variables for the known settings (an empty variable counts as unset).
@@ -258,14 +251,17 @@ public enum SettingsResolver {
         return .fixed(chosen)
     }
 
-    /// Whether two settings were written side by side (the same command line, environment, or
-    /// table of the same file).
+    /// Whether two settings were written side by side: on the command line, in the environment,
+    /// or in the same table of a file below its top (at the top, `gravity` is a default for
+    /// whichever output fills, so it may sit beside another size).
     private static func sameTable(_ a: SettingOrigin, _ b: SettingOrigin) -> Bool {
+        func table(_ key: String) -> Substring? { key.lastIndex(of: ".").map { key[..<$0] } }
         switch (a, b) {
-        case (.commandLine, .commandLine), (.environment, .environment): true
+        case (.commandLine, .commandLine), (.environment, .environment): return true
         case (.config(let fileA, let keyA), .config(let fileB, let keyB)):
-            fileA == fileB && (keyA as NSString).deletingPathExtension == (keyB as NSString).deletingPathExtension
-        default: false
+            guard fileA == fileB, let tableA = table(keyA), let tableB = table(keyB) else { return false }
+            return tableA == tableB
+        default: return false
         }
     }
 

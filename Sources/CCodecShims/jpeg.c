@@ -121,55 +121,52 @@ static void fr_write_app1(j_compress_ptr cinfo, const char *signature, size_t si
     for (size_t i = 0; i < size; i++) jpeg_write_m_byte(cinfo, bytes[i]);
 }
 
-// The compressed bytes collect in one buffer that doubles as it fills. (jpeg_mem_dest frees its
-// first buffer when it grows but leaves the caller's pointer at it, so a failure mid-way could not
-// tell what to free.)
+// The compressed bytes go out through the caller's function a buffer at a time, so a large
+// file is never held whole.
+enum { FR_DESTINATION_SIZE = 1 << 16 };
+
 typedef struct {
     struct jpeg_destination_mgr base;
-    uint8_t *buffer;
-    size_t capacity;
-} fr_growing_destination;
+    fr_write_fn write;
+    void *context;
+    uint8_t buffer[FR_DESTINATION_SIZE];
+} fr_destination;
 
 static void fr_destination_init(j_compress_ptr cinfo) {
-    fr_growing_destination *destination = (fr_growing_destination *)cinfo->dest;
-    destination->capacity = 1 << 16;
-    destination->buffer = malloc(destination->capacity);
-    if (!destination->buffer) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 0);
+    fr_destination *destination = (fr_destination *)cinfo->dest;
     destination->base.next_output_byte = destination->buffer;
-    destination->base.free_in_buffer = destination->capacity;
+    destination->base.free_in_buffer = FR_DESTINATION_SIZE;
 }
 
 // Called when the buffer is full (whatever free_in_buffer says).
-static boolean fr_destination_grow(j_compress_ptr cinfo) {
-    fr_growing_destination *destination = (fr_growing_destination *)cinfo->dest;
-    uint8_t *larger = realloc(destination->buffer, destination->capacity * 2);
-    if (!larger) ERREXIT1(cinfo, JERR_OUT_OF_MEMORY, 1);
-    destination->buffer = larger;
-    destination->base.next_output_byte = larger + destination->capacity;
-    destination->base.free_in_buffer = destination->capacity;
-    destination->capacity *= 2;
+static boolean fr_destination_flush(j_compress_ptr cinfo) {
+    fr_destination *destination = (fr_destination *)cinfo->dest;
+    if (destination->write(destination->context, destination->buffer, FR_DESTINATION_SIZE) != 0) {
+        ERREXIT(cinfo, JERR_FILE_WRITE);
+    }
+    destination->base.next_output_byte = destination->buffer;
+    destination->base.free_in_buffer = FR_DESTINATION_SIZE;
     return TRUE;
 }
 
 static void fr_destination_term(j_compress_ptr cinfo) {
-    (void)cinfo;
+    fr_destination *destination = (fr_destination *)cinfo->dest;
+    size_t count = FR_DESTINATION_SIZE - destination->base.free_in_buffer;
+    if (count > 0 && destination->write(destination->context, destination->buffer, count) != 0) {
+        ERREXIT(cinfo, JERR_FILE_WRITE);
+    }
 }
 
 struct fr_jpeg_writer {
     struct jpeg_compress_struct cinfo;
     fr_error_manager manager;
-    fr_growing_destination destination;
+    fr_destination destination;
     size_t row_bytes;
 };
 
-static void fr_jpeg_writer_free(fr_jpeg_writer *writer) {
-    jpeg_destroy_compress(&writer->cinfo);
-    free(writer->destination.buffer);
-    free(writer);
-}
-
 fr_jpeg_writer *fr_jpeg_writer_open(int width, int height, int components, int quality, int progressive,
-                                    int optimize_coding, const fr_metadata *metadata, char *message) {
+                                    int optimize_coding, const fr_metadata *metadata, fr_write_fn write,
+                                    void *context, char *message) {
     message[0] = 0;
     fr_jpeg_writer *writer = calloc(1, sizeof *writer);
     if (!writer) {
@@ -179,12 +176,15 @@ fr_jpeg_writer *fr_jpeg_writer_open(int width, int height, int components, int q
     fr_install_errors((j_common_ptr)&writer->cinfo, &writer->manager, message);
     jpeg_create_compress(&writer->cinfo);
     if (setjmp(writer->manager.jump)) {
-        fr_jpeg_writer_free(writer);
+        jpeg_destroy_compress(&writer->cinfo);
+        free(writer);
         return NULL;
     }
     writer->destination.base.init_destination = fr_destination_init;
-    writer->destination.base.empty_output_buffer = fr_destination_grow;
+    writer->destination.base.empty_output_buffer = fr_destination_flush;
     writer->destination.base.term_destination = fr_destination_term;
+    writer->destination.write = write;
+    writer->destination.context = context;
     writer->cinfo.dest = &writer->destination.base;
     writer->cinfo.image_width = (JDIMENSION)width;
     writer->cinfo.image_height = (JDIMENSION)height;
@@ -221,7 +221,7 @@ int fr_jpeg_writer_write(fr_jpeg_writer *writer, const uint8_t *rows, int count,
     return 0;
 }
 
-int fr_jpeg_writer_finish(fr_jpeg_writer *writer, const uint8_t **output, size_t *output_size, char *message) {
+int fr_jpeg_writer_finish(fr_jpeg_writer *writer, char *message) {
     message[0] = 0;
     writer->manager.message = message;
     if (setjmp(writer->manager.jump)) return -1;
@@ -231,13 +231,13 @@ int fr_jpeg_writer_finish(fr_jpeg_writer *writer, const uint8_t **output, size_t
         return -1;
     }
     jpeg_finish_compress(&writer->cinfo);
-    *output = writer->destination.buffer;
-    *output_size = writer->destination.capacity - writer->destination.base.free_in_buffer;
     return 0;
 }
 
 void fr_jpeg_writer_close(fr_jpeg_writer *writer) {
-    if (writer) fr_jpeg_writer_free(writer);
+    if (!writer) return;
+    jpeg_destroy_compress(&writer->cinfo);
+    free(writer);
 }
 
 void fr_free(void *pointer) {

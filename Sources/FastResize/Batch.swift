@@ -289,13 +289,27 @@ public struct BatchRunner: Sendable {
             let file = try FilePipeline.mapFile(input)
             let info: ImageInfo
             if let known { info = known } else { info = try pipeline.inspect(file.data) }
+            // Each output's temporary file takes its bytes; a lone output encoded from rows
+            // streams into it while it is encoded.
+            let files = pending.map { AtomicFile.Pending(path: outputs[$0].path) }
             let rendered = FilePipeline.render(file.data, info: info, outputs: pending.map { pipelines[$0] },
-                                               workspace: workspace, threads: threads, releasingInput: file.mapped)
+                                               workspace: workspace, threads: threads, releasingInput: file.mapped,
+                                               into: files.count == 1 ? files[0] : nil)
             var firstError: FileError?
             for (position, index) in pending.enumerated() {
                 do throws(FileError) {
-                    let image = try rendered[position].get()
-                    switch try AtomicFile.write(image.bytes, to: outputs[index].path, overwrite: options.overwrite, commit: commit) {
+                    let target = files[position]
+                    let image: RenderedImage
+                    do {
+                        image = try rendered[position].get()
+                    } catch {
+                        // An encoder stopped by its file (a full disk) says so in the file's words.
+                        throw target.failure ?? error
+                    }
+                    if !image.inSink, !image.bytes.withUnsafeBytes({ target.append($0) }) {
+                        throw target.failure ?? .writeFailed("write failed")
+                    }
+                    switch try target.commit(overwrite: options.overwrite, commit: commit) {
                     case .alreadyExists:
                         outputs[index].status = .skipped
                     case .abandoned:
@@ -304,7 +318,7 @@ public struct BatchRunner: Sendable {
                         outputs[index].width = image.width
                         outputs[index].height = image.height
                         outputs[index].format = image.format
-                        outputs[index].bytes = image.bytes.count
+                        outputs[index].bytes = image.byteCount
                         outputs[index].webpMode = image.webpMode
                         outputs[index].frames = image.frames > 1 ? image.frames : nil
                         outputs[index].status = .written

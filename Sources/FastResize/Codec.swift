@@ -150,12 +150,30 @@ public protocol ImageEncoding: Sendable {
     func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8]
 }
 
-/// A file being encoded from rows handed over top to bottom (see `RowEncoding`).
+/// Where an encoder's bytes go as it makes them: an output file being written, or memory.
+public protocol ByteSink: AnyObject {
+    /// Takes the next bytes; false when they could not be kept (the sink says why elsewhere).
+    func append(_ bytes: UnsafeRawBufferPointer) -> Bool
+}
+
+/// Bytes kept in memory.
+public final class ByteBuffer: ByteSink {
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        self.bytes.append(contentsOf: bytes)
+        return true
+    }
+}
+
+/// A file being encoded from rows handed over top to bottom into a `ByteSink` (see `RowEncoding`).
 public protocol RowWriter: AnyObject {
     /// The next `count` rows, width × channels samples each, in the layout the writer was opened for.
     func write(_ rows: UnsafePointer<UInt8>, count: Int) throws(CodecError)
-    /// Ends the file after the last row and returns its bytes.
-    func finish() throws(CodecError) -> [UInt8]
+    /// Ends the file after the last row (its last bytes reach the sink).
+    func finish() throws(CodecError)
 }
 
 /// Encoders that can take a picture a few rows at a time, so a large output never exists whole.
@@ -164,9 +182,10 @@ public protocol RowEncoding: ImageEncoding {
     /// than from the whole picture with these options (false when streaming would change the
     /// file for the worse, or the options need the whole picture anyway).
     func streamsRows(_ options: EncodeOptions, outputBytes: Int) -> Bool
-    /// A writer for 8-bit pictures of `format` (one of `acceptedFormats`).
-    func rowWriter(width: Int, height: Int, format: PixelFormat, options: EncodeOptions,
-                   metadata: ImageMetadata) throws(CodecError) -> any RowWriter
+    /// A writer for 8-bit pictures of `format` (one of `acceptedFormats`), its bytes going to `sink`
+    /// as they are made.
+    func rowWriter(width: Int, height: Int, format: PixelFormat, options: EncodeOptions, metadata: ImageMetadata,
+                   into sink: any ByteSink) throws(CodecError) -> any RowWriter
 }
 
 extension ImageEncoding {

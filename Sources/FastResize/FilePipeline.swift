@@ -138,7 +138,12 @@ public struct OutputRecord: Sendable, Equatable, Codable {
 
 /// One encoded output, before it is written.
 public struct RenderedImage: Sendable {
+    /// The file's bytes, or nothing when they went to the caller's sink as they were made.
     public var bytes: [UInt8]
+    /// The file's size, wherever its bytes are.
+    public var byteCount: Int
+    /// True when the bytes went to the sink given to `render` (they are not in `bytes`).
+    public var inSink = false
     public var width: Int
     public var height: Int
     public var format: ImageFormat
@@ -146,6 +151,29 @@ public struct RenderedImage: Sendable {
     public var webpMode: String?
     /// Frames written (1 for still images).
     public var frames: Int
+
+    init(bytes: [UInt8], width: Int, height: Int, format: ImageFormat, webpMode: String?, frames: Int) {
+        self.bytes = bytes
+        byteCount = bytes.count
+        self.width = width
+        self.height = height
+        self.format = format
+        self.webpMode = webpMode
+        self.frames = frames
+    }
+}
+
+/// Counts what passes on to another sink.
+private final class CountingSink: ByteSink {
+    let base: any ByteSink
+    var count = 0
+
+    init(_ base: any ByteSink) { self.base = base }
+
+    func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        count += bytes.count
+        return base.append(bytes)
+    }
 }
 
 /// Processes single files with one set of settings; safe to share between worker threads.
@@ -228,9 +256,12 @@ public struct FilePipeline: Sendable {
     /// Decodes, resizes and encodes `data`; returns the encoded output and its facts.
     /// `info`, when the caller already inspected the file, saves reading the header again.
     /// `releasingInput` may be true only for bytes from `mapFile` that say `mapped`: decoding then
-    /// gives back input pages it has passed (on other memory that would erase them).
+    /// gives back input pages it has passed (on other memory that would erase them). An output
+    /// encoded from rows as they come (see `renderStreamed`) writes its bytes into `sink` when one
+    /// is given (the result then says `inSink`), so not even the encoded file is held.
     public func render(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
-                       threads: Int = 1, releasingInput: Bool = false) throws(FileError) -> RenderedImage {
+                       threads: Int = 1, releasingInput: Bool = false,
+                       into sink: (any ByteSink)? = nil) throws(FileError) -> RenderedImage {
         let info = try facts(known, of: data)
         let format = settings.outputFormat(for: info)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
@@ -238,7 +269,7 @@ public struct FilePipeline: Sendable {
             return try Self.renderAnimations(data, info: info, pipelines: [self], workspace: workspace, threads: threads)[0].get()
         }
         if let rendered = try renderStreamed(data, info: info, format: format, workspace: workspace,
-                                             threads: threads, releasingInput: releasingInput) {
+                                             threads: threads, releasingInput: releasingInput, into: sink) {
             return rendered
         }
         let image = try resized(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput)
@@ -254,10 +285,11 @@ public struct FilePipeline: Sendable {
     /// (`render`), streaming included.
     public static func render(_ data: Data, info: ImageInfo, outputs pipelines: [FilePipeline],
                               workspace: ResizeWorkspace = ResizeWorkspace(), threads: Int = 1,
-                              releasingInput: Bool = false) -> [Result<RenderedImage, FileError>] {
+                              releasingInput: Bool = false, into sink: (any ByteSink)? = nil) -> [Result<RenderedImage, FileError>] {
         if pipelines.count == 1 {
             return [Result { () throws(FileError) in
-                try pipelines[0].render(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput)
+                try pipelines[0].render(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput,
+                                        into: sink)
             }]
         }
         var results = [Result<RenderedImage, FileError>?](repeating: nil, count: pipelines.count)
@@ -388,19 +420,21 @@ public struct FilePipeline: Sendable {
     /// decoded picture nor the output picture ever exists whole. Nil when this file or output
     /// cannot go this way: not streamable, linear light, or to be turned upright (turning needs
     /// the whole output; it is small next to the input).
-    private func renderStreamed(_ data: Data, info: ImageInfo, format: ImageFormat,
-                                workspace: ResizeWorkspace, threads: Int, releasingInput: Bool) throws(FileError) -> RenderedImage? {
+    private func renderStreamed(_ data: Data, info: ImageInfo, format: ImageFormat, workspace: ResizeWorkspace,
+                                threads: Int, releasingInput: Bool, into given: (any ByteSink)?) throws(FileError) -> RenderedImage? {
         let geometry = Geometry(pipeline: self, info: info)
         guard let encoder = rowEncoder(for: info, geometry: geometry),
               let decoder = codecs.decoders[info.format] as? any RowStreaming else { return nil }
         let profile = profileToApply(info, decodedInSRGB: false)
         let resizer = Resizer(filter: settings.filter)
-        let bytes = try withStreamedSource(data, decoder: decoder, format: info.format, geometry: geometry,
-                                           threads: threads, releasingInput: releasingInput) { source throws(CodecError) in
+        let buffer = ByteBuffer()
+        let sink = CountingSink(given ?? buffer)
+        let done: Void? = try withStreamedSource(data, decoder: decoder, format: info.format, geometry: geometry,
+                                                 threads: threads, releasingInput: releasingInput) { source throws(CodecError) in
             let layout = Self.layout(of: source.format, for: encoder)
             let writer = try encoder.rowWriter(width: geometry.width, height: geometry.height, format: layout,
                                                options: settings.encoding,
-                                               metadata: outputMetadata(info.metadata, pixels: layout))
+                                               metadata: outputMetadata(info.metadata, pixels: layout), into: sink)
             try resizer.resizeStreaming(sourceWidth: source.width, sourceHeight: source.height, format: source.format,
                                         region: source.region, width: geometry.width, height: geometry.height,
                                         threads: threads, workspace: workspace, read: source.read) { rows, count throws(CodecError) in
@@ -413,11 +447,14 @@ public struct FilePipeline: Sendable {
                     try writer.write(pixels.baseAddress!, count: count)
                 }
             }
-            return try writer.finish()
+            try writer.finish()
         }
-        guard let bytes else { return nil }
-        return RenderedImage(bytes: bytes, width: geometry.width, height: geometry.height, format: format,
-                             webpMode: nil, frames: 1)
+        guard done != nil else { return nil }
+        var rendered = RenderedImage(bytes: buffer.bytes, width: geometry.width, height: geometry.height, format: format,
+                                     webpMode: nil, frames: 1)
+        rendered.inSink = given != nil
+        rendered.byteCount = sink.count
+        return rendered
     }
 
     /// The encoder that takes `info`'s output row by row as it is resized, or nil when the output

@@ -73,7 +73,7 @@ extension FilePipeline {
     /// What decoding and resizing `info`'s file is expected to hold at its peak, in bytes: the
     /// decoded picture after shrink-on-load (or, for files the decoder streams, a strip of rows),
     /// the float or int16 work buffers, and the output (or, for outputs encoded from rows, a
-    /// group of rows and the encoded file). An estimate from the header, made before
+    /// group of rows). An estimate from the header, made before
     /// anything is decoded; codecs' own buffers (a progressive JPEG's coefficients) come on top.
     public func memoryNeed(for info: ImageInfo) -> Int {
         decodedNeed(for: info) + outputNeed(for: info)
@@ -97,15 +97,16 @@ extension FilePipeline {
     }
 
     /// The output (every frame of an animation) and its copy in the encoder's layout; or, for an
-    /// output encoded from rows, a group of rows and the encoded file.
+    /// output encoded from rows, a group of rows.
     func outputNeed(for info: ImageInfo) -> Int {
         let geometry = Geometry(pipeline: self, info: info)
         let outputPixels = geometry.width * geometry.height
         if rowEncoder(for: info, geometry: geometry) != nil {
-            // The encoded file is held whole (taken as two bytes a pixel, about what PNG makes of
-            // a photograph; JPEG far less).
+            // A group of output rows (and its converted copy); the encoded bytes go to the output's
+            // temporary file as they are made (the batch hands `render` that file), past the
+            // encoder's own buffers (a megabyte covers libjpeg's and zlib's).
             let groupRows = Resizer.bandRows * ProcessInfo.processInfo.activeProcessorCount
-            return geometry.width * groupRows * 4 * 2 + outputPixels * 2
+            return geometry.width * groupRows * 4 * 2 + (1 << 20)
         }
         let frames = info.frameCount > 1 && !settings.firstFrameOnly ? info.frameCount : 1
         return outputPixels * 4 * frames + outputPixels * 4

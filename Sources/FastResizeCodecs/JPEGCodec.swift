@@ -152,42 +152,50 @@ public struct JPEGEncoder: RowEncoding {
 
     public func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8] {
         precondition(acceptedFormats.contains(image.format) && image.bitDepth == 8, "JPEG takes 8-bit gray or RGB")
+        let buffer = ByteBuffer()
         let writer = try JPEGRowWriter(width: image.width, height: image.height, format: image.format, options: options,
-                                       optimizeCoding: true, metadata: metadata)
+                                       optimizeCoding: true, metadata: metadata, sink: buffer)
         try image.pixels.withUnsafeBufferPointer { pixels throws(CodecError) in
             try writer.write(pixels.baseAddress!, count: image.height)
         }
-        return try writer.finish()
+        try writer.finish()
+        return buffer.bytes
     }
 
     public func streamsRows(_ options: EncodeOptions, outputBytes: Int) -> Bool {
         !options.progressive && outputBytes >= streamingThreshold
     }
 
-    public func rowWriter(width: Int, height: Int, format: PixelFormat, options: EncodeOptions,
-                          metadata: ImageMetadata) throws(CodecError) -> any RowWriter {
+    public func rowWriter(width: Int, height: Int, format: PixelFormat, options: EncodeOptions, metadata: ImageMetadata,
+                          into sink: any ByteSink) throws(CodecError) -> any RowWriter {
         precondition(acceptedFormats.contains(format), "JPEG takes 8-bit gray or RGB")
         return try JPEGRowWriter(width: width, height: height, format: format, options: options,
-                                 optimizeCoding: options.progressive, metadata: metadata)
+                                 optimizeCoding: options.progressive, metadata: metadata, sink: sink)
     }
 }
 
 /// libjpeg's compressor behind `RowWriter` (the shim keeps its setjmp).
 final class JPEGRowWriter: RowWriter {
     private let writer: OpaquePointer
+    /// Kept alive here: the shim holds its pointer.
+    private let sink: SinkContext
 
     init(width: Int, height: Int, format: PixelFormat, options: EncodeOptions, optimizeCoding: Bool,
-         metadata: ImageMetadata) throws(CodecError) {
+         metadata: ImageMetadata, sink: any ByteSink) throws(CodecError) {
         let quality = options.quality ?? EncodeOptions.defaultQuality(for: .jpeg)
+        let context = SinkContext(sink)
         var message = ShimMessage()
         let writer = message.withBuffer { text in
             withMetadataBlocks(metadata) { blocks in
                 fr_jpeg_writer_open(Int32(width), Int32(height), Int32(format.channelCount), Int32(quality),
-                                    options.progressive ? 1 : 0, optimizeCoding ? 1 : 0, blocks, text)
+                                    options.progressive ? 1 : 0, optimizeCoding ? 1 : 0, blocks,
+                                    { context, bytes, count in SinkContext.append(context, bytes, count) ? 0 : 1 },
+                                    context.pointer, text)
             }
         }
         guard let writer else { throw .encodeFailed(.jpeg, message.text(or: "cannot start the encoder")) }
         self.writer = writer
+        self.sink = context
     }
 
     deinit { fr_jpeg_writer_close(writer) }
@@ -198,13 +206,24 @@ final class JPEGRowWriter: RowWriter {
         }
     }
 
-    func finish() throws(CodecError) -> [UInt8] {
-        var output: UnsafePointer<UInt8>?
-        var size = 0
-        try ShimMessage.encoding(.jpeg, or: "cannot finish the file") { text in
-            fr_jpeg_writer_finish(writer, &output, &size, text)
-        }
-        return Array(UnsafeBufferPointer(start: output, count: size))
+    func finish() throws(CodecError) {
+        try ShimMessage.encoding(.jpeg, or: "cannot finish the file") { text in fr_jpeg_writer_finish(writer, text) }
+    }
+}
+
+/// A `ByteSink` behind a C callback's context pointer (the encoder's owner keeps it alive).
+final class SinkContext {
+    let sink: any ByteSink
+
+    init(_ sink: any ByteSink) { self.sink = sink }
+
+    var pointer: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+
+    /// What the C callbacks call: the bytes handed to the sink behind `context`.
+    static func append(_ context: UnsafeMutableRawPointer?, _ bytes: UnsafeRawPointer?, _ count: Int) -> Bool {
+        guard let context else { return false }
+        return Unmanaged<SinkContext>.fromOpaque(context).takeUnretainedValue().sink
+            .append(UnsafeRawBufferPointer(start: bytes, count: count))
     }
 }
 

@@ -69,27 +69,32 @@ public struct PNGEncoder: RowEncoding {
     public var writesSixteenBits: Bool { true }
 
     public func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8] {
+        let buffer = ByteBuffer()
         let writer = try PNGRowWriter(width: image.width, height: image.height, format: image.format,
-                                      bitDepth: image.bitDepth, options: options, metadata: metadata)
+                                      bitDepth: image.bitDepth, options: options, metadata: metadata, sink: buffer)
         // 16-bit samples go in host order: libspng writes them big-endian itself.
         try image.pixels.withUnsafeBufferPointer { pixels throws(CodecError) in
             try writer.write(pixels.baseAddress!, count: image.height)
         }
-        return try writer.finish()
+        try writer.finish()
+        return buffer.bytes
     }
 
     /// Streaming costs nothing here: the same bytes come out.
     public func streamsRows(_ options: EncodeOptions, outputBytes: Int) -> Bool { true }
 
-    public func rowWriter(width: Int, height: Int, format: PixelFormat, options: EncodeOptions,
-                          metadata: ImageMetadata) throws(CodecError) -> any RowWriter {
-        try PNGRowWriter(width: width, height: height, format: format, bitDepth: 8, options: options, metadata: metadata)
+    public func rowWriter(width: Int, height: Int, format: PixelFormat, options: EncodeOptions, metadata: ImageMetadata,
+                          into sink: any ByteSink) throws(CodecError) -> any RowWriter {
+        try PNGRowWriter(width: width, height: height, format: format, bitDepth: 8, options: options, metadata: metadata,
+                         sink: sink)
     }
 }
 
-/// libspng's progressive encoder behind `RowWriter`, writing into its own growing buffer.
+/// libspng's progressive encoder behind `RowWriter`, its bytes going to a `ByteSink` as made.
 final class PNGRowWriter: RowWriter {
     private let pointer: OpaquePointer
+    /// Kept alive here: libspng holds its pointer.
+    private let sink: SinkContext
     private let rowBytes: Int
     private let height: Int
     private var rowsWritten = 0
@@ -97,11 +102,12 @@ final class PNGRowWriter: RowWriter {
     private var buffers: [UnsafeMutableBufferPointer<CChar>] = []
 
     init(width: Int, height: Int, format: PixelFormat, bitDepth: Int, options: EncodeOptions,
-         metadata: ImageMetadata) throws(CodecError) {
+         metadata: ImageMetadata, sink: any ByteSink) throws(CodecError) {
         guard let pointer = spng_ctx_new(Int32(SPNG_CTX_ENCODER.rawValue)) else {
             throw .encodeFailed(.png, "cannot create encoder")
         }
         self.pointer = pointer
+        self.sink = SinkContext(sink)
         rowBytes = width * format.channelCount * bitDepth / 8
         self.height = height
         let colorType: spng_color_type
@@ -114,7 +120,9 @@ final class PNGRowWriter: RowWriter {
         var header = spng_ihdr(width: UInt32(width), height: UInt32(height), bit_depth: UInt8(bitDepth),
                                color_type: UInt8(colorType.rawValue), compression_method: 0,
                                filter_method: 0, interlace_method: 0)
-        try check(spng_set_option(pointer, SPNG_ENCODE_TO_BUFFER, 1))
+        try check(spng_set_png_stream(pointer, { _, context, bytes, count in
+            SinkContext.append(context, bytes, count) ? 0 : Int32(SPNG_IO_ERROR.rawValue)
+        }, self.sink.pointer))
         try check(spng_set_ihdr(pointer, &header))
         try check(spng_set_option(pointer, SPNG_IMG_COMPRESSION_LEVEL,
                                   Int32(options.compressionLevel ?? PNGEncoder.defaultCompressionLevel)))
@@ -176,18 +184,11 @@ final class PNGRowWriter: RowWriter {
         }
     }
 
-    func finish() throws(CodecError) -> [UInt8] {
+    /// The last row already ended the file (SPNG_ENCODE_FINALIZE): only the count is checked.
+    func finish() throws(CodecError) {
         guard rowsWritten == height else {
             throw .encodeFailed(.png, "finished after \(rowsWritten) of \(height) rows")
         }
-        var length = 0
-        var error: Int32 = 0
-        guard let buffer = spng_get_png_buffer(pointer, &length, &error) else {
-            try check(error)
-            throw .encodeFailed(.png, "no output")
-        }
-        defer { free(buffer) }
-        return Array(UnsafeRawBufferPointer(start: buffer, count: length))
     }
 }
 

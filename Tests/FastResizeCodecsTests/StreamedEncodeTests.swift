@@ -97,8 +97,9 @@ private struct WholeEncoder: ImageEncoding {
         let encoders: [(any RowEncoding, EncodeOptions)] = [(PNGEncoder(), EncodeOptions()),
                                                             (JPEGEncoder(), EncodeOptions(quality: 90))]
         for (encoder, options) in encoders {
+            let buffer = ByteBuffer()
             let writer = try encoder.rowWriter(width: image.width, height: image.height, format: format, options: options,
-                                               metadata: metadata)
+                                               metadata: metadata, into: buffer)
             var row = 0
             for count in [1, 7, 16, 30, 7] {
                 try image.pixels.withUnsafeBufferPointer { pixels in
@@ -106,7 +107,8 @@ private struct WholeEncoder: ImageEncoding {
                 }
                 row += count
             }
-            let streamed = try writer.finish()
+            try writer.finish()
+            let streamed = buffer.bytes
             let whole = try encoder.encode(image, options: options, metadata: metadata)
             if encoder is PNGEncoder {
                 #expect(streamed == whole)
@@ -118,12 +120,35 @@ private struct WholeEncoder: ImageEncoding {
             } == true)
 
             let early = try encoder.rowWriter(width: image.width, height: image.height, format: format, options: options,
-                                              metadata: .none)
+                                              metadata: .none, into: ByteBuffer())
             try image.pixels.withUnsafeBufferPointer { try early.write($0.baseAddress!, count: 10) }
             #expect(throws: CodecError.self) { try early.finish() }
-            let past = try encoder.rowWriter(width: image.width, height: 5, format: format, options: options, metadata: .none)
+            let past = try encoder.rowWriter(width: image.width, height: 5, format: format, options: options, metadata: .none,
+                                             into: ByteBuffer())
             #expect(throws: CodecError.self) {
                 try image.pixels.withUnsafeBufferPointer { try past.write($0.baseAddress!, count: 6) }
+            }
+        }
+    }
+
+    /// A sink that stops taking bytes (a full disk) stops the encoder with an error.
+    @Test func aRefusingSinkStopsTheEncoder() throws {
+        final class Refusing: ByteSink {
+            var taken = 0
+            func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+                guard taken < 1000 else { return false }
+                taken += bytes.count
+                return true
+            }
+        }
+        let image = TestImages.pattern(width: 400, height: 300, format: .rgb, seed: 4)
+        for encoder in [PNGEncoder() as any RowEncoding, JPEGEncoder()] {
+            let sink = Refusing()
+            #expect(throws: CodecError.self) {
+                let writer = try encoder.rowWriter(width: image.width, height: image.height, format: .rgb,
+                                                   options: EncodeOptions(quality: 100), metadata: .none, into: sink)
+                try image.pixels.withUnsafeBufferPointer { try writer.write($0.baseAddress!, count: image.height) }
+                try writer.finish()
             }
         }
     }

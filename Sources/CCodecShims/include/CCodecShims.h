@@ -34,21 +34,24 @@ typedef struct {
 /// Reads the JPEG header and the output size for a 1/scale_denom DCT-scaled decode (1, 2, 4 or 8).
 int fr_jpeg_probe(const uint8_t *data, size_t size, int scale_denom, fr_jpeg_info *info, char *message);
 
+/// Where an encoder's bytes go: returns 0 when `count` bytes were taken, non-zero on failure.
+typedef int (*fr_write_fn)(void *context, const uint8_t *bytes, size_t count);
+
 /// A JPEG being encoded a few rows at a time from 1- or 3-component pixels, with the given
-/// metadata. Without optimize_coding and progressive, libjpeg holds only a few rows (both need
-/// the whole picture's coefficients for a second pass).
+/// metadata; its bytes go to `write` 64 KiB at a time. Without optimize_coding and progressive,
+/// libjpeg holds only a few rows (both need the whole picture's coefficients for a second pass).
 typedef struct fr_jpeg_writer fr_jpeg_writer;
 
 /// NULL on failure.
 fr_jpeg_writer *fr_jpeg_writer_open(int width, int height, int components, int quality, int progressive,
-                                    int optimize_coding, const fr_metadata *metadata, char *message);
+                                    int optimize_coding, const fr_metadata *metadata, fr_write_fn write,
+                                    void *context, char *message);
 
 /// The next `count` rows (width × components bytes each). After a failure the writer can only be closed.
 int fr_jpeg_writer_write(fr_jpeg_writer *writer, const uint8_t *rows, int count, char *message);
 
-/// Ends the file once every row is written; *output (owned by the writer, valid until it is
-/// closed) holds the file's bytes.
-int fr_jpeg_writer_finish(fr_jpeg_writer *writer, const uint8_t **output, size_t *output_size, char *message);
+/// Ends the file once every row is written (its last bytes go to `write`).
+int fr_jpeg_writer_finish(fr_jpeg_writer *writer, char *message);
 
 void fr_jpeg_writer_close(fr_jpeg_writer *writer);
 

@@ -19,18 +19,22 @@ public enum CommandRunner {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates[0]
     }
 
-    /// Runs the binary with `arguments` in `directory`. Its environment is this one's without any
-    /// FASTRESIZE_ setting and with no user config folder (a developer's own settings must not
-    /// change what a test sees), plus `environment`.
+    /// This process's environment without any FASTRESIZE_ setting and with no user config folder
+    /// (a developer's own settings must not change what a test sees), plus `extra`.
+    public static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FASTRESIZE_") }
+        variables["XDG_CONFIG_HOME"] = "/nonexistent/fastresize-tests"
+        variables.merge(extra) { _, given in given }
+        return variables
+    }
+
+    /// Runs the binary with `arguments` in `directory`, in `environment(environment)`.
     public static func run(_ arguments: [String], in directory: URL? = nil,
                            environment: [String: String] = [:]) throws -> CommandResult {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        var variables = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("FASTRESIZE_") }
-        variables["XDG_CONFIG_HOME"] = "/nonexistent/fastresize-tests"
-        variables.merge(environment) { _, given in given }
-        process.environment = variables
+        process.environment = Self.environment(environment)
         if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

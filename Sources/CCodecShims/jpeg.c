@@ -164,6 +164,12 @@ struct fr_jpeg_writer {
     size_t row_bytes;
 };
 
+void fr_jpeg_writer_close(fr_jpeg_writer *writer) {
+    if (!writer) return;
+    jpeg_destroy_compress(&writer->cinfo);
+    free(writer);
+}
+
 fr_jpeg_writer *fr_jpeg_writer_open(int width, int height, int components, int quality, int progressive,
                                     int optimize_coding, const fr_metadata *metadata, fr_write_fn write,
                                     void *context, char *message) {
@@ -176,8 +182,7 @@ fr_jpeg_writer *fr_jpeg_writer_open(int width, int height, int components, int q
     fr_install_errors((j_common_ptr)&writer->cinfo, &writer->manager, message);
     jpeg_create_compress(&writer->cinfo);
     if (setjmp(writer->manager.jump)) {
-        jpeg_destroy_compress(&writer->cinfo);
-        free(writer);
+        fr_jpeg_writer_close(writer);
         return NULL;
     }
     writer->destination.base.init_destination = fr_destination_init;
@@ -232,12 +237,6 @@ int fr_jpeg_writer_finish(fr_jpeg_writer *writer, char *message) {
     }
     jpeg_finish_compress(&writer->cinfo);
     return 0;
-}
-
-void fr_jpeg_writer_close(fr_jpeg_writer *writer) {
-    if (!writer) return;
-    jpeg_destroy_compress(&writer->cinfo);
-    free(writer);
 }
 
 void fr_free(void *pointer) {

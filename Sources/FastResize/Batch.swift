@@ -289,25 +289,21 @@ public struct BatchRunner: Sendable {
             let file = try FilePipeline.mapFile(input)
             let info: ImageInfo
             if let known { info = known } else { info = try pipeline.inspect(file.data) }
-            // Each output's temporary file takes its bytes; a lone output encoded from rows
-            // streams into it while it is encoded.
+            // Each output's temporary file takes its bytes (a lone output encoded from rows
+            // streams into it while it is encoded).
             let files = pending.map { AtomicFile.Pending(path: outputs[$0].path) }
             let rendered = FilePipeline.render(file.data, info: info, outputs: pending.map { pipelines[$0] },
                                                workspace: workspace, threads: threads, releasingInput: file.mapped,
-                                               into: files.count == 1 ? files[0] : nil)
+                                               into: files)
             var firstError: FileError?
             for (position, index) in pending.enumerated() {
                 do throws(FileError) {
                     let target = files[position]
                     let image: RenderedImage
-                    do {
-                        image = try rendered[position].get()
-                    } catch {
-                        // An encoder stopped by its file (a full disk) says so in the file's words.
-                        throw target.failure ?? error
-                    }
-                    if !image.inSink, !image.bytes.withUnsafeBytes({ target.append($0) }) {
-                        throw target.failure ?? .writeFailed("write failed")
+                    switch rendered[position] {
+                    case .success(let made): image = made
+                    // A file that stopped its encoder (a full disk) says why in its own words.
+                    case .failure(let error): throw target.failure ?? error
                     }
                     switch try target.commit(overwrite: options.overwrite, commit: commit) {
                     case .alreadyExists:

@@ -138,12 +138,10 @@ public struct OutputRecord: Sendable, Equatable, Codable {
 
 /// One encoded output, before it is written.
 public struct RenderedImage: Sendable {
-    /// The file's bytes, or nothing when they went to the caller's sink as they were made.
+    /// The file's bytes; empty when `render` was given a sink (they are there).
     public var bytes: [UInt8]
     /// The file's size, wherever its bytes are.
     public var byteCount: Int
-    /// True when the bytes went to the sink given to `render` (they are not in `bytes`).
-    public var inSink = false
     public var width: Int
     public var height: Int
     public var format: ImageFormat
@@ -256,9 +254,10 @@ public struct FilePipeline: Sendable {
     /// Decodes, resizes and encodes `data`; returns the encoded output and its facts.
     /// `info`, when the caller already inspected the file, saves reading the header again.
     /// `releasingInput` may be true only for bytes from `mapFile` that say `mapped`: decoding then
-    /// gives back input pages it has passed (on other memory that would erase them). An output
-    /// encoded from rows as they come (see `renderStreamed`) writes its bytes into `sink` when one
-    /// is given (the result then says `inSink`), so not even the encoded file is held.
+    /// gives back input pages it has passed (on other memory that would erase them). Given a
+    /// `sink`, the file's bytes go there (the result's `bytes` stay empty); an output encoded from
+    /// rows as they come (see `renderStreamed`) then writes them as they are made, so not even the
+    /// encoded file is held.
     public func render(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
                        threads: Int = 1, releasingInput: Bool = false,
                        into sink: (any ByteSink)? = nil) throws(FileError) -> RenderedImage {
@@ -266,14 +265,25 @@ public struct FilePipeline: Sendable {
         let format = settings.outputFormat(for: info)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
         if animates(info) {
-            return try Self.renderAnimations(data, info: info, pipelines: [self], workspace: workspace, threads: threads)[0].get()
+            let rendered = try Self.renderAnimations(data, info: info, pipelines: [self], workspace: workspace,
+                                                     threads: threads)[0].get()
+            return try Self.deliver(rendered, to: sink)
         }
         if let rendered = try renderStreamed(data, info: info, format: format, workspace: workspace,
                                              threads: threads, releasingInput: releasingInput, into: sink) {
             return rendered
         }
         let image = try resized(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput)
-        return try encodeStill(image, info: info, encoder: encoder, format: format)
+        return try Self.deliver(try encodeStill(image, info: info, encoder: encoder, format: format), to: sink)
+    }
+
+    /// A file made whole, handed to `sink` when there is one (its bytes then leave the result).
+    private static func deliver(_ rendered: RenderedImage, to sink: (any ByteSink)?) throws(FileError) -> RenderedImage {
+        guard let sink else { return rendered }
+        guard rendered.bytes.withUnsafeBytes({ sink.append($0) }) else { throw .writeFailed("write failed") }
+        var delivered = rendered
+        delivered.bytes = []
+        return delivered
     }
 
     /// Every output of a profile (`pipelines`: the same codecs, each output's own settings) from
@@ -282,16 +292,27 @@ public struct FilePipeline: Sendable {
     /// each output is resized, converted and encoded from that picture. Animated outputs resize
     /// every frame into each of them as the frame is decoded. A decoding failure fails every
     /// output; an encoding failure only its own. One output goes the single-output way
-    /// (`render`), streaming included.
+    /// (`render`), streaming included. Given `sinks` (one per output), each file's bytes go to its own.
     public static func render(_ data: Data, info: ImageInfo, outputs pipelines: [FilePipeline],
-                              workspace: ResizeWorkspace = ResizeWorkspace(), threads: Int = 1,
-                              releasingInput: Bool = false, into sink: (any ByteSink)? = nil) -> [Result<RenderedImage, FileError>] {
+                              workspace: ResizeWorkspace = ResizeWorkspace(), threads: Int = 1, releasingInput: Bool = false,
+                              into sinks: [any ByteSink]? = nil) -> [Result<RenderedImage, FileError>] {
         if pipelines.count == 1 {
             return [Result { () throws(FileError) in
                 try pipelines[0].render(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput,
-                                        into: sink)
+                                        into: sinks?[0])
             }]
         }
+        let results = renderShared(data, info: info, pipelines: pipelines, workspace: workspace, threads: threads,
+                                   releasingInput: releasingInput)
+        guard let sinks else { return results }
+        return zip(results, sinks).map { result, sink in
+            result.flatMap { rendered in Result { () throws(FileError) in try deliver(rendered, to: sink) } }
+        }
+    }
+
+    /// Several outputs from one decode (see `render(_:info:outputs:)`).
+    private static func renderShared(_ data: Data, info: ImageInfo, pipelines: [FilePipeline], workspace: ResizeWorkspace,
+                                     threads: Int, releasingInput: Bool) -> [Result<RenderedImage, FileError>] {
         var results = [Result<RenderedImage, FileError>?](repeating: nil, count: pipelines.count)
         for (index, pipeline) in pipelines.enumerated() {
             let format = pipeline.settings.outputFormat(for: info)
@@ -309,13 +330,13 @@ public struct FilePipeline: Sendable {
         }
         let stills = pipelines.indices.filter { results[$0] == nil }
         if !stills.isEmpty {
+            let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
             do {
                 let decoded = try decodeShared(data, info: info, pipelines: stills.map { pipelines[$0] },
-                                               releasingInput: releasingInput)
+                                               geometries: stills.map { geometries[$0] }, releasingInput: releasingInput)
                 // Largest output first; each smaller one is box-averaged from the picture the one
                 // before it was (when its settings allow the box step), so the big decoded picture
                 // is averaged down once rather than once per output.
-                let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
                 var cascade = decoded
                 for index in stills.sorted(by: { geometries[$0].width * geometries[$0].height > geometries[$1].width * geometries[$1].height }) {
                     let pipeline = pipelines[index]
@@ -343,11 +364,10 @@ public struct FilePipeline: Sendable {
     /// `decoded` box-averaged as far as `geometry`'s output leaves the filter enough to do (see
     /// `ShrinkOnLoad.boxFactor`), its scale kept in step.
     private static func boxed(_ decoded: DecodedImage, toward geometry: Geometry) -> DecodedImage {
-        let boxX = ShrinkOnLoad.boxFactor(remaining: geometry.region.width * decoded.scaleX / Double(geometry.width))
-        let boxY = ShrinkOnLoad.boxFactor(remaining: geometry.region.height * decoded.scaleY / Double(geometry.height))
-        guard boxX > 1 || boxY > 1 else { return decoded }
-        return DecodedImage(pixels: decoded.pixels.boxShrunk(byX: boxX, byY: boxY), scaleX: decoded.scaleX / Double(boxX),
-                            scaleY: decoded.scaleY / Double(boxY), inSRGB: decoded.inSRGB)
+        let box = geometry.boxFactors(in: geometry.region(scaleX: decoded.scaleX, scaleY: decoded.scaleY))
+        guard box.x > 1 || box.y > 1 else { return decoded }
+        return DecodedImage(pixels: decoded.pixels.boxShrunk(byX: box.x, byY: box.y), scaleX: decoded.scaleX / Double(box.x),
+                            scaleY: decoded.scaleY / Double(box.y), inSRGB: decoded.inSRGB)
     }
 
     /// Whether this output of `info`'s file is an animation (the file has frames, both codecs
@@ -359,27 +379,21 @@ public struct FilePipeline: Sendable {
     }
 
     /// The decode several outputs share: shrunk on load by the smallest factor any of them allows.
-    private static func decodeShared(_ data: Data, info: ImageInfo, pipelines: [FilePipeline],
+    private static func decodeShared(_ data: Data, info: ImageInfo, pipelines: [FilePipeline], geometries: [Geometry],
                                      releasingInput: Bool) throws(FileError) -> DecodedImage {
         let first = pipelines[0]
         let decoder = first.codecs.decoders[info.format]!
-        let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
         let factor = zip(pipelines, geometries).map { $0.decoderFactor($1) }.min() ?? 1
         if !pipelines.contains(where: \.settings.linear), let streaming = decoder as? any RowStreaming {
-            let limit = first.settings.maxPixels
             let decoded = try withBytes(of: data) { bytes throws(CodecError) -> DecodedImage? in
-                guard let reader = try streaming.rowReader(bytes, shrinkingBy: factor, releasingInput: releasingInput) else {
-                    return nil
-                }
-                guard reader.width > 0, reader.height > 0, reader.height <= limit / reader.width else {
-                    throw .decodeFailed(info.format, "decoded size \(reader.width) x \(reader.height) is out of bounds")
-                }
+                guard let reader = try first.openReader(bytes, decoder: streaming, format: info.format, factor: factor,
+                                                        releasingInput: releasingInput) else { return nil }
                 // The rows are box-averaged as they come, as far as the largest output allows.
                 var box = (x: Int.max, y: Int.max)
                 for (pipeline, geometry) in zip(pipelines, geometries) {
                     let allowed = pipeline.cheapStepsAllowed && !reader.format.hasAlpha
-                    box.x = min(box.x, allowed ? ShrinkOnLoad.boxFactor(remaining: geometry.region.width * reader.scaleX / Double(geometry.width)) : 1)
-                    box.y = min(box.y, allowed ? ShrinkOnLoad.boxFactor(remaining: geometry.region.height * reader.scaleY / Double(geometry.height)) : 1)
+                    let factors = allowed ? geometry.boxFactors(in: geometry.region(scaleX: reader.scaleX, scaleY: reader.scaleY)) : (x: 1, y: 1)
+                    box = (min(box.x, factors.x), min(box.y, factors.y))
                 }
                 let rows = BoxRows(reader: reader, factorX: box.x, factorY: box.y)
                 var image = PixelBuffer(uninitializedWidth: rows.width, height: rows.height, format: reader.format)
@@ -439,11 +453,12 @@ public struct FilePipeline: Sendable {
                                         region: source.region, width: geometry.width, height: geometry.height,
                                         threads: threads, workspace: workspace, read: source.read) { rows, count throws(CodecError) in
                 if profile == nil && layout == source.format { return try writer.write(rows, count: count) }
-                var group = PixelBuffer(width: geometry.width, height: count, format: source.format,
+                // The group converted as a whole output would be (its orientation is upright).
+                let group = PixelBuffer(width: geometry.width, height: count, format: source.format,
                                         pixels: Array(UnsafeBufferPointer(start: rows, count: geometry.width * count * source.format.channelCount)))
-                if let profile, let converted = codecs.color?.convertToSRGB(group, profile: profile) { group = converted }
-                group = Self.prepare(group, for: encoder, background: settings.background)
-                try group.pixels.withUnsafeBufferPointer { pixels throws(CodecError) in
+                let prepared = Self.prepare(finishResized(group, geometry: geometry, profile: profile), for: encoder,
+                                            background: settings.background)
+                try prepared.pixels.withUnsafeBufferPointer { pixels throws(CodecError) in
                     try writer.write(pixels.baseAddress!, count: count)
                 }
             }
@@ -452,7 +467,6 @@ public struct FilePipeline: Sendable {
         guard done != nil else { return nil }
         var rendered = RenderedImage(bytes: buffer.bytes, width: geometry.width, height: geometry.height, format: format,
                                      webpMode: nil, frames: 1)
-        rendered.inSink = given != nil
         rendered.byteCount = sink.count
         return rendered
     }
@@ -550,6 +564,18 @@ public struct FilePipeline: Sendable {
 
         /// How much smaller than the region the output is, on the less-shrunk axis.
         var shrink: Double { min(region.width / Double(width), region.height / Double(height)) }
+
+        /// The region in a picture decoded at `scaleX` × `scaleY` of the stored one.
+        func region(scaleX: Double, scaleY: Double) -> SourceRegion {
+            SourceRegion(x: region.x * scaleX, y: region.y * scaleY, width: region.width * scaleX, height: region.height * scaleY)
+        }
+
+        /// The box pre-shrink on each axis that still leaves the filter enough to do, for a
+        /// picture in which the output's region is `scaled` (see `ShrinkOnLoad.boxFactor`).
+        func boxFactors(in scaled: SourceRegion) -> (x: Int, y: Int) {
+            (ShrinkOnLoad.boxFactor(remaining: scaled.width / Double(width)),
+             ShrinkOnLoad.boxFactor(remaining: scaled.height / Double(height)))
+        }
     }
 
     /// Decodes and resizes: shrink on load where the decoder can, box averaging while the
@@ -600,8 +626,7 @@ public struct FilePipeline: Sendable {
     private func finish(_ decoded: DecodedImage, geometry: Geometry, profile: [UInt8]?, workspace: ResizeWorkspace,
                         threads: Int) -> PixelBuffer {
         var image = decoded.pixels
-        var region = SourceRegion(x: geometry.region.x * decoded.scaleX, y: geometry.region.y * decoded.scaleY,
-                                  width: geometry.region.width * decoded.scaleX, height: geometry.region.height * decoded.scaleY)
+        var region = geometry.region(scaleX: decoded.scaleX, scaleY: decoded.scaleY)
         var profile = profile
         let precise = image.bitDepth == 16 || settings.linear
         if precise {
@@ -616,12 +641,11 @@ public struct FilePipeline: Sendable {
                         outputBitDepth: image.bitDepth, threads: threads)
         } else {
             if cheapStepsAllowed && !image.format.hasAlpha {
-                let boxX = ShrinkOnLoad.boxFactor(remaining: region.width / Double(geometry.width))
-                let boxY = ShrinkOnLoad.boxFactor(remaining: region.height / Double(geometry.height))
-                if boxX > 1 || boxY > 1 {
-                    image = image.boxShrunk(byX: boxX, byY: boxY)
-                    region = SourceRegion(x: region.x / Double(boxX), y: region.y / Double(boxY),
-                                          width: region.width / Double(boxX), height: region.height / Double(boxY))
+                let box = geometry.boxFactors(in: region)
+                if box.x > 1 || box.y > 1 {
+                    image = image.boxShrunk(byX: box.x, byY: box.y)
+                    region = SourceRegion(x: region.x / Double(box.x), y: region.y / Double(box.y),
+                                          width: region.width / Double(box.x), height: region.height / Double(box.y))
                 }
             }
             region = Self.clamped(region, to: image)
@@ -638,6 +662,17 @@ public struct FilePipeline: Sendable {
             return image.oriented(geometry.orientation)
         }
         return converted.oriented(geometry.orientation)
+    }
+
+    /// The decoder's row reader, shrinking on load by `factor`, its size checked against the
+    /// pixel limit (a header can lie); nil when the file cannot be read row by row.
+    private func openReader(_ bytes: UnsafeRawBufferPointer, decoder: any RowStreaming, format: ImageFormat, factor: Int,
+                            releasingInput: Bool) throws(CodecError) -> (any RowReader)? {
+        guard let reader = try decoder.rowReader(bytes, shrinkingBy: factor, releasingInput: releasingInput) else { return nil }
+        guard reader.width > 0, reader.height > 0, reader.height <= settings.maxPixels / reader.width else {
+            throw .decodeFailed(format, "decoded size \(reader.width) x \(reader.height) is out of bounds")
+        }
+        return reader
     }
 
     /// A streamed decode ready to resize: its rows (box-averaged as they come) and the region of
@@ -660,21 +695,11 @@ public struct FilePipeline: Sendable {
                                        _ body: (StreamedSource) throws(CodecError) -> R) throws(FileError) -> R? {
         let factor = decoderFactor(geometry)
         let cheapSteps = cheapStepsAllowed
-        let limit = settings.maxPixels
         return try Self.withBytes(of: data) { bytes throws(CodecError) -> R? in
-            guard let reader = try decoder.rowReader(bytes, shrinkingBy: factor, releasingInput: releasingInput) else {
-                return nil
-            }
-            guard reader.width > 0, reader.height > 0, reader.height <= limit / reader.width else {
-                throw .decodeFailed(format, "decoded size \(reader.width) x \(reader.height) is out of bounds")
-            }
-            var region = SourceRegion(x: geometry.region.x * reader.scaleX, y: geometry.region.y * reader.scaleY,
-                                      width: geometry.region.width * reader.scaleX, height: geometry.region.height * reader.scaleY)
-            var box = (x: 1, y: 1)
-            if cheapSteps && !reader.format.hasAlpha {
-                box = (ShrinkOnLoad.boxFactor(remaining: region.width / Double(geometry.width)),
-                       ShrinkOnLoad.boxFactor(remaining: region.height / Double(geometry.height)))
-            }
+            guard let reader = try openReader(bytes, decoder: decoder, format: format, factor: factor,
+                                              releasingInput: releasingInput) else { return nil }
+            var region = geometry.region(scaleX: reader.scaleX, scaleY: reader.scaleY)
+            let box = cheapSteps && !reader.format.hasAlpha ? geometry.boxFactors(in: region) : (x: 1, y: 1)
             let rows = BoxRows(reader: reader, factorX: box.x, factorY: box.y)
             region = SourceRegion(x: region.x / Double(box.x), y: region.y / Double(box.y),
                                   width: min(region.width / Double(box.x), Double(rows.width) - region.x / Double(box.x)),

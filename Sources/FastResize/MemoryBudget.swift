@@ -69,7 +69,6 @@ extension FilePipeline {
         return decoded + pipelines.reduce(0) { sum, pipeline in sum + pipeline.outputNeed(for: info) }
     }
 
-
     /// What decoding and resizing `info`'s file is expected to hold at its peak, in bytes: the
     /// decoded picture after shrink-on-load (or, for files the decoder streams, a strip of rows),
     /// the float or int16 work buffers, and the output (or, for outputs encoded from rows, a

@@ -152,14 +152,10 @@ public struct JPEGEncoder: RowEncoding {
 
     public func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8] {
         precondition(acceptedFormats.contains(image.format) && image.bitDepth == 8, "JPEG takes 8-bit gray or RGB")
-        let buffer = ByteBuffer()
-        let writer = try JPEGRowWriter(width: image.width, height: image.height, format: image.format, options: options,
-                                       optimizeCoding: true, metadata: metadata, sink: buffer)
-        try image.pixels.withUnsafeBufferPointer { pixels throws(CodecError) in
-            try writer.write(pixels.baseAddress!, count: image.height)
+        return try image.encoded { sink throws(CodecError) in
+            try JPEGRowWriter(width: image.width, height: image.height, format: image.format, options: options,
+                              optimizeCoding: true, metadata: metadata, sink: sink)
         }
-        try writer.finish()
-        return buffer.bytes
     }
 
     public func streamsRows(_ options: EncodeOptions, outputBytes: Int) -> Bool {
@@ -208,6 +204,18 @@ final class JPEGRowWriter: RowWriter {
 
     func finish() throws(CodecError) {
         try ShimMessage.encoding(.jpeg, or: "cannot finish the file") { text in fr_jpeg_writer_finish(writer, text) }
+    }
+}
+
+extension PixelBuffer {
+    /// The whole picture through a row writer made by `writer` (encoders encode whole pictures
+    /// this way, so each format has one way to encode), its bytes kept in memory.
+    func encoded(_ writer: (any ByteSink) throws(CodecError) -> any RowWriter) throws(CodecError) -> [UInt8] {
+        let buffer = ByteBuffer()
+        let rows = try writer(buffer)
+        try pixels.withUnsafeBufferPointer { samples throws(CodecError) in try rows.write(samples.baseAddress!, count: height) }
+        try rows.finish()
+        return buffer.bytes
     }
 }
 

@@ -69,15 +69,11 @@ public struct PNGEncoder: RowEncoding {
     public var writesSixteenBits: Bool { true }
 
     public func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8] {
-        let buffer = ByteBuffer()
-        let writer = try PNGRowWriter(width: image.width, height: image.height, format: image.format,
-                                      bitDepth: image.bitDepth, options: options, metadata: metadata, sink: buffer)
         // 16-bit samples go in host order: libspng writes them big-endian itself.
-        try image.pixels.withUnsafeBufferPointer { pixels throws(CodecError) in
-            try writer.write(pixels.baseAddress!, count: image.height)
+        try image.encoded { sink throws(CodecError) in
+            try PNGRowWriter(width: image.width, height: image.height, format: image.format, bitDepth: image.bitDepth,
+                             options: options, metadata: metadata, sink: sink)
         }
-        try writer.finish()
-        return buffer.bytes
     }
 
     /// Streaming costs nothing here: the same bytes come out.

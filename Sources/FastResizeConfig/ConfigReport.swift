@@ -34,9 +34,7 @@ public enum ConfigReport {
         if let config = resolved.config {
             lines.append("config file: \(config.file.path) (\(foundText(resolved.configFoundBy)))")
         } else {
-            lines.append("config file: none found (looked for "
-                         + SettingsResolver.localNames.map { "./" + $0 }.joined(separator: ", ")
-                         + ", then $XDG_CONFIG_HOME/fastresize/config.toml)")
+            lines.append("config file: none found (looked for \(SettingsResolver.searchedPlaces))")
         }
         lines.append("")
         lines.append("run:")

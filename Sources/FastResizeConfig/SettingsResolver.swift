@@ -46,6 +46,10 @@ public enum SettingsResolver {
     /// The names a config file is looked for under in the working folder.
     public static let localNames = ["fastresize.toml", "fastresize.yaml", "fastresize.yml"]
 
+    /// Where a config file is looked for, as messages say it.
+    public static let searchedPlaces = localNames.map { "./" + $0 }.joined(separator: ", ")
+        + ", then $XDG_CONFIG_HOME/fastresize/config.toml"
+
     /// Resolves every setting. `configFile`, when given, is read instead of looking for one.
     /// Without `requireSize`, an output that no one gave a size still has its other settings
     /// checked, and without `applyingProfile` the profile named is not used (`config check` shows
@@ -67,9 +71,7 @@ public enum SettingsResolver {
         }
         let top = config?.top ?? [:]
         // The run's settings: command line, then environment, then the top of the config file.
-        let runLayers = [commandLine, environment, top].map { $0.filter { SettingKey.named($0.key)?.scope != .output } }
-        var run: [String: Setting] = [:]
-        for layer in runLayers.reversed() { run.merge(layer) { _, new in new } }
+        let run = merged([commandLine, environment, top].map { $0.filter { SettingKey.named($0.key)?.scope != .output } })
 
         // The outputs: one from the command line, environment and config top, or a profile's.
         let outputLayers = [commandLine, environment].map { $0.filter { SettingKey.named($0.key)?.scope == .output } }
@@ -79,8 +81,7 @@ public enum SettingsResolver {
         var profileName: String?
         if applyingProfile, let chosen = run["profile"], case .text(let name) = chosen.value {
             guard let config else {
-                throw UsageError("\(chosen.place): no config file to find profile \"\(name)\" in (looked for "
-                                 + localNames.map { "./" + $0 }.joined(separator: ", ") + " and $XDG_CONFIG_HOME/fastresize/config.toml)")
+                throw UsageError("\(chosen.place): no config file to find profile \"\(name)\" in (looked for \(searchedPlaces))")
             }
             let profile = try config.profile(name, for: chosen)
             if let given = outputLayers.lazy.compactMap({ layer in SettingKey.modeNames.lazy.compactMap { layer[$0] }.first }).first {
@@ -88,11 +89,11 @@ public enum SettingsResolver {
             }
             profileName = name
             for (index, own) in profile.outputs.enumerated() {
-                outputs.append(merged(higher: outputLayers, lower: [own, profile.shared, topOutput]))
+                outputs.append(merged(outputLayers + [own, profile.shared, topOutput]))
                 places.append("\(config.file.path): profiles.\(name).outputs[\(index)]")
             }
         } else {
-            outputs = [merged(higher: [], lower: outputLayers + [topOutput])]
+            outputs = [merged(outputLayers + [topOutput])]
             places = [""]
             if !requireSize && !choosesSize(outputs[0]) {
                 outputs[0]["scale"] = Setting(value: .text("1"), origin: .builtIn)
@@ -105,16 +106,16 @@ public enum SettingsResolver {
         return try batch(run: run, outputs: outputs, settings: settings, config: config, foundBy: foundBy, profile: profileName)
     }
 
-    /// Layers of output settings merged: the first layer that sets a key wins, except that the
-    /// resize (scale, width, height, fit, fill) is taken whole from the first of `lower` that
-    /// chooses one, or from `higher` (which override everything else).
-    private static func merged(higher: [[String: Setting]], lower: [[String: Setting]]) -> [String: Setting] {
+    /// Layers of settings merged, highest first: the first layer that sets a key wins, except
+    /// that the size (scale, width, height, fit, fill) is taken whole from the first layer that
+    /// chooses one.
+    private static func merged(_ layers: [[String: Setting]]) -> [String: Setting] {
         var result: [String: Setting] = [:]
-        for layer in (higher + lower).reversed() {
-            result.merge(layer.filter { !SettingKey.modeNames.contains($0.key) }) { _, new in new }
+        for layer in layers.reversed() {
+            result.merge(layer.filter { !SettingKey.modeNames.contains($0.key) }) { _, higher in higher }
         }
-        if let modes = (higher + lower).first(where: choosesSize) {
-            for name in SettingKey.modeNames { result[name] = modes[name] }
+        if let sized = layers.first(where: choosesSize) {
+            for name in SettingKey.modeNames { result[name] = sized[name] }
         }
         return result
     }

@@ -42,9 +42,7 @@ struct ProfilesCommand: ParsableCommand {
         let resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: commandLine), requireSize: false,
                                                     applyingProfile: false)
         guard let found = resolved.config else {
-            throw UsageError("no config file found (looked for "
-                             + SettingsResolver.localNames.map { "./" + $0 }.joined(separator: ", ")
-                             + ", then $XDG_CONFIG_HOME/fastresize/config.toml)")
+            throw UsageError("no config file found (looked for \(SettingsResolver.searchedPlaces))")
         }
         return ConfigReport.profiles(found, resolved: try Self.resolveProfiles(found, configFile: found.file.path))
     }

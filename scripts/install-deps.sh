@@ -18,6 +18,7 @@ packages=(
     zlib1g-dev
     libvips-tools         # tests only: vipsthumbnail is the oracle the fidelity tests compare with
     liblcms2-utils        # tests only: jpgicc, the oracle for profiles libvips 8.14 gets wrong
+    strace                # tests only: shows that outputs are fsynced before they take their names
 )
 
 missing=()

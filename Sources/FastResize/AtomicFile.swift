@@ -15,15 +15,12 @@ public enum AtomicFile {
         case abandoned
     }
 
-    /// Temporaries being written by this process, removed by `removeInFlight` when it must exit at once.
-    fileprivate static let inFlight = Mutex(Set<String>())
-
     /// Writes `bytes` to `path`. Without `overwrite`, an existing file is kept (decided atomically
     /// by link(2), so two writers can never replace each other's output). `commit` is asked just
     /// before the temporary is moved into place; a false answer removes it instead.
-    public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool,
+    public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool, durable: Bool = true,
                              commit: () -> Bool = { true }) throws(FileError) -> Outcome {
-        let file = Pending(path: path)
+        let file = Pending(path: path, durable: durable)
         _ = bytes.withUnsafeBytes { file.append($0) }
         return try file.commit(overwrite: overwrite, commit: commit)
     }
@@ -31,17 +28,24 @@ public enum AtomicFile {
     /// An output being written: bytes go to a temporary file beside `path` as they come (an
     /// encoder can stream into it), then `commit` moves it into place. The temporary and its
     /// folder are made on the first bytes, so an output that never gets any leaves nothing; one
-    /// not committed is removed when the value goes.
+    /// not committed is removed when the value goes. A `durable` file is flushed to disk (fsync)
+    /// before it takes its final name, and its folder after, so a power cut leaves either the old
+    /// state or the whole new file under that name, never an empty or partial one.
     public final class Pending: ByteSink {
         public let path: String
+        public let durable: Bool
+        /// The run's record of temporaries being written, if it keeps one.
+        private let temporaries: TemporaryFiles?
         private var temporaryPath: String?
         private var descriptor: Int32 = -1
         public private(set) var byteCount = 0
         /// Why writing failed, once it has.
         public private(set) var failure: FileError?
 
-        public init(path: String) {
+        public init(path: String, durable: Bool = true, temporaries: TemporaryFiles? = nil) {
             self.path = path
+            self.durable = durable
+            self.temporaries = temporaries
         }
 
         deinit {
@@ -78,17 +82,31 @@ public enum AtomicFile {
             if let failure { throw failure }
             guard let temporaryPath else { throw .writeFailed("nothing to write") }
             defer { discard() }
+            // The data reaches the disk before the name does (ext4 and XFS may otherwise commit the
+            // rename first, leaving an empty file under the final name after a crash).
+            if durable && fsync(descriptor) != 0 { throw .writeFailed(errnoText("fsync failed")) }
             let closed = close(descriptor)
             descriptor = -1
             if closed != 0 { throw .writeFailed(errnoText("close failed")) }
             guard commit() else { return .abandoned }
             if overwrite {
                 guard rename(temporaryPath, path) == 0 else { throw .writeFailed(errnoText("cannot rename into place")) }
-                return .written
+            } else if link(temporaryPath, path) != 0 {
+                if errno == EEXIST { return .alreadyExists }
+                throw .writeFailed(errnoText("cannot move into place"))
             }
-            if link(temporaryPath, path) == 0 { return .written }
-            if errno == EEXIST { return .alreadyExists }
-            throw .writeFailed(errnoText("cannot move into place"))
+            if durable { try syncFolder(of: path) }
+            return .written
+        }
+
+        /// Makes the new name itself durable: the folder's entry is flushed like the file's data.
+        private func syncFolder(of path: String) throws(FileError) {
+            let parent = (path as NSString).deletingLastPathComponent
+            let folder = Foundation.open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard folder >= 0 else { throw .writeFailed(errnoText("cannot open the folder to sync it")) }
+            defer { close(folder) }
+            // Some file systems cannot sync a folder (EINVAL): the file's own fsync is all there is.
+            if fsync(folder) != 0 && errno != EINVAL { throw .writeFailed(errnoText("fsync of the folder failed")) }
         }
 
         private func open() throws(FileError) {
@@ -106,7 +124,7 @@ public enum AtomicFile {
                 + String(UInt64.random(in: 0...UInt64.max), radix: 36) + temporarySuffix
             let descriptor = Foundation.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw .writeFailed(errnoText("cannot create \(temporary)")) }
-            inFlight.withLock { _ = $0.insert(temporary) }
+            temporaries?.insert(temporary)
             self.descriptor = descriptor
             temporaryPath = temporary
         }
@@ -116,17 +134,8 @@ public enum AtomicFile {
         private func discard() {
             guard let temporary = temporaryPath else { return }
             unlink(temporary)
-            inFlight.withLock { _ = $0.remove(temporary) }
+            temporaries?.remove(temporary)
             temporaryPath = nil
-        }
-    }
-
-    /// Removes the temporaries this process is writing (for an exit that cannot wait for them).
-    /// Only unlink(2) and no allocation of note, so it is fit for a last act before _exit.
-    public static func removeInFlight() {
-        inFlight.withLock { paths in
-            for path in paths { unlink(path) }
-            paths.removeAll()
         }
     }
 
@@ -166,5 +175,33 @@ public enum AtomicFile {
 
     static func errnoText(_ context: String) -> String {
         "\(context): \(String(cString: strerror(errno)))"
+    }
+}
+
+/// The temporaries one run is writing: removed when the run ends (files it gave up may still be
+/// writing theirs) or is abandoned, and no other run's, so batches sharing a process keep apart.
+public final class TemporaryFiles: Sendable {
+    private let paths = Mutex(Set<String>())
+
+    public init() {}
+
+    func insert(_ path: String) {
+        paths.withLock { _ = $0.insert(path) }
+    }
+
+    func remove(_ path: String) {
+        paths.withLock { _ = $0.remove(path) }
+    }
+
+    /// Temporaries being written now.
+    public var count: Int { paths.withLock { $0.count } }
+
+    /// Removes every temporary still being written. Only unlink(2) and no allocation of note, so
+    /// it is fit for a last act before an exit that cannot wait.
+    public func removeAll() {
+        paths.withLock { paths in
+            for path in paths { unlink(path) }
+            paths.removeAll()
+        }
     }
 }

@@ -21,6 +21,9 @@ public struct BatchOptions: Sendable {
     public var timeout: Double? = BatchOptions.defaultTimeout
     /// Which files are read in worker processes (--isolate).
     public var isolation = IsolationMode.auto
+    /// Outputs are flushed to disk (fsync) before they take their final names, and their
+    /// folders after (--no-fsync skips both, for scratch outputs).
+    public var fsync = true
     /// How to start a worker process (the executable, then its arguments, which must include
     /// `--worker`); without it every file runs in this process.
     public var workerCommand: [String]?
@@ -171,7 +174,7 @@ public struct BatchRunner: Sendable {
         guard let workers, isolated(path) else { return try pipeline.inspect(FilePipeline.readFile(path)) }
         let reply = try workers.call(WorkerRequest(input: path), timeout: options.timeout).get()
         if let info = reply.info { return info }
-        throw .isolation(reply.error ?? "the worker gave no answer")
+        throw reply.failure ?? .isolation("the worker gave no answer")
     }
 
     private static func fileSize(_ path: String) -> Int {
@@ -193,7 +196,10 @@ public struct BatchRunner: Sendable {
         // The folder exists from the start, so where outputs land can be checked on real paths.
         try? FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         AtomicFile.removeStaleTemporaries(under: options.outputDirectory)
-        defer { AtomicFile.removeInFlight() }     // files given up may still be writing theirs
+        // This run's temporaries and workers, and no other's: a process may run batches side by side.
+        let temporaries = TemporaryFiles()
+        control.adopt(temporaries, workers)
+        defer { temporaries.removeAll() }     // files given up may still be writing theirs
         defer { workers?.shutDown() }
         let total = planned.count
         let done = Mutex(0)
@@ -209,14 +215,16 @@ public struct BatchRunner: Sendable {
         let results = FileScheduler.run(
             count: order.count, workers: options.jobs, timeout: timeout, control: control,
             work: { position, slot in
-                execute(planned[order[position]], slot: slot, threads: threadsPerImage, budget: budget)
+                execute(planned[order[position]], slot: slot, threads: threadsPerImage, budget: budget,
+                        temporaries: temporaries)
             },
             timedOut: { position in
-                FileReport(input: planned[order[position]].input.path, status: .failed, outputs: [],
-                           error: FileError.timedOut(seconds: timeout ?? 0).description, ms: (timeout ?? 0) * 1000)
+                FileReport(input: planned[order[position]].input.path, status: .failed, outputs: planned[order[position]].outputs,
+                           error: .timedOut(seconds: timeout ?? 0), ms: (timeout ?? 0) * 1000)
             },
             notStarted: { position in
-                FileReport(input: planned[order[position]].input.path, status: .cancelled, outputs: [], error: nil, ms: 0)
+                FileReport(input: planned[order[position]].input.path, status: .cancelled,
+                           outputs: planned[order[position]].outputs, ms: 0)
             },
             finished: { report in
                 let count = done.withLock { value in
@@ -230,23 +238,24 @@ public struct BatchRunner: Sendable {
         return BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
     }
 
-    private func execute(_ file: PlannedFile, slot: WorkerSlot, threads: Int, budget: MemoryBudget) -> FileReport {
+    private func execute(_ file: PlannedFile, slot: WorkerSlot, threads: Int, budget: MemoryBudget,
+                         temporaries: TemporaryFiles) -> FileReport {
         let start = Date()
         func finish(_ status: FileReport.Status, _ outputs: [OutputRecord] = [], _ error: FileError? = nil) -> FileReport {
-            FileReport(input: file.input.path, status: status, outputs: outputs, error: error?.description,
+            FileReport(input: file.input.path, status: status, outputs: outputs, error: error,
                        ms: Date().timeIntervalSince(start) * 1000)
         }
         switch file.action {
         case .skip: return finish(.skipped, file.outputs)
         case .notImage: return finish(.notImage)
-        case .fail(let error): return finish(.failed, Self.failing(file.outputs), error)
+        case .fail(let error): return finish(.failed, file.outputs, error)
         case .process: break
         }
         guard !file.outputs.isEmpty, let info = file.info else { return finish(.failed, [], .notAnImage) }
         // Admitted only while the files in flight fit the memory budget together.
         let need = FilePipeline.memoryNeed(for: info, outputs: file.outputs.indices.filter { file.outputs[$0].status != .skipped }
                                                                    .map { pipelines[$0] })
-        guard need <= budget.limit else { return finish(.failed, [], .memoryLimit(need: need, limit: budget.limit)) }
+        guard need <= budget.limit else { return finish(.failed, file.outputs, .memoryLimit(need: need, limit: budget.limit)) }
         let admission = budget.acquire(need)
         slot.startClock()
         slot.whenAbandoned { admission.release() }      // a file given up must not hold the budget
@@ -256,24 +265,17 @@ public struct BatchRunner: Sendable {
             slot.keepsOwnTime()
             switch workers.call(WorkerRequest(input: file.input.path, outputs: file.outputs), timeout: options.timeout) {
             case .success(let reply):
-                return finish(reply.status ?? .failed, reply.outputs ?? Self.failing(file.outputs),
-                              reply.status == .failed ? .isolation(reply.error ?? "failed") : nil)
+                let status = reply.status ?? .failed
+                return finish(status, reply.outputs ?? file.outputs,
+                              status == .failed ? reply.failure ?? .isolation("the worker gave no answer") : nil)
             case .failure(let error):
-                return finish(.failed, Self.failing(file.outputs), error)
+                return finish(.failed, file.outputs, error)
             }
         }
         let (status, outputs, error) = produce(input: file.input.path, outputs: file.outputs, info: info,
-                                               workspace: slot.workspace, threads: threads, commit: slot.mayCommit)
+                                               workspace: slot.workspace, threads: threads, temporaries: temporaries,
+                                               commit: slot.mayCommit)
         return finish(status, outputs, error)
-    }
-
-    /// The outputs of a file that failed as a whole: those not skipped failed with it.
-    static func failing(_ outputs: [OutputRecord]) -> [OutputRecord] {
-        outputs.map { output in
-            var output = output
-            if output.status != .skipped { output.status = .failed }
-            return output
-        }
     }
 
     /// Decodes, resizes, encodes and writes one file's outputs (those not already `.skipped`), all
@@ -281,7 +283,7 @@ public struct BatchRunner: Sendable {
     /// before each output is moved into place. Returns the file's status, every output with its
     /// own, and the error (with several outputs, the first failed one's, naming it).
     func produce(input: String, outputs planned: [OutputRecord], info known: ImageInfo?, workspace: ResizeWorkspace,
-                 threads: Int, commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
+                 threads: Int, temporaries: TemporaryFiles?, commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
         var outputs = planned
         let pending = planned.indices.filter { planned[$0].status != .skipped }
         do throws(FileError) {
@@ -291,7 +293,7 @@ public struct BatchRunner: Sendable {
             if let known { info = known } else { info = try pipeline.inspect(file.data) }
             // Each output's temporary file takes its bytes (a lone output encoded from rows
             // streams into it while it is encoded).
-            let files = pending.map { AtomicFile.Pending(path: outputs[$0].path) }
+            let files = pending.map { AtomicFile.Pending(path: outputs[$0].path, durable: options.fsync, temporaries: temporaries) }
             let rendered = FilePipeline.render(file.data, info: info, outputs: pending.map { pipelines[$0] },
                                                workspace: workspace, threads: threads, releasingInput: file.mapped,
                                                into: files)
@@ -321,17 +323,18 @@ public struct BatchRunner: Sendable {
                     }
                 } catch {
                     outputs[index].status = .failed
+                    outputs[index].errorKind = error.kind
                     guard planned.count > 1 else {
                         firstError = firstError ?? error
                         continue
                     }
                     outputs[index].error = error.description
-                    firstError = firstError ?? .output((outputs[index].path as NSString).lastPathComponent, error.description)
+                    firstError = firstError ?? .output((outputs[index].path as NSString).lastPathComponent, error)
                 }
             }
             return (FileReport.Status.combining(outputs), outputs, firstError)
         } catch {
-            return (.failed, Self.failing(outputs), error)
+            return (.failed, outputs, error)
         }
     }
 

@@ -24,8 +24,38 @@ public struct FileReport: Sendable, Codable, Equatable {
     /// Every output planned for this input, each with its own status (empty when none was planned).
     public var outputs: [OutputRecord]
     public var error: String?
+    /// What kind of failure `error` is (failed and cancelled files only).
+    public var errorKind: FailureKind?
     /// Wall time spent on this file, in milliseconds.
     public var ms: Double
+
+    /// A file's outcome; a failed or cancelled file's planned outputs that were not written take
+    /// its status (and, when it failed, its error's kind).
+    public init(input: String, status: Status, outputs: [OutputRecord], error: FileError? = nil, ms: Double) {
+        self.input = input
+        self.status = status
+        self.error = error?.description
+        errorKind = status == .cancelled ? .cancelled : error?.kind
+        self.ms = ms
+        self.outputs = outputs.map { output in
+            var output = output
+            switch (status, output.status) {
+            case (.failed, nil):
+                output.status = .failed
+                output.errorKind = error?.kind
+            case (.failed, .failed?):
+                output.errorKind = output.errorKind ?? error?.kind
+            case (.cancelled, nil):
+                output.status = .cancelled
+            default: break
+            }
+            return output
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case input, status, outputs, error, errorKind = "error_kind", ms
+    }
 }
 
 /// Counts over a whole run.
@@ -43,10 +73,18 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public var imagesPerSecond: Double
     /// The process's peak resident memory so far, in KiB (Linux's VmHWM), when known.
     public var peakRSSKiB: Int?
+    /// Failed files by the kind of their failure (`FailureKind`'s names); kinds that did not occur are absent.
+    public var failuresByKind: [String: Int] = [:]
 
     enum CodingKeys: String, CodingKey {
         case total, written, skipped, failed, notImages = "not_images", cancelled, stoppedBy = "stopped_by", seconds,
-             imagesPerSecond = "images_per_second", peakRSSKiB = "peak_rss_kib"
+             imagesPerSecond = "images_per_second", peakRSSKiB = "peak_rss_kib", failuresByKind = "failures_by_kind"
+    }
+
+    /// The failure counts in `FailureKind`'s order, for people: "2 corrupt, 1 timeout".
+    public var failureKindsText: String {
+        FailureKind.allCases.compactMap { kind in failuresByKind[kind.rawValue].map { "\($0) \(kind.rawValue)" } }
+            .joined(separator: ", ")
     }
 
     /// VmHWM from /proc/self/status: the high-water mark of this process's own memory (unlike
@@ -73,6 +111,9 @@ public struct BatchReport: Sendable, Codable, Equatable {
                                stoppedBy: signal.map(Self.signalName), seconds: seconds,
                                imagesPerSecond: seconds > 0 ? Double(processed) / seconds : 0,
                                peakRSSKiB: BatchSummary.currentPeakRSSKiB())
+        for file in files where file.status == .failed {
+            summary.failuresByKind[(file.errorKind ?? .corrupt).rawValue, default: 0] += 1
+        }
         stopSignal = signal
     }
 

@@ -226,13 +226,26 @@ public struct EncodeOptions: Sendable, Equatable {
 }
 
 /// A codec failure, with the format and the library's own reason.
-public enum CodecError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum CodecError: Error, Sendable, Equatable, Codable, CustomStringConvertible {
+    /// The bytes are damaged or break the format's rules.
     case decodeFailed(ImageFormat, String)
+    /// A valid file using a feature this decoder does not read (a BMP holding a JPEG, say).
+    case unsupported(ImageFormat, String)
     case encodeFailed(ImageFormat, String)
+
+    /// Decoding failures are the file's (`corrupt`) unless the decoder says it lacks a feature;
+    /// an encoder refusing a picture (too large for WebP, say) is a limit of the output format.
+    public var kind: FailureKind {
+        switch self {
+        case .decodeFailed: .corrupt
+        case .unsupported, .encodeFailed: .unsupported
+        }
+    }
 
     public var description: String {
         switch self {
-        case .decodeFailed(let format, let reason): "cannot decode \(format.displayName): \(reason)"
+        case .decodeFailed(let format, let reason), .unsupported(let format, let reason):
+            "cannot decode \(format.displayName): \(reason)"
         case .encodeFailed(let format, let reason): "cannot encode \(format.displayName): \(reason)"
         }
     }

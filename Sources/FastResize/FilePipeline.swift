@@ -60,50 +60,6 @@ public struct ResizeSettings: Sendable {
     }
 }
 
-/// Why one file could not be processed; `description` is the text after "path: ".
-public enum FileError: Error, Sendable, Equatable, CustomStringConvertible {
-    case unreadable(String)
-    case notAnImage
-    case unsupportedFormat(String)
-    case pixelLimit(width: Int, height: Int)
-    case memoryLimit(need: Int, limit: Int)
-    case codec(CodecError)
-    case noEncoder(ImageFormat)
-    case outputIsInput
-    case outsideOutputFolder(String)
-    case collision(otherInput: String)
-    case writeFailed(String)
-    /// Given up after --timeout seconds.
-    case timedOut(seconds: Double)
-    /// From an isolated worker process: its own message, or how it ended (crashed, killed).
-    case isolation(String)
-    /// One output of several failed (its file name, the reason); the others may be written.
-    case output(String, String)
-
-    public var description: String {
-        switch self {
-        case .unreadable(let reason): "cannot read: \(reason)"
-        case .notAnImage: "not a supported image (content is not JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF or HEIF)"
-        case .unsupportedFormat(let name): "unsupported image format: \(name)"
-        case .pixelLimit(let width, let height) where width <= 0 || height <= 0:
-            "input image declares no pixels (\(width) x \(height))"
-        case .pixelLimit(let width, let height): "input image exceeds pixel limit (\(width) x \(height))"
-        case .memoryLimit(let need, let limit):
-            "needs about \(need >> 20) MiB to decode, more than --memory-limit allows (\(limit >> 20) MiB)"
-        case .codec(let error): error.description
-        case .noEncoder(let format): "no encoder for \(format.displayName)"
-        case .outputIsInput: "output path is the input itself; refusing to replace an input"
-        case .outsideOutputFolder(let path): "output path \(path) is outside the output folder"
-        case .collision(let other): "output collides with \(other)"
-        case .writeFailed(let reason): "cannot write output: \(reason)"
-        case .timedOut(let seconds):
-            "gave up after \(seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)) s (--timeout); no output written"
-        case .isolation(let message): message
-        case .output(let name, let reason): "\(name): \(reason)"
-        }
-    }
-}
-
 /// The result of writing one output.
 public struct OutputRecord: Sendable, Equatable, Codable {
     public var path: String
@@ -119,6 +75,8 @@ public struct OutputRecord: Sendable, Equatable, Codable {
     public var status: FileReport.Status?
     /// Why this output failed, when its file made several outputs.
     public var error: String?
+    /// What kind of failure this output met, when it failed.
+    public var errorKind: FailureKind?
 
     public init(path: String, width: Int, height: Int, format: ImageFormat, bytes: Int, webpMode: String? = nil,
                 frames: Int? = nil) {
@@ -132,7 +90,7 @@ public struct OutputRecord: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case path, width, height, format, bytes, webpMode = "webp_mode", frames, status, error
+        case path, width, height, format, bytes, webpMode = "webp_mode", frames, status, error, errorKind = "error_kind"
     }
 }
 

@@ -3,12 +3,33 @@
 import Foundation
 
 /// Stops a batch from outside (a signal handler): files not yet started are not started, files in
-/// flight finish. Thread-safe.
+/// flight finish; or abandons it at once. Thread-safe. Each run given this control lends it its
+/// temporaries and worker processes, and only those.
 public final class BatchControl: @unchecked Sendable {
     fileprivate let condition = NSCondition()
     private var signal: Int32?
+    private var temporaries: [TemporaryFiles] = []
+    private var pools: [WorkerPool] = []
 
     public init() {}
+
+    /// A run's temporaries and worker pool, for `abandon`.
+    func adopt(_ files: TemporaryFiles, _ pool: WorkerPool?) {
+        condition.lock()
+        temporaries.append(files)
+        if let pool { pools.append(pool) }
+        condition.unlock()
+    }
+
+    /// For an exit that cannot wait (a second signal): removes the temporaries of the runs under
+    /// this control and SIGKILLs their worker processes. The caller then exits.
+    public func abandon() {
+        condition.lock()
+        let (files, workers) = (temporaries, pools)
+        condition.unlock()
+        files.forEach { $0.removeAll() }
+        workers.forEach { $0.killAll() }
+    }
 
     /// Asks the batch to stop; the first caller's signal number is kept (it picks the exit code).
     public func stop(signal: Int32) {
@@ -38,6 +59,8 @@ public final class WorkerSlot: @unchecked Sendable {
     fileprivate var state = State.idle
     fileprivate var index = 0
     fileprivate var started = Date()
+    /// The file's time is counted (from `startClock`: a file waiting for memory is not timed).
+    fileprivate var timing = false
     /// The work keeps its own time (an isolated process it can kill): the scheduler leaves it be.
     fileprivate var selfTimed = false
     fileprivate var onAbandon: (() -> Void)?
@@ -58,10 +81,13 @@ public final class WorkerSlot: @unchecked Sendable {
         return true
     }
 
-    /// The file's time starts now (waiting for memory admission is not the file's fault).
+    /// The file's time starts now: until then (while it waits for memory admission, which is
+    /// not the file's fault) it cannot be given up for taking too long.
     public func startClock() {
         control.condition.lock()
         started = Date()
+        timing = true
+        control.condition.broadcast()       // the scheduler sets its next wake-up by this deadline
         control.condition.unlock()
     }
 
@@ -82,7 +108,8 @@ public final class WorkerSlot: @unchecked Sendable {
 
 enum FileScheduler {
     /// Runs `work` for every index on up to `workers` threads and returns the reports in index
-    /// order. A file running longer than `timeout` seconds is reported by `timedOut` and given up:
+    /// order. A file running longer than `timeout` seconds after its work called
+    /// `WorkerSlot.startClock` is reported by `timedOut` and given up:
     /// its thread is left to finish on its own (C decoders cannot be interrupted), its output is
     /// never moved into place, and a new thread takes its place. After `control` stops the batch,
     /// files not started are reported by `notStarted`. `finished` sees each report as it is made
@@ -108,7 +135,7 @@ enum FileScheduler {
                         return
                     }
                     slot.index = state.next
-                    slot.started = Date()
+                    slot.timing = false
                     slot.state = .running
                     slot.selfTimed = false
                     slot.onAbandon = nil
@@ -145,7 +172,7 @@ enum FileScheduler {
             var wakeUp: Date?
             if let timeout {
                 let now = Date()
-                for slot in running where slot.state == .running && !slot.selfTimed {
+                for slot in running where slot.state == .running && slot.timing && !slot.selfTimed {
                     let deadline = slot.started.addingTimeInterval(timeout)
                     if deadline <= now {
                         slot.state = .abandoned

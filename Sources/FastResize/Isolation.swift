@@ -38,7 +38,8 @@ struct WorkerReply: Codable {
     /// Outputs: what happened.
     var status: FileReport.Status?
     var outputs: [OutputRecord]?
-    var error: String?
+    /// Why the file (or its header) failed, kind and all.
+    var failure: FileError?
 
     init(info: ImageInfo) {
         format = info.format
@@ -50,10 +51,10 @@ struct WorkerReply: Codable {
         streamsRows = info.streamsRows
     }
 
-    init(status: FileReport.Status, outputs: [OutputRecord]?, error: String?) {
+    init(status: FileReport.Status, outputs: [OutputRecord]?, failure: FileError?) {
         self.status = status
         self.outputs = outputs
-        self.error = error
+        self.failure = failure
     }
 
     var info: ImageInfo? {
@@ -124,14 +125,17 @@ struct LineChannel {
 final class WorkerProcess: @unchecked Sendable {
     let pid: pid_t
     private var channel: LineChannel
+    /// The pool that started it, which keeps every live worker's pid for a forced stop.
+    private let pool: WorkerPool
 
     enum Failure: Error {
         case crashed(String)
         case timedOut
     }
 
-    private init(pid: pid_t, requests: Int32, replies: Int32) {
+    private init(pid: pid_t, requests: Int32, replies: Int32, pool: WorkerPool) {
         self.pid = pid
+        self.pool = pool
         channel = LineChannel(input: replies, output: requests)
     }
 
@@ -139,7 +143,7 @@ final class WorkerProcess: @unchecked Sendable {
     /// before it is marked close-on-exec.
     private static let spawning = NSLock()
 
-    static func start(_ command: [String]) throws(FileError) -> WorkerProcess {
+    static func start(_ command: [String], for pool: WorkerPool) throws(FileError) -> WorkerProcess {
         spawning.lock()
         defer { spawning.unlock() }
         var toChild: [Int32] = [0, 0], fromChild: [Int32] = [0, 0]
@@ -171,8 +175,8 @@ final class WorkerProcess: @unchecked Sendable {
             close(toChild[1]); close(fromChild[0])
             throw .isolation("cannot start a worker: \(String(cString: strerror(status)))")
         }
-        WorkerPool.live.withLock { _ = $0.insert(pid) }
-        return WorkerProcess(pid: pid, requests: toChild[1], replies: fromChild[0])
+        pool.live.withLock { _ = $0.insert(pid) }
+        return WorkerProcess(pid: pid, requests: toChild[1], replies: fromChild[0], pool: pool)
     }
 
     /// Sends `request` and waits for the answer, at most `timeout` seconds. On a crash or timeout
@@ -198,17 +202,17 @@ final class WorkerProcess: @unchecked Sendable {
         close(channel.input)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        WorkerPool.live.withLock { _ = $0.remove(pid) }
+        pool.live.withLock { _ = $0.remove(pid) }
         let signal = status & 0x7F
         if signal != 0 { return "the decoder crashed (signal \(signal), \(String(cString: strsignal(signal))))" }
         return "the worker process ended unexpectedly (exit status \((status >> 8) & 0xFF))"
     }
 }
 
-/// Idle workers kept for the next risky file, started on demand.
+/// Idle workers kept for the next risky file, started on demand; one per `BatchRunner`.
 public final class WorkerPool: @unchecked Sendable {
-    /// Every worker this process started and has not reaped, for a forced exit.
-    static let live = Mutex(Set<pid_t>())
+    /// Every worker this pool started and has not reaped, for a forced stop.
+    fileprivate let live = Mutex(Set<pid_t>())
 
     private let command: [String]
     private let idle = Mutex([WorkerProcess]())
@@ -225,7 +229,7 @@ public final class WorkerPool: @unchecked Sendable {
             worker = waiting
         } else {
             do throws(FileError) {
-                worker = try WorkerProcess.start(command)
+                worker = try WorkerProcess.start(command, for: self)
             } catch {
                 return .failure(error)
             }
@@ -248,8 +252,8 @@ public final class WorkerPool: @unchecked Sendable {
         for worker in idle.withLock({ list in defer { list.removeAll() }; return list }) { worker.finish() }
     }
 
-    /// SIGKILLs every worker still running (a forced exit).
-    public static func killAll() {
+    /// SIGKILLs every worker of this pool still running (a forced stop).
+    func killAll() {
         live.withLock { pids in
             for pid in pids { kill(pid, SIGKILL) }
         }
@@ -257,30 +261,23 @@ public final class WorkerPool: @unchecked Sendable {
 }
 
 extension BatchRunner {
-    /// The worker side (`fastresize … --worker`): answers requests on stdin until it ends. A
-    /// Ctrl-C at the terminal reaches the whole process group; the parent decides, so it is ignored
-    /// here. The worker also leaves when its parent is gone, even in the middle of a stuck file.
-    public func serveWorker() {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let parent = getppid()
-        Thread.detachNewThread {
-            while getppid() == parent { sleep(1) }
-            _exit(0)
-        }
+    /// The worker side (`fastresize … --worker`): answers requests read from `input` on `output`
+    /// until `input` ends. Signals and leaving with a dead parent are the executable's business.
+    public func serveWorker(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO) {
         let workspace = ResizeWorkspace()
-        var channel = LineChannel(input: STDIN_FILENO, output: STDOUT_FILENO)
+        var channel = LineChannel(input: input, output: output)
         while case .success(let request) = channel.receive(WorkerRequest.self) {
             let reply: WorkerReply
             if let outputs = request.outputs {
+                // The parent removes what a worker that died left (temporaries carry its pid).
                 let (status, written, error) = produce(input: request.input, outputs: outputs, info: nil,
-                                                       workspace: workspace, threads: 1, commit: { true })
-                reply = WorkerReply(status: status, outputs: written, error: error?.description)
+                                                       workspace: workspace, threads: 1, temporaries: nil, commit: { true })
+                reply = WorkerReply(status: status, outputs: written, failure: error)
             } else {
                 do throws(FileError) {
                     reply = WorkerReply(info: try pipeline.inspect(FilePipeline.readFile(request.input)))
                 } catch {
-                    reply = WorkerReply(status: .failed, outputs: nil, error: error.description)
+                    reply = WorkerReply(status: .failed, outputs: nil, failure: error)
                 }
             }
             guard channel.send(reply) else { return }

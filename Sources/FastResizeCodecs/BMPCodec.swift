@@ -19,8 +19,8 @@ public struct BMPDecoder: ImageDecoding {
         switch header.compression {
         case 0, 3, 6: return try decodeUncompressed(data, header)
         case 1, 2: return try decodeRunLength(data, header)
-        case 4: throw .decodeFailed(.bmp, "unsupported compression (embedded JPEG)")
-        case 5: throw .decodeFailed(.bmp, "unsupported compression (embedded PNG)")
+        case 4: throw .unsupported(.bmp, "unsupported compression (embedded JPEG)")
+        case 5: throw .unsupported(.bmp, "unsupported compression (embedded PNG)")
         default: throw .decodeFailed(.bmp, "unknown compression \(header.compression)")
         }
     }

@@ -63,7 +63,7 @@ public struct WebPDecoder: AnimationDecoding {
             defer { WebPFreeDecBuffer(&config.output) }
             return WebPDecode(data.bindMemory(to: UInt8.self).baseAddress, data.count, &config)
         }
-        guard status == VP8_STATUS_OK else { throw .decodeFailed(.webp, Self.describe(status)) }
+        guard status == VP8_STATUS_OK else { throw Self.failure(status) }
         return DecodedImage(pixels: image, scaleX: Double(width) / Double(features.width),
                             scaleY: Double(height) / Double(features.height))
     }
@@ -88,9 +88,14 @@ public struct WebPDecoder: AnimationDecoding {
         var features = WebPBitstreamFeatures()
         let status = WebPGetFeaturesInternal(data.bindMemory(to: UInt8.self).baseAddress, data.count, &features,
                                              WEBP_DECODER_ABI_VERSION)
-        guard status == VP8_STATUS_OK else { throw .decodeFailed(.webp, describe(status)) }
+        guard status == VP8_STATUS_OK else { throw failure(status) }
         guard features.width > 0 && features.height > 0 else { throw .decodeFailed(.webp, "image has no pixels") }
         return features
+    }
+
+    /// libwebp's status as an error: a feature it lacks is `unsupported`, anything else the file's fault.
+    static func failure(_ status: VP8StatusCode) -> CodecError {
+        status == VP8_STATUS_UNSUPPORTED_FEATURE ? .unsupported(.webp, describe(status)) : .decodeFailed(.webp, describe(status))
     }
 
     static func describe(_ status: VP8StatusCode) -> String {

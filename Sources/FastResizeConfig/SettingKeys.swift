@@ -70,6 +70,7 @@ public struct SettingKey: Sendable, Equatable {
         .init(name: "timeout", kind: .value, scope: .run),
         .init(name: "isolate", kind: .value, scope: .run),
         .init(name: "overwrite", kind: .flag, scope: .run),
+        .init(name: "fsync", kind: .flag, scope: .run),
         .init(name: "include", kind: .list, scope: .run),
         .init(name: "exclude", kind: .list, scope: .run),
         .init(name: "follow-symlinks", kind: .flag, scope: .run),

@@ -305,6 +305,7 @@ public enum SettingsResolver {
         options.include = read.list("include").map(GlobPattern.init)
         options.exclude = read.list("exclude").map(GlobPattern.init)
         options.followSymlinks = read.flag("follow-symlinks") ?? false
+        options.fsync = read.flag("fsync") ?? true
         if let limit = try read.value("memory-limit", OptionParsing.byteSize) { options.memoryLimit = limit }
         if let timeout = try read.value("timeout", { text, option throws(UsageError) -> Double? in
             Double(text.trimmingCharacters(in: .whitespaces)) == 0 ? nil : try OptionParsing.positiveNumber(text, for: option)

@@ -52,8 +52,9 @@ final class Console: Sendable {
         state.withLock { clearLine(&$0) }
         guard !quiet else { return }
         let s = report.summary
-        var line = String(format: "%d written, %d skipped, %d failed, %d not images in %.2f s (%.1f images/s)",
-                          s.written, s.skipped, s.failed, s.notImages, s.seconds, s.imagesPerSecond)
+        let failed = s.failed > 0 ? "\(s.failed) failed (\(s.failureKindsText))" : "0 failed"
+        var line = "\(s.written) written, \(s.skipped) skipped, \(failed), "
+            + String(format: "%d not images in %.2f s (%.1f images/s)", s.notImages, s.seconds, s.imagesPerSecond)
         if let signal = s.stoppedBy { line += "; stopped by \(signal): \(s.cancelled) not started" }
         Self.write(line + "\n", to: STDERR_FILENO)
     }

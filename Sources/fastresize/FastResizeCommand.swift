@@ -123,6 +123,9 @@ struct FastResizeCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Replace existing outputs (by default they are kept and reported as skipped).")
     var overwrite: Bool?
 
+    @Flag(inversion: .prefixedNo, help: "Flush each output to disk before it takes its final name (the default; --no-fsync for scratch outputs).")
+    var fsync: Bool?
+
     @Option(name: [.short, .customLong("jobs")], help: ArgumentHelp("Files processed at once (default: all cores).", valueName: "N"))
     var jobs: String?
 
@@ -153,7 +156,7 @@ struct FastResizeCommand: ParsableCommand {
     enum CodingKeys: String, CodingKey {
         case inputs, output, profile, config, noConfig, scale, width, height, fit, fill, gravity, enlarge, filter, format,
              quality, progressive, lossless, lossy, background, autoOrient, keepProfile, keepMetadata, linear, firstFrame,
-             compressionLevel, memoryLimit, maxPixels, timeout, isolate, worker, name, overwrite, jobs, include, exclude,
+             compressionLevel, memoryLimit, maxPixels, timeout, isolate, worker, name, overwrite, fsync, jobs, include, exclude,
              followSymlinks, dryRun, report, quiet, verbose
     }
 
@@ -176,7 +179,7 @@ struct FastResizeCommand: ParsableCommand {
         let flags: [String: Bool?] = [
             "enlarge": enlarge, "progressive": progressive, "lossless": lossless, "lossy": lossy, "auto-orient": autoOrient,
             "keep-profile": keepProfile, "keep-metadata": keepMetadata, "linear": linear, "first-frame": firstFrame,
-            "overwrite": overwrite, "follow-symlinks": followSymlinks, "dry-run": dryRun, "quiet": quiet, "verbose": verbose,
+            "overwrite": overwrite, "fsync": fsync, "follow-symlinks": followSymlinks, "dry-run": dryRun, "quiet": quiet, "verbose": verbose,
         ]
         var given = values.compactMapValues { $0.map(SettingValue.text) }
         given.merge(flags.compactMapValues { $0.map(SettingValue.flag) }) { first, _ in first }
@@ -210,7 +213,7 @@ struct FastResizeCommand: ParsableCommand {
         guard let resolved else { return 2 }
         let runner = BatchRunner(options: resolved.options, codecs: Codecs.all)
         if worker {
-            runner.serveWorker()
+            Self.serveAsWorker(runner)
             return 0
         }
         let console = Console(quiet: resolved.quiet, verbose: resolved.verbose)
@@ -250,8 +253,7 @@ extension FastResizeCommand {
                     control.stop(signal: number)
                     console.error("stopping: no new files start; files in flight finish (signal again to abandon them)")
                 } else {
-                    AtomicFile.removeInFlight()
-                    WorkerPool.killAll()
+                    control.abandon()
                     console.error("stopped at once: files in flight abandoned, their temporaries removed")
                     _exit(128 + number)
                 }
@@ -259,6 +261,22 @@ extension FastResizeCommand {
             source.resume()
             return source
         }
+    }
+}
+
+extension FastResizeCommand {
+    /// Worker mode (`--worker`, started by the parent's `--isolate`). A Ctrl-C at the terminal
+    /// reaches the whole process group, but the parent decides, so it is ignored here; the worker
+    /// also leaves when its parent is gone, even in the middle of a stuck file.
+    static func serveAsWorker(_ runner: BatchRunner) {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let parent = getppid()
+        Thread.detachNewThread {
+            while getppid() == parent { sleep(1) }
+            _exit(0)
+        }
+        runner.serveWorker()
     }
 }
 

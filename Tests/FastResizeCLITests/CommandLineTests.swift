@@ -105,13 +105,17 @@ func loadReport(_ path: String) throws -> BatchReport {
         #expect(byInput["in/notes.txt"]?.status == .notImage)
         #expect(byInput["in/broken.jpg"]?.status == .failed)
         #expect(byInput["in/broken.jpg"]?.error?.hasPrefix("not a supported image") == true)
+        #expect(byInput["in/broken.jpg"]?.errorKind == .unsupported)
+        #expect(byInput["in/broken.jpg"]?.outputs.allSatisfy { $0.errorKind == .unsupported } == true)
+        #expect(byInput["in/a.jpg"]?.errorKind == nil)
+        #expect(report.summary.failuresByKind == ["unsupported": 1])
         let written = try #require(byInput["in/a.jpg"])
         #expect(written.status == .written)
         #expect(written.outputs.count == 1)
         #expect(written.outputs[0].width == 100 && written.outputs[0].height == 75 && written.outputs[0].format == .jpeg)
         let size = try FileManager.default.attributesOfItem(atPath: scratch.path("out/a.jpg"))[.size] as? Int
         #expect(written.outputs[0].bytes == size)
-        #expect(result.stderr.contains("3 written, 0 skipped, 1 failed, 1 not images"))
+        #expect(result.stderr.contains("3 written, 0 skipped, 1 failed (1 unsupported), 1 not images"))
 
         // The report's keys are the documented ones.
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path("report.json")))) as! [String: Any]

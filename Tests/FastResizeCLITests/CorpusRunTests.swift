@@ -45,7 +45,9 @@ struct CorpusRunTests {
                 }
             case "error":
                 #expect(file.status == .failed, "\(entry.path) should fail")
-                #expect(file.outputs.allSatisfy { $0.status == .failed && $0.bytes == 0 })
+                #expect(file.outputs.allSatisfy { $0.status == .failed && $0.bytes == 0 && $0.errorKind == file.errorKind })
+                // Damaged, foreign or oversized: never the run's fault, never worth a retry.
+                #expect([.corrupt, .unsupported, .tooLarge, .crashed].contains(file.errorKind), "\(entry.path): \(String(describing: file.errorKind))")
                 if let error = file.error {
                     #expect(!error.isEmpty)
                     #expect(result.stderr.contains("\(entry.path): \(error)"), "\(entry.path): error line missing")
@@ -54,7 +56,8 @@ struct CorpusRunTests {
                 #expect(file.status == .written || (file.status == .failed && file.error?.isEmpty == false), "\(entry.path)")
             }
         }
-        #expect(result.stderr.contains("\(report.summary.written) written, 0 skipped, \(report.summary.failed) failed, 2 not images"))
+        #expect(report.summary.failuresByKind.values.reduce(0, +) == report.summary.failed)
+        #expect(result.stderr.contains("\(report.summary.written) written, 0 skipped, \(report.summary.failed) failed (\(report.summary.failureKindsText)), 2 not images"))
         #expect(!scratch.files().contains { $0.hasSuffix(AtomicFile.temporarySuffix) })
     }
 }

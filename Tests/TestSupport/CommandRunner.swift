@@ -28,11 +28,12 @@ public enum CommandRunner {
         return variables
     }
 
-    /// Runs the binary with `arguments` in `directory`, in `environment(environment)`.
+    /// Runs the binary (or `executable`, a program that runs it) with `arguments` in `directory`,
+    /// in `environment(environment)`.
     public static func run(_ arguments: [String], in directory: URL? = nil,
-                           environment: [String: String] = [:]) throws -> CommandResult {
+                           environment: [String: String] = [:], executable: String? = nil) throws -> CommandResult {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? binary
         process.arguments = arguments
         process.environment = Self.environment(environment)
         if let directory { process.currentDirectoryURL = directory }

@@ -1,0 +1,101 @@
+// BatchEngineTests: the batch engine's scheduling, in process over fake slow codecs: timeouts, memory admission, failure kinds.
+
+@testable import FastResize
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct BatchEngineTests {
+    static let settings = ResizeSettings(mode: .fit(width: 32, height: 32), format: .fixed(.png))
+
+    static func runner(_ folder: ScratchFolder, decoder: SlowDecoder, jobs: Int,
+                       configure: (inout BatchOptions) -> Void = { _ in }) -> BatchRunner {
+        var options = BatchOptions(inputs: [folder.path("in")], outputDirectory: folder.path("out"),
+                                   outputs: [settings], jobs: jobs)
+        configure(&options)
+        return BatchRunner(options: options, codecs: FakeCodecs.registry(decoder))
+    }
+
+    /// What one 64x48 input is budgeted at.
+    static var need: Int {
+        let info = ImageInfo(format: .bmp, width: 64, height: 48, hasAlpha: false)
+        return FilePipeline(codecs: CodecRegistry(), settings: settings).memoryNeed(for: info)
+    }
+
+    /// Three files that fit the memory limit only one at a time, on three threads: the third waits
+    /// for two decodes (0.8 s), longer than --timeout (0.6 s), yet each takes 0.4 s once admitted.
+    /// The time limit counts from admission, so all are written and no more than one ran at once.
+    @Test func timeoutCountsFromAdmission() throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(3, in: folder)
+        let decoder = SlowDecoder(delay: 0.4)
+        let runner = Self.runner(folder, decoder: decoder, jobs: 3) { options in
+            options.memoryLimit = Self.need + Self.need / 2
+            options.timeout = 0.6
+        }
+        let report = runner.run(runner.plan())
+        #expect(report.files.map(\.status) == [.written, .written, .written], "\(report.files.map(\.error))")
+        #expect(decoder.peakConcurrency == 1)
+        #expect(decoder.decodes == 3)
+    }
+
+    /// A file given up for time lists its planned output, failed, with the kind.
+    @Test func timedOutFileListsItsOutputs() throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(1, in: folder)
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 1.5), jobs: 1) { $0.timeout = 0.2 }
+        let report = runner.run(runner.plan())
+        let file = try #require(report.files.first)
+        #expect(file.status == .failed)
+        #expect(file.errorKind == .timeout)
+        #expect(file.outputs.count == 1)
+        #expect(file.outputs.first?.path == folder.path("out/name0.png"))
+        #expect(file.outputs.first?.status == .failed && file.outputs.first?.errorKind == .timeout)
+        #expect(report.summary.failuresByKind == ["timeout": 1])
+        #expect(!FileManager.default.fileExists(atPath: folder.path("out/name0.png")))
+    }
+
+    /// A file refused by the memory limit lists its planned output too.
+    @Test func fileOverTheMemoryLimitListsItsOutputs() throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(1, in: folder)
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0), jobs: 1) { $0.memoryLimit = Self.need / 2 }
+        let report = runner.run(runner.plan())
+        let file = try #require(report.files.first)
+        #expect(file.status == .failed && file.errorKind == .memory)
+        #expect(file.outputs.map(\.status) == [.failed])
+        #expect(file.outputs.map(\.errorKind) == [.memory])
+        #expect(FailureKind.memory.retryable == false)
+    }
+
+    /// Files a stopped run never started are cancelled, outputs listed.
+    @Test func cancelledFilesListTheirOutputs() throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(2, in: folder)
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0), jobs: 1)
+        let control = BatchControl()
+        control.stop(signal: SIGTERM)
+        let report = runner.run(runner.plan(), control: control)
+        #expect(report.files.map(\.status) == [.cancelled, .cancelled])
+        #expect(report.files.allSatisfy { $0.errorKind == .cancelled && $0.outputs.map(\.status) == [.cancelled] })
+        #expect(report.summary.failed == 0 && report.summary.failuresByKind.isEmpty)
+        #expect(report.exitCode == 128 + SIGTERM)
+    }
+
+    /// Every kind round-trips through JSON (the worker protocol and the report use the raw values).
+    @Test func failuresCrossJSONWithTheirKind() throws {
+        let errors: [FileError] = [
+            .codec(.decodeFailed(.png, "bad")), .codec(.unsupported(.bmp, "RLE24")), .pixelLimit(width: 9, height: 9),
+            .pixelLimit(width: 0, height: 3), .writeFailed("disk full"), .timedOut(seconds: 2),
+            .isolation("the decoder crashed"), .output("a.png", .writeFailed("disk full")), .collision(otherInput: "b"),
+            .outsideOutputFolder("/x"), .memoryLimit(need: 9, limit: 1), .notAnImage,
+        ]
+        let kinds: [FailureKind] = [.corrupt, .unsupported, .tooLarge, .corrupt, .io, .timeout, .crashed, .io, .collision,
+                                    .outsideOutput, .memory, .unsupported]
+        #expect(errors.map(\.kind) == kinds)
+        let decoded = try JSONDecoder().decode([FileError].self, from: JSONEncoder().encode(errors))
+        #expect(decoded == errors)
+        #expect(decoded.map(\.description) == errors.map(\.description))
+        #expect(FailureKind.allCases.filter(\.retryable) == [.timeout, .crashed, .io, .cancelled])
+    }
+}

@@ -1,0 +1,71 @@
+// FakeCodecs: a codec registry whose decoding takes as long as a test says, so the batch engine's
+// scheduling (timeouts, memory admission, cancellation) is tested in process in milliseconds.
+
+import FastResize
+import Foundation
+import Synchronization
+
+/// Decodes any BMP (recognised by its real header) as a gray-and-noise picture of the header's
+/// size after sleeping `delay` seconds, counting how many decodes run at once.
+public final class SlowDecoder: ImageDecoding, @unchecked Sendable {
+    public let delay: Double
+    private let counts = Mutex((running: 0, peak: 0, total: 0))
+
+    public init(delay: Double) {
+        self.delay = delay
+    }
+
+    /// The most decodes that ever ran at the same time, and how many ran in all.
+    public var peakConcurrency: Int { counts.withLock { $0.peak } }
+    public var decodes: Int { counts.withLock { $0.total } }
+
+    public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
+        guard data.count >= 26 else { throw .decodeFailed(.bmp, "short header") }
+        let width = Int(data.loadUnaligned(fromByteOffset: 18, as: Int32.self).littleEndian)
+        let height = abs(Int(data.loadUnaligned(fromByteOffset: 22, as: Int32.self).littleEndian))
+        return ImageInfo(format: .bmp, width: width, height: height, hasAlpha: false)
+    }
+
+    public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
+        let info = try probe(data)
+        counts.withLock { counts in
+            counts.running += 1
+            counts.total += 1
+            counts.peak = max(counts.peak, counts.running)
+        }
+        defer { counts.withLock { $0.running -= 1 } }
+        Thread.sleep(forTimeInterval: delay)
+        return TestImages.pattern(width: info.width, height: info.height, format: .rgb)
+    }
+}
+
+/// "Encodes" any picture as a short text naming its size (the engine never looks inside).
+public struct SizeEncoder: ImageEncoding {
+    public init() {}
+
+    public var acceptedFormats: Set<PixelFormat> { [.gray, .grayAlpha, .rgb, .rgba] }
+
+    public func encode(_ image: PixelBuffer, options: EncodeOptions, metadata: ImageMetadata) throws(CodecError) -> [UInt8] {
+        Array("\(image.width)x\(image.height)\n".utf8)
+    }
+}
+
+public enum FakeCodecs {
+    /// BMP inputs decoded by `decoder`, PNG outputs by `SizeEncoder`.
+    public static func registry(_ decoder: SlowDecoder) -> CodecRegistry {
+        CodecRegistry(decoders: [.bmp: decoder], encoders: [.png: SizeEncoder()])
+    }
+
+    /// Writes `count` small real BMP files (`name0.bmp`, …) into `folder` and returns their paths.
+    @discardableResult
+    public static func inputs(_ count: Int, in folder: ScratchFolder, under relative: String = "in",
+                              width: Int = 64, height: Int = 48) throws -> [String] {
+        let stride = ((width * 24 + 31) / 32) * 4
+        let bytes = BMPWriter.make(width: width, height: height, bitsPerPixel: 24,
+                                   pixelData: [UInt8](repeating: 128, count: stride * height))
+        return try (0..<count).map { index in
+            try folder.write(bytes, to: "\(relative)/name\(index).bmp")
+            return folder.path("\(relative)/name\(index).bmp")
+        }
+    }
+}

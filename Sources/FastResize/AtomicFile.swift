@@ -18,19 +18,37 @@ public enum AtomicFile {
     /// Writes `bytes` to `path`. Without `overwrite`, an existing file is kept (decided atomically
     /// by link(2), so two writers can never replace each other's output). `commit` is asked just
     /// before the temporary is moved into place; a false answer removes it instead.
+    /// A `durable` write flushes the file before it takes its name and the folder after.
     public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool, durable: Bool = true,
                              commit: () -> Bool = { true }) throws(FileError) -> Outcome {
         let file = Pending(path: path, durable: durable)
         _ = bytes.withUnsafeBytes { file.append($0) }
-        return try file.commit(overwrite: overwrite, commit: commit)
+        let outcome = try file.commit(overwrite: overwrite, commit: commit)
+        if durable && outcome == .written { try syncFolders([(path as NSString).deletingLastPathComponent]) }
+        return outcome
+    }
+
+    /// Flushes folders' entries to disk, so names given in them survive a crash. A batch calls it
+    /// once per folder at its end rather than after every output: an output's data is flushed
+    /// before it takes its name (so a name never holds a partial file), and a name lost to a crash
+    /// before the end only means that output is made again.
+    public static func syncFolders(_ folders: some Sequence<String>) throws(FileError) {
+        for folder in Set(folders) {
+            let descriptor = Foundation.open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard descriptor >= 0 else { throw .writeFailed(errnoText("cannot open \(folder) to sync it")) }
+            defer { close(descriptor) }
+            // Some file systems cannot sync a folder (EINVAL): the files' own syncs are all there is.
+            if fsync(descriptor) != 0 && errno != EINVAL { throw .writeFailed(errnoText("fsync of \(folder) failed")) }
+        }
     }
 
     /// An output being written: bytes go to a temporary file beside `path` as they come (an
     /// encoder can stream into it), then `commit` moves it into place. The temporary and its
     /// folder are made on the first bytes, so an output that never gets any leaves nothing; one
-    /// not committed is removed when the value goes. A `durable` file is flushed to disk (fsync)
-    /// before it takes its final name, and its folder after, so a power cut leaves either the old
-    /// state or the whole new file under that name, never an empty or partial one.
+    /// not committed is removed when the value goes. A `durable` file's data is flushed to disk
+    /// before it takes its final name, so a power cut leaves either no file or the whole file under
+    /// that name, never an empty or partial one (the name itself lasts once its folder is synced:
+    /// `syncFolders`).
     public final class Pending: ByteSink {
         public let path: String
         public let durable: Bool
@@ -83,8 +101,9 @@ public enum AtomicFile {
             guard let temporaryPath else { throw .writeFailed("nothing to write") }
             defer { discard() }
             // The data reaches the disk before the name does (ext4 and XFS may otherwise commit the
-            // rename first, leaving an empty file under the final name after a crash).
-            if durable && fsync(descriptor) != 0 { throw .writeFailed(errnoText("fsync failed")) }
+            // rename first, leaving an empty file under the final name after a crash). The size is
+            // all the metadata that takes, so fdatasync.
+            if durable && fdatasync(descriptor) != 0 { throw .writeFailed(errnoText("fdatasync failed")) }
             let closed = close(descriptor)
             descriptor = -1
             if closed != 0 { throw .writeFailed(errnoText("close failed")) }
@@ -95,18 +114,7 @@ public enum AtomicFile {
                 if errno == EEXIST { return .alreadyExists }
                 throw .writeFailed(errnoText("cannot move into place"))
             }
-            if durable { try syncFolder(of: path) }
             return .written
-        }
-
-        /// Makes the new name itself durable: the folder's entry is flushed like the file's data.
-        private func syncFolder(of path: String) throws(FileError) {
-            let parent = (path as NSString).deletingLastPathComponent
-            let folder = Foundation.open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard folder >= 0 else { throw .writeFailed(errnoText("cannot open the folder to sync it")) }
-            defer { close(folder) }
-            // Some file systems cannot sync a folder (EINVAL): the file's own fsync is all there is.
-            if fsync(folder) != 0 && errno != EINVAL { throw .writeFailed(errnoText("fsync of the folder failed")) }
         }
 
         private func open() throws(FileError) {

@@ -24,10 +24,12 @@ public struct BatchOptions: Sendable {
     /// Outputs are flushed to disk (fsync) before they take their final names, and their
     /// folders after (--no-fsync skips both, for scratch outputs).
     public var fsync = true
-    /// How to start a worker process (the executable, then its arguments, which must include
-    /// `--worker`); without it every file runs in this process.
+    /// How to start a worker process (the executable, then its arguments: `--worker` for
+    /// fastresize; each request carries the settings); without it every file runs in this process.
     public var workerCommand: [String]?
 
+    /// Inputs with more pixels than this are refused from their header (--max-pixels).
+    public var maxPixels = FilePipeline.defaultMaxPixels
     /// Generous: a 16383² picture takes a few seconds here.
     public static let defaultTimeout = 120.0
 
@@ -86,7 +88,7 @@ public struct BatchRunner: Sendable {
 
     public init(options: BatchOptions, codecs: CodecRegistry) {
         self.options = options
-        self.pipelines = options.outputs.map { FilePipeline(codecs: codecs, settings: $0) }
+        self.pipelines = options.outputs.map { FilePipeline(codecs: codecs, settings: $0, maxPixels: options.maxPixels) }
         workers = options.isolation != .none ? options.workerCommand.map(WorkerPool.init) : nil
     }
 
@@ -172,7 +174,7 @@ public struct BatchRunner: Sendable {
     /// header can crash a parser as surely as hostile pixels can).
     private func header(of path: String) throws(FileError) -> ImageInfo {
         guard let workers, isolated(path) else { return try pipeline.inspect(FilePipeline.readFile(path)) }
-        let reply = try workers.call(WorkerRequest(input: path), timeout: options.timeout).get()
+        let reply = try workers.call(WorkerRequest(input: path, job: WorkerJob(options)), timeout: options.timeout).get()
         if let info = reply.info { return info }
         throw reply.failure ?? .isolation("the worker gave no answer")
     }
@@ -235,27 +237,53 @@ public struct BatchRunner: Sendable {
             })
         var reports = results
         for (position, index) in order.enumerated() { reports[index] = results[position] }
+        if options.fsync { Self.syncFolders(of: &reports) }
         return BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
     }
 
+    /// Makes the names of the outputs written durable: each of their folders flushed once, at the
+    /// end (their data was flushed before they took their names). A folder that cannot be synced
+    /// fails the files written into it, since their outputs may not survive a crash.
+    private static func syncFolders(of reports: inout [FileReport]) {
+        func folder(_ output: OutputRecord) -> String { (output.path as NSString).deletingLastPathComponent }
+        let folders = Set(reports.flatMap { $0.outputs.filter { $0.status == .written }.map(folder) })
+        for unsynced in folders {
+            do throws(FileError) {
+                try AtomicFile.syncFolders([unsynced])
+            } catch {
+                for index in reports.indices where reports[index].outputs.contains(where: { folder($0) == unsynced }) {
+                    let file = reports[index]
+                    let outputs = file.outputs.map { output in
+                        var output = output
+                        if output.status == .written { output.status = nil }     // failed with the file
+                        return output
+                    }
+                    reports[index] = FileReport(input: file.input, status: .failed, outputs: outputs, error: error, ms: file.ms)
+                }
+            }
+        }
+    }
+
     private func execute(_ file: PlannedFile, slot: WorkerSlot, threads: Int, budget: MemoryBudget,
-                         temporaries: TemporaryFiles) -> FileReport {
+                         temporaries: TemporaryFiles) -> FileOutcome {
         let start = Date()
-        func finish(_ status: FileReport.Status, _ outputs: [OutputRecord] = [], _ error: FileError? = nil) -> FileReport {
-            FileReport(input: file.input.path, status: status, outputs: outputs, error: error,
-                       ms: Date().timeIntervalSince(start) * 1000)
+        let input = file.input.path
+        @Sendable func finish(_ status: FileReport.Status, _ outputs: [OutputRecord] = [], _ error: FileError? = nil) -> FileReport {
+            FileReport(input: input, status: status, outputs: outputs, error: error, ms: Date().timeIntervalSince(start) * 1000)
         }
         switch file.action {
-        case .skip: return finish(.skipped, file.outputs)
-        case .notImage: return finish(.notImage)
-        case .fail(let error): return finish(.failed, file.outputs, error)
+        case .skip: return .done(finish(.skipped, file.outputs))
+        case .notImage: return .done(finish(.notImage))
+        case .fail(let error): return .done(finish(.failed, file.outputs, error))
         case .process: break
         }
-        guard !file.outputs.isEmpty, let info = file.info else { return finish(.failed, [], .notAnImage) }
+        guard !file.outputs.isEmpty, let info = file.info else { return .done(finish(.failed, [], .notAnImage)) }
         // Admitted only while the files in flight fit the memory budget together.
         let need = FilePipeline.memoryNeed(for: info, outputs: file.outputs.indices.filter { file.outputs[$0].status != .skipped }
                                                                    .map { pipelines[$0] })
-        guard need <= budget.limit else { return finish(.failed, file.outputs, .memoryLimit(need: need, limit: budget.limit)) }
+        guard need <= budget.limit else {
+            return .done(finish(.failed, file.outputs, .memoryLimit(need: need, limit: budget.limit)))
+        }
         let admission = budget.acquire(need)
         slot.startClock()
         slot.whenAbandoned { admission.release() }      // a file given up must not hold the budget
@@ -263,19 +291,32 @@ public struct BatchRunner: Sendable {
         if let workers, options.isolation.isolates(info.format) {
             // The worker process keeps the time: it is killed when the file takes too long.
             slot.keepsOwnTime()
-            switch workers.call(WorkerRequest(input: file.input.path, outputs: file.outputs), timeout: options.timeout) {
+            switch workers.call(WorkerRequest(input: input, outputs: file.outputs, job: WorkerJob(options)),
+                                timeout: options.timeout) {
             case .success(let reply):
                 let status = reply.status ?? .failed
-                return finish(status, reply.outputs ?? file.outputs,
-                              status == .failed ? reply.failure ?? .isolation("the worker gave no answer") : nil)
+                return .done(finish(status, reply.outputs ?? file.outputs,
+                                    status == .failed ? reply.failure ?? .isolation("the worker gave no answer") : nil))
             case .failure(let error):
-                return finish(.failed, file.outputs, error)
+                return .done(finish(.failed, file.outputs, error))
             }
         }
-        let (status, outputs, error) = produce(input: file.input.path, outputs: file.outputs, info: info,
-                                               workspace: slot.workspace, threads: threads, temporaries: temporaries,
-                                               commit: slot.mayCommit)
-        return finish(status, outputs, error)
+        let encoded: Encoded
+        switch encode(input: input, outputs: file.outputs, info: info, workspace: slot.workspace, threads: threads,
+                      temporaries: temporaries) {
+        case .success(let made): encoded = made
+        case .failure(let error): return .done(finish(.failed, file.outputs, error))
+        }
+        // Flushing outputs to disk waits on the disk: the committer thread does it while this
+        // thread goes on with the next file. Once handed over, the file cannot be given up.
+        guard options.fsync, !encoded.ready.isEmpty, slot.mayCommit() else {
+            let (status, outputs, error) = place(encoded, commit: slot.mayCommit)
+            return .done(finish(status, outputs, error))
+        }
+        return .finishing {
+            let (status, outputs, error) = place(encoded, commit: { true })
+            return finish(status, outputs, error)
+        }
     }
 
     /// Decodes, resizes, encodes and writes one file's outputs (those not already `.skipped`), all
@@ -284,58 +325,88 @@ public struct BatchRunner: Sendable {
     /// own, and the error (with several outputs, the first failed one's, naming it).
     func produce(input: String, outputs planned: [OutputRecord], info known: ImageInfo?, workspace: ResizeWorkspace,
                  threads: Int, temporaries: TemporaryFiles?, commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
-        var outputs = planned
+        switch encode(input: input, outputs: planned, info: known, workspace: workspace, threads: threads,
+                      temporaries: temporaries) {
+        case .success(let encoded): return place(encoded, commit: commit)
+        case .failure(let error): return (.failed, planned, error)
+        }
+    }
+
+    /// A file's outputs encoded into their temporary files, not yet in place (`place`).
+    struct Encoded: @unchecked Sendable {     // handed whole from a worker thread to the committer
+        var outputs: [OutputRecord]
+        /// Outputs whose temporary holds the whole file: where it goes, and what it holds.
+        var ready: [(index: Int, file: AtomicFile.Pending, image: RenderedImage)] = []
+        /// Outputs that failed while being made, with why.
+        var failed: [(index: Int, error: FileError)] = []
+    }
+
+    /// Steps up to the moving into place: one decode, every pending output encoded into its
+    /// temporary file (a lone output encoded from rows streams into it as it is encoded).
+    func encode(input: String, outputs planned: [OutputRecord], info known: ImageInfo?, workspace: ResizeWorkspace,
+                threads: Int, temporaries: TemporaryFiles?) -> Result<Encoded, FileError> {
         let pending = planned.indices.filter { planned[$0].status != .skipped }
         do throws(FileError) {
-            for index in pending { try checkLanding(outputs[index].path) }
+            for index in pending { try checkLanding(planned[index].path) }
             let file = try FilePipeline.mapFile(input)
             let info: ImageInfo
             if let known { info = known } else { info = try pipeline.inspect(file.data) }
-            // Each output's temporary file takes its bytes (a lone output encoded from rows
-            // streams into it while it is encoded).
-            let files = pending.map { AtomicFile.Pending(path: outputs[$0].path, durable: options.fsync, temporaries: temporaries) }
+            let files = pending.map { AtomicFile.Pending(path: planned[$0].path, durable: options.fsync, temporaries: temporaries) }
             let rendered = FilePipeline.render(file.data, info: info, outputs: pending.map { pipelines[$0] },
                                                workspace: workspace, threads: threads, releasingInput: file.mapped,
                                                into: files)
-            var firstError: FileError?
+            var encoded = Encoded(outputs: planned)
             for (position, index) in pending.enumerated() {
-                do throws(FileError) {
-                    let target = files[position]
-                    let image: RenderedImage
-                    switch rendered[position] {
-                    case .success(let made): image = made
-                    // A file that stopped its encoder (a full disk) says why in its own words.
-                    case .failure(let error): throw target.failure ?? error
-                    }
-                    switch try target.commit(overwrite: options.overwrite, commit: commit) {
-                    case .alreadyExists:
-                        outputs[index].status = .skipped
-                    case .abandoned:
-                        throw .timedOut(seconds: options.timeout ?? 0)
-                    case .written:
-                        outputs[index].width = image.width
-                        outputs[index].height = image.height
-                        outputs[index].format = image.format
-                        outputs[index].bytes = image.byteCount
-                        outputs[index].webpMode = image.webpMode
-                        outputs[index].frames = image.frames > 1 ? image.frames : nil
-                        outputs[index].status = .written
-                    }
-                } catch {
-                    outputs[index].status = .failed
-                    outputs[index].errorKind = error.kind
-                    guard planned.count > 1 else {
-                        firstError = firstError ?? error
-                        continue
-                    }
-                    outputs[index].error = error.description
-                    firstError = firstError ?? .output((outputs[index].path as NSString).lastPathComponent, error)
+                switch rendered[position] {
+                case .success(let image): encoded.ready.append((index, files[position], image))
+                // A file that stopped its encoder (a full disk) says why in its own words.
+                case .failure(let error): encoded.failed.append((index, files[position].failure ?? error))
                 }
             }
-            return (FileReport.Status.combining(outputs), outputs, firstError)
+            return .success(encoded)
         } catch {
-            return (.failed, outputs, error)
+            return .failure(error)
         }
+    }
+
+    /// Moves each encoded output into place (flushed first when durable), asking `commit` before
+    /// each; returns the file's status, every output with its own, and the error (with several
+    /// outputs, the first failed one's, naming it).
+    func place(_ encoded: Encoded, commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
+        var outputs = encoded.outputs
+        var errors = encoded.failed
+        for (index, target, image) in encoded.ready {
+            do throws(FileError) {
+                switch try target.commit(overwrite: options.overwrite, commit: commit) {
+                case .alreadyExists:
+                    outputs[index].status = .skipped
+                case .abandoned:
+                    throw .timedOut(seconds: options.timeout ?? 0)
+                case .written:
+                    outputs[index].width = image.width
+                    outputs[index].height = image.height
+                    outputs[index].format = image.format
+                    outputs[index].bytes = image.byteCount
+                    outputs[index].webpMode = image.webpMode
+                    outputs[index].frames = image.frames > 1 ? image.frames : nil
+                    outputs[index].status = .written
+                }
+            } catch {
+                errors.append((index, error))
+            }
+        }
+        var firstError: FileError?
+        for (index, error) in errors.sorted(by: { $0.index < $1.index }) {
+            outputs[index].status = .failed
+            outputs[index].errorKind = error.kind
+            guard outputs.count > 1 else {
+                firstError = firstError ?? error
+                continue
+            }
+            outputs[index].error = error.description
+            firstError = firstError ?? .output((outputs[index].path as NSString).lastPathComponent, error)
+        }
+        return (FileReport.Status.combining(outputs), outputs, firstError)
     }
 
     /// Refuses an output that would land outside the output folder through a symbolic link in a

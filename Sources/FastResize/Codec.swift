@@ -197,7 +197,7 @@ extension ImageEncoding {
 }
 
 /// Settings for the encoders. A nil quality means the encoder's own default.
-public struct EncodeOptions: Sendable, Equatable {
+public struct EncodeOptions: Sendable, Hashable, Codable {
     /// 1…100 for JPEG, lossy WebP and AVIF.
     public var quality: Int?
     /// Progressive JPEG.

@@ -2,64 +2,6 @@
 
 import Foundation
 
-/// Which format outputs are written in.
-public enum OutputFormatChoice: Sendable, Equatable {
-    /// The input's format when FastResize can write it; otherwise PNG for images with alpha, else JPEG.
-    case same
-    case fixed(ImageFormat)
-}
-
-/// Everything that decides what one output looks like.
-public struct ResizeSettings: Sendable {
-    public var mode: ResizeMode
-    public var enlarge: Bool
-    public var filter: ResampleFilter
-    public var format: OutputFormatChoice
-    public var encoding: EncodeOptions
-    public var nameTemplate: NameTemplate
-    /// Inputs with more pixels than this are refused from their header, before any allocation.
-    public var maxPixels: Int
-    /// Colour that alpha is flattened onto when the output format has no alpha.
-    public var background: (red: UInt8, green: UInt8, blue: UInt8)
-    /// Turn pictures upright by their EXIF/TIFF orientation (sizes then refer to the upright picture).
-    public var autoOrient: Bool = true
-    /// Keep the input's colour profile and pixel values instead of converting to sRGB.
-    public var keepProfile: Bool = false
-    /// Copy EXIF (orientation reset), XMP and the colour profile into outputs that can hold them.
-    public var keepMetadata: Bool = false
-    /// Resample in linear light (the sRGB curve removed first and restored after).
-    public var linear: Bool = false
-    /// Write only the first frame of animations even when the output format could animate.
-    public var firstFrameOnly: Bool = false
-    /// WebP outputs: true lossless, false lossy, nil chosen by content (graphics lossless, photos lossy).
-    public var webpLossless: Bool? = nil
-
-    /// sharp's default input limit, 0x3FFF × 0x3FFF.
-    public static let defaultMaxPixels = 16383 * 16383
-
-    public init(mode: ResizeMode, enlarge: Bool = false, filter: ResampleFilter = .default,
-                format: OutputFormatChoice = .same, encoding: EncodeOptions = EncodeOptions(),
-                nameTemplate: NameTemplate = .default, maxPixels: Int = ResizeSettings.defaultMaxPixels,
-                background: (red: UInt8, green: UInt8, blue: UInt8) = (255, 255, 255)) {
-        self.mode = mode
-        self.enlarge = enlarge
-        self.filter = filter
-        self.format = format
-        self.encoding = encoding
-        self.nameTemplate = nameTemplate
-        self.maxPixels = maxPixels
-        self.background = background
-    }
-
-    /// The format an input described by `info` is written in.
-    public func outputFormat(for info: ImageInfo) -> ImageFormat {
-        switch format {
-        case .fixed(let format): format
-        case .same: info.format.canEncode ? info.format : (info.hasAlpha ? .png : .jpeg)
-        }
-    }
-}
-
 /// The result of writing one output.
 public struct OutputRecord: Sendable, Equatable, Codable {
     public var path: String
@@ -136,10 +78,16 @@ private final class CountingSink: ByteSink {
 public struct FilePipeline: Sendable {
     public let codecs: CodecRegistry
     public let settings: ResizeSettings
+    /// Inputs with more pixels than this are refused from their header, before any allocation.
+    public let maxPixels: Int
 
-    public init(codecs: CodecRegistry, settings: ResizeSettings) {
+    /// sharp's default input limit, 0x3FFF × 0x3FFF.
+    public static let defaultMaxPixels = 16383 * 16383
+
+    public init(codecs: CodecRegistry, settings: ResizeSettings, maxPixels: Int = FilePipeline.defaultMaxPixels) {
         self.codecs = codecs
         self.settings = settings
+        self.maxPixels = maxPixels
     }
 
     /// Maps a file read-only into memory (the page cache serves repeated reads).
@@ -191,7 +139,7 @@ public struct FilePipeline: Sendable {
 
     private func checkLimit(width: Int, height: Int) throws(FileError) {
         // Multiply in a way that cannot overflow for hostile 32-bit sizes.
-        if width <= 0 || height <= 0 || width > settings.maxPixels || height > settings.maxPixels / width {
+        if width <= 0 || height <= 0 || width > maxPixels || height > maxPixels / width {
             throw .pixelLimit(width: width, height: height)
         }
     }
@@ -481,8 +429,8 @@ public struct FilePipeline: Sendable {
     /// Lossless or lossy WebP: as the user said, else lossless for graphics and lossy for
     /// photographs (judged on `image`, an animation's first frame). Returns what the report says.
     private func chooseWebPMode(_ options: inout EncodeOptions, for image: PixelBuffer) -> String {
-        let byContent = settings.webpLossless == nil
-        options.lossless = settings.webpLossless ?? ContentClassifier.looksLikeGraphics(image)
+        let byContent = settings.lossless == nil
+        options.lossless = settings.lossless ?? ContentClassifier.looksLikeGraphics(image)
         return (options.lossless ? "lossless" : "lossy") + (byContent ? " (by content)" : "")
     }
 
@@ -627,7 +575,7 @@ public struct FilePipeline: Sendable {
     private func openReader(_ bytes: UnsafeRawBufferPointer, decoder: any RowStreaming, format: ImageFormat, factor: Int,
                             releasingInput: Bool) throws(CodecError) -> (any RowReader)? {
         guard let reader = try decoder.rowReader(bytes, shrinkingBy: factor, releasingInput: releasingInput) else { return nil }
-        guard reader.width > 0, reader.height > 0, reader.height <= settings.maxPixels / reader.width else {
+        guard reader.width > 0, reader.height > 0, reader.height <= maxPixels / reader.width else {
             throw .decodeFailed(format, "decoded size \(reader.width) x \(reader.height) is out of bounds")
         }
         return reader
@@ -699,7 +647,7 @@ public struct FilePipeline: Sendable {
     /// Converts to a layout the encoder takes: alpha flattened for encoders without it, gray
     /// expanded where the encoder has no gray.
     static func prepare(_ image: PixelBuffer, for encoder: any ImageEncoding,
-                        background: (red: UInt8, green: UInt8, blue: UInt8)) -> PixelBuffer {
+                        background: RGBColor) -> PixelBuffer {
         let target = layout(of: image.format, for: encoder)
         if target == image.format { return image }
         return image.converted(to: target, background: (background.red, background.green, background.blue))

@@ -106,21 +106,44 @@ public final class WorkerSlot: @unchecked Sendable {
     }
 }
 
+/// What a file's work hands back to the scheduler: its report, or the last step still to run —
+/// moving outputs into place after flushing them to disk — which the scheduler's committer
+/// thread runs while the worker thread goes on to the next file (a flush waits on the disk, not
+/// on a core).
+enum FileOutcome: Sendable {
+    case done(FileReport)
+    case finishing(@Sendable () -> FileReport)
+}
+
 enum FileScheduler {
     /// Runs `work` for every index on up to `workers` threads and returns the reports in index
     /// order. A file running longer than `timeout` seconds after its work called
     /// `WorkerSlot.startClock` is reported by `timedOut` and given up:
     /// its thread is left to finish on its own (C decoders cannot be interrupted), its output is
-    /// never moved into place, and a new thread takes its place. After `control` stops the batch,
-    /// files not started are reported by `notStarted`. `finished` sees each report as it is made
-    /// (under the scheduler's lock, so it must not wait on the scheduler).
+    /// never moved into place, and a new thread takes its place. Work that hands back a
+    /// `.finishing` step (after `WorkerSlot.mayCommit`, so it can no longer be given up) has it run
+    /// in order on one committer thread, at most `2 × workers` waiting. After `control` stops the
+    /// batch, files not started are reported by `notStarted`. `finished` sees each report as it is
+    /// made (under the scheduler's lock, so it must not wait on the scheduler).
     static func run(count: Int, workers: Int, timeout: Double?, control: BatchControl,
-                    work: @escaping @Sendable (Int, WorkerSlot) -> FileReport,
+                    work: @escaping @Sendable (Int, WorkerSlot) -> FileOutcome,
                     timedOut: @escaping @Sendable (Int) -> FileReport,
                     notStarted: (Int) -> FileReport,
                     finished: @escaping @Sendable (FileReport) -> Void) -> [FileReport] {
         let state = SchedulerState(count: count)
         let condition = control.condition
+        let committer = DispatchQueue(label: "fastresize.committer")
+        let maxFinishing = 2 * max(1, workers)
+
+        /// Records a file's report (under the lock).
+        @Sendable func record(_ index: Int, _ report: FileReport) {
+            state.results[index] = report
+            // Reported before it counts as done: once the count is full the batch may end
+            // and the process exit, and a report still on its way would be lost.
+            finished(report)
+            state.done += 1
+            condition.broadcast()
+        }
 
         @Sendable func startWorker() {
             let slot = WorkerSlot(control: control)
@@ -128,6 +151,9 @@ enum FileScheduler {
             let thread = Thread {
                 while true {
                     condition.lock()
+                    // Too many files waiting for the committer: let it catch up (it holds their
+                    // temporaries open).
+                    while state.finishing >= maxFinishing { condition.wait() }
                     guard !control.stoppedLocked, state.next < count else {
                         slot.state = .idle
                         condition.broadcast()
@@ -142,7 +168,7 @@ enum FileScheduler {
                     state.next += 1
                     condition.unlock()
 
-                    let report = work(slot.index, slot)
+                    let outcome = work(slot.index, slot)
 
                     condition.lock()
                     if slot.state == .abandoned {       // reported already; a new thread took over
@@ -150,12 +176,20 @@ enum FileScheduler {
                         return
                     }
                     slot.state = .idle
-                    state.results[slot.index] = report
-                    // Reported before it counts as done: once the count is full the batch may end
-                    // and the process exit, and a report still on its way would be lost.
-                    finished(report)
-                    state.done += 1
-                    condition.broadcast()
+                    switch outcome {
+                    case .done(let report):
+                        record(slot.index, report)
+                    case .finishing(let step):
+                        state.finishing += 1
+                        let index = slot.index
+                        committer.async {
+                            let report = step()
+                            condition.lock()
+                            state.finishing -= 1
+                            record(index, report)
+                            condition.unlock()
+                        }
+                    }
                     condition.unlock()
                 }
             }
@@ -168,7 +202,7 @@ enum FileScheduler {
         for _ in 0..<max(1, min(workers, count)) where count > 0 { startWorker() }
         while state.done < count {
             let running = state.slots.filter { $0.state == .running || $0.state == .committing }
-            if control.stoppedLocked && running.isEmpty { break }
+            if control.stoppedLocked && running.isEmpty && state.finishing == 0 { break }
             var wakeUp: Date?
             if let timeout {
                 let now = Date()
@@ -177,10 +211,7 @@ enum FileScheduler {
                     if deadline <= now {
                         slot.state = .abandoned
                         slot.onAbandon?()
-                        let report = timedOut(slot.index)
-                        state.results[slot.index] = report
-                        finished(report)
-                        state.done += 1
+                        record(slot.index, timedOut(slot.index))
                         if !control.stoppedLocked && state.next < count { startWorker() }
                     } else {
                         wakeUp = min(wakeUp ?? deadline, deadline)
@@ -201,6 +232,8 @@ enum FileScheduler {
 private final class SchedulerState: @unchecked Sendable {
     var next = 0
     var done = 0
+    /// Files whose last step waits for, or runs on, the committer.
+    var finishing = 0
     var results: [FileReport?]
     var slots: [WorkerSlot] = []
 

@@ -1,7 +1,7 @@
 // Geometry: how a resize request (scale, width, height, fit, fill) becomes an output size and source region.
 
 /// Where the kept part of the image sits when `fill` crops it.
-public enum Gravity: String, Sendable, CaseIterable {
+public enum Gravity: String, Sendable, CaseIterable, Codable {
     case center, north, south, east, west, northeast, northwest, southeast, southwest
 
     /// Fraction of the spare width (0 = left) and height (0 = top) left before the kept part.
@@ -21,7 +21,7 @@ public enum Gravity: String, Sendable, CaseIterable {
 }
 
 /// What size the user asked for.
-public enum ResizeMode: Sendable, Equatable {
+public enum ResizeMode: Sendable, Hashable, Codable {
     /// Multiply both sides by a factor.
     case scale(Double)
     /// This width; height follows the aspect ratio.

@@ -19,11 +19,40 @@ public enum IsolationMode: String, Sendable, CaseIterable {
     }
 }
 
-/// One request to a worker: read a header, or make one output. One JSON line each way.
+/// What a worker needs of the run to read a header or make a file's outputs. It travels with
+/// every request, so a worker starts with no settings of its own (`fastresize --worker`) and one
+/// worker could serve several runs.
+struct WorkerJob: Codable, Equatable {
+    var outputDirectory: String
+    var outputs: [ResizeSettings]
+    var maxPixels: Int
+    var overwrite: Bool
+    var fsync: Bool
+
+    init(_ options: BatchOptions) {
+        outputDirectory = options.outputDirectory
+        outputs = options.outputs
+        maxPixels = options.maxPixels
+        overwrite = options.overwrite
+        fsync = options.fsync
+    }
+
+    /// The options of a run in the worker: the same outputs, no worker processes of its own.
+    var options: BatchOptions {
+        var options = BatchOptions(inputs: [], outputDirectory: outputDirectory, outputs: outputs, overwrite: overwrite, jobs: 1)
+        options.maxPixels = maxPixels
+        options.fsync = fsync
+        options.isolation = .none
+        return options
+    }
+}
+
+/// One request to a worker: read a header, or make one file's outputs. One JSON line each way.
 struct WorkerRequest: Codable {
     var input: String
     /// The file's planned outputs (those `.skipped` are left alone); absent for a header read.
     var outputs: [OutputRecord]?
+    var job: WorkerJob
 }
 
 struct WorkerReply: Codable {
@@ -261,26 +290,34 @@ public final class WorkerPool: @unchecked Sendable {
 }
 
 extension BatchRunner {
-    /// The worker side (`fastresize … --worker`): answers requests read from `input` on `output`
-    /// until `input` ends. Signals and leaving with a dead parent are the executable's business.
-    public func serveWorker(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO) {
+    /// The worker side (`fastresize --worker`): answers requests read from `input` on `output`
+    /// until `input` ends, each with the settings it carries. Signals and leaving with a dead
+    /// parent are the executable's business.
+    public static func serveWorker(codecs: CodecRegistry, input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO) {
         let workspace = ResizeWorkspace()
         var channel = LineChannel(input: input, output: output)
+        var runner: BatchRunner?
         while case .success(let request) = channel.receive(WorkerRequest.self) {
-            let reply: WorkerReply
-            if let outputs = request.outputs {
-                // The parent removes what a worker that died left (temporaries carry its pid).
-                let (status, written, error) = produce(input: request.input, outputs: outputs, info: nil,
-                                                       workspace: workspace, threads: 1, temporaries: nil, commit: { true })
-                reply = WorkerReply(status: status, outputs: written, failure: error)
-            } else {
-                do throws(FileError) {
-                    reply = WorkerReply(info: try pipeline.inspect(FilePipeline.readFile(request.input)))
-                } catch {
-                    reply = WorkerReply(status: .failed, outputs: nil, failure: error)
-                }
+            if runner.map({ WorkerJob($0.options) != request.job }) ?? true {
+                runner = BatchRunner(options: request.job.options, codecs: codecs)
             }
+            let reply = runner!.answer(request, workspace: workspace)
             guard channel.send(reply) else { return }
         }
+    }
+
+    /// One request's reply: a header's facts, or what happened to the file's outputs.
+    private func answer(_ request: WorkerRequest, workspace: ResizeWorkspace) -> WorkerReply {
+        guard let outputs = request.outputs else {
+            do throws(FileError) {
+                return WorkerReply(info: try pipeline.inspect(FilePipeline.readFile(request.input)))
+            } catch {
+                return WorkerReply(status: .failed, outputs: nil, failure: error)
+            }
+        }
+        // The parent removes what a worker that died left (temporaries carry its pid).
+        let (status, written, error) = produce(input: request.input, outputs: outputs, info: nil,
+                                               workspace: workspace, threads: 1, temporaries: nil, commit: { true })
+        return WorkerReply(status: status, outputs: written, failure: error)
     }
 }

@@ -77,20 +77,21 @@ public enum OptionParsing {
     }
 
     /// A colour: "#RRGGBB", "RRGGBB", "#RGB", "R,G,B" (0-255 each), or white, black, gray.
-    public static func color(_ text: String, for option: String) throws(UsageError) -> (red: UInt8, green: UInt8, blue: UInt8) {
-        let named: [String: (UInt8, UInt8, UInt8)] = ["white": (255, 255, 255), "black": (0, 0, 0), "gray": (128, 128, 128),
-                                                      "grey": (128, 128, 128)]
+    public static func color(_ text: String, for option: String) throws(UsageError) -> RGBColor {
+        let named: [String: RGBColor] = ["white": .white, "black": RGBColor(red: 0, green: 0, blue: 0),
+                                         "gray": RGBColor(red: 128, green: 128, blue: 128),
+                                         "grey": RGBColor(red: 128, green: 128, blue: 128)]
         let trimmed = String(text.trimmingWhitespace).lowercased()
         if let colour = named[trimmed] { return colour }
         let parts = trimmed.split(separator: ",", omittingEmptySubsequences: false)
         if parts.count == 3 {
             let values = parts.compactMap { UInt8(String($0).trimmingWhitespace) }
-            if values.count == 3 { return (values[0], values[1], values[2]) }
+            if values.count == 3 { return RGBColor(red: values[0], green: values[1], blue: values[2]) }
         } else {
             var hex = trimmed.hasPrefix("#") ? String(trimmed.dropFirst()) : trimmed
             if hex.count == 3 { hex = hex.map { "\($0)\($0)" }.joined() }
             if hex.count == 6, let value = UInt32(hex, radix: 16) {
-                return (UInt8(value >> 16), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF))
+                return RGBColor(red: UInt8(value >> 16), green: UInt8(value >> 8 & 0xFF), blue: UInt8(value & 0xFF))
             }
         }
         throw .expected("a colour as #RRGGBB, R,G,B or a name (white, black, gray)", for: option, got: text)

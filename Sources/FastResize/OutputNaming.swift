@@ -1,7 +1,7 @@
 // OutputNaming: expands the --name template ({stem}.{ext} and friends) into an output file name.
 
-/// A validated output-name template.
-public struct NameTemplate: Sendable, Equatable {
+/// A validated output-name template (coded as its text, checked again when decoded).
+public struct NameTemplate: Sendable, Hashable, Codable {
     public static let placeholders = ["stem", "ext", "srcext", "width", "height", "format"]
     public static let `default` = NameTemplate(unchecked: "{stem}.{ext}")
 
@@ -29,6 +29,20 @@ public struct NameTemplate: Sendable, Equatable {
 
     private init(unchecked text: String) {
         self.text = text
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        do {
+            try self.init(text)
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(text)
     }
 
     /// Whether the name depends on the output size.

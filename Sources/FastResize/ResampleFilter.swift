@@ -4,7 +4,7 @@ import Foundation
 
 /// A resampling kernel. `weight(at:)` is the kernel's value at a distance measured in input
 /// pixels (at unit scale); `support` is the radius beyond which it is zero.
-public enum ResampleFilter: String, Sendable, CaseIterable {
+public enum ResampleFilter: String, Sendable, CaseIterable, Codable {
     /// Point sampling: each output pixel copies the input pixel nearest its centre.
     case nearest
     /// Triangle (tent) filter.

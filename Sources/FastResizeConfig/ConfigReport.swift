@@ -17,7 +17,7 @@ public enum ConfigReport {
         case "name": NameTemplate.default.text
         case "jobs": String(ProcessInfo.processInfo.activeProcessorCount)
         case "memory-limit": "\(MemoryBudget.defaultLimit >> 20)M"
-        case "max-pixels": String(ResizeSettings.defaultMaxPixels)
+        case "max-pixels": String(FilePipeline.defaultMaxPixels)
         case "timeout": String(Int(BatchOptions.defaultTimeout))
         case "isolate": IsolationMode.auto.rawValue
         case "include": "(every file)"

@@ -215,20 +215,19 @@ public enum SettingsResolver {
         }
         if let filter: ResampleFilter = try read.value("filter", OptionParsing.choice) { settings.filter = filter }
         if let format = try read.value("format", outputFormat) { settings.format = format }
-        settings.encoding.quality = try read.value("quality") { text, option throws(UsageError) in
+        settings.quality = try read.value("quality") { text, option throws(UsageError) in
             try OptionParsing.integer(text, in: 1...100, for: option)
         }
-        settings.encoding.compressionLevel = try read.value("compression-level") { text, option throws(UsageError) in
+        settings.compressionLevel = try read.value("compression-level") { text, option throws(UsageError) in
             try OptionParsing.integer(text, in: 0...9, for: option)
         }
-        settings.encoding.progressive = read.flag("progressive") ?? false
+        settings.progressive = read.flag("progressive") ?? false
         let lossless = read.flag("lossless") ?? false, lossy = read.flag("lossy") ?? false
         if lossless && lossy {
             throw UsageError(place.isEmpty ? "expected at most one of --lossless and --lossy"
                                            : "\(place): expected at most one of lossless and lossy")
         }
-        settings.encoding.lossless = lossless
-        settings.webpLossless = lossless ? true : lossy ? false : nil
+        settings.lossless = lossless ? true : lossy ? false : nil
         if let background = try read.value("background", OptionParsing.color) { settings.background = background }
         settings.autoOrient = read.flag("auto-orient") ?? true
         settings.keepProfile = read.flag("keep-profile") ?? false
@@ -299,7 +298,7 @@ public enum SettingsResolver {
         var options = BatchOptions(inputs: [], outputDirectory: folder ?? "", outputs: settings,
                                    overwrite: read.flag("overwrite") ?? false)
         if let maxPixels = try read.value("max-pixels", OptionParsing.positiveInteger) {
-            for index in options.outputs.indices { options.outputs[index].maxPixels = maxPixels }
+            options.maxPixels = maxPixels
         }
         if let jobs = try read.value("jobs", OptionParsing.positiveInteger) { options.jobs = jobs }
         options.include = read.list("include").map(GlobPattern.init)

@@ -15,10 +15,8 @@ private let target = ProcessInfo.processInfo.environment["FASTRESIZE_FUZZ_TARGET
 private let pixelLimit = 4096 * 4096
 
 private let pipeline: FilePipeline = {
-    var settings = ResizeSettings(mode: .fit(width: 48, height: 48))
-    settings.maxPixels = pixelLimit
-    settings.format = .fixed(.png)
-    return FilePipeline(codecs: Codecs.all, settings: settings)
+    FilePipeline(codecs: Codecs.all, settings: ResizeSettings(mode: .fit(width: 48, height: 48), format: .fixed(.png)),
+                 maxPixels: pixelLimit)
 }()
 
 private let decoder: (any ImageDecoding)? = {

@@ -113,10 +113,6 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Decode in separate worker processes, so a codec crash fails one file: auto (TIFF, HEIF, AVIF; the default), all or none.", valueName: "mode"))
     var isolate: String?
 
-    /// Internal: serve as an isolated worker for the fastresize process that started this one.
-    @Flag(help: ArgumentHelp(visibility: .private))
-    var worker = false
-
     @Option(help: ArgumentHelp("Output file name: {stem} {ext} {srcext} {width} {height} {format}; default \"{stem}.{ext}\".", valueName: "template"))
     var name: String?
 
@@ -156,7 +152,7 @@ struct FastResizeCommand: ParsableCommand {
     enum CodingKeys: String, CodingKey {
         case inputs, output, profile, config, noConfig, scale, width, height, fit, fill, gravity, enlarge, filter, format,
              quality, progressive, lossless, lossy, background, autoOrient, keepProfile, keepMetadata, linear, firstFrame,
-             compressionLevel, memoryLimit, maxPixels, timeout, isolate, worker, name, overwrite, fsync, jobs, include, exclude,
+             compressionLevel, memoryLimit, maxPixels, timeout, isolate, name, overwrite, fsync, jobs, include, exclude,
              followSymlinks, dryRun, report, quiet, verbose
     }
 
@@ -198,8 +194,8 @@ struct FastResizeCommand: ParsableCommand {
         }
         resolved.options.inputs = inputs
         resolved.options.outputDirectory = folder
-        // Workers are this same program with the same options, plus --worker.
-        resolved.options.workerCommand = [Self.executablePath] + CommandLine.arguments.dropFirst() + ["--worker"]
+        // Workers are this same program in worker mode; each request carries the settings.
+        resolved.options.workerCommand = [Self.executablePath, "--worker"]
         return resolved
     }
 
@@ -212,10 +208,6 @@ struct FastResizeCommand: ParsableCommand {
     func execute() -> Int32 {
         guard let resolved else { return 2 }
         let runner = BatchRunner(options: resolved.options, codecs: Codecs.all)
-        if worker {
-            Self.serveAsWorker(runner)
-            return 0
-        }
         let console = Console(quiet: resolved.quiet, verbose: resolved.verbose)
         // From before planning: a signal while headers are read stops the run before any file starts.
         let control = BatchControl()
@@ -268,7 +260,7 @@ extension FastResizeCommand {
     /// Worker mode (`--worker`, started by the parent's `--isolate`). A Ctrl-C at the terminal
     /// reaches the whole process group, but the parent decides, so it is ignored here; the worker
     /// also leaves when its parent is gone, even in the middle of a stuck file.
-    static func serveAsWorker(_ runner: BatchRunner) {
+    static func serveAsWorker() {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
         let parent = getppid()
@@ -276,7 +268,7 @@ extension FastResizeCommand {
             while getppid() == parent { sleep(1) }
             _exit(0)
         }
-        runner.serveWorker()
+        BatchRunner.serveWorker(codecs: Codecs.all)
     }
 }
 

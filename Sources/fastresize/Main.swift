@@ -23,6 +23,10 @@ enum Main {
         switch arguments.first {
         case "config" where arguments.dropFirst().first == "check":
             printReport(ConfigCheckCommand.self, Array(arguments.dropFirst(2))) { command throws(UsageError) in try command.report() }
+        case "--worker" where arguments.count == 1:
+            // Started by a run's --isolate: requests on stdin carry every setting.
+            FastResizeCommand.serveAsWorker()
+            exit(0)
         case "profiles":
             printReport(ProfilesCommand.self, Array(arguments.dropFirst())) { command throws(UsageError) in try command.report() }
         default:

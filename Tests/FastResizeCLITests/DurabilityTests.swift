@@ -1,4 +1,4 @@
-// DurabilityTests: each output's data is flushed to disk before it takes its final name and its folder after (--no-fsync skips both), seen through strace.
+// DurabilityTests: each output's data is flushed to disk before it takes its final name, and its folder at the end of the run (--no-fsync skips both), seen through strace.
 
 import Foundation
 import Testing
@@ -28,7 +28,7 @@ struct DurabilityTests {
         for (name, parent) in [("a.jpg", "out"), ("b.png", "out/sub")] {
             let final = folder.path("\(parent)/\(name)")
             let placed = try #require(calls.firstIndex { $0.contains("link") && $0.contains("\"\(final)\"") }, "\(name) never linked")
-            let dataSynced = calls.firstIndex { $0.contains("fsync(") && $0.contains("/.\(name).") && $0.contains(".fastresize-tmp>") }
+            let dataSynced = calls.firstIndex { $0.contains("datasync(") && $0.contains("/.\(name).") && $0.contains(".fastresize-tmp>") }
             #expect(dataSynced.map { $0 < placed } == true, "\(name): the temporary was not synced before its link\n\(calls)")
             // (Calls of two threads interleave: "fsync(8</out> <unfinished ...>" then "<... fsync resumed>".)
             let folderSynced = calls.lastIndex { $0.contains("fsync(") && $0.contains("<\(folder.path(parent))>") }
@@ -38,7 +38,7 @@ struct DurabilityTests {
 
     @Test func noFsyncSkipsBoth() throws {
         let (calls, folder) = try Self.traced(["--no-fsync"])
-        #expect(calls.filter { $0.contains("fsync(") || $0.contains("fdatasync(") }.isEmpty, "\(calls)")
+        #expect(calls.filter { $0.contains("fsync(") || $0.contains("datasync(") }.isEmpty, "\(calls)")
         #expect(FileManager.default.fileExists(atPath: folder.path("out/sub/b.png")))
     }
 }

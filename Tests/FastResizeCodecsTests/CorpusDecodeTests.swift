@@ -44,7 +44,7 @@ struct CorpusDecodeTests {
                 Result { () throws(CodecError) -> Bool in
                     let info = try decoder.probe(bytes)
                     // Bombs are refused by the pipeline's pixel limit before decoding.
-                    if info.width * info.height > ResizeSettings.defaultMaxPixels { return true }
+                    if info.width * info.height > FilePipeline.defaultMaxPixels { return true }
                     _ = try decoder.decode(bytes)
                     return false
                 }

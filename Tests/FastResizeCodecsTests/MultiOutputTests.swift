@@ -38,7 +38,7 @@ private final class CountingDecoder: RowStreaming, AnimationDecoding, @unchecked
 @Suite struct MultiOutputTests {
     static func outputs(_ codecs: CodecRegistry) -> [FilePipeline] {
         var webp = ResizeSettings(mode: .width(320), format: .fixed(.webp))
-        webp.encoding.quality = 70
+        webp.quality = 70
         let thumb = ResizeSettings(mode: .fit(width: 100, height: 100), format: .fixed(.png))
         let square = ResizeSettings(mode: .fill(width: 64, height: 64, gravity: .north), format: .fixed(.jpeg))
         var linear = ResizeSettings(mode: .scale(0.5), format: .fixed(.png))

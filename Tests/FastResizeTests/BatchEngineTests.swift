@@ -82,6 +82,23 @@ import TestSupport
         #expect(report.exitCode == 128 + SIGTERM)
     }
 
+    /// With --fsync (the default) outputs are flushed and moved into place by the committer thread
+    /// while workers go on; every one is in place, whole, when the run returns, as without.
+    @Test(arguments: [true, false])
+    func outputsAreInPlaceWhenTheRunReturns(fsync: Bool) throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(24, in: folder)
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.01), jobs: 2) { $0.fsync = fsync }
+        let report = runner.run(runner.plan())
+        #expect(report.summary.written == 24)
+        for file in report.files {
+            let output = try #require(file.outputs.first)
+            #expect(output.status == .written && output.bytes == 6)
+            #expect(try String(contentsOfFile: output.path, encoding: .utf8) == "32x24\n")
+        }
+        #expect(folder.files(under: "out").count == 24)      // no temporaries left
+    }
+
     /// Every kind round-trips through JSON (the worker protocol and the report use the raw values).
     @Test func failuresCrossJSONWithTheirKind() throws {
         let errors: [FileError] = [

@@ -1,0 +1,66 @@
+// WorkerProtocolTests: a worker answers requests that carry their own settings (no argv of the parent), and its failures come back typed.
+
+@testable import FastResize
+import FastResizeCodecs
+import Foundation
+import Testing
+import TestSupport
+
+@Suite struct WorkerProtocolTests {
+    /// A worker served on a thread over two pipes, and the parent's end of the conversation.
+    static func startWorker() -> LineChannel {
+        var requests: [Int32] = [0, 0], replies: [Int32] = [0, 0]
+        _ = pipe(&requests)
+        _ = pipe(&replies)
+        let (input, output) = (requests[0], replies[1])
+        Thread.detachNewThread {
+            BatchRunner.serveWorker(codecs: Codecs.all, input: input, output: output)
+            close(input)
+            close(output)
+        }
+        return LineChannel(input: replies[0], output: requests[1])
+    }
+
+    @Test func eachRequestIsMadeWithTheSettingsItCarries() throws {
+        let folder = try ScratchFolder()
+        try folder.write(JPEGEncoder().encode(TestImages.smooth(width: 400, height: 300, format: .rgb), options: EncodeOptions()),
+                         to: "in/a.jpg")
+        try folder.write([0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], to: "in/broken.jpg")
+        var channel = Self.startWorker()
+        defer { close(channel.output); close(channel.input) }
+
+        // Two runs' worth of settings through one worker: each output as its own request says.
+        for (mode, format, size) in [(ResizeMode.width(100), ImageFormat.png, (100, 75)), (.fit(width: 60, height: 60), .webp, (60, 45))] {
+            var options = BatchOptions(inputs: [], outputDirectory: folder.path("out-\(format)"),
+                                       outputs: [ResizeSettings(mode: mode, format: .fixed(format))])
+            options.fsync = false
+            // The run makes its output folder before any file starts (where outputs land is checked on it).
+            try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+            let planned = OutputRecord(path: folder.path("out-\(format)/a.\(format.fileExtension)"),
+                                       width: size.0, height: size.1, format: format, bytes: 0)
+            #expect(channel.send(WorkerRequest(input: folder.path("in/a.jpg"), outputs: [planned], job: WorkerJob(options))))
+            let reply = try channel.receive(WorkerReply.self).get()
+            #expect(reply.status == .written, "\(String(describing: reply.failure))")
+            #expect(reply.outputs?.first?.format == format)
+            let written = try Data(contentsOf: URL(fileURLWithPath: planned.path))
+            let info = try written.withUnsafeBytes { try Codecs.all.decoders[format]!.probe($0) }
+            #expect(info.width == size.0 && info.height == size.1)
+        }
+
+        // A header read with a pixel limit the request sets, and a corrupt file: typed failures.
+        var small = BatchOptions(inputs: [], outputDirectory: folder.path("out"), outputs: [ResizeSettings(mode: .width(10))])
+        small.maxPixels = 1000
+        #expect(channel.send(WorkerRequest(input: folder.path("in/a.jpg"), job: WorkerJob(small))))
+        let refused = try channel.receive(WorkerReply.self).get()
+        #expect(refused.failure == .pixelLimit(width: 400, height: 300))
+        #expect(refused.failure?.kind == .tooLarge)
+        small.maxPixels = FilePipeline.defaultMaxPixels
+        try FileManager.default.createDirectory(atPath: small.outputDirectory, withIntermediateDirectories: true)
+        let output = OutputRecord(path: folder.path("out/broken.jpg"), width: 10, height: 10, format: .jpeg, bytes: 0)
+        #expect(channel.send(WorkerRequest(input: folder.path("in/broken.jpg"), outputs: [output], job: WorkerJob(small))))
+        let broken = try channel.receive(WorkerReply.self).get()
+        #expect(broken.status == .failed)
+        #expect(broken.failure?.kind == .corrupt, "\(String(describing: broken.failure))")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+}

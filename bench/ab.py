@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""ab.py: two or more fastresize builds (or option sets) against each other and vipsthumbnail, in one
+run, alternating, on compare.py's workloads: did a change move speed or memory?
+
+    python3 bench/ab.py --runs 5 --workloads 1,4 \\
+        old=/path/to/old/fastresize new=.build/release/fastresize "new-nofsync=.build/release/fastresize --no-fsync"
+
+Each variant is NAME=BINARY followed by extra options. Reported per workload and variant: the
+median wall time, its ratio to vipsthumbnail's median in the same run, and the peak RSS.
+"""
+import argparse, os, shlex, statistics, sys, tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare  # noqa: E402  (the workloads and peers' commands live there)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--workloads", default="1")
+    parser.add_argument("variants", nargs="+", help="NAME=BINARY [extra options]")
+    args = parser.parse_args()
+    chosen = [int(n) for n in args.workloads.split(",")]
+    variants = {}
+    for variant in args.variants:
+        name, _, command = variant.partition("=")
+        variants[name] = shlex.split(command)
+    with tempfile.TemporaryDirectory(dir=os.environ.get("FASTRESIZE_BENCH_DIR")) as scratch:
+        workloads = compare.workloads(scratch, chosen)
+        out = os.path.join(scratch, "out")
+        for number in chosen:
+            title, src, box, fmt, quality = workloads[number]
+            peers = compare.commands(src, out, box, fmt, quality)
+            tools = {"vipsthumbnail": peers["vipsthumbnail"]}
+            for name, command in variants.items():
+                binary, extra = command[0], command[1:]
+                tools[name] = [binary] + peers["fastresize"][1:] + extra
+            samples = {name: [] for name in tools}
+            for run in range(args.runs):
+                names = list(tools)
+                names = names[run % len(names):] + names[:run % len(names)]
+                for name in names:
+                    samples[name].append(compare.run_once(tools[name], out))
+            print("workload %d: %s" % (number, title))
+            anchor = statistics.median(s[0] for s in samples["vipsthumbnail"] if s)
+            for name, runs in samples.items():
+                done = [s for s in runs if s]
+                if not done:
+                    print("  %-16s failed" % name)
+                    continue
+                wall = statistics.median(s[0] for s in done)
+                print("  %-16s %.3f s  %.3f x vipsthumbnail  peak %.1f MiB  (runs: %s)" % (
+                    name, wall, wall / anchor, max(s[1] for s in done), ", ".join("%.3f" % s[0] for s in done)))
+
+
+if __name__ == "__main__":
+    main()

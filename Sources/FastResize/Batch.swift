@@ -65,16 +65,17 @@ public struct PlannedFile: Sendable {
     public var outputs: [OutputRecord] = []
     /// What the header said when the file was planned, so it is not read twice.
     public var info: ImageInfo?
+    /// Its place in the plan (input order), which reports keep whatever order files ran in.
+    public var position = 0
+
+    public init(input: InputFile, action: Action, outputs: [OutputRecord] = [], info: ImageInfo? = nil) {
+        self.input = input
+        self.action = action
+        self.outputs = outputs
+        self.info = info
+    }
 }
 
-/// Progress after each finished file.
-public struct BatchProgress: Sendable {
-    public var done: Int
-    public var total: Int
-    public var elapsed: Double
-    /// The file just finished.
-    public var file: FileReport
-}
 
 /// Runs one batch: `plan()` decides, `run()` does the work.
 public struct BatchRunner: Sendable {
@@ -115,25 +116,45 @@ public struct BatchRunner: Sendable {
         }
         // Reading headers is independent per file, so it runs in parallel; decisions stay in input order.
         let inspected = Self.parallelMap(files, jobs: options.jobs) { file, _ in inspect(file) }
-        var claimed: [String: String] = [:]     // output path → the input that claimed it
-        for var entry in inspected {
-            if entry.action == .process {
-                if let (output, owner) = entry.outputs.lazy.compactMap({ output in claimed[output.path].map { (output, $0) } }).first {
-                    entry.action = .fail(.collision(otherInput: owner == entry.input.path
-                        ? "another output of the same input (\((output.path as NSString).lastPathComponent))" : owner))
-                } else {
-                    for index in entry.outputs.indices {
-                        claimed[entry.outputs[index].path] = entry.input.path
-                        if !options.overwrite && FileManager.default.fileExists(atPath: entry.outputs[index].path) {
-                            entry.outputs[index].status = .skipped
-                        }
-                    }
-                    if entry.outputs.allSatisfy({ $0.status == .skipped }) { entry.action = .skip }
-                }
-            }
-            planned.append(entry)
-        }
+        var claimed: [String: String] = [:]
+        for entry in inspected { planned.append(claim(entry, in: &claimed)) }
+        for index in planned.indices { planned[index].position = index }
         return planned
+    }
+
+    /// Plans one input at a time, as an open-ended source hands them over (`InputQueue`): its
+    /// header read and its outputs claimed against those of every input planned before it.
+    public func planner() -> @Sendable (InputFile) -> PlannedFile {
+        let claimed = Mutex([String: String]())
+        let next = Mutex(0)
+        return { input in
+            var entry = inspect(input)
+            entry = claimed.withLock { claimed in claim(entry, in: &claimed) }
+            entry.position = next.withLock { position in defer { position += 1 }; return position }
+            return entry
+        }
+    }
+
+    /// Settles a planned file's outputs against those claimed so far (output path → the input
+    /// claiming it): a path claimed already fails the file; an output that exists already,
+    /// without --overwrite, is skipped on its own.
+    private func claim(_ planned: PlannedFile, in claimed: inout [String: String]) -> PlannedFile {
+        var entry = planned
+        guard entry.action == .process else { return entry }
+        let taken = claimed
+        if let (output, owner) = entry.outputs.lazy.compactMap({ output in taken[output.path].map { (output, $0) } }).first {
+            entry.action = .fail(.collision(otherInput: owner == entry.input.path
+                ? "another output of the same input (\((output.path as NSString).lastPathComponent))" : owner))
+            return entry
+        }
+        for index in entry.outputs.indices {
+            claimed[entry.outputs[index].path] = entry.input.path
+            if !options.overwrite && FileManager.default.fileExists(atPath: entry.outputs[index].path) {
+                entry.outputs[index].status = .skipped
+            }
+        }
+        if entry.outputs.allSatisfy({ $0.status == .skipped }) { entry.action = .skip }
+        return entry
     }
 
     /// Reads one file's header and works out its output.
@@ -179,22 +200,34 @@ public struct BatchRunner: Sendable {
         throw reply.failure ?? .isolation("the worker gave no answer")
     }
 
-    private static func fileSize(_ path: String) -> Int {
-        var status = stat()
-        return stat(path, &status) == 0 ? Int(status.st_size) : 0
-    }
-
     /// A file whose extension says "image": garbage under such a name is an error, not a bystander.
     private static func claimsToBeImage(_ path: String) -> Bool {
         ImageFormat.imageLikeExtensions.contains((path as NSString).pathExtension.lowercased())
     }
 
-    /// Processes every planned file, `options.jobs` at a time, calling `progress` after each.
-    /// Leftover temporaries of killed runs in the output folder are removed first. `control` can
-    /// stop the batch: files not started are reported as cancelled.
+    /// Processes every planned file, `options.jobs` at a time, largest first; the report keeps
+    /// the plan's order. See `run(source:control:events:)`.
     public func run(_ planned: [PlannedFile], control: BatchControl = BatchControl(),
-                    progress: @escaping @Sendable (BatchProgress) -> Void = { _ in }) -> BatchReport {
+                    events: [any BatchEventSubscriber] = []) -> BatchReport {
+        // When there are fewer files than workers, the spare cores split each image's rows instead.
+        let processing = planned.filter { $0.action == .process }.count
+        let threadsPerImage = max(1, options.jobs / max(1, min(options.jobs, processing)))
+        return run(source: PlannedList(planned), control: control, events: events, threadsPerImage: threadsPerImage)
+    }
+
+    /// Processes the files `source` hands over, `options.jobs` at a time, until it has no more
+    /// (or `control` stops the run: files not started are reported as cancelled), telling
+    /// `events`' subscribers what happens as it happens. Leftover temporaries of killed runs in
+    /// the output folder are removed first. The report lists the files in their plan's order.
+    public func run(source: any FileSource, control: BatchControl = BatchControl(),
+                    events subscribers: [any BatchEventSubscriber] = []) -> BatchReport {
+        run(source: source, control: control, events: subscribers, threadsPerImage: 1)
+    }
+
+    private func run(source: any FileSource, control: BatchControl, events subscribers: [any BatchEventSubscriber],
+                     threadsPerImage: Int) -> BatchReport {
         let start = Date()
+        let events = EventBus(subscribers)
         // The folder exists from the start, so where outputs land can be checked on real paths.
         try? FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         AtomicFile.removeStaleTemporaries(under: options.outputDirectory)
@@ -203,42 +236,35 @@ public struct BatchRunner: Sendable {
         control.adopt(temporaries, workers)
         defer { temporaries.removeAll() }     // files given up may still be writing theirs
         defer { workers?.shutDown() }
-        let total = planned.count
+        let total = source.expectedCount
         let done = Mutex(0)
-        // When there are fewer files than workers, the spare cores split each image's rows instead.
-        let processing = planned.filter { $0.action == .process }.count
-        let threadsPerImage = max(1, options.jobs / max(1, min(options.jobs, processing)))
-        // Largest files first, so no big file starts last and runs alone while the other cores
-        // idle; the report keeps the input order.
-        let sizes = planned.map { Self.fileSize($0.input.path) }
-        let order = planned.indices.sorted { sizes[$0] > sizes[$1] }
         let budget = MemoryBudget(limit: options.memoryLimit)
         let timeout = options.timeout
         let results = FileScheduler.run(
-            count: order.count, workers: options.jobs, timeout: timeout, control: control,
-            work: { position, slot in
-                execute(planned[order[position]], slot: slot, threads: threadsPerImage, budget: budget,
-                        temporaries: temporaries)
+            source: source, workers: options.jobs, timeout: timeout, control: control,
+            work: { file, slot in
+                execute(file, slot: slot, threads: threadsPerImage, budget: budget, temporaries: temporaries, events: events)
             },
-            timedOut: { position in
-                FileReport(input: planned[order[position]].input.path, status: .failed, outputs: planned[order[position]].outputs,
+            timedOut: { file in
+                FileReport(input: file.input.path, status: .failed, outputs: file.outputs,
                            error: .timedOut(seconds: timeout ?? 0), ms: (timeout ?? 0) * 1000)
             },
-            notStarted: { position in
-                FileReport(input: planned[order[position]].input.path, status: .cancelled,
-                           outputs: planned[order[position]].outputs, ms: 0)
+            notStarted: { file in
+                FileReport(input: file.input.path, status: .cancelled, outputs: file.outputs, ms: 0)
             },
-            finished: { report in
+            finished: { _, report in
                 let count = done.withLock { value in
                     value += 1
                     return value
                 }
-                progress(BatchProgress(done: count, total: total, elapsed: Date().timeIntervalSince(start), file: report))
+                events.emit(.finished(report, done: count, total: total, elapsed: Date().timeIntervalSince(start)))
             })
-        var reports = results
-        for (position, index) in order.enumerated() { reports[index] = results[position] }
+        var reports = results.sorted { $0.0.position < $1.0.position }.map(\.1)
         if options.fsync { Self.syncFolders(of: &reports) }
-        return BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
+        let report = BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
+        events.emit(.runFinished(report))
+        events.drain()
+        return report
     }
 
     /// Makes the names of the outputs written durable: each of their folders flushed once, at the
@@ -265,11 +291,21 @@ public struct BatchRunner: Sendable {
     }
 
     private func execute(_ file: PlannedFile, slot: WorkerSlot, threads: Int, budget: MemoryBudget,
-                         temporaries: TemporaryFiles) -> FileOutcome {
+                         temporaries: TemporaryFiles, events: EventBus) -> FileOutcome {
         let start = Date()
         let input = file.input.path
+        let clock = StageClock()
+        events.emit(.planned(input: input, outputs: file.outputs, action: file.action))
+        /// The file's report; its stage times and written outputs told to the subscribers.
         @Sendable func finish(_ status: FileReport.Status, _ outputs: [OutputRecord] = [], _ error: FileError? = nil) -> FileReport {
-            FileReport(input: input, status: status, outputs: outputs, error: error, ms: Date().timeIntervalSince(start) * 1000)
+            for (stage, seconds) in clock.seconds.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                events.emit(.stage(input: input, stage: stage, seconds: seconds))
+            }
+            for output in outputs where output.status == .written { events.emit(.outputWritten(input: input, output: output)) }
+            var report = FileReport(input: input, status: status, outputs: outputs, error: error,
+                                    ms: Date().timeIntervalSince(start) * 1000)
+            report.stageMilliseconds = clock.seconds.isEmpty ? nil : clock.milliseconds
+            return report
         }
         switch file.action {
         case .skip: return .done(finish(.skipped, file.outputs))
@@ -285,6 +321,8 @@ public struct BatchRunner: Sendable {
             return .done(finish(.failed, file.outputs, .memoryLimit(need: need, limit: budget.limit)))
         }
         let admission = budget.acquire(need)
+        events.emit(.admitted(input: input, bytes: need))
+        events.emit(.started(input: input))
         slot.startClock()
         slot.whenAbandoned { admission.release() }      // a file given up must not hold the budget
         defer { admission.release() }
@@ -294,6 +332,7 @@ public struct BatchRunner: Sendable {
             switch workers.call(WorkerRequest(input: input, outputs: file.outputs, job: WorkerJob(options)),
                                 timeout: options.timeout) {
             case .success(let reply):
+                clock.add(reply.stageSeconds)
                 let status = reply.status ?? .failed
                 return .done(finish(status, reply.outputs ?? file.outputs,
                                     status == .failed ? reply.failure ?? .isolation("the worker gave no answer") : nil))
@@ -303,18 +342,18 @@ public struct BatchRunner: Sendable {
         }
         let encoded: Encoded
         switch encode(input: input, outputs: file.outputs, info: info, workspace: slot.workspace, threads: threads,
-                      temporaries: temporaries) {
+                      temporaries: temporaries, clock: clock) {
         case .success(let made): encoded = made
         case .failure(let error): return .done(finish(.failed, file.outputs, error))
         }
         // Flushing outputs to disk waits on the disk: the committer thread does it while this
         // thread goes on with the next file. Once handed over, the file cannot be given up.
         guard options.fsync, !encoded.ready.isEmpty, slot.mayCommit() else {
-            let (status, outputs, error) = place(encoded, commit: slot.mayCommit)
+            let (status, outputs, error) = clock.measure(.write) { place(encoded, commit: slot.mayCommit) }
             return .done(finish(status, outputs, error))
         }
         return .finishing {
-            let (status, outputs, error) = place(encoded, commit: { true })
+            let (status, outputs, error) = clock.measure(.write) { place(encoded, commit: { true }) }
             return finish(status, outputs, error)
         }
     }
@@ -324,10 +363,11 @@ public struct BatchRunner: Sendable {
     /// before each output is moved into place. Returns the file's status, every output with its
     /// own, and the error (with several outputs, the first failed one's, naming it).
     func produce(input: String, outputs planned: [OutputRecord], info known: ImageInfo?, workspace: ResizeWorkspace,
-                 threads: Int, temporaries: TemporaryFiles?, commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
+                 threads: Int, temporaries: TemporaryFiles?, clock: StageClock? = nil,
+                 commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
         switch encode(input: input, outputs: planned, info: known, workspace: workspace, threads: threads,
-                      temporaries: temporaries) {
-        case .success(let encoded): return place(encoded, commit: commit)
+                      temporaries: temporaries, clock: clock) {
+        case .success(let encoded): return clock.measure(.write) { place(encoded, commit: commit) }
         case .failure(let error): return (.failed, planned, error)
         }
     }
@@ -344,7 +384,7 @@ public struct BatchRunner: Sendable {
     /// Steps up to the moving into place: one decode, every pending output encoded into its
     /// temporary file (a lone output encoded from rows streams into it as it is encoded).
     func encode(input: String, outputs planned: [OutputRecord], info known: ImageInfo?, workspace: ResizeWorkspace,
-                threads: Int, temporaries: TemporaryFiles?) -> Result<Encoded, FileError> {
+                threads: Int, temporaries: TemporaryFiles?, clock: StageClock?) -> Result<Encoded, FileError> {
         let pending = planned.indices.filter { planned[$0].status != .skipped }
         do throws(FileError) {
             for index in pending { try checkLanding(planned[index].path) }
@@ -354,7 +394,7 @@ public struct BatchRunner: Sendable {
             let files = pending.map { AtomicFile.Pending(path: planned[$0].path, durable: options.fsync, temporaries: temporaries) }
             let rendered = FilePipeline.render(file.data, info: info, outputs: pending.map { pipelines[$0] },
                                                workspace: workspace, threads: threads, releasingInput: file.mapped,
-                                               into: files)
+                                               into: files, clock: clock)
             var encoded = Encoded(outputs: planned)
             for (position, index) in pending.enumerated() {
                 switch rendered[position] {

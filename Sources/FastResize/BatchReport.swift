@@ -28,6 +28,8 @@ public struct FileReport: Sendable, Codable, Equatable {
     public var errorKind: FailureKind?
     /// Wall time spent on this file, in milliseconds.
     public var ms: Double
+    /// Milliseconds in each stage ("decode", "resize", "encode", "write") of files that were worked on.
+    public var stageMilliseconds: [String: Double]?
 
     /// A file's outcome; a failed or cancelled file's planned outputs that were not written take
     /// its status (and, when it failed, its error's kind).
@@ -54,7 +56,7 @@ public struct FileReport: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case input, status, outputs, error, errorKind = "error_kind", ms
+        case input, status, outputs, error, errorKind = "error_kind", ms, stageMilliseconds = "stage_ms"
     }
 }
 

@@ -163,24 +163,28 @@ public struct FilePipeline: Sendable {
     /// gives back input pages it has passed (on other memory that would erase them). Given a
     /// `sink`, the file's bytes go there (the result's `bytes` stay empty); an output encoded from
     /// rows as they come (see `renderStreamed`) then writes them as they are made, so not even the
-    /// encoded file is held.
+    /// encoded file is held. Given a `clock`, the time of each stage is added to it.
     public func render(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
                        threads: Int = 1, releasingInput: Bool = false,
-                       into sink: (any ByteSink)? = nil) throws(FileError) -> RenderedImage {
+                       into sink: (any ByteSink)? = nil, clock: StageClock? = nil) throws(FileError) -> RenderedImage {
         let info = try facts(known, of: data)
         let format = settings.outputFormat(for: info)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
         if animates(info) {
             let rendered = try Self.renderAnimations(data, info: info, pipelines: [self], workspace: workspace,
-                                                     threads: threads)[0].get()
-            return try Self.deliver(rendered, to: sink)
+                                                     threads: threads, clock: clock)[0].get()
+            return try clock.measure(.write) { () throws(FileError) in try Self.deliver(rendered, to: sink) }
         }
         if let rendered = try renderStreamed(data, info: info, format: format, workspace: workspace,
-                                             threads: threads, releasingInput: releasingInput, into: sink) {
+                                             threads: threads, releasingInput: releasingInput, into: sink, clock: clock) {
             return rendered
         }
-        let image = try resized(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput)
-        return try Self.deliver(try encodeStill(image, info: info, encoder: encoder, format: format), to: sink)
+        let image = try resized(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput,
+                                clock: clock)
+        let encoded = try clock.measure(.encode) { () throws(FileError) in
+            try encodeStill(image, info: info, encoder: encoder, format: format)
+        }
+        return try clock.measure(.write) { () throws(FileError) in try Self.deliver(encoded, to: sink) }
     }
 
     /// A file made whole, handed to `sink` when there is one (its bytes then leave the result).
@@ -201,24 +205,28 @@ public struct FilePipeline: Sendable {
     /// (`render`), streaming included. Given `sinks` (one per output), each file's bytes go to its own.
     public static func render(_ data: Data, info: ImageInfo, outputs pipelines: [FilePipeline],
                               workspace: ResizeWorkspace = ResizeWorkspace(), threads: Int = 1, releasingInput: Bool = false,
-                              into sinks: [any ByteSink]? = nil) -> [Result<RenderedImage, FileError>] {
+                              into sinks: [any ByteSink]? = nil, clock: StageClock? = nil) -> [Result<RenderedImage, FileError>] {
         if pipelines.count == 1 {
             return [Result { () throws(FileError) in
                 try pipelines[0].render(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput,
-                                        into: sinks?[0])
+                                        into: sinks?[0], clock: clock)
             }]
         }
         let results = renderShared(data, info: info, pipelines: pipelines, workspace: workspace, threads: threads,
-                                   releasingInput: releasingInput)
+                                   releasingInput: releasingInput, clock: clock)
         guard let sinks else { return results }
         return zip(results, sinks).map { result, sink in
-            result.flatMap { rendered in Result { () throws(FileError) in try deliver(rendered, to: sink) } }
+            result.flatMap { rendered in
+                Result { () throws(FileError) in
+                    try clock.measure(.write) { () throws(FileError) in try deliver(rendered, to: sink) }
+                }
+            }
         }
     }
 
     /// Several outputs from one decode (see `render(_:info:outputs:)`).
     private static func renderShared(_ data: Data, info: ImageInfo, pipelines: [FilePipeline], workspace: ResizeWorkspace,
-                                     threads: Int, releasingInput: Bool) -> [Result<RenderedImage, FileError>] {
+                                     threads: Int, releasingInput: Bool, clock: StageClock?) -> [Result<RenderedImage, FileError>] {
         var results = [Result<RenderedImage, FileError>?](repeating: nil, count: pipelines.count)
         for (index, pipeline) in pipelines.enumerated() {
             let format = pipeline.settings.outputFormat(for: info)
@@ -228,7 +236,7 @@ public struct FilePipeline: Sendable {
         if !animated.isEmpty {
             do {
                 let rendered = try renderAnimations(data, info: info, pipelines: animated.map { pipelines[$0] },
-                                                    workspace: workspace, threads: threads)
+                                                    workspace: workspace, threads: threads, clock: clock)
                 for (position, index) in animated.enumerated() { results[index] = rendered[position] }
             } catch {
                 for index in animated { results[index] = .failure(error) }
@@ -238,8 +246,10 @@ public struct FilePipeline: Sendable {
         if !stills.isEmpty {
             let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
             do {
-                let decoded = try decodeShared(data, info: info, pipelines: stills.map { pipelines[$0] },
-                                               geometries: stills.map { geometries[$0] }, releasingInput: releasingInput)
+                let decoded = try clock.measure(.decode) { () throws(FileError) in
+                    try decodeShared(data, info: info, pipelines: stills.map { pipelines[$0] },
+                                     geometries: stills.map { geometries[$0] }, releasingInput: releasingInput)
+                }
                 // Largest output first; each smaller one is box-averaged from the picture the one
                 // before it was (when its settings allow the box step), so the big decoded picture
                 // is averaged down once rather than once per output.
@@ -249,15 +259,18 @@ public struct FilePipeline: Sendable {
                     let format = pipeline.settings.outputFormat(for: info)
                     var source = decoded
                     if pipeline.cheapStepsAllowed && !decoded.pixels.format.hasAlpha && decoded.pixels.bitDepth == 8 {
-                        cascade = Self.boxed(cascade, toward: geometries[index])
+                        cascade = clock.measure(.resize) { Self.boxed(cascade, toward: geometries[index]) }
                         source = cascade
                     }
                     results[index] = Result { () throws(FileError) in
-                        let image = pipeline.finish(source, geometry: geometries[index],
-                                                    profile: pipeline.profileToApply(info, decodedInSRGB: decoded.inSRGB),
-                                                    workspace: workspace, threads: threads)
-                        return try pipeline.encodeStill(image, info: info, encoder: pipeline.codecs.encoders[format]!,
-                                                        format: format)
+                        let image = clock.measure(.resize) {
+                            pipeline.finish(source, geometry: geometries[index],
+                                            profile: pipeline.profileToApply(info, decodedInSRGB: decoded.inSRGB),
+                                            workspace: workspace, threads: threads)
+                        }
+                        return try clock.measure(.encode) { () throws(FileError) in
+                            try pipeline.encodeStill(image, info: info, encoder: pipeline.codecs.encoders[format]!, format: format)
+                        }
                     }
                 }
             } catch {
@@ -341,7 +354,8 @@ public struct FilePipeline: Sendable {
     /// cannot go this way: not streamable, linear light, or to be turned upright (turning needs
     /// the whole output; it is small next to the input).
     private func renderStreamed(_ data: Data, info: ImageInfo, format: ImageFormat, workspace: ResizeWorkspace,
-                                threads: Int, releasingInput: Bool, into given: (any ByteSink)?) throws(FileError) -> RenderedImage? {
+                                threads: Int, releasingInput: Bool, into given: (any ByteSink)?,
+                                clock: StageClock?) throws(FileError) -> RenderedImage? {
         let geometry = Geometry(pipeline: self, info: info)
         guard let encoder = rowEncoder(for: info, geometry: geometry),
               let decoder = codecs.decoders[info.format] as? any RowStreaming else { return nil }
@@ -349,8 +363,11 @@ public struct FilePipeline: Sendable {
         let resizer = Resizer(filter: settings.filter)
         let buffer = ByteBuffer()
         let sink = CountingSink(given ?? buffer)
-        let done: Void? = try withStreamedSource(data, decoder: decoder, format: info.format, geometry: geometry,
-                                                 threads: threads, releasingInput: releasingInput) { source throws(CodecError) in
+        // Interleaved: rows read count as decode, rows handed to the encoder (and written) as
+        // encode, the rest as resize.
+        let done: Void? = try clock.measure(.resize) { () throws(FileError) in
+          try withStreamedSource(data, decoder: decoder, format: info.format, geometry: geometry, threads: threads,
+                                 releasingInput: releasingInput, clock: clock) { source throws(CodecError) in
             let layout = Self.layout(of: source.format, for: encoder)
             let writer = try encoder.rowWriter(width: geometry.width, height: geometry.height, format: layout,
                                                options: settings.encoding,
@@ -358,17 +375,20 @@ public struct FilePipeline: Sendable {
             try resizer.resizeStreaming(sourceWidth: source.width, sourceHeight: source.height, format: source.format,
                                         region: source.region, width: geometry.width, height: geometry.height,
                                         threads: threads, workspace: workspace, read: source.read) { rows, count throws(CodecError) in
-                if profile == nil && layout == source.format { return try writer.write(rows, count: count) }
-                // The group converted as a whole output would be (its orientation is upright).
-                let group = PixelBuffer(width: geometry.width, height: count, format: source.format,
-                                        pixels: Array(UnsafeBufferPointer(start: rows, count: geometry.width * count * source.format.channelCount)))
-                let prepared = Self.prepare(finishResized(group, geometry: geometry, profile: profile), for: encoder,
-                                            background: settings.background)
-                try prepared.pixels.withUnsafeBufferPointer { pixels throws(CodecError) in
-                    try writer.write(pixels.baseAddress!, count: count)
+                try clock.measure(.encode) { () throws(CodecError) in
+                    if profile == nil && layout == source.format { return try writer.write(rows, count: count) }
+                    // The group converted as a whole output would be (its orientation is upright).
+                    let group = PixelBuffer(width: geometry.width, height: count, format: source.format,
+                                            pixels: Array(UnsafeBufferPointer(start: rows, count: geometry.width * count * source.format.channelCount)))
+                    let prepared = Self.prepare(finishResized(group, geometry: geometry, profile: profile), for: encoder,
+                                                background: settings.background)
+                    try prepared.pixels.withUnsafeBufferPointer { pixels throws(CodecError) in
+                        try writer.write(pixels.baseAddress!, count: count)
+                    }
                 }
             }
-            try writer.finish()
+            try clock.measure(.encode) { () throws(CodecError) in try writer.finish() }
+          }
         }
         guard done != nil else { return nil }
         var rendered = RenderedImage(bytes: buffer.bytes, width: geometry.width, height: geometry.height, format: format,
@@ -391,20 +411,24 @@ public struct FilePipeline: Sendable {
     /// (only the small frames are kept), timing and loop count kept. A decoding failure throws;
     /// an encoding failure fails its output.
     private static func renderAnimations(_ data: Data, info: ImageInfo, pipelines: [FilePipeline], workspace: ResizeWorkspace,
-                                         threads: Int) throws(FileError) -> [Result<RenderedImage, FileError>] {
+                                         threads: Int, clock: StageClock?) throws(FileError) -> [Result<RenderedImage, FileError>] {
         let decoder = pipelines[0].codecs.decoders[info.format] as! any AnimationDecoding
         let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
         let profiles = pipelines.map { $0.profileToApply(info, decodedInSRGB: false) }
         var frames = [[PixelBuffer]](repeating: [], count: pipelines.count)
         var durations: [Int] = []
-        let loopCount = try withBytes(of: data) { bytes throws(CodecError) in
-            try decoder.decodeFrames(bytes) { frame, duration in
-                let decoded = DecodedImage(pixels: frame, scaleX: 1, scaleY: 1)
-                for (index, pipeline) in pipelines.enumerated() {
-                    frames[index].append(pipeline.finish(decoded, geometry: geometries[index], profile: profiles[index],
-                                                         workspace: workspace, threads: threads))
+        let loopCount = try clock.measure(.decode) { () throws(FileError) in
+            try withBytes(of: data) { bytes throws(CodecError) in
+                try decoder.decodeFrames(bytes) { frame, duration in
+                    let decoded = DecodedImage(pixels: frame, scaleX: 1, scaleY: 1)
+                    for (index, pipeline) in pipelines.enumerated() {
+                        frames[index].append(clock.measure(.resize) {
+                            pipeline.finish(decoded, geometry: geometries[index], profile: profiles[index],
+                                            workspace: workspace, threads: threads)
+                        })
+                    }
+                    durations.append(duration)
                 }
-                durations.append(duration)
             }
         }
         return pipelines.enumerated().map { index, pipeline in
@@ -415,7 +439,7 @@ public struct FilePipeline: Sendable {
                 var options = pipeline.settings.encoding
                 let webpMode = format == .webp ? pipeline.chooseWebPMode(&options, for: animation.frames[0]) : nil
                 do throws(CodecError) {
-                    let bytes = try encoder.encode(animation, options: options)
+                    let bytes = try clock.measure(.encode) { () throws(CodecError) in try encoder.encode(animation, options: options) }
                     let first = animation.frames[0]
                     return RenderedImage(bytes: bytes, width: first.width, height: first.height, format: format,
                                          webpMode: webpMode, frames: animation.frames.count)
@@ -488,27 +512,32 @@ public struct FilePipeline: Sendable {
     /// reduction left is still large, then the filter (see `ShrinkOnLoad`); then the colour
     /// conversion to sRGB and the turn upright.
     public func resized(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
-                        threads: Int = 1, releasingInput: Bool = false) throws(FileError) -> PixelBuffer {
+                        threads: Int = 1, releasingInput: Bool = false, clock: StageClock? = nil) throws(FileError) -> PixelBuffer {
         let info = try facts(known, of: data)
         let decoder = codecs.decoders[info.format]!
         let geometry = Geometry(pipeline: self, info: info)
         if !settings.linear, let streaming = decoder as? any RowStreaming {
             let resizer = Resizer(filter: settings.filter)
-            let image = try withStreamedSource(data, decoder: streaming, format: info.format, geometry: geometry,
-                                               threads: threads, releasingInput: releasingInput) { source throws(CodecError) in
-                try resizer.resizeStreaming(sourceWidth: source.width, sourceHeight: source.height, format: source.format,
-                                            region: source.region, width: geometry.width, height: geometry.height,
-                                            threads: threads, workspace: workspace, read: source.read)
+            // Rows read count as decode (see `withStreamedSource`), the rest as resize.
+            let image = try clock.measure(.resize) { () throws(FileError) in
+                try withStreamedSource(data, decoder: streaming, format: info.format, geometry: geometry, threads: threads,
+                                       releasingInput: releasingInput, clock: clock) { source throws(CodecError) in
+                    try resizer.resizeStreaming(sourceWidth: source.width, sourceHeight: source.height, format: source.format,
+                                                region: source.region, width: geometry.width, height: geometry.height,
+                                                threads: threads, workspace: workspace, read: source.read)
+                }.map { finishResized($0, geometry: geometry, profile: profileToApply(info, decodedInSRGB: false)) }
             }
-            if let image { return finishResized(image, geometry: geometry, profile: profileToApply(info, decodedInSRGB: false)) }
+            if let image { return image }
         }
         let factor = decoderFactor(geometry)
-        let decoded = try Self.withBytes(of: data) { bytes throws(CodecError) in
-            try decoder.decode(bytes, shrinkingBy: factor)
+        let decoded = try clock.measure(.decode) { () throws(FileError) in
+            try Self.withBytes(of: data) { bytes throws(CodecError) in try decoder.decode(bytes, shrinkingBy: factor) }
         }
         try checkLimit(width: decoded.pixels.width, height: decoded.pixels.height)
-        return finish(decoded, geometry: geometry, profile: profileToApply(info, decodedInSRGB: decoded.inSRGB),
-                      workspace: workspace, threads: threads)
+        return clock.measure(.resize) {
+            finish(decoded, geometry: geometry, profile: profileToApply(info, decodedInSRGB: decoded.inSRGB),
+                   workspace: workspace, threads: threads)
+        }
     }
 
     private var cheapStepsAllowed: Bool { settings.filter != .nearest && !settings.linear }
@@ -597,7 +626,7 @@ public struct FilePipeline: Sendable {
     /// back, so memory stays a strip of rows whatever the picture's size. The box pre-shrink runs
     /// on the rows as they come. Nil when this file cannot be streamed.
     private func withStreamedSource<R>(_ data: Data, decoder: any RowStreaming, format: ImageFormat, geometry: Geometry,
-                                       threads: Int, releasingInput: Bool,
+                                       threads: Int, releasingInput: Bool, clock: StageClock?,
                                        _ body: (StreamedSource) throws(CodecError) -> R) throws(FileError) -> R? {
         let factor = decoderFactor(geometry)
         let cheapSteps = cheapStepsAllowed
@@ -620,10 +649,13 @@ public struct FilePipeline: Sendable {
             defer { prefetcher?.stop() }
             let source = StreamedSource(width: rows.width, height: rows.height, format: reader.format, region: region) {
                 target, count throws(CodecError) in
-                if let prefetcher {
-                    try prefetcher.read(into: target, rows: count)
-                } else {
-                    try rows.read(into: target, rows: count)
+                // Waiting for rows a prefetcher decodes ahead counts as decoding.
+                try clock.measure(.decode) { () throws(CodecError) in
+                    if let prefetcher {
+                        try prefetcher.read(into: target, rows: count)
+                    } else {
+                        try rows.read(into: target, rows: count)
+                    }
                 }
             }
             return try body(source)

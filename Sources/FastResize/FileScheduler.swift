@@ -116,21 +116,22 @@ enum FileOutcome: Sendable {
 }
 
 enum FileScheduler {
-    /// Runs `work` for every index on up to `workers` threads and returns the reports in index
-    /// order. A file running longer than `timeout` seconds after its work called
-    /// `WorkerSlot.startClock` is reported by `timedOut` and given up:
-    /// its thread is left to finish on its own (C decoders cannot be interrupted), its output is
-    /// never moved into place, and a new thread takes its place. Work that hands back a
-    /// `.finishing` step (after `WorkerSlot.mayCommit`, so it can no longer be given up) has it run
-    /// in order on one committer thread, at most `2 × workers` waiting. After `control` stops the
-    /// batch, files not started are reported by `notStarted`. `finished` sees each report as it is
-    /// made (under the scheduler's lock, so it must not wait on the scheduler).
-    static func run(count: Int, workers: Int, timeout: Double?, control: BatchControl,
-                    work: @escaping @Sendable (Int, WorkerSlot) -> FileOutcome,
-                    timedOut: @escaping @Sendable (Int) -> FileReport,
-                    notStarted: (Int) -> FileReport,
-                    finished: @escaping @Sendable (FileReport) -> Void) -> [FileReport] {
-        let state = SchedulerState(count: count)
+    /// Takes files from `source` on up to `workers` threads, runs `work` for each and returns every
+    /// file taken with its report, in the order taken, then those never started (after a stop)
+    /// as `notStarted` reports them. A file running longer than `timeout` seconds after its work
+    /// called `WorkerSlot.startClock` is reported by `timedOut` and given up: its thread is left to
+    /// finish on its own (C decoders cannot be interrupted), its output is never moved into place,
+    /// and a new thread takes its place. Work that hands back a `.finishing` step (after
+    /// `WorkerSlot.mayCommit`, so it can no longer be given up) has it run in order on one
+    /// committer thread, at most `2 × workers` waiting. Once `control` stops the run, the source is
+    /// closed: no file starts, files in flight finish. `finished` sees each report as it is made
+    /// (under the scheduler's lock, so it must not wait on the scheduler).
+    static func run(source: any FileSource, workers: Int, timeout: Double?, control: BatchControl,
+                    work: @escaping @Sendable (PlannedFile, WorkerSlot) -> FileOutcome,
+                    timedOut: @escaping @Sendable (PlannedFile) -> FileReport,
+                    notStarted: (PlannedFile) -> FileReport,
+                    finished: @escaping @Sendable (PlannedFile, FileReport) -> Void) -> [(PlannedFile, FileReport)] {
+        let state = SchedulerState()
         let condition = control.condition
         let committer = DispatchQueue(label: "fastresize.committer")
         let maxFinishing = 2 * max(1, workers)
@@ -140,35 +141,51 @@ enum FileScheduler {
             state.results[index] = report
             // Reported before it counts as done: once the count is full the batch may end
             // and the process exit, and a report still on its way would be lost.
-            finished(report)
-            state.done += 1
+            finished(state.files[index], report)
+            condition.broadcast()
+        }
+
+        /// A worker thread leaves (under the lock).
+        @Sendable func leave(_ slot: WorkerSlot) {
+            slot.state = .idle
+            state.workers -= 1
             condition.broadcast()
         }
 
         @Sendable func startWorker() {
             let slot = WorkerSlot(control: control)
             state.slots.append(slot)
+            state.workers += 1
             let thread = Thread {
                 while true {
                     condition.lock()
                     // Too many files waiting for the committer: let it catch up (it holds their
                     // temporaries open).
-                    while state.finishing >= maxFinishing { condition.wait() }
-                    guard !control.stoppedLocked, state.next < count else {
-                        slot.state = .idle
-                        condition.broadcast()
+                    while state.finishing >= maxFinishing && !control.stoppedLocked { condition.wait() }
+                    guard !control.stoppedLocked else {
+                        leave(slot)
                         condition.unlock()
                         return
                     }
-                    slot.index = state.next
+                    condition.unlock()
+                    // Outside the lock: an open-ended source waits here for its next file.
+                    let next = source.next()
+                    condition.lock()
+                    guard let file = next else {
+                        leave(slot)
+                        condition.unlock()
+                        return
+                    }
+                    slot.index = state.files.count
+                    state.files.append(file)
+                    state.results.append(nil)
                     slot.timing = false
                     slot.state = .running
                     slot.selfTimed = false
                     slot.onAbandon = nil
-                    state.next += 1
                     condition.unlock()
 
-                    let outcome = work(slot.index, slot)
+                    let outcome = work(file, slot)
 
                     condition.lock()
                     if slot.state == .abandoned {       // reported already; a new thread took over
@@ -199,45 +216,56 @@ enum FileScheduler {
         }
 
         condition.lock()
-        for _ in 0..<max(1, min(workers, count)) where count > 0 { startWorker() }
-        while state.done < count {
-            let running = state.slots.filter { $0.state == .running || $0.state == .committing }
-            if control.stoppedLocked && running.isEmpty && state.finishing == 0 { break }
+        for _ in 0..<max(1, workers) { startWorker() }
+        var closed = false
+        while state.workers > 0 || state.finishing > 0 {
+            if control.stoppedLocked && !closed {
+                // No file starts from now on; a worker waiting on an open-ended source is let go.
+                closed = true
+                condition.unlock()
+                let rest = source.close()
+                condition.lock()
+                state.unstarted = rest
+                continue
+            }
             var wakeUp: Date?
             if let timeout {
                 let now = Date()
-                for slot in running where slot.state == .running && slot.timing && !slot.selfTimed {
+                for slot in state.slots where slot.state == .running && slot.timing && !slot.selfTimed {
                     let deadline = slot.started.addingTimeInterval(timeout)
                     if deadline <= now {
                         slot.state = .abandoned
                         slot.onAbandon?()
-                        record(slot.index, timedOut(slot.index))
-                        if !control.stoppedLocked && state.next < count { startWorker() }
+                        record(slot.index, timedOut(state.files[slot.index]))
+                        state.workers -= 1
+                        if !control.stoppedLocked { startWorker() }
                     } else {
                         wakeUp = min(wakeUp ?? deadline, deadline)
                     }
                 }
             }
             // (Foundation on Linux traps on wait(until: .distantFuture): wait without a deadline.)
-            if state.done < count {
+            if state.workers > 0 || state.finishing > 0 {
                 if let wakeUp { _ = condition.wait(until: wakeUp) } else { condition.wait() }
             }
         }
+        let taken = Array(zip(state.files, state.results.map { $0! }))
+        let unstarted = state.unstarted
         condition.unlock()
-        return (0..<count).map { state.results[$0] ?? notStarted($0) }
+        return taken + unstarted.map { ($0, notStarted($0)) }
     }
 }
 
 /// What the scheduler's threads share, always under the control's lock.
 private final class SchedulerState: @unchecked Sendable {
-    var next = 0
-    var done = 0
+    /// Files taken from the source, in order, and their reports once made.
+    var files: [PlannedFile] = []
+    var results: [FileReport?] = []
+    /// Worker threads still taking files (a thread given up on no longer counts).
+    var workers = 0
     /// Files whose last step waits for, or runs on, the committer.
     var finishing = 0
-    var results: [FileReport?]
+    /// What the source still held when the run stopped.
+    var unstarted: [PlannedFile] = []
     var slots: [WorkerSlot] = []
-
-    init(count: Int) {
-        results = Array(repeating: nil, count: count)
-    }
 }

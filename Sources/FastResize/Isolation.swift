@@ -69,6 +69,10 @@ struct WorkerReply: Codable {
     var outputs: [OutputRecord]?
     /// Why the file (or its header) failed, kind and all.
     var failure: FileError?
+    /// Seconds the worker spent in each stage.
+    var stages: [Stage: Double]?
+
+    var stageSeconds: [Stage: Double] { stages ?? [:] }
 
     init(info: ImageInfo) {
         format = info.format
@@ -316,8 +320,11 @@ extension BatchRunner {
             }
         }
         // The parent removes what a worker that died left (temporaries carry its pid).
+        let clock = StageClock()
         let (status, written, error) = produce(input: request.input, outputs: outputs, info: nil,
-                                               workspace: workspace, threads: 1, temporaries: nil, commit: { true })
-        return WorkerReply(status: status, outputs: written, failure: error)
+                                               workspace: workspace, threads: 1, temporaries: nil, clock: clock, commit: { true })
+        var reply = WorkerReply(status: status, outputs: written, failure: error)
+        reply.stages = clock.seconds
+        return reply
     }
 }

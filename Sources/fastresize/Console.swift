@@ -4,8 +4,9 @@ import FastResize
 import Foundation
 import Synchronization
 
-/// Writes progress to a terminal (and only a terminal), errors and the summary always.
-final class Console: Sendable {
+/// Writes progress to a terminal (and only a terminal), errors and the summary always. A subscriber
+/// of the run's events: a slow terminal delays only this, never the workers.
+final class Console: BatchEventSubscriber {
     private let quiet: Bool
     private let verbose: Bool
     private let interactive: Bool
@@ -25,10 +26,14 @@ final class Console: Sendable {
         }
     }
 
-    /// Called from worker threads after each file.
-    func update(_ progress: BatchProgress) {
+    func receive(_ event: BatchEvent) {
+        guard case .finished(let file, let done, let total, let elapsed) = event else { return }
+        update(file, done: done, total: total, elapsed: elapsed)
+    }
+
+    /// After each file: its error (or, with --verbose, its line) and the progress line.
+    private func update(_ file: FileReport, done: Int, total: Int?, elapsed: Double) {
         state.withLock { state in
-            let file = progress.file
             if file.status == .failed {
                 clearLine(&state)
                 Self.write("\(file.input): \(file.error ?? "failed")\n", to: STDERR_FILENO)
@@ -36,16 +41,21 @@ final class Console: Sendable {
                 clearLine(&state)
                 Self.write(Self.describe(file) + "\n", to: STDOUT_FILENO)
             }
-            guard interactive, progress.elapsed - state.lastDraw >= 0.1 || progress.done == progress.total else { return }
-            state.lastDraw = progress.elapsed
+            guard interactive, elapsed - state.lastDraw >= 0.1 || done == total else { return }
+            state.lastDraw = elapsed
             state.showing = true
-            let percent = progress.total > 0 ? 100 * progress.done / progress.total : 100
-            let rate = progress.elapsed > 0 ? Double(progress.done) / progress.elapsed : 0
-            let remaining = rate > 0 ? Double(progress.total - progress.done) / rate : 0
-            let line = String(format: "%d/%d  %d%%  %.1f images/s  ETA %@", progress.done, progress.total, percent,
-                              rate, Self.duration(remaining))
-            Self.write("\r\u{1B}[K" + line, to: STDERR_FILENO)
+            Self.write("\r\u{1B}[K" + Self.progressLine(done: done, total: total, elapsed: elapsed), to: STDERR_FILENO)
         }
+    }
+
+    /// "12/40  30%  9.5 images/s  ETA 3s" when the total is known, "12  9.5 images/s" when files
+    /// keep arriving (a queue, a watched folder).
+    static func progressLine(done: Int, total: Int?, elapsed: Double) -> String {
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        guard let total else { return "\(done)  " + String(format: "%.1f images/s", rate) }
+        let percent = total > 0 ? 100 * done / total : 100
+        let remaining = rate > 0 ? Double(total - done) / rate : 0
+        return "\(done)/\(total)  \(percent)%  " + String(format: "%.1f images/s", rate) + "  ETA " + duration(remaining)
     }
 
     func finish(_ report: BatchReport) {
@@ -116,8 +126,27 @@ final class Console: Sendable {
     }
 }
 
-/// Writes the JSON report atomically, like every other output.
-enum ReportWriter {
+/// Writes the JSON report atomically, like every other output, when the run's last event comes.
+final class ReportWriter: BatchEventSubscriber {
+    let path: String
+    /// Why the report could not be written, once that happened.
+    private let failure = Mutex<String?>(nil)
+
+    init(path: String) {
+        self.path = path
+    }
+
+    var error: String? { failure.withLock { $0 } }
+
+    func receive(_ event: BatchEvent) {
+        guard case .runFinished(let report) = event else { return }
+        do {
+            try Self.write(report, to: path)
+        } catch {
+            failure.withLock { $0 = "\(error)" }
+        }
+    }
+
     static func write(_ report: BatchReport, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

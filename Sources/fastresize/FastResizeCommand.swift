@@ -217,16 +217,14 @@ struct FastResizeCommand: ParsableCommand {
             console.printPlan(planned)
             return planned.contains { if case .fail = $0.action { true } else { false } } ? 1 : 0
         }
-        let result = runner.run(planned, control: control) { progress in console.update(progress) }
+        // The console and the report are the run's event subscribers.
+        let reportFile = resolved.report.map(ReportWriter.init)
+        let result = runner.run(planned, control: control, events: [console] + (reportFile.map { [$0] } ?? []))
         signals.forEach { $0.cancel() }
         console.finish(result)
-        if let report = resolved.report {
-            do {
-                try ReportWriter.write(result, to: report)
-            } catch {
-                console.error("\(report): cannot write report: \(error)")
-                return 1
-            }
+        if let reportFile, let error = reportFile.error {
+            console.error("\(reportFile.path): cannot write report: \(error)")
+            return 1
         }
         return result.exitCode
     }

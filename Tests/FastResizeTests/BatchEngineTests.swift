@@ -99,6 +99,116 @@ import TestSupport
         #expect(folder.files(under: "out").count == 24)      // no temporaries left
     }
 
+    /// Keeps every event, optionally taking its time over each.
+    final class Recorder: BatchEventSubscriber, @unchecked Sendable {
+        let delay: Double
+        private let lock = NSLock()
+        private var recorded: [BatchEvent] = []
+        init(delay: Double = 0) { self.delay = delay }
+        func receive(_ event: BatchEvent) {
+            if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+            lock.lock()
+            recorded.append(event)
+            lock.unlock()
+        }
+        var events: [BatchEvent] {
+            lock.lock()
+            defer { lock.unlock() }
+            return recorded
+        }
+
+        /// One line per event, naming the file by its stem: "name0 planned", "name0 stage decode", …
+        var lines: [String] {
+            events.map { event in
+                func stem(_ path: String) -> String { ((path as NSString).lastPathComponent as NSString).deletingPathExtension }
+                switch event {
+                case .planned(let input, _, _): return "\(stem(input)) planned"
+                case .admitted(let input, _): return "\(stem(input)) admitted"
+                case .started(let input): return "\(stem(input)) started"
+                case .stage(let input, let stage, _): return "\(stem(input)) stage \(stage.rawValue)"
+                case .outputWritten(let input, _): return "\(stem(input)) written"
+                case .finished(let report, let done, let total, _):
+                    return "\(stem(report.input)) finished \(done)/\(total.map(String.init) ?? "?")"
+                case .runFinished: return "run finished"
+                }
+            }
+        }
+    }
+
+    /// Each file's events come in the order things happen to it, the run's end last.
+    @Test func eventsTellWhatHappensInOrder() throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(3, in: folder)
+        let recorder = Recorder()
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.01), jobs: 2)
+        let report = runner.run(runner.plan(), events: [recorder])
+        #expect(report.summary.written == 3)
+        let lines = recorder.lines
+        #expect(lines.last == "run finished")
+        for index in 0..<3 {
+            let own = lines.filter { $0.hasPrefix("name\(index) ") }.map { String($0.dropFirst("name\(index) ".count)) }
+            #expect(own.prefix(3) == ["planned", "admitted", "started"], "\(own)")
+            #expect(Set(own.filter { $0.hasPrefix("stage") }) == ["stage decode", "stage resize", "stage encode", "stage write"])
+            #expect(own.suffix(2).first == "written" && own.last?.hasPrefix("finished") == true, "\(own)")
+        }
+        #expect(lines.filter { $0.contains("finished ") }.map { String($0.split(separator: " ").last!) }
+                == ["1/3", "2/3", "3/3"])
+        // The report carries the same stage times.
+        #expect(report.files.allSatisfy { Set(($0.stageMilliseconds ?? [:]).keys).isSuperset(of: ["decode", "resize", "encode"]) })
+    }
+
+    /// A subscriber that takes 20 ms over every event delays only itself: the files are done long
+    /// before it has seen them all (the run still hands it everything before it returns).
+    @Test func aSlowSubscriberDoesNotSlowTheWorkers() throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(12, in: folder)
+        let slow = Recorder(delay: 0.02)
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0), jobs: 2) { $0.fsync = false }
+        let report = runner.run(runner.plan(), events: [slow])
+        let events = slow.events.count
+        #expect(events >= 12 * 8 + 1)
+        // Every event delivered in line would take events × 20 ms.
+        #expect(report.summary.seconds < Double(events) * 0.02 / 3, "\(report.summary.seconds) s for \(events) events")
+    }
+
+    /// An open-ended source: files join while the run goes on; the count is unknown until it ends.
+    @Test func filesArriveWhileTheRunGoesOn() throws {
+        let folder = try ScratchFolder()
+        let inputs = try FakeCodecs.inputs(6, in: folder)
+        let recorder = Recorder()
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.01), jobs: 2)
+        let queue = InputQueue(plan: runner.planner())
+        Thread.detachNewThread {
+            for path in inputs {
+                Thread.sleep(forTimeInterval: 0.03)
+                queue.add(InputFile(path: path, relativePath: (path as NSString).lastPathComponent, isExplicit: true))
+            }
+            queue.finish()
+        }
+        let report = runner.run(source: queue, events: [recorder])
+        #expect(report.files.map(\.input) == inputs)
+        #expect(report.summary.written == 6)
+        #expect(recorder.lines.filter { $0.contains("finished ") }.allSatisfy { $0.hasSuffix("/?") })
+        #expect(queue.add(InputFile(path: inputs[0], relativePath: "late.bmp", isExplicit: true)) == false)
+    }
+
+    /// Stopping a run that waits on an open-ended source ends it; what was queued is cancelled.
+    @Test func stoppingAnOpenEndedRunEndsIt() throws {
+        let folder = try ScratchFolder()
+        let inputs = try FakeCodecs.inputs(3, in: folder)
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.3), jobs: 1)
+        let queue = InputQueue(plan: runner.planner())
+        let control = BatchControl()
+        for path in inputs { queue.add(InputFile(path: path, relativePath: (path as NSString).lastPathComponent, isExplicit: true)) }
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: 0.1)
+            control.stop(signal: SIGINT)
+        }
+        let report = runner.run(source: queue, control: control)
+        #expect(report.files.map(\.status) == [.written, .cancelled, .cancelled])
+        #expect(report.summary.stoppedBy == "SIGINT")
+    }
+
     /// Every kind round-trips through JSON (the worker protocol and the report use the raw values).
     @Test func failuresCrossJSONWithTheirKind() throws {
         let errors: [FileError] = [

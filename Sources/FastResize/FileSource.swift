@@ -1,0 +1,118 @@
+// FileSource: where a run's files come from — a finished walk (a known count) or a queue that files join while it runs.
+
+import Foundation
+import Synchronization
+
+/// Hands a run its files one at a time, as they become known. Called from the run's worker
+/// threads, so `next` may wait for a file.
+public protocol FileSource: AnyObject, Sendable {
+    /// The next file, planned; waits while none is ready but more may come; nil when no more will
+    /// (a list drained, a queue closed).
+    func next() -> PlannedFile?
+    /// How many files there are in all, when the source knows (a walk does; a queue does not).
+    var expectedCount: Int? { get }
+    /// The run is stopping: `next` returns nil from now on, and what was never handed out is
+    /// returned (to be reported as not started).
+    func close() -> [PlannedFile]
+}
+
+/// A planned batch, largest files first (so no big file starts last and runs alone while the
+/// other cores idle).
+public final class PlannedList: FileSource, @unchecked Sendable {
+    private let lock = NSLock()
+    private var files: [PlannedFile]
+    private var position = 0
+    private var closed = false
+    public let expectedCount: Int?
+
+    public init(_ planned: [PlannedFile]) {
+        let sizes = planned.map { Self.fileSize($0.input.path) }
+        files = planned.indices.sorted { sizes[$0] > sizes[$1] }.map { planned[$0] }
+        expectedCount = planned.count
+    }
+
+    public func next() -> PlannedFile? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !closed, position < files.count else { return nil }
+        position += 1
+        return files[position - 1]
+    }
+
+    public func close() -> [PlannedFile] {
+        lock.lock()
+        defer { lock.unlock() }
+        closed = true
+        let rest = Array(files[position...])
+        position = files.count
+        return rest
+    }
+
+    private static func fileSize(_ path: String) -> Int {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int(status.st_size) : 0
+    }
+}
+
+/// An open-ended source: inputs are added while the run goes on (a watcher, a job store, a
+/// server's requests) and planned as a worker takes them; `finish()` says no more will come.
+public final class InputQueue: FileSource, @unchecked Sendable {
+    private let condition = NSCondition()
+    private var waiting: [InputFile] = []
+    private var finished = false
+    private var closed = false
+    private let plan: @Sendable (InputFile) -> PlannedFile
+
+    /// `plan` makes a taken input's plan (`BatchRunner.planner()`).
+    public init(plan: @escaping @Sendable (InputFile) -> PlannedFile) {
+        self.plan = plan
+    }
+
+    public var expectedCount: Int? { nil }
+
+    /// Adds an input; false when the queue no longer takes any.
+    @discardableResult
+    public func add(_ input: InputFile) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !finished, !closed else { return false }
+        waiting.append(input)
+        condition.signal()
+        return true
+    }
+
+    /// No more inputs will come: the run ends when those waiting are done.
+    public func finish() {
+        condition.lock()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    public func next() -> PlannedFile? {
+        condition.lock()
+        while waiting.isEmpty && !finished && !closed { condition.wait() }
+        guard !closed, !waiting.isEmpty else {
+            condition.unlock()
+            return nil
+        }
+        let input = waiting.removeFirst()
+        condition.unlock()
+        return plan(input)
+    }
+
+    public func close() -> [PlannedFile] {
+        condition.lock()
+        closed = true
+        let rest = waiting
+        waiting.removeAll()
+        condition.broadcast()
+        condition.unlock()
+        // Never planned: after every file that was (their place in the report).
+        return rest.enumerated().map { offset, input in
+            var file = PlannedFile(input: input, action: .process)
+            file.position = Int.max / 2 + offset
+            return file
+        }
+    }
+}

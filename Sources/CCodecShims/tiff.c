@@ -168,8 +168,9 @@ int fr_tiff_probe(const uint8_t *data, size_t size, fr_tiff_info *info, char *me
     info->sixteen_bit_direct = bits == 16 && format == SAMPLEFORMAT_UINT && planar == PLANARCONFIG_CONTIG
         && (photometric == PHOTOMETRIC_RGB || photometric == PHOTOMETRIC_MINISBLACK)
         && (samples == color_samples || samples == color_samples + 1);
+    // CMYK with an alpha channel too (ExtraSamples): libtiff's RGBA reader would drop the alpha.
     info->cmyk_direct = bits == 8 && planar == PLANARCONFIG_CONTIG && photometric == PHOTOMETRIC_SEPARATED
-        && samples == 4 && inkset == INKSET_CMYK;
+        && samples == 4 + extra && extra <= 1 && inkset == INKSET_CMYK;
     info->lab_direct = (bits == 8 || bits == 16) && planar == PLANARCONFIG_CONTIG && photometric == PHOTOMETRIC_CIELAB
         && samples == 3;
     info->streamable = fr_tiff_streamable(photometric, compression, bits, samples, extra, planar, format);

@@ -57,11 +57,18 @@ public struct TIFFDecoder: RowStreaming {
             if header.info.alpha_premultiplied != 0 { Self.unpremultiply16(&image) }
             return (image, false)
         }
-        // CMYK through its profile (or the fallback CMYK profile), as for JPEG.
-        if header.info.cmyk_direct != 0, let profile = header.icc ?? LittleCMS.shared.fallbackCMYKProfile,
-           let rgb = LittleCMS.shared.convertCMYK(try Self.samples(data, count: width * height * 4), width: width,
-                                                  height: height, kind: .normal, profile: profile) {
-            return (rgb, true)
+        // CMYK through its profile (or the fallback CMYK profile), as for JPEG; an alpha channel
+        // beside the inks is kept.
+        if header.info.cmyk_direct != 0, let profile = header.icc ?? LittleCMS.shared.fallbackCMYKProfile {
+            let channels = Int(header.info.samples_per_pixel)
+            var samples = try Self.samples(data, count: width * height * channels)
+            var alpha: [UInt8]?
+            if channels == 5 {
+                (samples, alpha) = Self.splitAlpha(samples, premultiplied: header.info.alpha_premultiplied != 0)
+            }
+            if let rgb = LittleCMS.shared.convertCMYK(samples, width: width, height: height, kind: .normal, profile: profile) {
+                return (alpha.map { Self.joined(rgb, alpha: $0) } ?? rgb, true)
+            }
         }
         // CIELAB through lcms2 (libtiff's own Lab conversion is approximate).
         if header.info.lab_direct != 0 {
@@ -84,6 +91,35 @@ public struct TIFFDecoder: RowStreaming {
         guard header.info.has_alpha != 0 else { return (image.converted(to: .rgb), false) }
         image.pixels.withUnsafeMutableBufferPointer { Self.unpremultiply($0.baseAddress!, count: $0.count, channels: 4) }
         return (image, false)
+    }
+
+    /// CMYKA samples as four inks a pixel and the alphas apart; premultiplied (associated) inks
+    /// are divided by their alpha first.
+    private static func splitAlpha(_ cmyka: [UInt8], premultiplied: Bool) -> (cmyk: [UInt8], alpha: [UInt8]) {
+        let count = cmyka.count / 5
+        var cmyk = [UInt8](repeating: 0, count: count * 4)
+        var alpha = [UInt8](repeating: 0, count: count)
+        for pixel in 0..<count {
+            let a = Int(cmyka[pixel * 5 + 4])
+            alpha[pixel] = UInt8(a)
+            for ink in 0..<4 {
+                let value = Int(cmyka[pixel * 5 + ink])
+                cmyk[pixel * 4 + ink] = premultiplied ? (a == 0 ? 0 : UInt8(min(255, (value * 255 + a / 2) / a))) : UInt8(value)
+            }
+        }
+        return (cmyk, alpha)
+    }
+
+    /// RGB pixels with an alpha channel beside them.
+    private static func joined(_ rgb: PixelBuffer, alpha: [UInt8]) -> PixelBuffer {
+        var rgba = PixelBuffer(uninitializedWidth: rgb.width, height: rgb.height, format: .rgba)
+        for pixel in 0..<alpha.count {
+            rgba.pixels[pixel * 4] = rgb.pixels[pixel * 3]
+            rgba.pixels[pixel * 4 + 1] = rgb.pixels[pixel * 3 + 1]
+            rgba.pixels[pixel * 4 + 2] = rgb.pixels[pixel * 3 + 2]
+            rgba.pixels[pixel * 4 + 3] = alpha[pixel]
+        }
+        return rgba
     }
 
     /// The page's samples as stored (for the layouts fr_tiff_decode_direct takes).

@@ -86,7 +86,7 @@ typedef struct {
     int bits_per_sample;
     int samples_per_pixel;
     int sixteen_bit_direct; // 16-bit contiguous gray/RGB(A) unsigned samples: readable at 16 bits
-    int cmyk_direct;        // 8-bit contiguous CMYK without extra samples: readable as stored
+    int cmyk_direct;        // 8-bit contiguous CMYK, with at most one extra sample (alpha): readable as stored
     int lab_direct;         // 8- or 16-bit contiguous CIELAB, 3 samples: readable as stored
     int alpha_premultiplied;// the extra sample is associated alpha
     int streamable;         // 8-bit contiguous gray/RGB (with or without alpha) or JPEG-compressed YCbCr:

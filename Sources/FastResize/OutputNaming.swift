@@ -7,23 +7,28 @@ public struct NameTemplate: Sendable, Hashable, Codable {
 
     public let text: String
 
+    /// Why a text is no template: what was expected of it ("a relative file name").
+    public struct Invalid: Error, Sendable, Equatable, CustomStringConvertible {
+        public let expected: String
+        public let text: String
+        public var description: String { "expected \(expected), got \"\(text)\"" }
+    }
+
     /// Checks that every `{…}` names a known placeholder and that the result is a relative path.
-    public init(_ text: String) throws(UsageError) {
+    public init(_ text: String) throws(Invalid) {
         var index = text.startIndex
         while let open = text[index...].firstIndex(of: "{") {
             guard let close = text[open...].firstIndex(of: "}") else {
-                throw .expected("a template whose { is closed by }", for: "--name", got: text)
+                throw Invalid(expected: "a template whose { is closed by }", text: text)
             }
             let name = String(text[text.index(after: open)..<close])
             guard Self.placeholders.contains(name) else {
                 let known = Self.placeholders.map { "{\($0)}" }.joined(separator: " ")
-                throw .expected("placeholders among \(known)", for: "--name", got: text)
+                throw Invalid(expected: "placeholders among \(known)", text: text)
             }
             index = text.index(after: close)
         }
-        guard !text.isEmpty, !text.hasPrefix("/") else {
-            throw .expected("a relative file name", for: "--name", got: text)
-        }
+        guard !text.isEmpty, !text.hasPrefix("/") else { throw Invalid(expected: "a relative file name", text: text) }
         self.text = text
     }
 

@@ -234,7 +234,13 @@ public enum SettingsResolver {
         settings.keepMetadata = read.flag("keep-metadata") ?? false
         settings.linear = read.flag("linear") ?? false
         settings.firstFrameOnly = read.flag("first-frame") ?? false
-        if let name = try read.value("name", { text, _ throws(UsageError) in try NameTemplate(text) }) {
+        if let name = try read.value("name", { text, option throws(UsageError) in
+            do throws(NameTemplate.Invalid) {
+                return try NameTemplate(text)
+            } catch {
+                throw .expected(error.expected, for: option, got: text)
+            }
+        }) {
             settings.nameTemplate = name
         }
         return settings

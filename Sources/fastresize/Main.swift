@@ -3,6 +3,7 @@
 import ArgumentParser
 import CCodecShims
 import FastResize
+import FastResizeConfig
 import Foundation
 
 @main

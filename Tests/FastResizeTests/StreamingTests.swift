@@ -101,18 +101,6 @@ import TestSupport
         #expect(tally.now == 0)
     }
 
-    @Test func sizesParse() throws {
-        #expect(try OptionParsing.byteSize("512M", for: "--memory-limit") == 512 << 20)
-        #expect(try OptionParsing.byteSize("2g", for: "--memory-limit") == 2 << 30)
-        #expect(try OptionParsing.byteSize("1.5 GiB", for: "--memory-limit") == 3 << 29)
-        #expect(try OptionParsing.byteSize("4096", for: "--memory-limit") == 4096)
-        for bad in ["", "-1M", "0", "lots", "12Q"] {
-            #expect(throws: UsageError.expected("a size such as 512M or 2G", for: "--memory-limit", got: bad)) {
-                try OptionParsing.byteSize(bad, for: "--memory-limit")
-            }
-        }
-    }
-
     /// The estimate follows the plan: a file the decoder streams needs a strip, not the picture.
     @Test func needFollowsThePlan() {
         let pipeline = FilePipeline(codecs: CodecRegistry(), settings: ResizeSettings(mode: .fit(width: 1024, height: 1024)))

@@ -1,5 +1,7 @@
 // OptionParsing: turns option text into values, with messages that say what was expected and what came.
 
+import FastResize
+
 /// A usage or configuration mistake, found before any work starts (exit code 2).
 public struct UsageError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String

@@ -195,9 +195,11 @@ public struct BatchRunner: Sendable {
     /// header can crash a parser as surely as hostile pixels can).
     private func header(of path: String) throws(FileError) -> ImageInfo {
         guard let workers, isolated(path) else { return try pipeline.inspect(FilePipeline.readFile(path)) }
-        let reply = try workers.call(WorkerRequest(input: path, job: WorkerJob(options)), timeout: options.timeout).get()
-        if let info = reply.info { return info }
-        throw reply.failure ?? .isolation("the worker gave no answer")
+        switch try workers.call(.header(input: path, job: WorkerJob(options)), timeout: options.timeout).get() {
+        case .header(let header): return header.info
+        case .failed(let error): throw error
+        case .rendered: throw .isolation("the worker answered another question")
+        }
     }
 
     /// A file whose extension says "image": garbage under such a name is an error, not a bystander.
@@ -329,15 +331,14 @@ public struct BatchRunner: Sendable {
         if let workers, options.isolation.isolates(info.format) {
             // The worker process keeps the time: it is killed when the file takes too long.
             slot.keepsOwnTime()
-            switch workers.call(WorkerRequest(input: input, outputs: file.outputs, job: WorkerJob(options)),
-                                timeout: options.timeout) {
-            case .success(let reply):
-                clock.add(reply.stageSeconds)
-                let status = reply.status ?? .failed
-                return .done(finish(status, reply.outputs ?? file.outputs,
-                                    status == .failed ? reply.failure ?? .isolation("the worker gave no answer") : nil))
-            case .failure(let error):
+            switch workers.call(.render(input: input, outputs: file.outputs, job: WorkerJob(options)), timeout: options.timeout) {
+            case .success(.rendered(let status, let outputs, let failure, let stages)):
+                clock.add(stages)
+                return .done(finish(status, outputs, status == .failed ? failure ?? .isolation("the worker gave no reason") : nil))
+            case .success(.failed(let error)), .failure(let error):
                 return .done(finish(.failed, file.outputs, error))
+            case .success(.header):
+                return .done(finish(.failed, file.outputs, .isolation("the worker answered another question")))
             }
         }
         let encoded: Encoded

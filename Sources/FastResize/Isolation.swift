@@ -47,34 +47,47 @@ struct WorkerJob: Codable, Equatable {
     }
 }
 
-/// One request to a worker: read a header, or make one file's outputs. One JSON line each way.
-struct WorkerRequest: Codable {
-    var input: String
-    /// The file's planned outputs (those `.skipped` are left alone); absent for a header read.
-    var outputs: [OutputRecord]?
-    var job: WorkerJob
+/// One request to a worker, one JSON line; each carries the run's settings (`WorkerJob`).
+enum WorkerRequest: Codable {
+    /// Read a file's header: the facts its plan needs.
+    case header(input: String, job: WorkerJob)
+    /// Make a file's planned outputs (those `.skipped` are left alone).
+    case render(input: String, outputs: [OutputRecord], job: WorkerJob)
+
+    var job: WorkerJob {
+        switch self {
+        case .header(_, let job), .render(_, _, let job): job
+        }
+    }
+
+    /// Where the request's outputs go (to clean up after a worker that died).
+    var outputPaths: [String] {
+        guard case .render(_, let outputs, _) = self else { return [] }
+        return outputs.map(\.path)
+    }
 }
 
-struct WorkerReply: Codable {
-    /// Header reads: what the plan needs (metadata blocks stay in the worker).
-    var format: ImageFormat?
-    var width: Int?
-    var height: Int?
-    var hasAlpha: Bool?
-    var orientation: Int?
-    var frameCount: Int?
-    var streamsRows: Bool?
-    /// Outputs: what happened.
-    var status: FileReport.Status?
-    var outputs: [OutputRecord]?
-    /// Why the file (or its header) failed, kind and all.
-    var failure: FileError?
-    /// Seconds the worker spent in each stage.
-    var stages: [Stage: Double]?
+/// A worker's answer to one request, one JSON line.
+enum WorkerReply: Codable {
+    /// A header's facts.
+    case header(WorkerHeader)
+    /// What happened to each output, the file's failure if it failed, and the seconds it spent in each stage.
+    case rendered(status: FileReport.Status, outputs: [OutputRecord], failure: FileError?, stages: [Stage: Double])
+    /// The request failed as a whole, kind and all.
+    case failed(FileError)
+}
 
-    var stageSeconds: [Stage: Double] { stages ?? [:] }
+/// The header facts a plan needs (metadata blocks stay in the worker).
+struct WorkerHeader: Codable {
+    var format: ImageFormat
+    var width: Int
+    var height: Int
+    var hasAlpha: Bool
+    var orientation: Int
+    var frameCount: Int
+    var streamsRows: Bool
 
-    init(info: ImageInfo) {
+    init(_ info: ImageInfo) {
         format = info.format
         width = info.width
         height = info.height
@@ -84,17 +97,10 @@ struct WorkerReply: Codable {
         streamsRows = info.streamsRows
     }
 
-    init(status: FileReport.Status, outputs: [OutputRecord]?, failure: FileError?) {
-        self.status = status
-        self.outputs = outputs
-        self.failure = failure
-    }
-
-    var info: ImageInfo? {
-        guard let format, let width, let height else { return nil }
-        return ImageInfo(format: format, width: width, height: height, hasAlpha: hasAlpha ?? false,
-                         metadata: ImageMetadata(orientation: Orientation(rawValue: orientation ?? 1) ?? .up),
-                         frameCount: frameCount ?? 1, streamsRows: streamsRows ?? false)
+    var info: ImageInfo {
+        ImageInfo(format: format, width: width, height: height, hasAlpha: hasAlpha,
+                  metadata: ImageMetadata(orientation: Orientation(rawValue: orientation) ?? .up),
+                  frameCount: frameCount, streamsRows: streamsRows)
     }
 }
 
@@ -272,7 +278,7 @@ public final class WorkerPool: @unchecked Sendable {
             idle.withLock { $0.append(worker) }
             return .success(reply)
         case .failure(let failure):
-            for output in request.outputs ?? [] { AtomicFile.removeLeftovers(of: worker.pid, for: output.path) }
+            for path in request.outputPaths { AtomicFile.removeLeftovers(of: worker.pid, for: path) }
             switch failure {
             case .crashed(let how): return .failure(.isolation(how + "; it ran in its own process, the batch goes on"))
             case .timedOut: return .failure(.timedOut(seconds: timeout ?? 0))
@@ -312,19 +318,19 @@ extension BatchRunner {
 
     /// One request's reply: a header's facts, or what happened to the file's outputs.
     private func answer(_ request: WorkerRequest, workspace: ResizeWorkspace) -> WorkerReply {
-        guard let outputs = request.outputs else {
+        switch request {
+        case .header(let input, _):
             do throws(FileError) {
-                return WorkerReply(info: try pipeline.inspect(FilePipeline.readFile(request.input)))
+                return .header(WorkerHeader(try pipeline.inspect(FilePipeline.readFile(input))))
             } catch {
-                return WorkerReply(status: .failed, outputs: nil, failure: error)
+                return .failed(error)
             }
+        case .render(let input, let outputs, _):
+            // The parent removes what a worker that died left (temporaries carry its pid).
+            let clock = StageClock()
+            let (status, written, error) = produce(input: input, outputs: outputs, info: nil, workspace: workspace,
+                                                   threads: 1, temporaries: nil, clock: clock, commit: { true })
+            return .rendered(status: status, outputs: written, failure: error, stages: clock.seconds)
         }
-        // The parent removes what a worker that died left (temporaries carry its pid).
-        let clock = StageClock()
-        let (status, written, error) = produce(input: request.input, outputs: outputs, info: nil,
-                                               workspace: workspace, threads: 1, temporaries: nil, clock: clock, commit: { true })
-        var reply = WorkerReply(status: status, outputs: written, failure: error)
-        reply.stages = clock.seconds
-        return reply
     }
 }

@@ -38,10 +38,13 @@ import TestSupport
             try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
             let planned = OutputRecord(path: folder.path("out-\(format)/a.\(format.fileExtension)"),
                                        width: size.0, height: size.1, format: format, bytes: 0)
-            #expect(channel.send(WorkerRequest(input: folder.path("in/a.jpg"), outputs: [planned], job: WorkerJob(options))))
-            let reply = try channel.receive(WorkerReply.self).get()
-            #expect(reply.status == .written, "\(String(describing: reply.failure))")
-            #expect(reply.outputs?.first?.format == format)
+            #expect(channel.send(WorkerRequest.render(input: folder.path("in/a.jpg"), outputs: [planned], job: WorkerJob(options))))
+            guard case .rendered(let status, let outputs, let failure, let stages) = try channel.receive(WorkerReply.self).get() else {
+                Issue.record("not a render reply"); continue
+            }
+            #expect(status == .written, "\(String(describing: failure))")
+            #expect(outputs.first?.format == format)
+            #expect(stages[.decode] != nil && stages[.encode] != nil)
             let written = try Data(contentsOf: URL(fileURLWithPath: planned.path))
             let info = try written.withUnsafeBytes { try Codecs.all.decoders[format]!.probe($0) }
             #expect(info.width == size.0 && info.height == size.1)
@@ -50,17 +53,21 @@ import TestSupport
         // A header read with a pixel limit the request sets, and a corrupt file: typed failures.
         var small = BatchOptions(inputs: [], outputDirectory: folder.path("out"), outputs: [ResizeSettings(mode: .width(10))])
         small.maxPixels = 1000
-        #expect(channel.send(WorkerRequest(input: folder.path("in/a.jpg"), job: WorkerJob(small))))
-        let refused = try channel.receive(WorkerReply.self).get()
-        #expect(refused.failure == .pixelLimit(width: 400, height: 300))
-        #expect(refused.failure?.kind == .tooLarge)
+        #expect(channel.send(WorkerRequest.header(input: folder.path("in/a.jpg"), job: WorkerJob(small))))
+        guard case .failed(let refused) = try channel.receive(WorkerReply.self).get() else {
+            Issue.record("the header read was not refused"); return
+        }
+        #expect(refused == .pixelLimit(width: 400, height: 300))
+        #expect(refused.kind == .tooLarge)
         small.maxPixels = FilePipeline.defaultMaxPixels
         try FileManager.default.createDirectory(atPath: small.outputDirectory, withIntermediateDirectories: true)
         let output = OutputRecord(path: folder.path("out/broken.jpg"), width: 10, height: 10, format: .jpeg, bytes: 0)
-        #expect(channel.send(WorkerRequest(input: folder.path("in/broken.jpg"), outputs: [output], job: WorkerJob(small))))
-        let broken = try channel.receive(WorkerReply.self).get()
-        #expect(broken.status == .failed)
-        #expect(broken.failure?.kind == .corrupt, "\(String(describing: broken.failure))")
+        #expect(channel.send(WorkerRequest.render(input: folder.path("in/broken.jpg"), outputs: [output], job: WorkerJob(small))))
+        guard case .rendered(let status, _, let failure, _) = try channel.receive(WorkerReply.self).get() else {
+            Issue.record("not a render reply"); return
+        }
+        #expect(status == .failed)
+        #expect(failure?.kind == .corrupt, "\(String(describing: failure))")
         #expect(!FileManager.default.fileExists(atPath: output.path))
     }
 }

@@ -15,6 +15,7 @@ typedef struct {
     jmp_buf jump;
     char *message;
     int damaged;            // a warning that means the data ended before the picture did
+    char warning[FR_MESSAGE_SIZE];  // the first warning of any kind, for --fail-on
 } fr_error_manager;
 
 static void fr_error_exit(j_common_ptr cinfo) {
@@ -28,12 +29,15 @@ static void fr_error_exit(j_common_ptr cinfo) {
 }
 
 // Never print. Truncation warnings are remembered (the first one's text becomes the error): the
-// decoder would otherwise pad the missing rows with grey and call the result an image. Other
-// corrupt-data warnings (a bad Huffman code, extraneous bytes, a segment cut short by a marker) are recovered
-// from by libjpeg with the rest of the picture intact, as libvips and ImageMagick accept them.
+// decoder would otherwise pad the missing rows with grey and call the result an image (which a
+// stream opened tolerating truncation does). Other corrupt-data warnings (a bad Huffman code,
+// extraneous bytes, a segment cut short by a marker) are recovered from by libjpeg with the rest
+// of the picture intact, as libvips and ImageMagick accept them. The first warning of any kind
+// is kept for the caller to judge (--fail-on).
 static void fr_emit_message(j_common_ptr cinfo, int level) {
     fr_error_manager *manager = (fr_error_manager *)cinfo->err;
     if (level >= 0) return;
+    if (!manager->warning[0]) (*cinfo->err->format_message)(cinfo, manager->warning);
     switch (cinfo->err->msg_code) {
     case JWRN_JPEG_EOF:
         if (!manager->damaged && manager->message) {
@@ -54,6 +58,7 @@ static void fr_install_errors(j_common_ptr cinfo, fr_error_manager *manager, cha
     manager->base.emit_message = fr_emit_message;
     manager->message = message;
     manager->damaged = 0;
+    manager->warning[0] = 0;
 }
 
 // Reads the header and fixes the output colour space and scale. Caller holds the jump point.
@@ -257,10 +262,11 @@ struct fr_jpeg_stream {
     const uint8_t *released;    // input before this has been given back
     uint8_t *cmyk_row;
     size_t components;
+    int tolerate_truncation;    // draw past the end of the data (libjpeg pads with grey)
 };
 
 fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_denom, int raw_cmyk,
-                                    fr_jpeg_info *info, char *message) {
+                                    int tolerate_truncation, fr_jpeg_info *info, char *message) {
     message[0] = 0;
     if (size < 4) {
         snprintf(message, FR_MESSAGE_SIZE, "file too short");
@@ -280,6 +286,7 @@ fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_
         return NULL;
     }
     fr_read_header(&stream->cinfo, data, size, scale_denom);
+    stream->tolerate_truncation = tolerate_truncation;
     stream->data = data;
     stream->released = data;
     int cmyk = stream->cinfo.out_color_space == JCS_CMYK;
@@ -317,7 +324,8 @@ int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int re
         }
         uint8_t *row = rows + row_bytes * (size_t)i;
         JSAMPROW target[1] = { stream->cmyk_row ? stream->cmyk_row : row };
-        if (jpeg_read_scanlines(&stream->cinfo, target, 1) != 1 || stream->manager.damaged) {
+        if (jpeg_read_scanlines(&stream->cinfo, target, 1) != 1
+            || (stream->manager.damaged && !stream->tolerate_truncation)) {
             if (!message[0]) snprintf(message, FR_MESSAGE_SIZE, "cannot read image data");
             return -1;
         }
@@ -334,6 +342,11 @@ int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int re
     }
     if (stream->cinfo.output_scanline == stream->cinfo.output_height) jpeg_finish_decompress(&stream->cinfo);
     return 0;
+}
+
+int fr_jpeg_stream_warning(const fr_jpeg_stream *stream, char *message) {
+    snprintf(message, FR_MESSAGE_SIZE, "%s", stream->manager.warning);
+    return stream->manager.warning[0] != 0;
 }
 
 void fr_jpeg_stream_close(fr_jpeg_stream *stream) {

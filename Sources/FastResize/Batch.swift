@@ -30,6 +30,8 @@ public struct BatchOptions: Sendable {
 
     /// Inputs with more pixels than this are refused from their header (--max-pixels).
     public var maxPixels = FilePipeline.defaultMaxPixels
+    /// How much damage an input may have and still be drawn (--fail-on).
+    public var failOn = FailOn.error
     /// Generous: a 16383² picture takes a few seconds here.
     public static let defaultTimeout = 120.0
 
@@ -89,7 +91,9 @@ public struct BatchRunner: Sendable {
 
     public init(options: BatchOptions, codecs: CodecRegistry) {
         self.options = options
-        self.pipelines = options.outputs.map { FilePipeline(codecs: codecs, settings: $0, maxPixels: options.maxPixels) }
+        self.pipelines = options.outputs.map {
+            FilePipeline(codecs: codecs, settings: $0, maxPixels: options.maxPixels, failOn: options.failOn)
+        }
         workers = options.isolation != .none ? options.workerCommand.map(WorkerPool.init) : nil
     }
 
@@ -430,6 +434,7 @@ public struct BatchRunner: Sendable {
                     outputs[index].bytes = image.byteCount
                     outputs[index].webpMode = image.webpMode
                     outputs[index].frames = image.frames > 1 ? image.frames : nil
+                    outputs[index].warnings = image.warnings.isEmpty ? nil : image.warnings
                     outputs[index].status = .written
                 }
             } catch {

@@ -19,6 +19,8 @@ public struct OutputRecord: Sendable, Equatable, Codable {
     public var error: String?
     /// What kind of failure this output met, when it failed.
     public var errorKind: FailureKind?
+    /// Damage the decoder drew past in making it (`--fail-on none` draws truncated files).
+    public var warnings: [String]?
 
     public init(path: String, width: Int, height: Int, format: ImageFormat, bytes: Int, webpMode: String? = nil,
                 frames: Int? = nil) {
@@ -32,7 +34,8 @@ public struct OutputRecord: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case path, width, height, format, bytes, webpMode = "webp_mode", frames, status, error, errorKind = "error_kind"
+        case path, width, height, format, bytes, webpMode = "webp_mode", frames, status, error, errorKind = "error_kind",
+             warnings
     }
 }
 
@@ -49,6 +52,8 @@ public struct RenderedImage: Sendable {
     public var webpMode: String?
     /// Frames written (1 for still images).
     public var frames: Int
+    /// Damage the decoder drew past (see `FailOn`).
+    public var warnings: [String] = []
 
     init(bytes: [UInt8], width: Int, height: Int, format: ImageFormat, webpMode: String?, frames: Int) {
         self.bytes = bytes
@@ -80,14 +85,37 @@ public struct FilePipeline: Sendable {
     public let settings: ResizeSettings
     /// Inputs with more pixels than this are refused from their header, before any allocation.
     public let maxPixels: Int
+    /// How much damage an input may have and still be drawn.
+    public let failOn: FailOn
 
     /// sharp's default input limit, 0x3FFF × 0x3FFF.
     public static let defaultMaxPixels = 16383 * 16383
 
-    public init(codecs: CodecRegistry, settings: ResizeSettings, maxPixels: Int = FilePipeline.defaultMaxPixels) {
+    public init(codecs: CodecRegistry, settings: ResizeSettings, maxPixels: Int = FilePipeline.defaultMaxPixels,
+                failOn: FailOn = .error) {
         self.codecs = codecs
         self.settings = settings
         self.maxPixels = maxPixels
+        self.failOn = failOn
+    }
+
+    /// The decoder for `format`, telling `log` what damage it draws past (and drawing truncated
+    /// files as far as they go when `failOn` allows).
+    func decoder(for format: ImageFormat, log: DecodeLog?) -> (any ImageDecoding)? {
+        guard let base = codecs.decoders[format] else { return nil }
+        guard let log, let logging = base as? any LoggingDecoding else { return base }
+        return logging.logging(to: log, toleratingTruncation: failOn.toleratesTruncation)
+    }
+
+    /// What the decoder logged, by `failOn`: a failure (`.warning`), or warnings the output carries.
+    func judged(_ rendered: RenderedImage, format: ImageFormat, log: DecodeLog) throws(FileError) -> RenderedImage {
+        let warnings = log.warnings
+        if failOn == .warning, let first = warnings.first {
+            throw .codec(.decodeFailed(format, first + " (--fail-on warning)"))
+        }
+        var judged = rendered
+        judged.warnings = warnings
+        return judged
     }
 
     /// Maps a file read-only into memory (the page cache serves repeated reads).
@@ -170,20 +198,22 @@ public struct FilePipeline: Sendable {
         let info = try facts(known, of: data)
         let format = settings.outputFormat(for: info)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
+        let log = DecodeLog()
         if animates(info) {
-            let rendered = try Self.renderAnimations(data, info: info, pipelines: [self], workspace: workspace,
-                                                     threads: threads, clock: clock)[0].get()
+            let rendered = try judged(Self.renderAnimations(data, info: info, pipelines: [self], workspace: workspace,
+                                                            threads: threads, clock: clock, log: log)[0].get(),
+                                      format: info.format, log: log)
             return try clock.measure(.write) { () throws(FileError) in try Self.deliver(rendered, to: sink) }
         }
-        if let rendered = try renderStreamed(data, info: info, format: format, workspace: workspace,
-                                             threads: threads, releasingInput: releasingInput, into: sink, clock: clock) {
-            return rendered
+        if let rendered = try renderStreamed(data, info: info, format: format, workspace: workspace, threads: threads,
+                                             releasingInput: releasingInput, into: sink, clock: clock, log: log) {
+            return try judged(rendered, format: info.format, log: log)
         }
         let image = try resized(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput,
-                                clock: clock)
-        let encoded = try clock.measure(.encode) { () throws(FileError) in
+                                clock: clock, log: log)
+        let encoded = try judged(clock.measure(.encode) { () throws(FileError) in
             try encodeStill(image, info: info, encoder: encoder, format: format)
-        }
+        }, format: info.format, log: log)
         return try clock.measure(.write) { () throws(FileError) in try Self.deliver(encoded, to: sink) }
     }
 
@@ -212,8 +242,13 @@ public struct FilePipeline: Sendable {
                                         into: sinks?[0], clock: clock)
             }]
         }
+        let log = DecodeLog()
         let results = renderShared(data, info: info, pipelines: pipelines, workspace: workspace, threads: threads,
-                                   releasingInput: releasingInput, clock: clock)
+                                   releasingInput: releasingInput, clock: clock, log: log).map { result in
+            result.flatMap { rendered in
+                Result { () throws(FileError) in try pipelines[0].judged(rendered, format: info.format, log: log) }
+            }
+        }
         guard let sinks else { return results }
         return zip(results, sinks).map { result, sink in
             result.flatMap { rendered in
@@ -226,7 +261,8 @@ public struct FilePipeline: Sendable {
 
     /// Several outputs from one decode (see `render(_:info:outputs:)`).
     private static func renderShared(_ data: Data, info: ImageInfo, pipelines: [FilePipeline], workspace: ResizeWorkspace,
-                                     threads: Int, releasingInput: Bool, clock: StageClock?) -> [Result<RenderedImage, FileError>] {
+                                     threads: Int, releasingInput: Bool, clock: StageClock?,
+                                     log: DecodeLog) -> [Result<RenderedImage, FileError>] {
         var results = [Result<RenderedImage, FileError>?](repeating: nil, count: pipelines.count)
         for (index, pipeline) in pipelines.enumerated() {
             let format = pipeline.settings.outputFormat(for: info)
@@ -236,7 +272,7 @@ public struct FilePipeline: Sendable {
         if !animated.isEmpty {
             do {
                 let rendered = try renderAnimations(data, info: info, pipelines: animated.map { pipelines[$0] },
-                                                    workspace: workspace, threads: threads, clock: clock)
+                                                    workspace: workspace, threads: threads, clock: clock, log: log)
                 for (position, index) in animated.enumerated() { results[index] = rendered[position] }
             } catch {
                 for index in animated { results[index] = .failure(error) }
@@ -248,7 +284,7 @@ public struct FilePipeline: Sendable {
             do {
                 let decoded = try clock.measure(.decode) { () throws(FileError) in
                     try decodeShared(data, info: info, pipelines: stills.map { pipelines[$0] },
-                                     geometries: stills.map { geometries[$0] }, releasingInput: releasingInput)
+                                     geometries: stills.map { geometries[$0] }, releasingInput: releasingInput, log: log)
                 }
                 // Largest output first; each smaller one is box-averaged from the picture the one
                 // before it was (when its settings allow the box step), so the big decoded picture
@@ -299,9 +335,9 @@ public struct FilePipeline: Sendable {
 
     /// The decode several outputs share: shrunk on load by the smallest factor any of them allows.
     private static func decodeShared(_ data: Data, info: ImageInfo, pipelines: [FilePipeline], geometries: [Geometry],
-                                     releasingInput: Bool) throws(FileError) -> DecodedImage {
+                                     releasingInput: Bool, log: DecodeLog) throws(FileError) -> DecodedImage {
         let first = pipelines[0]
-        let decoder = first.codecs.decoders[info.format]!
+        let decoder = first.decoder(for: info.format, log: log)!
         let factor = zip(pipelines, geometries).map { $0.decoderFactor($1) }.min() ?? 1
         if !pipelines.contains(where: \.settings.linear), let streaming = decoder as? any RowStreaming {
             let decoded = try withBytes(of: data) { bytes throws(CodecError) -> DecodedImage? in
@@ -355,10 +391,10 @@ public struct FilePipeline: Sendable {
     /// the whole output; it is small next to the input).
     private func renderStreamed(_ data: Data, info: ImageInfo, format: ImageFormat, workspace: ResizeWorkspace,
                                 threads: Int, releasingInput: Bool, into given: (any ByteSink)?,
-                                clock: StageClock?) throws(FileError) -> RenderedImage? {
+                                clock: StageClock?, log: DecodeLog) throws(FileError) -> RenderedImage? {
         let geometry = Geometry(pipeline: self, info: info)
         guard let encoder = rowEncoder(for: info, geometry: geometry),
-              let decoder = codecs.decoders[info.format] as? any RowStreaming else { return nil }
+              let decoder = decoder(for: info.format, log: log) as? any RowStreaming else { return nil }
         let profile = profileToApply(info, decodedInSRGB: false)
         let resizer = Resizer(filter: settings.filter)
         let buffer = ByteBuffer()
@@ -411,8 +447,9 @@ public struct FilePipeline: Sendable {
     /// (only the small frames are kept), timing and loop count kept. A decoding failure throws;
     /// an encoding failure fails its output.
     private static func renderAnimations(_ data: Data, info: ImageInfo, pipelines: [FilePipeline], workspace: ResizeWorkspace,
-                                         threads: Int, clock: StageClock?) throws(FileError) -> [Result<RenderedImage, FileError>] {
-        let decoder = pipelines[0].codecs.decoders[info.format] as! any AnimationDecoding
+                                         threads: Int, clock: StageClock?,
+                                         log: DecodeLog) throws(FileError) -> [Result<RenderedImage, FileError>] {
+        let decoder = pipelines[0].decoder(for: info.format, log: log) as! any AnimationDecoding
         let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
         let profiles = pipelines.map { $0.profileToApply(info, decodedInSRGB: false) }
         var frames = [[PixelBuffer]](repeating: [], count: pipelines.count)
@@ -512,9 +549,10 @@ public struct FilePipeline: Sendable {
     /// reduction left is still large, then the filter (see `ShrinkOnLoad`); then the colour
     /// conversion to sRGB and the turn upright.
     public func resized(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
-                        threads: Int = 1, releasingInput: Bool = false, clock: StageClock? = nil) throws(FileError) -> PixelBuffer {
+                        threads: Int = 1, releasingInput: Bool = false, clock: StageClock? = nil,
+                        log: DecodeLog? = nil) throws(FileError) -> PixelBuffer {
         let info = try facts(known, of: data)
-        let decoder = codecs.decoders[info.format]!
+        let decoder = decoder(for: info.format, log: log)!
         let geometry = Geometry(pipeline: self, info: info)
         if !settings.linear, let streaming = decoder as? any RowStreaming {
             let resizer = Resizer(filter: settings.filter)

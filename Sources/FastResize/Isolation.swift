@@ -26,6 +26,7 @@ struct WorkerJob: Codable, Equatable {
     var outputDirectory: String
     var outputs: [ResizeSettings]
     var maxPixels: Int
+    var failOn: FailOn
     var overwrite: Bool
     var fsync: Bool
 
@@ -33,6 +34,7 @@ struct WorkerJob: Codable, Equatable {
         outputDirectory = options.outputDirectory
         outputs = options.outputs
         maxPixels = options.maxPixels
+        failOn = options.failOn
         overwrite = options.overwrite
         fsync = options.fsync
     }
@@ -41,6 +43,7 @@ struct WorkerJob: Codable, Equatable {
     var options: BatchOptions {
         var options = BatchOptions(inputs: [], outputDirectory: outputDirectory, outputs: outputs, overwrite: overwrite, jobs: 1)
         options.maxPixels = maxPixels
+        options.failOn = failOn
         options.fsync = fsync
         options.isolation = .none
         return options

@@ -8,8 +8,18 @@ import FastResize
 ///
 /// Frames are read line by line rather than with DGifSlurp, which would allocate whatever size a
 /// hostile frame header claims.
-public struct GIFDecoder: AnimationDecoding {
+public struct GIFDecoder: AnimationDecoding, LoggingDecoding {
+    /// Given, a frame whose data ends early is drawn as far as it goes (the rest of it left as
+    /// the canvas was) and the animation ends there, told to this log, rather than failing.
+    private var tolerantLog: DecodeLog?
+
     public init() {}
+
+    public func logging(to log: DecodeLog, toleratingTruncation: Bool) -> any ImageDecoding {
+        var decoder = self
+        decoder.tolerantLog = toleratingTruncation ? log : nil
+        return decoder
+    }
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
         let file = try GIFFile(data)
@@ -33,7 +43,7 @@ public struct GIFDecoder: AnimationDecoding {
         guard let frame = try file.nextFrame() else { throw .decodeFailed(.gif, "file has no image frames") }
         let hasAlpha = frame.transparentIndex != nil || !file.covers(frame)
         var image = PixelBuffer(width: file.width, height: file.height, format: hasAlpha ? .rgba : .rgb)
-        try file.draw(frame, onto: &image)
+        try file.draw(frame, onto: &image, tolerantLog: tolerantLog)
         return image
     }
 
@@ -41,12 +51,23 @@ public struct GIFDecoder: AnimationDecoding {
         let file = try GIFFile(data)
         var canvas = PixelBuffer(width: file.width, height: file.height, format: .rgba)
         var count = 0
-        while let frame = try file.nextFrame() {
+        while true {
+            let next: GIFFrame?
+            do throws(CodecError) {
+                next = try file.nextFrame()
+            } catch {
+                // Tolerated: the frames drawn so far are the animation.
+                guard let tolerantLog, count > 0 else { throw error }
+                tolerantLog.warn("the file ends after frame \(count) (\(error)); the frames before are kept")
+                break
+            }
+            guard let frame = next else { break }
             let before = frame.disposal == 3 ? canvas : nil
-            try file.draw(frame, onto: &canvas)
+            let whole = try file.draw(frame, onto: &canvas, tolerantLog: tolerantLog)
             // Browsers show delays under 20 ms as 100 ms; so do we, so the output plays as the input did.
             body(canvas, frame.delay < 2 ? 100 : frame.delay * 10)
             count += 1
+            if !whole { break }
             if frame.disposal == 2 {
                 canvas.clear(PixelRect(x: frame.left, y: frame.top, width: frame.width, height: frame.height))
             } else if let before {
@@ -197,15 +218,22 @@ private final class GIFFile {
     }
 
     /// Decodes the frame just read onto `image` (RGB or RGBA of the screen's size); transparent
-    /// pixels leave what is under them.
-    func draw(_ frame: GIFFrame, onto image: inout PixelBuffer) throws(CodecError) {
+    /// pixels leave what is under them. With a `tolerantLog`, data that ends early stops the
+    /// drawing there (told to the log; false is returned) instead of failing.
+    @discardableResult
+    func draw(_ frame: GIFFrame, onto image: inout PixelBuffer, tolerantLog: DecodeLog?) throws(CodecError) -> Bool {
         guard let colors = colorMap(for: frame) else { throw .decodeFailed(.gif, "no colour table") }
         let channels = image.format.channelCount
         let hasAlpha = image.format.hasAlpha
         var line = [UInt8](repeating: 0, count: frame.width)
-        for y in GIFDecoder.rowOrder(height: frame.height, interlaced: frame.interlaced) {
+        for (drawn, y) in GIFDecoder.rowOrder(height: frame.height, interlaced: frame.interlaced).enumerated() {
             let status = line.withUnsafeMutableBufferPointer { DGifGetLine(pointer, $0.baseAddress, Int32(frame.width)) }
-            guard status == GIF_OK else { throw .decodeFailed(.gif, lastError(or: "cannot read image data")) }
+            guard status == GIF_OK else {
+                let reason = lastError(or: "cannot read image data")
+                guard let tolerantLog else { throw .decodeFailed(.gif, reason) }
+                tolerantLog.warn("image data ends after \(drawn) of \(frame.height) rows (\(reason)); the rest is left as it was")
+                return false
+            }
             let canvasY = frame.top + y
             guard canvasY >= 0 && canvasY < height else { continue }
             let screenWidth = width
@@ -224,6 +252,7 @@ private final class GIFFile {
                 }
             }
         }
+        return true
     }
 
     func covers(_ frame: GIFFrame) -> Bool {

@@ -5,8 +5,19 @@ import FastResize
 
 /// Decodes JPEG to gray or RGB. CMYK and YCCK become sRGB through their embedded profile (lcms2),
 /// else through the fallback CMYK profile, else by the plain formula.
-public struct JPEGDecoder: RowStreaming {
+public struct JPEGDecoder: RowStreaming, LoggingDecoding {
+    /// Where damage drawn past is told, and whether data that ends early is drawn past (grey).
+    private var log: DecodeLog?
+    private var toleratesTruncation = false
+
     public init() {}
+
+    public func logging(to log: DecodeLog, toleratingTruncation: Bool) -> any ImageDecoding {
+        var decoder = self
+        decoder.log = log
+        decoder.toleratesTruncation = toleratingTruncation
+        return decoder
+    }
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
         let info = try header(data, scaleDenominator: 1)
@@ -67,10 +78,11 @@ public struct JPEGDecoder: RowStreaming {
         var message = ShimMessage()
         let stream = message.withBuffer { text in
             fr_jpeg_stream_open(data.bindMemory(to: UInt8.self).baseAddress, data.count, Int32(scaleDenominator),
-                                rawCMYK ? 1 : 0, &info, text)
+                                rawCMYK ? 1 : 0, toleratesTruncation ? 1 : 0, &info, text)
         }
         guard let stream else { throw .decodeFailed(.jpeg, message.text(or: "cannot read header")) }
-        let reader = JPEGRowReader(stream: stream, info: info, scale: 1 / Double(scaleDenominator), releasingInput: releasingInput)
+        let reader = JPEGRowReader(stream: stream, info: info, scale: 1 / Double(scaleDenominator), releasingInput: releasingInput,
+                                   log: log)
         guard info.width > 0 && info.height > 0 else { throw .decodeFailed(.jpeg, "image has no pixels") }
         return reader
     }
@@ -99,8 +111,11 @@ final class JPEGRowReader: RowReader {
     let isCMYK: Bool
     let adobeInverted: Bool
     private let releasingInput: Bool
+    private let log: DecodeLog?
+    private var rowsRead = 0
 
-    init(stream: OpaquePointer, info: fr_jpeg_info, scale: Double, releasingInput: Bool) {
+    init(stream: OpaquePointer, info: fr_jpeg_info, scale: Double, releasingInput: Bool, log: DecodeLog?) {
+        self.log = log
         self.stream = stream
         width = Int(info.width)
         height = Int(info.height)
@@ -130,6 +145,15 @@ final class JPEGRowReader: RowReader {
     func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError) {
         try ShimMessage.decoding(.jpeg, or: "cannot read image data") { text in
             fr_jpeg_stream_read(stream, target, Int32(count), releasingInput ? 1 : 0, text)
+        }
+        rowsRead += count
+        // Once the picture is read, what libjpeg warned about on the way (pictures are always
+        // read to their last row).
+        if let log, rowsRead == height {
+            var message = ShimMessage()
+            if message.withBuffer({ text in fr_jpeg_stream_warning(stream, text) }) != 0 {
+                log.warn(message.text(or: "damaged data"))
+            }
         }
     }
 }

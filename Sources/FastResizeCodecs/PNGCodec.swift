@@ -6,8 +6,25 @@ import FastResize
 
 /// Decodes PNG (every bit depth, palette, tRNS, interlacing) to gray, gray+alpha, RGB or RGBA:
 /// 16-bit files at 16 bits, the others at 8.
-public struct PNGDecoder: RowStreaming {
+public struct PNGDecoder: RowStreaming, LoggingDecoding {
+    /// Where damage drawn past is told, and whether rows past damaged or missing data are drawn
+    /// (transparent black) rather than failing the file.
+    private var log: DecodeLog?
+    private var toleratesTruncation = false
+
     public init() {}
+
+    public func logging(to log: DecodeLog, toleratingTruncation: Bool) -> any ImageDecoding {
+        var decoder = self
+        decoder.log = log
+        decoder.toleratesTruncation = toleratingTruncation
+        return decoder
+    }
+
+    /// What a tolerant decode logs when the rows stop at `row`.
+    private func damaged(at row: Int, of height: Int, status: Int32) {
+        log?.warn("image data ends after row \(row) of \(height) (\(String(cString: spng_strerror(status)))); the rest is left blank")
+    }
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
         let context = try PNGContext(reading: data)
@@ -26,6 +43,25 @@ public struct PNGDecoder: RowStreaming {
         var size = 0
         try context.check(spng_decoded_image_size(context.pointer, Int32(output.format.rawValue), &size))
         guard size == image.pixels.count else { throw .decodeFailed(.png, "unexpected decoded size") }
+        if toleratesTruncation && header.interlace_method == 0 {
+            // Row by row, so what comes before damage is kept.
+            try context.check(spng_decode_image(context.pointer, nil, 0, Int32(output.format.rawValue),
+                                                Int32(SPNG_DECODE_TRNS.rawValue | SPNG_DECODE_PROGRESSIVE.rawValue)))
+            let height = Int(header.height)
+            image.pixels.withUnsafeMutableBytes { pixels in
+                let rowBytes = pixels.count / height
+                for row in 0..<height {
+                    let status = spng_decode_row(context.pointer, pixels.baseAddress! + row * rowBytes, rowBytes)
+                    if status != 0 && !(status == Int32(SPNG_EOI.rawValue) && row == height - 1) {
+                        pixels.baseAddress!.advanced(by: row * rowBytes).initializeMemory(as: UInt8.self, repeating: 0,
+                                                                                         count: (height - row) * rowBytes)
+                        damaged(at: row, of: height, status: status)
+                        break
+                    }
+                }
+            }
+            return output.narrowToGray ? image.converted(to: output.layout.hasAlpha ? .grayAlpha : .gray) : image
+        }
         let status = image.pixels.withUnsafeMutableBytes { pixels in
             spng_decode_image(context.pointer, pixels.baseAddress, pixels.count, Int32(output.format.rawValue),
                               Int32(SPNG_DECODE_TRNS.rawValue))
@@ -52,7 +88,8 @@ public struct PNGDecoder: RowStreaming {
                                        Int32(SPNG_DECODE_TRNS.rawValue | SPNG_DECODE_PROGRESSIVE.rawValue))
         try context.check(status)
         return PNGRowReader(context: context, width: Int(header.width), height: Int(header.height), format: output.layout,
-                            cursor: releasingInput ? cursor : nil)
+                            cursor: releasingInput ? cursor : nil,
+                            damaged: toleratesTruncation ? { row, height, status in damaged(at: row, of: height, status: status) } : nil)
     }
 }
 
@@ -200,22 +237,35 @@ final class PNGRowReader: RowReader {
     private let cursor: PNGContext.Cursor?
     private var rowsRead = 0
     private var released = 0
+    /// Given, rows past damaged or missing data are blank and this is told where they stopped;
+    /// else such a file fails.
+    private let damaged: ((Int, Int, Int32) -> Void)?
+    private var blank = false
 
-    init(context: PNGContext, width: Int, height: Int, format: PixelFormat, cursor: PNGContext.Cursor?) {
+    init(context: PNGContext, width: Int, height: Int, format: PixelFormat, cursor: PNGContext.Cursor?,
+         damaged: ((Int, Int, Int32) -> Void)? = nil) {
         self.context = context
         self.width = width
         self.height = height
         self.format = format
         self.cursor = cursor
+        self.damaged = damaged
     }
 
     func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError) {
         let rowBytes = width * format.channelCount
         for row in 0..<count {
+            if blank {
+                (target + row * rowBytes).initialize(repeating: 0, count: rowBytes)
+                continue
+            }
             let status = spng_decode_row(context.pointer, target + row * rowBytes, rowBytes)
             // SPNG_EOI comes with the last row: the image data is complete.
             if status != 0 && !(status == Int32(SPNG_EOI.rawValue) && rowsRead + row == height - 1) {
-                try context.check(status)
+                guard let damaged else { try context.check(status); continue }
+                damaged(rowsRead + row, height, status)
+                blank = true
+                (target + row * rowBytes).initialize(repeating: 0, count: rowBytes)
             }
         }
         rowsRead += count

@@ -13,13 +13,14 @@ public enum ConfigReport {
         case "quality": "per format (JPEG 80, WebP 80, AVIF 50)"
         case "compression-level": "6"
         case "background": "white"
-        case "auto-orient": "true"
+        case "auto-orient", "fsync": "true"
         case "name": NameTemplate.default.text
         case "jobs": String(ProcessInfo.processInfo.activeProcessorCount)
         case "memory-limit": "\(MemoryBudget.defaultLimit >> 20)M"
         case "max-pixels": String(FilePipeline.defaultMaxPixels)
         case "timeout": String(Int(BatchOptions.defaultTimeout))
         case "isolate": IsolationMode.auto.rawValue
+        case "fail-on": FailOn.error.rawValue
         case "include": "(every file)"
         case "exclude", "output", "profile", "report": "(none)"
         case "scale", "width", "height", "fit", "fill", "config": nil

@@ -67,6 +67,7 @@ public struct SettingKey: Sendable, Equatable {
         .init(name: "jobs", kind: .value, scope: .run),
         .init(name: "memory-limit", kind: .value, scope: .run),
         .init(name: "max-pixels", kind: .value, scope: .run),
+        .init(name: "fail-on", kind: .value, scope: .run),
         .init(name: "timeout", kind: .value, scope: .run),
         .init(name: "isolate", kind: .value, scope: .run),
         .init(name: "overwrite", kind: .flag, scope: .run),

@@ -318,6 +318,7 @@ public enum SettingsResolver {
             options.timeout = timeout
         }
         if let isolation: IsolationMode = try read.value("isolate", OptionParsing.choice) { options.isolation = isolation }
+        if let failOn: FailOn = try read.value("fail-on", OptionParsing.choice) { options.failOn = failOn }
         let quiet = read.flag("quiet") ?? false, verbose = read.flag("verbose") ?? false
         if quiet && verbose { throw UsageError("expected at most one of --quiet and --verbose") }
         return ResolvedSettings(config: config, configFoundBy: foundBy, profile: profile, run: run, outputs: outputs,

@@ -110,6 +110,9 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Give up a file that takes longer than this many seconds (default 120; 0 for no limit).", valueName: "seconds"))
     var timeout: String?
 
+    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Damage that fails a file: none (draw truncated files as far as they go), truncated, error (the default) or warning (even damage a decoder recovers from).", valueName: "level"))
+    var failOn: String?
+
     @Option(help: ArgumentHelp("Decode in separate worker processes, so a codec crash fails one file: auto (TIFF, HEIF, AVIF; the default), all or none.", valueName: "mode"))
     var isolate: String?
 
@@ -152,7 +155,7 @@ struct FastResizeCommand: ParsableCommand {
     enum CodingKeys: String, CodingKey {
         case inputs, output, profile, config, noConfig, scale, width, height, fit, fill, gravity, enlarge, filter, format,
              quality, progressive, lossless, lossy, background, autoOrient, keepProfile, keepMetadata, linear, firstFrame,
-             compressionLevel, memoryLimit, maxPixels, timeout, isolate, name, overwrite, fsync, jobs, include, exclude,
+             compressionLevel, memoryLimit, maxPixels, failOn, timeout, isolate, name, overwrite, fsync, jobs, include, exclude,
              followSymlinks, dryRun, report, quiet, verbose
     }
 
@@ -170,7 +173,7 @@ struct FastResizeCommand: ParsableCommand {
             "output": output, "profile": profile, "config": config, "scale": scale, "width": width, "height": height,
             "fit": fit, "fill": fill, "gravity": gravity, "filter": filter, "format": format, "quality": quality,
             "background": background, "compression-level": compressionLevel, "memory-limit": memoryLimit,
-            "max-pixels": maxPixels, "timeout": timeout, "isolate": isolate, "name": name, "jobs": jobs, "report": report,
+            "max-pixels": maxPixels, "fail-on": failOn, "timeout": timeout, "isolate": isolate, "name": name, "jobs": jobs, "report": report,
         ]
         let flags: [String: Bool?] = [
             "enlarge": enlarge, "progressive": progressive, "lossless": lossless, "lossy": lossy, "auto-orient": autoOrient,

@@ -136,6 +136,27 @@ func loadReport(_ path: String) throws -> BatchReport {
         #expect(scratch.files(under: "out") == ["ok.jpg"])
     }
 
+    /// A truncated JPEG fails by default; `--fail-on none` (or the config key) draws it, and the
+    /// report says what was wrong.
+    @Test func failOnNoneDrawsATruncatedFile() throws {
+        let scratch = try ScratchFolder()
+        let whole = try Inputs.jpeg(400, 300)
+        try scratch.write(Array(whole.prefix(whole.count / 2)), to: "in/cut.jpg")
+        let refused = try CommandRunner.run(["in", "-o", "out", "--width", "100"], in: scratch.url)
+        #expect(refused.status == 1 && refused.stderr.contains("1 failed (1 corrupt)"), "\(refused.stderr)")
+        try scratch.write(Array("fail-on = \"none\"\n".utf8), to: "fastresize.toml")
+        for extra in [["--fail-on", "none"], []] {
+            let drawn = try CommandRunner.run(["in", "-o", "out", "--width", "100", "--overwrite", "--report", "r.json"] + extra,
+                                              in: scratch.url)
+            #expect(drawn.status == 0, "\(drawn.stderr)")
+            let output = try #require(try loadReport(scratch.path("r.json")).files.first?.outputs.first)
+            #expect(output.status == .written && output.warnings?.isEmpty == false)
+            #expect(try decodeFile(scratch.path("out/cut.jpg")).width == 100)
+        }
+        let bad = try CommandRunner.run(["in", "-o", "out", "--width", "100", "--fail-on", "never"], in: scratch.url)
+        #expect(bad.status == 2 && bad.stderr.contains("expected one of none, truncated, error, warning for --fail-on"))
+    }
+
     @Test func existingOutputsAreSkippedUnlessOverwriting() throws {
         let scratch = try ScratchFolder()
         try scratch.write(try Inputs.jpeg(200, 100), to: "in/a.jpg")

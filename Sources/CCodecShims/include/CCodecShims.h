@@ -61,14 +61,19 @@ void fr_jpeg_writer_close(fr_jpeg_writer *writer);
 typedef struct fr_jpeg_stream fr_jpeg_stream;
 
 /// Starts decoding at 1/scale_denom; fills `info` as fr_jpeg_probe does (components as delivered).
-/// NULL on failure.
+/// With `tolerate_truncation`, data that ends early is drawn past (libjpeg pads with grey) and
+/// only remembered as a warning. NULL on failure.
 fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_denom, int raw_cmyk,
-                                    fr_jpeg_info *info, char *message);
+                                    int tolerate_truncation, fr_jpeg_info *info, char *message);
 
 /// The next `count` rows into `rows` (width × components bytes each). After a failure the stream
 /// can only be closed. With `release_input`, the input pages already consumed are given back to
 /// the kernel (they stay readable: the mapping is file-backed), so a huge file does not stay resident.
 int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int release_input, char *message);
+
+/// 1 and the first warning's text (a corrupt-data warning libjpeg recovered from, or truncation
+/// drawn past) when the stream has met any, else 0.
+int fr_jpeg_stream_warning(const fr_jpeg_stream *stream, char *message);
 
 void fr_jpeg_stream_close(fr_jpeg_stream *stream);
 

@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "FastResizeConfigTests", dependencies: ["FastResize", "FastResizeConfig", "TestSupport"]),
         .testTarget(
             name: "FastResizeCLITests",
-            dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "TestSupport"]
+            dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "FastResizeConfig", "TestSupport"]
         ),
     ]
 )

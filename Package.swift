@@ -6,7 +6,7 @@ import PackageDescription
 let package = Package(
     name: "FastResize",
     products: [
-        .library(name: "FastResize", targets: ["FastResize", "FastResizeCodecs"]),
+        .library(name: "FastResize", targets: ["FastResizePixels", "FastResizePipeline", "FastResize", "FastResizeCodecs"]),
         .executable(name: "fastresize", targets: ["fastresize"]),
     ],
     dependencies: [
@@ -16,8 +16,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
-        // Pure Swift: pixels, filters, weights, geometry, the per-file pipeline and the batch engine.
-        .target(name: "FastResize"),
+        // Pixels and kernels (pure): buffers, filters, weights, the resamplers, geometry.
+        .target(name: "FastResizePixels"),
+        // One file from bytes to outputs: the codec roles, formats, metadata, settings, the pipeline.
+        .target(name: "FastResizePipeline", dependencies: ["FastResizePixels"]),
+        // The batch engine: sources, scheduling, the memory budget, atomic files, isolation, events.
+        .target(name: "FastResize", dependencies: ["FastResizePipeline"]),
 
         // Debian's codec libraries, found through pkg-config.
         .systemLibrary(name: "CSPNG", pkgConfig: "spng", providers: [.apt(["libspng-dev"])]),
@@ -39,7 +43,7 @@ let package = Package(
         // Safe Swift decoders and encoders over the C libraries.
         .target(
             name: "FastResizeCodecs",
-            dependencies: ["FastResize", "CCodecShims", "CSPNG", "CWebP", "CHeif", "CAVIF", "CGIF", "CCGIF", "CLCMS2", "CGD"]
+            dependencies: ["FastResizePipeline", "CCodecShims", "CSPNG", "CWebP", "CHeif", "CAVIF", "CGIF", "CCGIF", "CLCMS2", "CGD"]
         ),
 
         // Settings from the command line, the environment and TOML/YAML config files; profiles.

@@ -21,8 +21,8 @@ public struct BatchOptions: Sendable {
     public var timeout: Double? = BatchOptions.defaultTimeout
     /// Which files are read in worker processes (--isolate).
     public var isolation = IsolationMode.auto
-    /// Outputs are flushed to disk (fsync) before they take their final names, and their
-    /// folders after (--no-fsync skips both, for scratch outputs).
+    /// Outputs are flushed to disk before they take their final names, and their folders once at
+    /// the end of the run (--no-fsync skips both, for scratch outputs).
     public var fsync = true
     /// How to start a worker process (the executable, then its arguments: `--worker` for
     /// fastresize; each request carries the settings); without it every file runs in this process.

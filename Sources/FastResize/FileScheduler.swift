@@ -216,7 +216,8 @@ enum FileScheduler {
         }
 
         condition.lock()
-        for _ in 0..<max(1, workers) { startWorker() }
+        // No more threads than files, when the source knows how many.
+        for _ in 0..<max(1, min(workers, source.expectedCount ?? workers)) { startWorker() }
         var closed = false
         while state.workers > 0 || state.finishing > 0 {
             if control.stoppedLocked && !closed {

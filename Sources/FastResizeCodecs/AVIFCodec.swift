@@ -2,7 +2,8 @@
 
 internal import CAVIF
 internal import CCodecShims
-import FastResize
+import FastResizePipeline
+import FastResizePixels
 
 /// Encodes RGB or RGBA to AVIF (YUV 4:2:0, 8-bit), with the ICC profile, EXIF and XMP it is given.
 public struct AVIFEncoder: ImageEncoding {

@@ -1,6 +1,7 @@
 // BMPCodec: our own BMP decoder (Windows and OS/2 headers; 1–32 bits; RLE4/RLE8; bit fields).
 
-import FastResize
+import FastResizePipeline
+import FastResizePixels
 
 /// Decodes BMP to gray (gray palettes), RGB, or RGBA (when an alpha mask carries real alpha).
 ///

@@ -1,6 +1,7 @@
 // Codecs: the registry of every decoder and encoder FastResize ships.
 
-import FastResize
+import FastResizePipeline
+import FastResizePixels
 
 public enum Codecs {
     /// All formats: decoders for the eight inputs, encoders for the five outputs, lcms2 for colour.

@@ -1,7 +1,8 @@
 // ColorManagement: ICC profile conversion to sRGB through lcms2, with transforms cached per profile.
 
 internal import CLCMS2
-import FastResize
+import FastResizePipeline
+import FastResizePixels
 import Foundation
 import Synchronization
 

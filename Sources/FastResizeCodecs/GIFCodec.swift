@@ -1,7 +1,8 @@
 // GIFCodec: GIF decoding through giflib: the first frame, or every frame composited onto the logical screen.
 
 internal import CGIF
-import FastResize
+import FastResizePipeline
+import FastResizePixels
 
 /// Decodes GIF: the first frame (RGB, or RGBA when it has transparency or leaves the screen
 /// uncovered), or every frame composited onto the logical screen as an animation.

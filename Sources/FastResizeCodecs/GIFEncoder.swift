@@ -2,7 +2,8 @@
 
 internal import CCGIF
 internal import CGD
-import FastResize
+import FastResizePipeline
+import FastResizePixels
 #if canImport(Glibc)
 import Glibc
 #endif

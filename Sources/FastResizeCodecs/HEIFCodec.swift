@@ -2,7 +2,8 @@
 
 internal import CCodecShims
 internal import CHeif
-import FastResize
+import FastResizePipeline
+import FastResizePixels
 
 /// Decodes the primary image of a HEIF container (HEIC or AVIF) to RGB or RGBA.
 public struct HEIFDecoder: ImageDecoding {

@@ -1,7 +1,8 @@
 // JPEGCodec: JPEG decoding and encoding through libjpeg-turbo, via the setjmp shim.
 
 internal import CCodecShims
-import FastResize
+import FastResizePipeline
+import FastResizePixels
 
 /// Decodes JPEG to gray or RGB. CMYK and YCCK become sRGB through their embedded profile (lcms2),
 /// else through the fallback CMYK profile, else by the plain formula.

@@ -2,7 +2,8 @@
 
 internal import CCodecShims
 internal import CSPNG
-import FastResize
+import FastResizePipeline
+import FastResizePixels
 
 /// Decodes PNG (every bit depth, palette, tRNS, interlacing) to gray, gray+alpha, RGB or RGBA:
 /// 16-bit files at 16 bits, the others at 8.

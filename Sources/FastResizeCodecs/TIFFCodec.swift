@@ -1,7 +1,8 @@
 // TIFFCodec: the first page of a TIFF through libtiff: 8-bit gray/RGB(A) row by row, 16-bit as stored, the rest via its RGBA interface.
 
 internal import CCodecShims
-import FastResize
+import FastResizePipeline
+import FastResizePixels
 
 /// Decodes a TIFF's first page: 8-bit gray or RGB(A) (and JPEG-compressed YCbCr) strip by strip or
 /// tile row by tile row, so they can stream; 16-bit unsigned gray or RGB(A) at 16 bits; CMYK and

@@ -1,7 +1,8 @@
 // WebPCodec: WebP decoding and encoding (stills and animations, with metadata) through libwebp.
 
 internal import CWebP
-import FastResize
+import FastResizePipeline
+import FastResizePixels
 
 /// Decodes lossy, lossless and animated WebP to RGB or RGBA.
 public struct WebPDecoder: AnimationDecoding {

@@ -1,6 +1,8 @@
 // ConcurrentRunsTests: two batches in one process (a server using the library) keep their temporaries, workers and outputs apart.
 
 @testable import FastResize
+@testable import FastResizePipeline
+@testable import FastResizePixels
 import FastResizeCodecs
 import Foundation
 import Testing

@@ -1,6 +1,8 @@
 // WorkerProtocolTests: a worker answers requests that carry their own settings (no argv of the parent), and its failures come back typed.
 
 @testable import FastResize
+@testable import FastResizePipeline
+@testable import FastResizePixels
 import FastResizeCodecs
 import Foundation
 import Testing

@@ -1,6 +1,8 @@
 // BatchEngineTests: the batch engine's scheduling, in process over fake slow codecs: timeouts, memory admission, failure kinds.
 
 @testable import FastResize
+@testable import FastResizePipeline
+@testable import FastResizePixels
 import Foundation
 import Testing
 import TestSupport

@@ -1,6 +1,8 @@
 // SettingsTests: output settings are values — coded, compared and fingerprinted the same in every run and build.
 
 @testable import FastResize
+@testable import FastResizePipeline
+@testable import FastResizePixels
 import Foundation
 import Testing
 

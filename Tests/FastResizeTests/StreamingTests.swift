@@ -1,6 +1,8 @@
 // StreamingTests: resizing rows as they arrive gives exactly what resizing the whole picture gives.
 
 @testable import FastResize
+@testable import FastResizePipeline
+@testable import FastResizePixels
 import Foundation
 import Testing
 import TestSupport

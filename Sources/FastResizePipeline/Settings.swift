@@ -1,5 +1,6 @@
 // Settings: what one output is to be (size, filter, format, encoder options, colour, metadata), as a value with a stable fingerprint.
 
+import FastResizePixels
 import Foundation
 
 /// Which format outputs are written in. Coded as the format's name, or "same".

@@ -1,5 +1,6 @@
 // RowPrefetcher: decodes rows ahead on a thread of its own, so a lone huge picture decodes on one core while it is resized on another.
 
+import FastResizePixels
 import Foundation
 
 /// Double-buffered rows between a producer thread (the decoder, and the box pre-shrink) and the

@@ -1,5 +1,7 @@
 // ImageFormat: the formats FastResize reads and writes, recognised by their magic bytes.
 
+import FastResizePixels
+
 /// An image file format. Inputs are recognised by content, never by file name.
 public enum ImageFormat: String, Sendable, CaseIterable, Codable {
     case jpeg, png, webp, gif, tiff, bmp, avif, heic

@@ -1,5 +1,6 @@
 // DecodeLog: damage a decoder noticed and drew past, and how much damage a run accepts (--fail-on, as libvips and sharp have it).
 
+import FastResizePixels
 import Synchronization
 
 /// How damaged an input may be and still be made into outputs. Every level fails files that

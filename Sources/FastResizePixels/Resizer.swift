@@ -13,7 +13,7 @@ public struct Resizer: Sendable {
     public let backend: ResizeBackend
 
     /// Output rows per band: 16 makes every transposed row a whole number of 16-lane vectors.
-    static let bandRows = 16
+    package static let bandRows = 16
 
     public init(filter: ResampleFilter = .default, backend: ResizeBackend = .simd) {
         self.filter = filter

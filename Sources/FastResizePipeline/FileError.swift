@@ -1,5 +1,7 @@
 // FileError: why one file or output failed, and the closed set of failure kinds that reports, summaries and retries go by.
 
+import FastResizePixels
+
 /// What kind of failure a file met: a closed set, so scripts, summaries and (later) retries can
 /// act on it without parsing messages. The raw values are what reports print.
 public enum FailureKind: String, Sendable, Codable, CaseIterable, Comparable {

@@ -1,5 +1,7 @@
 // Metadata: EXIF orientation, the colour profile, EXIF and XMP blocks, read from containers and reset for outputs.
 
+import FastResizePixels
+
 /// How stored pixels must be turned to show the picture upright (the EXIF/TIFF Orientation tag).
 public enum Orientation: Int, Sendable, CaseIterable {
     case up = 1, mirrored = 2, rotated180 = 3, flipped = 4, transposed = 5, rotated90 = 6, transverse = 7, rotated270 = 8

@@ -1,43 +1,7 @@
 // FilePipeline: one input file through probe, decode, resize, encode and an atomic write.
 
+import FastResizePixels
 import Foundation
-
-/// The result of writing one output.
-public struct OutputRecord: Sendable, Equatable, Codable {
-    public var path: String
-    public var width: Int
-    public var height: Int
-    public var format: ImageFormat
-    public var bytes: Int
-    /// WebP outputs only: "lossless" or "lossy", and whether that was chosen by content.
-    public var webpMode: String?
-    /// Animated outputs only: the number of frames written.
-    public var frames: Int?
-    /// In reports: written, skipped (it existed) or failed; nil while only planned.
-    public var status: FileReport.Status?
-    /// Why this output failed, when its file made several outputs.
-    public var error: String?
-    /// What kind of failure this output met, when it failed.
-    public var errorKind: FailureKind?
-    /// Damage the decoder drew past in making it (`--fail-on none` draws truncated files).
-    public var warnings: [String]?
-
-    public init(path: String, width: Int, height: Int, format: ImageFormat, bytes: Int, webpMode: String? = nil,
-                frames: Int? = nil) {
-        self.path = path
-        self.width = width
-        self.height = height
-        self.format = format
-        self.bytes = bytes
-        self.webpMode = webpMode
-        self.frames = frames
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case path, width, height, format, bytes, webpMode = "webp_mode", frames, status, error, errorKind = "error_kind",
-             warnings
-    }
-}
 
 /// One encoded output, before it is written.
 public struct RenderedImage: Sendable {
@@ -748,7 +712,7 @@ public struct FilePipeline: Sendable {
         }
     }
 
-    static func describe(_ error: any Error) -> String {
+    package static func describe(_ error: any Error) -> String {
         let nsError = error as NSError
         if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
             return String(cString: strerror(Int32(underlying.code)))

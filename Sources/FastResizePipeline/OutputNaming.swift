@@ -1,5 +1,7 @@
 // OutputNaming: expands the --name template ({stem}.{ext} and friends) into an output file name.
 
+import FastResizePixels
+
 /// A validated output-name template (coded as its text, checked again when decoded).
 public struct NameTemplate: Sendable, Hashable, Codable {
     public static let placeholders = ["stem", "ext", "srcext", "width", "height", "format"]

@@ -3,10 +3,10 @@
 import Dispatch
 import Synchronization
 
-enum ParallelWork {
+package enum ParallelWork {
     /// Calls `body(index, worker)` once for every index; each of `workers` threads takes the next
     /// index whenever it is free, so uneven items balance themselves. Returns when all are done.
-    static func forEach(count: Int, workers: Int, _ body: @Sendable (_ index: Int, _ worker: Int) -> Void) {
+    package static func forEach(count: Int, workers: Int, _ body: @Sendable (_ index: Int, _ worker: Int) -> Void) {
         let workers = max(1, min(workers, count))
         if workers == 1 {
             for index in 0..<count { body(index, 0) }

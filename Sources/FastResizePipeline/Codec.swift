@@ -1,5 +1,7 @@
 // Codec: the decoder and encoder roles the pipeline relies on; implementations live in FastResizeCodecs.
 
+import FastResizePixels
+
 /// What an image's header says, read without decoding pixels.
 public struct ImageInfo: Sendable, Equatable {
     public var format: ImageFormat

@@ -1,4 +1,6 @@
 // ShrinkOnLoad: how much of a large reduction is done cheaply (in the decoder, then by box
+
+import FastResizePixels
 // averaging) before the real filter, and how much is always left to the filter.
 
 /// The rule, after libvips' thumbnail: shrink while decoding (JPEG's DCT scaling, WebP's rescaler)

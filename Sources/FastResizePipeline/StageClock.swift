@@ -1,5 +1,6 @@
 // StageClock: where one file's time goes — decode, resize, encode, write — even when the stages interleave (streamed files).
 
+import FastResizePixels
 import Foundation
 
 /// A step of making a file's outputs.
@@ -49,7 +50,7 @@ public final class StageClock: @unchecked Sendable {
 
 extension Optional where Wrapped == StageClock {
     /// `body` measured when there is a clock, run as it is when there is none.
-    func measure<T, E: Error>(_ stage: Stage, _ body: () throws(E) -> T) throws(E) -> T {
+    package func measure<T, E: Error>(_ stage: Stage, _ body: () throws(E) -> T) throws(E) -> T {
         guard let clock = self else { return try body() }
         return try clock.measure(stage, body)
     }

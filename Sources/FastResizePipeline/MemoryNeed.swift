@@ -1,0 +1,59 @@
+// MemoryNeed: how much memory making a file's outputs will hold at its peak, estimated from its header and the path it will take.
+
+import FastResizePixels
+import Foundation
+
+extension FilePipeline {
+    /// The need of a file making every output of `pipelines` from one decode: the picture they
+    /// share, decoded whole (shrunk on load only as far as the largest output allows), and every
+    /// output. One output is `memoryNeed(for:)`'s, streaming and all.
+    public static func memoryNeed(for info: ImageInfo, outputs pipelines: [FilePipeline]) -> Int {
+        guard pipelines.count > 1 else { return pipelines.first?.memoryNeed(for: info) ?? 0 }
+        var whole = info
+        whole.streamsRows = false
+        let decoded = pipelines.map { $0.decodedNeed(for: whole) }.max() ?? 0
+        return decoded + pipelines.reduce(0) { sum, pipeline in sum + pipeline.outputNeed(for: info) }
+    }
+
+    /// What decoding and resizing `info`'s file is expected to hold at its peak, in bytes: the
+    /// decoded picture after shrink-on-load (or, for files the decoder streams, a strip of rows),
+    /// the float or int16 work buffers, and the output (or, for outputs encoded from rows, a
+    /// group of rows). An estimate from the header, made before
+    /// anything is decoded; codecs' own buffers (a progressive JPEG's coefficients) come on top.
+    public func memoryNeed(for info: ImageInfo) -> Int {
+        decodedNeed(for: info) + outputNeed(for: info)
+    }
+
+    /// The decoded picture, or the strip of it a streamed decode holds, and the work buffers.
+    func decodedNeed(for info: ImageInfo) -> Int {
+        let geometry = Geometry(pipeline: self, info: info)
+        let factor = decoderFactor(geometry)
+        let scale = info.format == .jpeg ? [8, 4, 2, 1].first { $0 <= factor } ?? 1 : (info.format == .webp ? max(1, factor / 2) : 1)
+        let decodedWidth = (info.width + scale - 1) / scale
+        let decodedHeight = (info.height + scale - 1) / scale
+        // Four bytes a pixel covers RGBA; 16-bit and float work take more on the paths that use them.
+        let perPixel = settings.linear ? 16 : 4
+        guard info.streamsRows && !settings.linear && info.frameCount == 1 else {
+            return decodedWidth * decodedHeight * perPixel
+        }
+        // The strip: a band of output rows' worth of input rows, plus the kernel's reach.
+        let rowsPerOutputRow = Double(decodedHeight) / Double(max(1, geometry.height))
+        return decodedWidth * min(decodedHeight, Int(Double(Resizer.bandRows * 2) * rowsPerOutputRow) + 64) * perPixel
+    }
+
+    /// The output (every frame of an animation) and its copy in the encoder's layout; or, for an
+    /// output encoded from rows, a group of rows.
+    func outputNeed(for info: ImageInfo) -> Int {
+        let geometry = Geometry(pipeline: self, info: info)
+        let outputPixels = geometry.width * geometry.height
+        if rowEncoder(for: info, geometry: geometry) != nil {
+            // A group of output rows (and its converted copy); the encoded bytes go to the output's
+            // temporary file as they are made (the batch hands `render` that file), past the
+            // encoder's own buffers (a megabyte covers libjpeg's and zlib's).
+            let groupRows = Resizer.bandRows * ProcessInfo.processInfo.activeProcessorCount
+            return geometry.width * groupRows * 4 * 2 + (1 << 20)
+        }
+        let frames = info.frameCount > 1 && !settings.firstFrameOnly ? info.frameCount : 1
+        return outputPixels * 4 * frames + outputPixels * 4
+    }
+}

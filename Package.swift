@@ -32,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "CGIF", pkgConfig: "libgif", providers: [.apt(["libgif-dev"])]),
         .systemLibrary(name: "CCGIF", pkgConfig: "cgif", providers: [.apt(["libcgif-dev"])]),
         .systemLibrary(name: "CLCMS2", pkgConfig: "lcms2", providers: [.apt(["liblcms2-dev"])]),
+        // Header only: libjxl (BSD licence) is opened on first use, as libheif and libavif are.
+        .systemLibrary(name: "CJXL", providers: [.apt(["libjxl-dev"])]),
         // Header only: libgd (GIF colour quantisation) is opened at run time; see its shim.h.
         .systemLibrary(name: "CGD", providers: [.apt(["libgd-dev"])]),
         // The only C we write: libjpeg's setjmp error handling, libtiff's message formatting, lazy loading.
@@ -43,7 +45,7 @@ let package = Package(
         // Safe Swift decoders and encoders over the C libraries.
         .target(
             name: "FastResizeCodecs",
-            dependencies: ["FastResizePipeline", "CCodecShims", "CSPNG", "CWebP", "CHeif", "CAVIF", "CGIF", "CCGIF", "CLCMS2", "CGD"]
+            dependencies: ["FastResizePipeline", "CCodecShims", "CSPNG", "CWebP", "CHeif", "CAVIF", "CGIF", "CCGIF", "CLCMS2", "CGD", "CJXL"]
         ),
 
         // Settings from the command line, the environment and TOML/YAML config files; profiles.

@@ -14,6 +14,7 @@ packages=(
     libcgif-dev           # GIF encoding (MIT)
     libgd-dev             # GIF colour quantisation (opened at run time; libimagequant is GPL-3.0)
     liblcms2-dev          # ICC colour management
+    libjxl-dev            # JPEG XL (BSD)
     libgs-common          # Ghostscript's default CMYK profile, for CMYK files that carry none
     zlib1g-dev
     libvips-tools         # tests only: vipsthumbnail is the oracle the fidelity tests compare with

@@ -1,4 +1,4 @@
-// Lazy loading of libheif and libavif: they are opened on first use instead of at start-up.
+// Lazy loading of libheif, libavif and libjxl: they are opened on first use instead of at start-up.
 //
 // Linked normally, the two libraries and the AV1/HEVC codecs they pull in (x265, rav1e, SVT-AV1,
 // aom, libde265, dav1d, libyuv, libgav1) are loaded and relocated by every run, HEIF or not:
@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <libheif/heif.h>
 #include <avif/avif.h>
+#include <jxl/decode.h>
+#include <jxl/encode.h>
 #include "CCodecShims.h"
 
 // One entry per function: return type, name, parameter list, argument list.
@@ -64,15 +66,60 @@
     X(void, avifRWDataFree, (avifRWData *d), (d)) \
     X(const char *, avifResultToString, (avifResult r), (r))
 
+// libjxl (and the brotli and highway it pulls in: about 1 MiB resident in every run otherwise).
+#define FR_JXL_FUNCTIONS(X) \
+    X(JxlDecoder *, JxlDecoderCreate, (const JxlMemoryManager *m), (m)) \
+    X(void, JxlDecoderDestroy, (JxlDecoder *d), (d)) \
+    X(JxlDecoderStatus, JxlDecoderSubscribeEvents, (JxlDecoder *d, int e), (d, e)) \
+    X(JxlDecoderStatus, JxlDecoderSetKeepOrientation, (JxlDecoder *d, JXL_BOOL k), (d, k)) \
+    X(JxlDecoderStatus, JxlDecoderSetDecompressBoxes, (JxlDecoder *d, JXL_BOOL b), (d, b)) \
+    X(JxlDecoderStatus, JxlDecoderSetInput, (JxlDecoder *d, const uint8_t *data, size_t size), (d, data, size)) \
+    X(void, JxlDecoderCloseInput, (JxlDecoder *d), (d)) \
+    X(JxlDecoderStatus, JxlDecoderProcessInput, (JxlDecoder *d), (d)) \
+    X(JxlDecoderStatus, JxlDecoderGetBasicInfo, (const JxlDecoder *d, JxlBasicInfo *i), (d, i)) \
+    X(JxlDecoderStatus, JxlDecoderGetICCProfileSize, \
+      (const JxlDecoder *d, const JxlPixelFormat *f, JxlColorProfileTarget t, size_t *s), (d, f, t, s)) \
+    X(JxlDecoderStatus, JxlDecoderGetColorAsICCProfile, \
+      (const JxlDecoder *d, const JxlPixelFormat *f, JxlColorProfileTarget t, uint8_t *p, size_t s), (d, f, t, p, s)) \
+    X(JxlDecoderStatus, JxlDecoderGetBoxType, (JxlDecoder *d, JxlBoxType t, JXL_BOOL c), (d, t, c)) \
+    X(JxlDecoderStatus, JxlDecoderSetBoxBuffer, (JxlDecoder *d, uint8_t *b, size_t s), (d, b, s)) \
+    X(size_t, JxlDecoderReleaseBoxBuffer, (JxlDecoder *d), (d)) \
+    X(JxlDecoderStatus, JxlDecoderImageOutBufferSize, (const JxlDecoder *d, const JxlPixelFormat *f, size_t *s), (d, f, s)) \
+    X(JxlDecoderStatus, JxlDecoderSetImageOutBuffer, \
+      (JxlDecoder *d, const JxlPixelFormat *f, void *b, size_t s), (d, f, b, s)) \
+    X(JxlEncoder *, JxlEncoderCreate, (const JxlMemoryManager *m), (m)) \
+    X(void, JxlEncoderDestroy, (JxlEncoder *e), (e)) \
+    X(void, JxlEncoderInitBasicInfo, (JxlBasicInfo *i), (i)) \
+    X(JxlEncoderStatus, JxlEncoderUseBoxes, (JxlEncoder *e), (e)) \
+    X(JxlEncoderStatus, JxlEncoderSetBasicInfo, (JxlEncoder *e, const JxlBasicInfo *i), (e, i)) \
+    X(JxlEncoderStatus, JxlEncoderSetICCProfile, (JxlEncoder *e, const uint8_t *p, size_t s), (e, p, s)) \
+    X(void, JxlColorEncodingSetToSRGB, (JxlColorEncoding *c, JXL_BOOL g), (c, g)) \
+    X(JxlEncoderStatus, JxlEncoderSetColorEncoding, (JxlEncoder *e, const JxlColorEncoding *c), (e, c)) \
+    X(JxlEncoderStatus, JxlEncoderAddBox, \
+      (JxlEncoder *e, const JxlBoxType t, const uint8_t *c, size_t s, JXL_BOOL z), (e, t, c, s, z)) \
+    X(void, JxlEncoderCloseBoxes, (JxlEncoder *e), (e)) \
+    X(JxlEncoderFrameSettings *, JxlEncoderFrameSettingsCreate, \
+      (JxlEncoder *e, const JxlEncoderFrameSettings *s), (e, s)) \
+    X(JxlEncoderStatus, JxlEncoderFrameSettingsSetOption, \
+      (JxlEncoderFrameSettings *s, JxlEncoderFrameSettingId o, int64_t v), (s, o, v)) \
+    X(JxlEncoderStatus, JxlEncoderSetFrameLossless, (JxlEncoderFrameSettings *s, JXL_BOOL l), (s, l)) \
+    X(JxlEncoderStatus, JxlEncoderSetFrameDistance, (JxlEncoderFrameSettings *s, float d), (s, d)) \
+    X(JxlEncoderStatus, JxlEncoderAddImageFrame, \
+      (const JxlEncoderFrameSettings *s, const JxlPixelFormat *f, const void *b, size_t n), (s, f, b, n)) \
+    X(void, JxlEncoderCloseInput, (JxlEncoder *e), (e)) \
+    X(JxlEncoderStatus, JxlEncoderProcessOutput, (JxlEncoder *e, uint8_t **o, size_t *a), (e, o, a))
+
 // The real functions, filled in once by the loader.
 #define FR_POINTER(type, name, params, args) static type (*real_##name) params;
 FR_HEIF_FUNCTIONS(FR_POINTER)
 FR_AVIF_FUNCTIONS(FR_POINTER)
+FR_JXL_FUNCTIONS(FR_POINTER)
 
 // The forwarders. `return` of a void call is valid C for void functions.
 #define FR_FORWARD(type, name, params, args) type name params { return real_##name args; }
 FR_HEIF_FUNCTIONS(FR_FORWARD)
 FR_AVIF_FUNCTIONS(FR_FORWARD)
+FR_JXL_FUNCTIONS(FR_FORWARD)
 
 /// What loading a library came to: 0 loaded, -1 failed with `message`.
 typedef struct {
@@ -83,6 +130,7 @@ typedef struct {
 
 static fr_lazy_library heif_library = { PTHREAD_ONCE_INIT, -1, "" };
 static fr_lazy_library avif_library = { PTHREAD_ONCE_INIT, -1, "" };
+static fr_lazy_library jxl_library = { PTHREAD_ONCE_INIT, -1, "" };
 
 /// Opens `soname` (never closed: the process keeps it until exit, as if it had been linked).
 static void *fr_lazy_open(fr_lazy_library *library, const char *soname) {
@@ -118,6 +166,15 @@ static void fr_load_avif(void) {
     library->status = 0;
 }
 
+static void fr_load_jxl(void) {
+    fr_lazy_library *library = &jxl_library;
+    const char *soname = "libjxl.so.0.7";
+    void *handle = fr_lazy_open(library, soname);
+    if (!handle) return;
+    FR_JXL_FUNCTIONS(FR_RESOLVE)
+    library->status = 0;
+}
+
 static int fr_lazy_result(fr_lazy_library *library, char *message) {
     if (library->status != 0 && message) snprintf(message, FR_MESSAGE_SIZE, "%s", library->message);
     return library->status;
@@ -131,4 +188,9 @@ int fr_heif_load(char *message) {
 int fr_avif_load(char *message) {
     pthread_once(&avif_library.once, fr_load_avif);
     return fr_lazy_result(&avif_library, message);
+}
+
+int fr_jxl_load(char *message) {
+    pthread_once(&jxl_library.once, fr_load_jxl);
+    return fr_lazy_result(&jxl_library, message);
 }

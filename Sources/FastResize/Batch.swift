@@ -106,8 +106,8 @@ public struct BatchRunner: Sendable {
         defer { close(descriptor) }
         var header = [UInt8](repeating: 0, count: ImageFormat.headerLength)
         let count = header.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        guard count > 0, let format = ImageFormat.detect(header.prefix(count)) else { return false }
-        return options.isolation.isolates(format)
+        guard count > 0, let format = pipeline.codecs.detect(header.prefix(count)) else { return false }
+        return options.isolation.isolates(format, in: pipeline.codecs)
     }
 
     /// Finds the inputs and decides every output path, refusing collisions before any work.
@@ -166,7 +166,7 @@ public struct BatchRunner: Sendable {
         let info: ImageInfo
         do {
             info = try header(of: input.path)
-        } catch .notAnImage where !input.isExplicit && !Self.claimsToBeImage(input.path) {
+        } catch .notAnImage where !input.isExplicit && !claimsToBeImage(input.path) {
             return PlannedFile(input: input, action: .notImage)
         } catch {
             return PlannedFile(input: input, action: .fail(error))
@@ -175,7 +175,7 @@ public struct BatchRunner: Sendable {
         var outputs: [OutputRecord] = []
         for pipeline in pipelines {
             let settings = pipeline.settings
-            let format = settings.outputFormat(for: info)
+            let format = settings.outputFormat(for: info, in: pipeline.codecs)
             let plan = pipeline.plan(for: info)
             let name = settings.nameTemplate.expand(inputName: (input.relativePath as NSString).lastPathComponent,
                                                     format: format, width: plan.width, height: plan.height)
@@ -207,8 +207,8 @@ public struct BatchRunner: Sendable {
     }
 
     /// A file whose extension says "image": garbage under such a name is an error, not a bystander.
-    private static func claimsToBeImage(_ path: String) -> Bool {
-        ImageFormat.imageLikeExtensions.contains((path as NSString).pathExtension.lowercased())
+    private func claimsToBeImage(_ path: String) -> Bool {
+        pipeline.codecs.claimsImage(extension: (path as NSString).pathExtension)
     }
 
     /// Processes every planned file, `options.jobs` at a time, largest first; the report keeps
@@ -332,7 +332,7 @@ public struct BatchRunner: Sendable {
         slot.startClock()
         slot.whenAbandoned { admission.release() }      // a file given up must not hold the budget
         defer { admission.release() }
-        if let workers, options.isolation.isolates(info.format) {
+        if let workers, options.isolation.isolates(info.format, in: pipeline.codecs) {
             // The worker process keeps the time: it is killed when the file takes too long.
             slot.keepsOwnTime()
             switch workers.call(.render(input: input, outputs: file.outputs, job: WorkerJob(options)), timeout: options.timeout) {

@@ -5,16 +5,17 @@ import Synchronization
 
 /// Which files are decoded in a worker process (--isolate).
 public enum IsolationMode: String, Sendable, CaseIterable {
-    /// TIFF, HEIF and AVIF: libtiff and libheif are where known crashers live (the corpus holds some).
+    /// The formats whose codecs say so (`FormatDescription.isolatedByDefault`): TIFF, HEIF and
+    /// AVIF, as libtiff and libheif are where known crashers live (the corpus holds some).
     case auto
     case all
     case none
 
-    public func isolates(_ format: ImageFormat) -> Bool {
+    public func isolates(_ format: ImageFormat, in codecs: CodecRegistry) -> Bool {
         switch self {
         case .all: true
         case .none: false
-        case .auto: format == .tiff || format == .heic || format == .avif
+        case .auto: codecs.description(of: format)?.isolatedByDefault ?? false
         }
     }
 }

@@ -7,6 +7,9 @@ import FastResizePixels
 
 /// Encodes RGB or RGBA to AVIF (YUV 4:2:0, 8-bit), with the ICC profile, EXIF and XMP it is given.
 public struct AVIFEncoder: ImageEncoding {
+    /// Quality when none is given, as libvips has it.
+    public static let defaultQuality = 50
+
     /// aom speed 0 (slowest, smallest) … 10; 8 keeps encoding within a few times a JPEG's cost.
     public var speed: Int
 
@@ -50,7 +53,7 @@ public struct AVIFEncoder: ImageEncoding {
         guard let encoder = avifEncoderCreate() else { throw .encodeFailed(.avif, "out of memory") }
         defer { avifEncoderDestroy(encoder) }
         // libavif 0.11 has no quality setting: map 1…100 onto AV1's quantizer 63…0 (as later libavif does).
-        let quality = options.quality ?? EncodeOptions.defaultQuality(for: .avif)
+        let quality = options.quality ?? Self.defaultQuality
         let quantizer = Int32(((100 - quality) * 63 + 50) / 100)
         encoder.pointee.minQuantizer = quantizer
         encoder.pointee.maxQuantizer = quantizer

@@ -4,8 +4,9 @@ import FastResizePipeline
 import FastResizePixels
 
 public enum Codecs {
-    /// All formats: decoders for the eight inputs, encoders for the five outputs, lcms2 for colour.
+    /// All formats: decoders for the nine inputs, encoders for the six outputs, lcms2 for colour.
     public static let all = CodecRegistry(
+        formats: Formats.all,
         decoders: [
             .jpeg: JPEGDecoder(),
             .png: PNGDecoder(),
@@ -15,6 +16,7 @@ public enum Codecs {
             .bmp: BMPDecoder(),
             .avif: HEIFDecoder(format: .avif),
             .heic: HEIFDecoder(format: .heic),
+            .jxl: JXLDecoder(),
         ],
         encoders: [
             .jpeg: JPEGEncoder(),
@@ -22,7 +24,11 @@ public enum Codecs {
             .webp: WebPEncoder(),
             .avif: AVIFEncoder(),
             .gif: GIFEncoder(),
+            .jxl: JXLEncoder(),
         ],
-        color: LittleCMS.shared
+        color: LittleCMS.shared,
+        // --format same, for inputs whose format cannot be written (TIFF, BMP, HEIF).
+        fallbackOutputs: (alpha: .png, opaque: .jpeg),
+        foreign: Formats.foreign
     )
 }

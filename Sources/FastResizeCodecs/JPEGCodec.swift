@@ -164,6 +164,9 @@ final class JPEGRowReader: RowReader {
 /// large outputs are encoded from rows as they come, which libjpeg can only do with its standard
 /// tables (optimisation needs a second pass over every coefficient: more memory than the pixels).
 public struct JPEGEncoder: RowEncoding {
+    /// Quality when none is given, as libvips and sharp have it.
+    public static let defaultQuality = 80
+
     /// Outputs from this many uncompressed bytes on are streamed.
     public let streamingThreshold: Int
 
@@ -203,7 +206,7 @@ final class JPEGRowWriter: RowWriter {
 
     init(width: Int, height: Int, format: PixelFormat, options: EncodeOptions, optimizeCoding: Bool,
          metadata: ImageMetadata, sink: any ByteSink) throws(CodecError) {
-        let quality = options.quality ?? EncodeOptions.defaultQuality(for: .jpeg)
+        let quality = options.quality ?? JPEGEncoder.defaultQuality
         let context = SinkContext(sink)
         var message = ShimMessage()
         let writer = message.withBuffer { text in

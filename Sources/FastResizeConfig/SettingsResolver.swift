@@ -33,13 +33,17 @@ public enum SettingsResolver {
         public var noConfig: Bool
         /// Where ./fastresize.toml is looked for.
         public var workingDirectory: String
+        /// The formats outputs can be written in (the codecs'), for --format; empty takes any name.
+        public var outputFormats: [ImageFormat]
 
         public init(commandLine: [String: SettingValue], environment: [String: String] = ProcessInfo.processInfo.environment,
-                    noConfig: Bool = false, workingDirectory: String = FileManager.default.currentDirectoryPath) {
+                    noConfig: Bool = false, workingDirectory: String = FileManager.default.currentDirectoryPath,
+                    outputFormats: [ImageFormat] = []) {
             self.commandLine = commandLine
             self.environment = environment
             self.noConfig = noConfig
             self.workingDirectory = workingDirectory
+            self.outputFormats = outputFormats
         }
     }
 
@@ -101,7 +105,9 @@ public enum SettingsResolver {
         }
 
         var settings: [ResizeSettings] = []
-        for (values, place) in zip(outputs, places) { settings.append(try resizeSettings(values, place: place)) }
+        for (values, place) in zip(outputs, places) {
+            settings.append(try resizeSettings(values, place: place, formats: sources.outputFormats))
+        }
         try checkNames(settings, places: places)
         return try batch(run: run, outputs: outputs, settings: settings, config: config, foundBy: foundBy, profile: profileName)
     }
@@ -176,7 +182,8 @@ public enum SettingsResolver {
 
     /// One output's settings checked and turned into `ResizeSettings`. `place` names the output
     /// of a profile in messages (empty for the command line's one output).
-    static func resizeSettings(_ values: [String: Setting], place: String) throws(UsageError) -> ResizeSettings {
+    static func resizeSettings(_ values: [String: Setting], place: String,
+                               formats: [ImageFormat] = []) throws(UsageError) -> ResizeSettings {
         let read = Reader(values: values)
         let modes = SettingKey.modeNames.compactMap { name in values[name].map { (name, $0) } }
         guard modes.count == 1, let (mode, modeSetting) = modes.first, case .text(let text) = modeSetting.value else {
@@ -214,7 +221,11 @@ public enum SettingsResolver {
             settings.mode = .fill(width: width, height: height, gravity: gravity)
         }
         if let filter: ResampleFilter = try read.value("filter", OptionParsing.choice) { settings.filter = filter }
-        if let format = try read.value("format", outputFormat) { settings.format = format }
+        if let format = try read.value("format", { text, option throws(UsageError) in
+            try outputFormat(text, for: option, among: formats)
+        }) {
+            settings.format = format
+        }
         settings.quality = try read.value("quality") { text, option throws(UsageError) in
             try OptionParsing.integer(text, in: 1...100, for: option)
         }
@@ -246,13 +257,15 @@ public enum SettingsResolver {
         return settings
     }
 
-    /// "jpeg", "jpg", "png", … or "same".
-    private static func outputFormat(_ text: String, for option: String) throws(UsageError) -> OutputFormatChoice {
-        if text.lowercased() == "same" { return .same }
-        let names = ImageFormat.outputFormats.map(\.rawValue)
-        let key = ["jpg": "jpeg"][text.lowercased()] ?? text.lowercased()
-        guard names.contains(key), let chosen = ImageFormat(rawValue: key) else {
-            throw .expected("one of \((names + ["same"]).joined(separator: ", "))", for: option, got: text)
+    /// A format's name or its files' extension ("jpeg" or "jpg"), among `formats` (any name
+    /// when none are given), or "same".
+    private static func outputFormat(_ text: String, for option: String,
+                                     among formats: [ImageFormat]) throws(UsageError) -> OutputFormatChoice {
+        let key = text.lowercased()
+        if key == "same" { return .same }
+        guard !formats.isEmpty else { return .fixed(ImageFormat(rawValue: key)) }
+        guard let chosen = formats.first(where: { $0.rawValue == key || $0.fileExtension == key }) else {
+            throw .expected("one of \((formats.map(\.rawValue) + ["same"]).joined(separator: ", "))", for: option, got: text)
         }
         return .fixed(chosen)
     }

@@ -215,16 +215,6 @@ public struct EncodeOptions: Sendable, Hashable, Codable {
         self.lossless = lossless
         self.compressionLevel = compressionLevel
     }
-
-    /// Quality used when none is given, matching common practice (libvips, sharp, cwebp).
-    public static func defaultQuality(for format: ImageFormat) -> Int {
-        switch format {
-        case .jpeg: 80
-        case .webp: 80
-        case .avif: 50
-        default: 100
-        }
-    }
 }
 
 /// A codec failure, with the format and the library's own reason.
@@ -253,17 +243,75 @@ public enum CodecError: Error, Sendable, Equatable, Codable, CustomStringConvert
     }
 }
 
-/// The decoders and encoders available to a pipeline, by format.
+/// A format no codec here reads, known by its signature so the error can name it ("unsupported
+/// image format: Photoshop PSD") instead of calling the file garbage.
+public struct ForeignFormat: Sendable {
+    public let name: String
+    public let extensions: [String]
+    public let matches: @Sendable ([UInt8]) -> Bool
+
+    public init(name: String, extensions: [String], matches: @escaping @Sendable ([UInt8]) -> Bool) {
+        self.name = name
+        self.extensions = extensions
+        self.matches = matches
+    }
+}
+
+/// The formats, decoders and encoders available to a pipeline: all it knows of formats.
 public struct CodecRegistry: Sendable {
+    /// The formats read or written, in the order they are tried and listed.
+    public var formats: [FormatDescription]
     public var decoders: [ImageFormat: any ImageDecoding]
     public var encoders: [ImageFormat: any ImageEncoding]
     /// Colour management; without it embedded profiles are ignored (pixels taken as sRGB).
     public var color: (any ColorManaging)?
+    /// What `--format same` writes for inputs whose own format cannot be written.
+    public var fallbackOutputs: (alpha: ImageFormat, opaque: ImageFormat)?
+    /// Formats recognised only to be named in errors.
+    public var foreign: [ForeignFormat]
 
-    public init(decoders: [ImageFormat: any ImageDecoding] = [:], encoders: [ImageFormat: any ImageEncoding] = [:],
-                color: (any ColorManaging)? = nil) {
+    public init(formats: [FormatDescription] = [], decoders: [ImageFormat: any ImageDecoding] = [:],
+                encoders: [ImageFormat: any ImageEncoding] = [:], color: (any ColorManaging)? = nil,
+                fallbackOutputs: (alpha: ImageFormat, opaque: ImageFormat)? = nil, foreign: [ForeignFormat] = []) {
+        self.formats = formats
         self.decoders = decoders
         self.encoders = encoders
         self.color = color
+        self.fallbackOutputs = fallbackOutputs
+        self.foreign = foreign
+    }
+
+    /// The format whose signature starts `header`, or nil.
+    public func detect(_ header: some Collection<UInt8>) -> ImageFormat? {
+        let bytes = Array(header.prefix(ImageFormat.headerLength))
+        return formats.first { $0.matches(bytes) }?.format
+    }
+
+    /// The name of a format nothing here reads, when `header` is one.
+    public func foreignName(_ header: some Collection<UInt8>) -> String? {
+        let bytes = Array(header.prefix(ImageFormat.headerLength))
+        return foreign.first { $0.matches(bytes) }?.name
+    }
+
+    public func description(of format: ImageFormat) -> FormatDescription? {
+        formats.first { $0.format == format }
+    }
+
+    /// Formats outputs can be written in, in order.
+    public var outputFormats: [ImageFormat] { formats.map(\.format).filter { encoders[$0] != nil } }
+
+    /// Whether a file named with this extension claims to be an image (garbage so named is an
+    /// error, not a bystander).
+    public func claimsImage(extension name: String) -> Bool {
+        let name = name.lowercased()
+        return formats.contains { $0.extensions.contains(name) } || foreign.contains { $0.extensions.contains(name) }
+    }
+
+    /// What an input in `format` is written as when its own format is asked for: itself when it
+    /// can be written, else the fallback for its alpha.
+    public func sameFormat(as format: ImageFormat, hasAlpha: Bool) -> ImageFormat {
+        if encoders[format] != nil { return format }
+        guard let fallback = fallbackOutputs else { return format }
+        return hasAlpha ? fallback.alpha : fallback.opaque
     }
 }

@@ -80,7 +80,7 @@ public indirect enum FileError: Error, Sendable, Equatable, Codable, CustomStrin
     public var description: String {
         switch self {
         case .unreadable(let reason): "cannot read: \(reason)"
-        case .notAnImage: "not a supported image (content is not JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF or HEIF)"
+        case .notAnImage: "not a supported image (its content is no format FastResize reads)"
         case .unsupportedFormat(let name): "unsupported image format: \(name)"
         case .pixelLimit(let width, let height) where width <= 0 || height <= 0:
             "input image declares no pixels (\(width) x \(height))"

@@ -117,8 +117,8 @@ public struct FilePipeline: Sendable {
 
     /// Recognises the format by content and reads the header, checking the pixel limit.
     public func inspect(_ data: Data) throws(FileError) -> ImageInfo {
-        guard let format = ImageFormat.detect(data.prefix(ImageFormat.headerLength)) else {
-            if let name = ImageFormat.describeUnsupported(data.prefix(ImageFormat.headerLength)) {
+        guard let format = codecs.detect(data.prefix(ImageFormat.headerLength)) else {
+            if let name = codecs.foreignName(data.prefix(ImageFormat.headerLength)) {
                 throw .unsupportedFormat(name)
             }
             throw .notAnImage
@@ -160,7 +160,7 @@ public struct FilePipeline: Sendable {
                        threads: Int = 1, releasingInput: Bool = false,
                        into sink: (any ByteSink)? = nil, clock: StageClock? = nil) throws(FileError) -> RenderedImage {
         let info = try facts(known, of: data)
-        let format = settings.outputFormat(for: info)
+        let format = settings.outputFormat(for: info, in: codecs)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
         let log = DecodeLog()
         if animates(info) {
@@ -229,7 +229,7 @@ public struct FilePipeline: Sendable {
                                      log: DecodeLog) -> [Result<RenderedImage, FileError>] {
         var results = [Result<RenderedImage, FileError>?](repeating: nil, count: pipelines.count)
         for (index, pipeline) in pipelines.enumerated() {
-            let format = pipeline.settings.outputFormat(for: info)
+            let format = pipeline.settings.outputFormat(for: info, in: pipeline.codecs)
             if pipeline.codecs.encoders[format] == nil { results[index] = .failure(.noEncoder(format)) }
         }
         let animated = pipelines.indices.filter { results[$0] == nil && pipelines[$0].animates(info) }
@@ -256,7 +256,7 @@ public struct FilePipeline: Sendable {
                 var cascade = decoded
                 for index in stills.sorted(by: { geometries[$0].width * geometries[$0].height > geometries[$1].width * geometries[$1].height }) {
                     let pipeline = pipelines[index]
-                    let format = pipeline.settings.outputFormat(for: info)
+                    let format = pipeline.settings.outputFormat(for: info, in: pipeline.codecs)
                     var source = decoded
                     if pipeline.cheapStepsAllowed && !decoded.pixels.format.hasAlpha && decoded.pixels.bitDepth == 8 {
                         cascade = clock.measure(.resize) { Self.boxed(cascade, toward: geometries[index]) }
@@ -293,7 +293,7 @@ public struct FilePipeline: Sendable {
     /// animate, and the user did not ask for the first frame only).
     private func animates(_ info: ImageInfo) -> Bool {
         info.frameCount > 1 && !settings.firstFrameOnly
-            && codecs.encoders[settings.outputFormat(for: info)] is any AnimationEncoding
+            && codecs.encoders[settings.outputFormat(for: info, in: codecs)] is any AnimationEncoding
             && codecs.decoders[info.format] is any AnimationDecoding
     }
 
@@ -334,7 +334,7 @@ public struct FilePipeline: Sendable {
                              format: ImageFormat) throws(FileError) -> RenderedImage {
         var image = image
         var options = settings.encoding
-        let webpMode = format == .webp ? chooseWebPMode(&options, for: image) : nil
+        let webpMode = codecs.description(of: format)?.losslessByContent == true ? chooseWebPMode(&options, for: image) : nil
         if image.bitDepth == 16 && !encoder.writesSixteenBits { image = image.narrowed() }
         image = Self.prepare(image, for: encoder, background: settings.background)
         let metadata = outputMetadata(info.metadata, pixels: image.format)
@@ -401,7 +401,7 @@ public struct FilePipeline: Sendable {
     /// is made whole (see `renderStreamed`).
     func rowEncoder(for info: ImageInfo, geometry: Geometry) -> (any RowEncoding)? {
         guard info.streamsRows, !settings.linear, geometry.orientation == .up,
-              let encoder = codecs.encoders[settings.outputFormat(for: info)] as? any RowEncoding,
+              let encoder = codecs.encoders[settings.outputFormat(for: info, in: codecs)] as? any RowEncoding,
               encoder.streamsRows(settings.encoding, outputBytes: geometry.width * geometry.height * (info.hasAlpha ? 4 : 3))
         else { return nil }
         return encoder
@@ -434,11 +434,12 @@ public struct FilePipeline: Sendable {
         }
         return pipelines.enumerated().map { index, pipeline in
             Result { () throws(FileError) in
-                let format = pipeline.settings.outputFormat(for: info)
+                let format = pipeline.settings.outputFormat(for: info, in: pipeline.codecs)
                 let encoder = pipeline.codecs.encoders[format] as! any AnimationEncoding
                 let animation = Animation(frames: frames[index], durations: durations, loopCount: loopCount)
                 var options = pipeline.settings.encoding
-                let webpMode = format == .webp ? pipeline.chooseWebPMode(&options, for: animation.frames[0]) : nil
+                let webpMode = pipeline.codecs.description(of: format)?.losslessByContent == true
+                    ? pipeline.chooseWebPMode(&options, for: animation.frames[0]) : nil
                 do throws(CodecError) {
                     let bytes = try clock.measure(.encode) { () throws(CodecError) in try encoder.encode(animation, options: options) }
                     let first = animation.frames[0]

@@ -28,7 +28,11 @@ extension FilePipeline {
     func decodedNeed(for info: ImageInfo) -> Int {
         let geometry = Geometry(pipeline: self, info: info)
         let factor = decoderFactor(geometry)
-        let scale = info.format == .jpeg ? [8, 4, 2, 1].first { $0 <= factor } ?? 1 : (info.format == .webp ? max(1, factor / 2) : 1)
+        let scale = switch codecs.description(of: info.format)?.decoderShrink ?? DecoderShrink.none {
+        case .powersOfTwo: [8, 4, 2, 1].first { $0 <= factor } ?? 1
+        case .coarse: max(1, factor / 2)
+        case .none: 1
+        }
         let decodedWidth = (info.width + scale - 1) / scale
         let decodedHeight = (info.height + scale - 1) / scale
         // Four bytes a pixel covers RGBA; 16-bit and float work take more on the paths that use them.

@@ -13,10 +13,8 @@ public enum OutputFormatChoice: Sendable, Hashable, Codable {
         let name = try decoder.singleValueContainer().decode(String.self)
         if name == "same" {
             self = .same
-        } else if let format = ImageFormat(rawValue: name) {
-            self = .fixed(format)
         } else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "unknown format \(name)"))
+            self = .fixed(ImageFormat(rawValue: name))
         }
     }
 
@@ -92,11 +90,11 @@ public struct ResizeSettings: Sendable, Hashable, Codable {
                       compressionLevel: compressionLevel)
     }
 
-    /// The format an input described by `info` is written in.
-    public func outputFormat(for info: ImageInfo) -> ImageFormat {
+    /// The format an input described by `info` is written in, by what `codecs` can write.
+    public func outputFormat(for info: ImageInfo, in codecs: CodecRegistry) -> ImageFormat {
         switch format {
         case .fixed(let format): format
-        case .same: info.format.canEncode ? info.format : (info.hasAlpha ? .png : .jpeg)
+        case .same: codecs.sameFormat(as: info.format, hasAlpha: info.hasAlpha)
         }
     }
 

@@ -2,6 +2,7 @@
 
 import ArgumentParser
 import FastResize
+import FastResizeCodecs
 import FastResizeConfig
 import Foundation
 
@@ -20,7 +21,7 @@ struct ConfigCheckCommand: ParsableCommand {
 
     func report() throws(UsageError) -> String {
         let environment = ProcessInfo.processInfo.environment
-        let sources = SettingsResolver.Sources(commandLine: [:], environment: environment)
+        let sources = SettingsResolver.Sources(commandLine: [:], environment: environment, outputFormats: Codecs.all.outputFormats)
         let resolved = try SettingsResolver.resolve(sources, configFile: file, requireSize: false, applyingProfile: false)
         let profiles = try ProfilesCommand.resolveProfiles(resolved.config, configFile: file ?? resolved.config?.file.path)
         return ConfigReport.check(resolved, profiles: profiles)
@@ -39,7 +40,7 @@ struct ProfilesCommand: ParsableCommand {
 
     func report() throws(UsageError) -> String {
         let commandLine: [String: SettingValue] = config.map { ["config": .text($0)] } ?? [:]
-        let resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: commandLine), requireSize: false,
+        let resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: commandLine, outputFormats: Codecs.all.outputFormats), requireSize: false,
                                                     applyingProfile: false)
         guard let found = resolved.config else {
             throw UsageError("no config file found (looked for \(SettingsResolver.searchedPlaces))")
@@ -53,7 +54,7 @@ struct ProfilesCommand: ParsableCommand {
         guard let config, let configFile else { return [] }
         var resolved: [ResolvedSettings] = []
         for name in config.profiles.keys.sorted() {
-            let sources = SettingsResolver.Sources(commandLine: ["profile": .text(name)])
+            let sources = SettingsResolver.Sources(commandLine: ["profile": .text(name)], outputFormats: Codecs.all.outputFormats)
             resolved.append(try SettingsResolver.resolve(sources, configFile: configFile))
         }
         return resolved

@@ -65,7 +65,7 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Resampling filter: nearest, bilinear, bicubic, mitchell, lanczos2, lanczos3 (default).", valueName: "name"))
     var filter: String?
 
-    @Option(help: ArgumentHelp("Output format: jpeg, png, webp, avif, gif or same (default).", valueName: "format"))
+    @Option(help: ArgumentHelp("Output format: jpeg, png, webp, avif, gif, jxl or same (default).", valueName: "format"))
     var format: String?
 
     @Option(help: ArgumentHelp("Quality 1-100 for JPEG (default 80), WebP (80) and AVIF (50).", valueName: "1..100"))
@@ -190,7 +190,8 @@ struct FastResizeCommand: ParsableCommand {
     /// Resolves every setting (command line > environment > config file > defaults) and checks
     /// it, before any file is touched.
     func resolve() throws(UsageError) -> ResolvedSettings {
-        var resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: givenOptions, noConfig: noConfig))
+        var resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: givenOptions, noConfig: noConfig,
+                                                                            outputFormats: Codecs.all.outputFormats))
         guard !inputs.isEmpty else { throw UsageError("expected at least one input file or folder") }
         guard let folder = resolved.outputFolder, !folder.isEmpty else {
             throw UsageError("expected an output folder for -o/--output")

@@ -22,7 +22,7 @@ private func vipsFrames(_ path: String, count: Int, in scratch: ScratchFolder) t
 private func decodeAnimation(_ path: String) throws -> Animation {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     return try data.withUnsafeBytes { bytes in
-        switch ImageFormat.detect(data.prefix(ImageFormat.headerLength)) {
+        switch Codecs.all.detect(data.prefix(ImageFormat.headerLength)) {
         case .gif: try GIFDecoder().decodeAnimation(bytes)
         default: try WebPDecoder().decodeAnimation(bytes)
         }

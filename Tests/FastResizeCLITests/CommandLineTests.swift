@@ -26,7 +26,7 @@ enum Inputs {
 /// Decodes an output file with the project's decoders.
 func decodeFile(_ path: String) throws -> PixelBuffer {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
-    let format = try #require(ImageFormat.detect(data.prefix(64)), "\(path) is not an image")
+    let format = try #require(Codecs.all.detect(data.prefix(64)), "\(path) is not an image")
     return try data.withUnsafeBytes { try Codecs.all.decoders[format]!.decode($0) }
 }
 
@@ -44,7 +44,7 @@ func loadReport(_ path: String) throws -> BatchReport {
         (["in", "-o", "out", "--fit", "10by10"], "expected WIDTHxHEIGHT with positive integers (e.g. 800x600) for --fit but got \"10by10\""),
         (["in", "-o", "out", "--scale=-1"], "expected a positive number for --scale but got \"-1\""),
         (["in", "-o", "out", "--width", "10", "--quality", "0"], "expected an integer from 1 to 100 for --quality but got \"0\""),
-        (["in", "-o", "out", "--width", "10", "--format", "tiff"], "expected one of jpeg, png, webp, avif, gif, same for --format but got \"tiff\""),
+        (["in", "-o", "out", "--width", "10", "--format", "tiff"], "expected one of jpeg, png, webp, avif, gif, jxl, same for --format but got \"tiff\""),
         (["in", "-o", "out", "--width", "10", "--filter", "box"],
          "expected one of nearest, bilinear, bicubic, mitchell, lanczos2, lanczos3 for --filter but got \"box\""),
         (["in", "-o", "out", "--width", "10", "--gravity", "north"], "expected --gravity only together with --fill"),

@@ -38,7 +38,7 @@ private let webConfig = """
         #expect(scratch.files(under: "out") == expected.map { String($0.0.dropFirst(4)) }.sorted())
         for (path, width, height, format) in expected {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: scratch.path(path)))
-            #expect(ImageFormat.detect(bytes.prefix(ImageFormat.headerLength)) == format, "\(path)")
+            #expect(Codecs.all.detect(bytes.prefix(ImageFormat.headerLength)) == format, "\(path)")
             let image = try decodeFile(scratch.path(path))
             #expect((image.width, image.height) == (width, height), "\(path)")
         }

@@ -12,7 +12,7 @@ struct CorpusDecodeTests {
         var checked = 0
         for entry in try Corpus.entries() where entry.expected == "ok" {
             let data = try Data(contentsOf: Corpus.url(entry))
-            guard let format = ImageFormat.detect(data.prefix(64)) else {
+            guard let format = Codecs.all.detect(data.prefix(64)) else {
                 Issue.record("\(entry.path): format not detected"); continue
             }
             let decoder = Codecs.all.decoders[format]!
@@ -38,7 +38,7 @@ struct CorpusDecodeTests {
     @Test func errorFilesFailWithAReason() throws {
         for entry in try Corpus.entries() where entry.expected == "error" {
             let data = try Data(contentsOf: Corpus.url(entry))
-            guard let format = ImageFormat.detect(data.prefix(64)) else { continue }   // refused by detection
+            guard let format = Codecs.all.detect(data.prefix(64)) else { continue }   // refused by detection
             let decoder = Codecs.all.decoders[format]!
             let result = data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
                 Result { () throws(CodecError) -> Bool in

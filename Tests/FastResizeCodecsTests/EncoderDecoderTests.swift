@@ -16,7 +16,7 @@ import TestSupport
         let image = TestImages.pattern(width: 37, height: 23, format: format)
         for level in [0, 1, 6, 9] {
             let bytes = try PNGEncoder().encode(image, options: EncodeOptions(compressionLevel: level))
-            #expect(ImageFormat.detect(bytes) == .png)
+            #expect(Codecs.all.detect(bytes) == .png)
             #expect(try decode(bytes, with: PNGDecoder()) == image)
         }
     }
@@ -67,7 +67,7 @@ import TestSupport
     func avifReadsBackThroughLibheif(format: PixelFormat) throws {
         let image = TestImages.pattern(width: 48, height: 32, format: format)
         let bytes = try AVIFEncoder().encode(image, options: EncodeOptions(quality: 80))
-        #expect(ImageFormat.detect(bytes) == .avif)
+        #expect(Codecs.all.detect(bytes) == .avif)
         let decoded = try decode(bytes, with: HEIFDecoder(format: .avif))
         #expect(decoded.format == format)
         #expect((decoded.width, decoded.height) == (48, 32))
@@ -146,7 +146,7 @@ import TestSupport
         let pipeline = FilePipeline(codecs: Codecs.all, settings: settings)
         let output = try pipeline.render(try FilePipeline.readFile(scratch.path("photo.jpg")))
         #expect((output.width, output.height, output.format) == (800, 400, .webp))
-        #expect(ImageFormat.detect(output.bytes) == .webp)
+        #expect(Codecs.all.detect(output.bytes) == .webp)
     }
 }
 

@@ -61,7 +61,7 @@ private final class CountingDecoder: RowStreaming, AnimationDecoding, @unchecked
             data = Data(try PNGEncoder().encode(TestImages.smooth(width: 900, height: 600, format: .rgba), options: EncodeOptions()))
         }
         var codecs = Codecs.all
-        let format = try #require(ImageFormat.detect(data.prefix(ImageFormat.headerLength)))
+        let format = try #require(Codecs.all.detect(data.prefix(ImageFormat.headerLength)))
         let counting = CountingDecoder(codecs.decoders[format]!)
         codecs.decoders[format] = counting
         let pipelines = Self.outputs(codecs)
@@ -71,7 +71,7 @@ private final class CountingDecoder: RowStreaming, AnimationDecoding, @unchecked
         for (pipeline, output) in zip(pipelines, rendered) {
             let plan = pipeline.plan(for: info)
             #expect((output.width, output.height) == (plan.width, plan.height), "\(kind) \(pipeline.settings.mode)")
-            #expect(output.format == pipeline.settings.outputFormat(for: info))
+            #expect(output.format == pipeline.settings.outputFormat(for: info, in: Codecs.all))
             let decoded = try Data(output.bytes).withUnsafeBytes { try Codecs.all.decoders[output.format]!.decode($0) }
             #expect((decoded.width, decoded.height) == (plan.width, plan.height))
             // Alone, the same output (decoded for itself): the same picture, up to the lossy codecs.

@@ -27,7 +27,7 @@ struct ShrinkOnLoadQualityTests {
         let pipeline = FilePipeline(codecs: Codecs.all, settings: ResizeSettings(mode: mode))
         let fast = try pipeline.resized(data)
 
-        let format = try #require(ImageFormat.detect(data.prefix(64)))
+        let format = try #require(Codecs.all.detect(data.prefix(64)))
         let full = try data.withUnsafeBytes { try Codecs.all.decoders[format]!.decode($0) }
         let plan = mode.plan(sourceWidth: full.width, sourceHeight: full.height, enlarge: false)
         let reference = ReferenceResizer.resize(full, width: plan.width, height: plan.height, filter: .lanczos3,

@@ -36,7 +36,7 @@ private struct WholeEncoder: ImageEncoding {
 
     static func decode(_ bytes: [UInt8]) throws -> PixelBuffer {
         try bytes.withUnsafeBytes { bytes in
-            let format = try #require(ImageFormat.detect(Data(bytes.prefix(ImageFormat.headerLength))))
+            let format = try #require(Codecs.all.detect(Data(bytes.prefix(ImageFormat.headerLength))))
             return try #require(Codecs.all.decoders[format]).decode(bytes)
         }
     }
@@ -115,7 +115,7 @@ private struct WholeEncoder: ImageEncoding {
             } else {
                 #expect(try Self.decode(streamed) == Self.decode(whole))
             }
-            #expect(try ImageFormat.detect(Data(streamed.prefix(ImageFormat.headerLength))).map { format in
+            #expect(try Codecs.all.detect(Data(streamed.prefix(ImageFormat.headerLength))).map { format in
                 try Data(streamed).withUnsafeBytes { try Codecs.all.decoders[format]!.probe($0) }.metadata.exif != nil
             } == true)
 

@@ -95,7 +95,7 @@ private struct Setup {
         #expect(outputs.map(\.mode) == [.width(320), .fit(width: 100, height: 100), .fill(width: 64, height: 64, gravity: .north)])
         #expect(outputs.map(\.encoding.quality) == [70, 60, 60])
         #expect(outputs.allSatisfy { $0.filter == .bicubic })
-        #expect(outputs.map(\.format) == [.fixed(.webp), .fixed(.png), .fixed(.jpeg)])
+        #expect(outputs.map(\.format) == [.fixed(ImageFormat(rawValue: "webp")), .fixed(ImageFormat(rawValue: "png")), .fixed(ImageFormat(rawValue: "jpeg"))])
         #expect(outputs.map(\.nameTemplate.text) == ["{stem}-320.{ext}", "{stem}-thumb.{ext}", "{stem}-square.{ext}"])
 
         let overridden = try setup.resolve(["profile": .text("web"), "quality": .text("90")],

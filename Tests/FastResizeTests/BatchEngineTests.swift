@@ -8,7 +8,7 @@ import Testing
 import TestSupport
 
 @Suite struct BatchEngineTests {
-    static let settings = ResizeSettings(mode: .fit(width: 32, height: 32), format: .fixed(.png))
+    static let settings = ResizeSettings(mode: .fit(width: 32, height: 32), format: .fixed(FakeCodecs.output))
 
     static func runner(_ folder: ScratchFolder, decoder: SlowDecoder, jobs: Int,
                        configure: (inout BatchOptions) -> Void = { _ in }) -> BatchRunner {
@@ -20,7 +20,7 @@ import TestSupport
 
     /// What one 64x48 input is budgeted at.
     static var need: Int {
-        let info = ImageInfo(format: .bmp, width: 64, height: 48, hasAlpha: false)
+        let info = ImageInfo(format: FakeCodecs.input, width: 64, height: 48, hasAlpha: false)
         return FilePipeline(codecs: CodecRegistry(), settings: settings).memoryNeed(for: info)
     }
 
@@ -214,7 +214,7 @@ import TestSupport
     /// Every kind round-trips through JSON (the worker protocol and the report use the raw values).
     @Test func failuresCrossJSONWithTheirKind() throws {
         let errors: [FileError] = [
-            .codec(.decodeFailed(.png, "bad")), .codec(.unsupported(.bmp, "RLE24")), .pixelLimit(width: 9, height: 9),
+            .codec(.decodeFailed(FakeCodecs.output, "bad")), .codec(.unsupported(FakeCodecs.input, "RLE24")), .pixelLimit(width: 9, height: 9),
             .pixelLimit(width: 0, height: 3), .writeFailed("disk full"), .timedOut(seconds: 2),
             .isolation("the decoder crashed"), .output("a.png", .writeFailed("disk full")), .collision(otherInput: "b"),
             .outsideOutputFolder("/x"), .memoryLimit(need: 9, limit: 1), .notAnImage,

@@ -9,7 +9,7 @@ import Testing
 @Suite struct SettingsTests {
     static var everything: ResizeSettings {
         var settings = ResizeSettings(mode: .fill(width: 320, height: 200, gravity: .northeast), enlarge: true,
-                                      filter: .mitchell, format: .fixed(.webp), quality: 72,
+                                      filter: .mitchell, format: .fixed(ImageFormat(rawValue: "webp")), quality: 72,
                                       nameTemplate: try! NameTemplate("{stem}-{width}.{ext}"),
                                       background: RGBColor(red: 1, green: 2, blue: 3))
         settings.progressive = true

@@ -52,7 +52,7 @@ import TestSupport
     /// error reaches the reader; stopping early leaves the producer's thread.
     @Test func rowsArriveInOrderAndErrorsCarry() throws {
         let rowBytes = 7, height = 101
-        let prefetcher = RowPrefetcher(rowBytes: rowBytes, height: height, chunkRows: 8, format: .png) { target, count in
+        let prefetcher = RowPrefetcher(rowBytes: rowBytes, height: height, chunkRows: 8, format: ImageFormat(rawValue: "png")) { target, count in
             for i in 0..<(count * rowBytes) { target[i] = UInt8(truncatingIfNeeded: i / rowBytes) }
         }
         var next = 0, all = [UInt8]()
@@ -67,12 +67,12 @@ import TestSupport
         #expect(all == (0..<next).flatMap { [UInt8](repeating: UInt8($0 % 8), count: rowBytes) })
 
         var calls = 0
-        let failing = RowPrefetcher(rowBytes: 4, height: 50, chunkRows: 10, format: .jpeg) { (_: UnsafeMutablePointer<UInt8>, _: Int) throws(CodecError) in
+        let failing = RowPrefetcher(rowBytes: 4, height: 50, chunkRows: 10, format: ImageFormat(rawValue: "jpeg")) { (_: UnsafeMutablePointer<UInt8>, _: Int) throws(CodecError) in
             calls += 1
-            if calls == 2 { throw .decodeFailed(.jpeg, "broken") }
+            if calls == 2 { throw .decodeFailed(ImageFormat(rawValue: "jpeg"), "broken") }
         }
         var row = [UInt8](repeating: 0, count: 4 * 20)
-        #expect(throws: CodecError.decodeFailed(.jpeg, "broken")) {
+        #expect(throws: CodecError.decodeFailed(ImageFormat(rawValue: "jpeg"), "broken")) {
             try row.withUnsafeMutableBufferPointer { try failing.read(into: $0.baseAddress!, rows: 20) }
         }
         failing.stop()
@@ -105,10 +105,13 @@ import TestSupport
 
     /// The estimate follows the plan: a file the decoder streams needs a strip, not the picture.
     @Test func needFollowsThePlan() {
-        let pipeline = FilePipeline(codecs: CodecRegistry(), settings: ResizeSettings(mode: .fit(width: 1024, height: 1024)))
-        let jpeg = ImageInfo(format: .jpeg, width: 16000, height: 13064, hasAlpha: false, streamsRows: true)
-        let tiff = ImageInfo(format: .tiff, width: 16000, height: 13064, hasAlpha: false, streamsRows: true)
-        let wholeTIFF = ImageInfo(format: .tiff, width: 16000, height: 13064, hasAlpha: false)
+        // JPEG as its codec describes it: shrunk on load by powers of two.
+        let codecs = CodecRegistry(formats: [FormatDescription(format: ImageFormat(rawValue: "jpeg"), extensions: [],
+                                                               decoderShrink: .powersOfTwo) { _ in false }])
+        let pipeline = FilePipeline(codecs: codecs, settings: ResizeSettings(mode: .fit(width: 1024, height: 1024)))
+        let jpeg = ImageInfo(format: ImageFormat(rawValue: "jpeg"), width: 16000, height: 13064, hasAlpha: false, streamsRows: true)
+        let tiff = ImageInfo(format: ImageFormat(rawValue: "tiff"), width: 16000, height: 13064, hasAlpha: false, streamsRows: true)
+        let wholeTIFF = ImageInfo(format: ImageFormat(rawValue: "tiff"), width: 16000, height: 13064, hasAlpha: false)
         #expect(pipeline.memoryNeed(for: jpeg) < 16 << 20)
         #expect(pipeline.memoryNeed(for: tiff) < 64 << 20)
         #expect(pipeline.memoryNeed(for: wholeTIFF) > 16000 * 13064 * 4)

@@ -20,10 +20,10 @@ public final class SlowDecoder: ImageDecoding, @unchecked Sendable {
     public var decodes: Int { counts.withLock { $0.total } }
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
-        guard data.count >= 26 else { throw .decodeFailed(.bmp, "short header") }
+        guard data.count >= 26 else { throw .decodeFailed(FakeCodecs.input, "short header") }
         let width = Int(data.loadUnaligned(fromByteOffset: 18, as: Int32.self).littleEndian)
         let height = abs(Int(data.loadUnaligned(fromByteOffset: 22, as: Int32.self).littleEndian))
-        return ImageInfo(format: .bmp, width: width, height: height, hasAlpha: false)
+        return ImageInfo(format: FakeCodecs.input, width: width, height: height, hasAlpha: false)
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
@@ -51,9 +51,17 @@ public struct SizeEncoder: ImageEncoding {
 }
 
 public enum FakeCodecs {
-    /// BMP inputs decoded by `decoder`, PNG outputs by `SizeEncoder`.
+    /// The engine knows formats only as the codecs describe them: these two are the fakes'.
+    public static let input = ImageFormat("bmp", displayName: "BMP")
+    public static let output = ImageFormat("png", displayName: "PNG")
+
+    /// BMP inputs (recognised by their real signature) decoded by `decoder`, PNG outputs by `SizeEncoder`.
     public static func registry(_ decoder: SlowDecoder) -> CodecRegistry {
-        CodecRegistry(decoders: [.bmp: decoder], encoders: [.png: SizeEncoder()])
+        CodecRegistry(formats: [
+                          FormatDescription(format: input, extensions: ["bmp"]) { FormatDescription.bytes($0, start: Array("BM".utf8)) },
+                          FormatDescription(format: output, extensions: ["png"]) { _ in false },
+                      ],
+                      decoders: [input: decoder], encoders: [output: SizeEncoder()])
     }
 
     /// Writes `count` small real BMP files (`name0.bmp`, …) into `folder` and returns their paths.

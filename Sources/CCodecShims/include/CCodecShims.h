@@ -128,10 +128,11 @@ void fr_tiff_stream_close(fr_tiff_stream *stream);
 int fr_tiff_decode_rgba(const uint8_t *data, size_t size, uint32_t *pixels, uint32_t width, uint32_t height,
                         char *message);
 
-/// Opens libheif / libavif on first use (see lazy.c). 0 when loaded, else -1 with a message saying
-/// which library or function is missing. Every other libheif/libavif call must come after a 0.
+/// Opens libheif / libavif / libjxl on first use (see lazy.c). 0 when loaded, else -1 with a message
+/// saying which library or function is missing. Every other call into that library must come after a 0.
 int fr_heif_load(char *message);
 int fr_avif_load(char *message);
+int fr_jxl_load(char *message);
 
 /// Sets glibc malloc's policy for a long batch of big pictures (see malloc.c).
 void fr_tune_malloc(void);

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(jpeg png webp gif tiff bmp avif heic pipeline)
+[ ${#targets[@]} -gt 0 ] || targets=(jpeg png webp gif tiff bmp avif heic jxl pipeline)
 
 FASTRESIZE_FUZZ=1 swift build --build-path .build/fuzz --product fastresize-fuzz \
     --sanitize fuzzer -Xswiftc -sanitize=fuzzer,address

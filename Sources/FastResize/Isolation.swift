@@ -5,8 +5,8 @@ import Synchronization
 
 /// Which files are decoded in a worker process (--isolate).
 public enum IsolationMode: String, Sendable, CaseIterable {
-    /// The formats whose codecs say so (`FormatDescription.isolatedByDefault`): TIFF, HEIF and
-    /// AVIF, as libtiff and libheif are where known crashers live (the corpus holds some).
+    /// The formats whose codecs say so (`FormatDescription.isolatedByDefault`): TIFF, HEIF, AVIF
+    /// and JPEG XL, as libtiff and libheif are where known crashers live (the corpus holds some).
     case auto
     case all
     case none

@@ -2,7 +2,7 @@
 //
 // Built only by scripts/fuzz.sh (Package.swift adds this target when FASTRESIZE_FUZZ is set, and
 // libFuzzer supplies main). FASTRESIZE_FUZZ_TARGET picks what an input goes through: a format's
-// name (jpeg, png, webp, gif, tiff, bmp, avif, heic) for its probe and decode, or "pipeline".
+// name (jpeg, png, webp, gif, tiff, bmp, avif, heic, jxl) for its probe and decode, or "pipeline".
 
 import FastResize
 import FastResizeCodecs
@@ -21,8 +21,8 @@ private let pipeline: FilePipeline = {
 
 private let decoder: (any ImageDecoding)? = {
     guard target != "pipeline" else { return nil }
-    guard let format = ImageFormat(rawValue: target), let decoder = Codecs.all.decoders[format] else {
-        fatalError("FASTRESIZE_FUZZ_TARGET must be pipeline or one of \(ImageFormat.allCases.map(\.rawValue))")
+    guard let decoder = Codecs.all.decoders[ImageFormat(rawValue: target)] else {
+        fatalError("FASTRESIZE_FUZZ_TARGET must be pipeline or one of \(Codecs.all.formats.map(\.format.rawValue))")
     }
     return decoder
 }()

@@ -113,7 +113,7 @@ struct FastResizeCommand: ParsableCommand {
     @Option(name: .customLong("fail-on"), help: ArgumentHelp("Damage that fails a file: none (draw truncated files as far as they go), truncated, error (the default) or warning (even damage a decoder recovers from).", valueName: "level"))
     var failOn: String?
 
-    @Option(help: ArgumentHelp("Decode in separate worker processes, so a codec crash fails one file: auto (TIFF, HEIF, AVIF; the default), all or none.", valueName: "mode"))
+    @Option(help: ArgumentHelp("Decode in separate worker processes, so a codec crash fails one file: auto (TIFF, HEIF, AVIF, JPEG XL; the default), all or none.", valueName: "mode"))
     var isolate: String?
 
     @Option(help: ArgumentHelp("Output file name: {stem} {ext} {srcext} {width} {height} {format}; default \"{stem}.{ext}\".", valueName: "template"))

@@ -117,14 +117,6 @@ import TestSupport
         #expect(XMP.orientation(in: Array("<x>no orientation</x>".utf8)) == nil)
     }
 
-    @Test func imageMagickRawProfileIsHexDecoded() {
-        let block = Array("Exif\0\0".utf8) + Self.exif(orientation: 3, bigEndian: false)
-        let hex = block.map { String(format: "%02x", $0) }.joined()
-        let text = Array("\nexif\n      \(block.count)\n\(hex)\n".utf8)
-        let decoded = ContainerMetadata.imageMagickRawProfile(text)
-        #expect(decoded.flatMap { EXIF.orientation(in: $0) } == 3)
-    }
-
     @Test func uprightedMetadataResetsBothBlocks() {
         let metadata = ImageMetadata(orientation: .rotated90, exif: Self.exif(orientation: 6, bigEndian: false),
                                      xmp: Array(#"tiff:Orientation="6""#.utf8))

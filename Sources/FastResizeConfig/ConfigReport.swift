@@ -10,7 +10,7 @@ public enum ConfigReport {
         case "gravity": "center"
         case "filter": "lanczos3"
         case "format": "same"
-        case "quality": "per format (JPEG 80, WebP 80, AVIF 50)"
+        case "quality": "per format (JPEG 80, WebP 80, AVIF 50, JPEG XL 75)"
         case "compression-level": "6"
         case "background": "white"
         case "auto-orient", "fsync": "true"

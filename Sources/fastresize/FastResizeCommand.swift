@@ -68,7 +68,7 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Output format: jpeg, png, webp, avif, gif, jxl or same (default).", valueName: "format"))
     var format: String?
 
-    @Option(help: ArgumentHelp("Quality 1-100 for JPEG (default 80), WebP (80) and AVIF (50).", valueName: "1..100"))
+    @Option(help: ArgumentHelp("Quality 1-100 for JPEG (default 80), WebP (80), AVIF (50) and JPEG XL (75).", valueName: "1..100"))
     var quality: String?
 
     @Flag(inversion: .prefixedNo, help: "Write progressive JPEG.")

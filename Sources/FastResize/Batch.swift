@@ -183,7 +183,10 @@ public struct BatchRunner: Sendable {
             let relativeOutput = folder.isEmpty ? name : folder + "/" + name
             let outputPath = URL(fileURLWithPath: options.outputDirectory).appendingPathComponent(relativeOutput)
                 .standardizedFileURL.path
-            let output = OutputRecord(path: outputPath, width: plan.width, height: plan.height, format: format, bytes: 0)
+            var output = OutputRecord(path: outputPath, width: plan.width, height: plan.height, format: format, bytes: 0)
+            // A profile's outputs share one decode (`FilePipeline.render(_:info:outputs:)`): only a
+            // lone output streams its rows to the encoder.
+            output.encode = pipelines.count == 1 ? pipeline.encodeMode(for: info) : (pipeline.animates(info) ? .animation : .whole)
             outputs.append(output)
             guard outputPath.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
                 return PlannedFile(input: input, action: .fail(.outsideOutputFolder(outputPath)), outputs: outputs)
@@ -311,6 +314,7 @@ public struct BatchRunner: Sendable {
             var report = FileReport(input: input, status: status, outputs: outputs, error: error,
                                     ms: Date().timeIntervalSince(start) * 1000)
             report.stageMilliseconds = clock.seconds.isEmpty ? nil : clock.milliseconds
+            if let info = file.info, pipelines.count == 1, status != .skipped { report.decode = pipeline.decodeMode(for: info) }
             return report
         }
         switch file.action {

@@ -30,6 +30,8 @@ public struct FileReport: Sendable, Codable, Equatable {
     public var ms: Double
     /// Milliseconds in each stage ("decode", "resize", "encode", "write") of files that were worked on.
     public var stageMilliseconds: [String: Double]?
+    /// How the file was decoded (rows, whole, frames), for a file making one output.
+    public var decode: DecodeMode?
 
     /// A file's outcome; a failed or cancelled file's planned outputs that were not written take
     /// its status (and, when it failed, its error's kind).
@@ -56,7 +58,7 @@ public struct FileReport: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case input, status, outputs, error, errorKind = "error_kind", ms, stageMilliseconds = "stage_ms"
+        case input, status, outputs, error, errorKind = "error_kind", ms, stageMilliseconds = "stage_ms", decode
     }
 }
 
@@ -159,6 +161,8 @@ public struct OutputRecord: Sendable, Equatable, Codable {
     public var errorKind: FailureKind?
     /// Damage the decoder drew past in making it (`--fail-on none` draws truncated files).
     public var warnings: [String]?
+    /// How it is encoded: from rows as they come, whole, or as an animation (as planned).
+    public var encode: EncodeMode?
 
     public init(path: String, width: Int, height: Int, format: ImageFormat, bytes: Int, webpMode: String? = nil,
                 frames: Int? = nil) {
@@ -173,6 +177,6 @@ public struct OutputRecord: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case path, width, height, format, bytes, webpMode = "webp_mode", frames, status, error, errorKind = "error_kind",
-             warnings
+             warnings, encode
     }
 }

@@ -163,7 +163,7 @@ public struct FilePipeline: Sendable {
         let format = settings.outputFormat(for: info, in: codecs)
         guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
         let log = DecodeLog()
-        if animates(info) {
+        if decodeMode(for: info) == .frames {
             let rendered = try judged(Self.renderAnimations(data, info: info, pipelines: [self], workspace: workspace,
                                                             threads: threads, clock: clock, log: log)[0].get(),
                                       format: info.format, log: log)
@@ -291,7 +291,7 @@ public struct FilePipeline: Sendable {
 
     /// Whether this output of `info`'s file is an animation (the file has frames, both codecs
     /// animate, and the user did not ask for the first frame only).
-    private func animates(_ info: ImageInfo) -> Bool {
+    package func animates(_ info: ImageInfo) -> Bool {
         info.frameCount > 1 && !settings.firstFrameOnly
             && codecs.encoders[settings.outputFormat(for: info, in: codecs)] is any AnimationEncoding
             && codecs.decoders[info.format] is any AnimationDecoding
@@ -519,7 +519,7 @@ public struct FilePipeline: Sendable {
         let info = try facts(known, of: data)
         let decoder = decoder(for: info.format, log: log)!
         let geometry = Geometry(pipeline: self, info: info)
-        if !settings.linear, let streaming = decoder as? any RowStreaming {
+        if decodeMode(for: info) == .rows, let streaming = decoder as? any RowStreaming {
             let resizer = Resizer(filter: settings.filter)
             // Rows read count as decode (see `withStreamedSource`), the rest as resize.
             let image = try clock.measure(.resize) { () throws(FileError) in

@@ -1,9 +1,43 @@
-// MemoryNeed: how much memory making a file's outputs will hold at its peak, estimated from its header and the path it will take.
+// MemoryNeed: the path a file takes (decoded by rows, whole or frame by frame; encoded from rows, whole or as an animation), decided once, and how much memory it will hold at its peak.
 
 import FastResizePixels
 import Foundation
 
+/// How a file is decoded.
+public enum DecodeMode: String, Sendable, Codable {
+    /// A strip of rows at a time (the decoder streams).
+    case rows
+    /// The whole picture (shrunk on load where the codec can).
+    case whole
+    /// Every frame of an animation, one canvas at a time.
+    case frames
+}
+
+/// How an output is encoded.
+public enum EncodeMode: String, Sendable, Codable {
+    /// From groups of rows as the resampler finishes them.
+    case rows
+    /// From the whole output picture.
+    case whole
+    /// Every frame, as an animation.
+    case animation
+}
+
 extension FilePipeline {
+    /// How `info`'s file is decoded for this output alone: the renderer takes this path, the
+    /// memory budget counts it, the report says it.
+    public func decodeMode(for info: ImageInfo) -> DecodeMode {
+        if animates(info) { return .frames }
+        // The decoder's probe says whether it can hand this file over by rows.
+        return info.streamsRows && !settings.linear ? .rows : .whole
+    }
+
+    /// How this output of `info`'s file is encoded (the renderer, the budget and the report alike).
+    public func encodeMode(for info: ImageInfo) -> EncodeMode {
+        if animates(info) { return .animation }
+        return rowEncoder(for: info, geometry: Geometry(pipeline: self, info: info)) != nil ? .rows : .whole
+    }
+
     /// The need of a file making every output of `pipelines` from one decode: the picture they
     /// share, decoded whole (shrunk on load only as far as the largest output allows), and every
     /// output. One output is `memoryNeed(for:)`'s, streaming and all.
@@ -37,9 +71,7 @@ extension FilePipeline {
         let decodedHeight = (info.height + scale - 1) / scale
         // Four bytes a pixel covers RGBA; 16-bit and float work take more on the paths that use them.
         let perPixel = settings.linear ? 16 : 4
-        guard info.streamsRows && !settings.linear && info.frameCount == 1 else {
-            return decodedWidth * decodedHeight * perPixel
-        }
+        guard decodeMode(for: info) == .rows else { return decodedWidth * decodedHeight * perPixel }
         // The strip: a band of output rows' worth of input rows, plus the kernel's reach.
         let rowsPerOutputRow = Double(decodedHeight) / Double(max(1, geometry.height))
         return decodedWidth * min(decodedHeight, Int(Double(Resizer.bandRows * 2) * rowsPerOutputRow) + 64) * perPixel
@@ -50,14 +82,16 @@ extension FilePipeline {
     func outputNeed(for info: ImageInfo) -> Int {
         let geometry = Geometry(pipeline: self, info: info)
         let outputPixels = geometry.width * geometry.height
-        if rowEncoder(for: info, geometry: geometry) != nil {
+        let mode = encodeMode(for: info)
+        if mode == .rows {
             // A group of output rows (and its converted copy); the encoded bytes go to the output's
             // temporary file as they are made (the batch hands `render` that file), past the
             // encoder's own buffers (a megabyte covers libjpeg's and zlib's).
             let groupRows = Resizer.bandRows * ProcessInfo.processInfo.activeProcessorCount
             return geometry.width * groupRows * 4 * 2 + (1 << 20)
         }
-        let frames = info.frameCount > 1 && !settings.firstFrameOnly ? info.frameCount : 1
+        // Only an animation keeps every frame (a GIF written as PNG is its first frame).
+        let frames = mode == .animation ? info.frameCount : 1
         return outputPixels * 4 * frames + outputPixels * 4
     }
 }

@@ -121,8 +121,8 @@ func loadReport(_ path: String) throws -> BatchReport {
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path("report.json")))) as! [String: Any]
         #expect(Set(json.keys) == ["version", "summary", "files"])
         let file = (json["files"] as! [[String: Any]]).first { ($0["status"] as? String) == "written" }!
-        #expect(Set(file.keys).isSuperset(of: ["input", "status", "outputs", "ms"]))
-        #expect(Set((file["outputs"] as! [[String: Any]])[0].keys) == ["path", "width", "height", "format", "bytes", "status"])
+        #expect(Set(file.keys).isSuperset(of: ["input", "status", "outputs", "ms", "decode", "stage_ms"]))
+        #expect(Set((file["outputs"] as! [[String: Any]])[0].keys) == ["path", "width", "height", "format", "bytes", "status", "encode"])
     }
 
     @Test func namedNonImageIsAnError() throws {

@@ -246,13 +246,16 @@ public struct BatchRunner: Sendable {
         defer { temporaries.removeAll() }     // files given up may still be writing theirs
         defer { workers?.shutDown() }
         let total = source.expectedCount
+        // Flushing on the committer while the worker goes on pays only when there is a next file.
+        let overlapCommits = (total ?? 2) > 1
         let done = Mutex(0)
         let budget = MemoryBudget(limit: options.memoryLimit)
         let timeout = options.timeout
         let results = FileScheduler.run(
             source: source, workers: options.jobs, timeout: timeout, control: control,
             work: { file, slot in
-                execute(file, slot: slot, threads: threadsPerImage, budget: budget, temporaries: temporaries, events: events)
+                execute(file, slot: slot, threads: threadsPerImage, budget: budget, temporaries: temporaries, events: events,
+                        overlapCommits: overlapCommits)
             },
             timedOut: { file in
                 FileReport(input: file.input.path, status: .failed, outputs: file.outputs,
@@ -300,7 +303,7 @@ public struct BatchRunner: Sendable {
     }
 
     private func execute(_ file: PlannedFile, slot: WorkerSlot, threads: Int, budget: MemoryBudget,
-                         temporaries: TemporaryFiles, events: EventBus) -> FileOutcome {
+                         temporaries: TemporaryFiles, events: EventBus, overlapCommits: Bool) -> FileOutcome {
         let start = Date()
         let input = file.input.path
         let clock = StageClock()
@@ -357,7 +360,7 @@ public struct BatchRunner: Sendable {
         }
         // Flushing outputs to disk waits on the disk: the committer thread does it while this
         // thread goes on with the next file. Once handed over, the file cannot be given up.
-        guard options.fsync, !encoded.ready.isEmpty, slot.mayCommit() else {
+        guard options.fsync, overlapCommits, !encoded.ready.isEmpty, slot.mayCommit() else {
             let (status, outputs, error) = clock.measure(.write) { place(encoded, commit: slot.mayCommit) }
             return .done(finish(status, outputs, error))
         }

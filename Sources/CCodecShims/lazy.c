@@ -128,10 +128,6 @@ typedef struct {
     char message[FR_MESSAGE_SIZE];
 } fr_lazy_library;
 
-static fr_lazy_library heif_library = { PTHREAD_ONCE_INIT, -1, "" };
-static fr_lazy_library avif_library = { PTHREAD_ONCE_INIT, -1, "" };
-static fr_lazy_library jxl_library = { PTHREAD_ONCE_INIT, -1, "" };
-
 /// Opens `soname` (never closed: the process keeps it until exit, as if it had been linked).
 static void *fr_lazy_open(fr_lazy_library *library, const char *soname) {
     void *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
@@ -148,49 +144,28 @@ static void *fr_lazy_open(fr_lazy_library *library, const char *soname) {
         return; \
     }
 
-static void fr_load_heif(void) {
-    fr_lazy_library *library = &heif_library;
-    const char *soname = "libheif.so.1";
-    void *handle = fr_lazy_open(library, soname);
-    if (!handle) return;
-    FR_HEIF_FUNCTIONS(FR_RESOLVE)
-    library->status = 0;
-}
-
-static void fr_load_avif(void) {
-    fr_lazy_library *library = &avif_library;
-    const char *soname = "libavif.so.15";
-    void *handle = fr_lazy_open(library, soname);
-    if (!handle) return;
-    FR_AVIF_FUNCTIONS(FR_RESOLVE)
-    library->status = 0;
-}
-
-static void fr_load_jxl(void) {
-    fr_lazy_library *library = &jxl_library;
-    const char *soname = "libjxl.so.0.7";
-    void *handle = fr_lazy_open(library, soname);
-    if (!handle) return;
-    FR_JXL_FUNCTIONS(FR_RESOLVE)
-    library->status = 0;
-}
-
 static int fr_lazy_result(fr_lazy_library *library, char *message) {
     if (library->status != 0 && message) snprintf(message, FR_MESSAGE_SIZE, "%s", library->message);
     return library->status;
 }
 
-int fr_heif_load(char *message) {
-    pthread_once(&heif_library.once, fr_load_heif);
-    return fr_lazy_result(&heif_library, message);
-}
+// One library: its state, its loader (every function of FUNCTIONS resolved, or the first missing
+// one named) and fr_<lib>_load, which loads it once whichever thread asks first.
+#define FR_LAZY_LIBRARY(lib, library_soname, FUNCTIONS) \
+    static fr_lazy_library lib##_library = { PTHREAD_ONCE_INIT, -1, "" }; \
+    static void fr_load_##lib(void) { \
+        fr_lazy_library *library = &lib##_library; \
+        const char *soname = library_soname; \
+        void *handle = fr_lazy_open(library, soname); \
+        if (!handle) return; \
+        FUNCTIONS(FR_RESOLVE) \
+        library->status = 0; \
+    } \
+    int fr_##lib##_load(char *message) { \
+        pthread_once(&lib##_library.once, fr_load_##lib); \
+        return fr_lazy_result(&lib##_library, message); \
+    }
 
-int fr_avif_load(char *message) {
-    pthread_once(&avif_library.once, fr_load_avif);
-    return fr_lazy_result(&avif_library, message);
-}
-
-int fr_jxl_load(char *message) {
-    pthread_once(&jxl_library.once, fr_load_jxl);
-    return fr_lazy_result(&jxl_library, message);
-}
+FR_LAZY_LIBRARY(heif, "libheif.so.1", FR_HEIF_FUNCTIONS)
+FR_LAZY_LIBRARY(avif, "libavif.so.15", FR_AVIF_FUNCTIONS)
+FR_LAZY_LIBRARY(jxl, "libjxl.so.0.7", FR_JXL_FUNCTIONS)

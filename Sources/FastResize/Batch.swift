@@ -145,8 +145,9 @@ public struct BatchRunner: Sendable {
     private func claim(_ planned: PlannedFile, in claimed: inout [String: String]) -> PlannedFile {
         var entry = planned
         guard entry.action == .process else { return entry }
-        let taken = claimed
-        if let (output, owner) = entry.outputs.lazy.compactMap({ output in taken[output.path].map { (output, $0) } }).first {
+        // A plain loop reads the table in place (a closure could only read a copy of it).
+        for output in entry.outputs {
+            guard let owner = claimed[output.path] else { continue }
             entry.action = .fail(.collision(otherInput: owner == entry.input.path
                 ? "another output of the same input (\((output.path as NSString).lastPathComponent))" : owner))
             return entry

@@ -115,8 +115,9 @@ public struct BatchReport: Sendable, Codable, Equatable {
                                stoppedBy: signal.map(Self.signalName), seconds: seconds,
                                imagesPerSecond: seconds > 0 ? Double(processed) / seconds : 0,
                                peakRSSKiB: BatchSummary.currentPeakRSSKiB())
+        // Every failed file carries its error's kind (FileReport.init).
         for file in files where file.status == .failed {
-            summary.failuresByKind[(file.errorKind ?? .corrupt).rawValue, default: 0] += 1
+            if let kind = file.errorKind { summary.failuresByKind[kind.rawValue, default: 0] += 1 }
         }
         stopSignal = signal
     }

@@ -80,6 +80,7 @@ enum Formats {
             FormatDescription.bytes(bytes, start: Array("P".utf8)) && bytes.count > 2 && (0x31...0x37).contains(bytes[1])
                 && [0x0A, 0x0D, 0x20, 0x09].contains(bytes[2])
         },
+        // No signature to go by (a Targa file starts with its header's field sizes): known by name only.
         ForeignFormat(name: "Targa", extensions: ["tga"]) { _ in false },
         ForeignFormat(name: "ISO media that is neither AVIF nor HEIF", extensions: []) {
             FormatDescription.bytes($0, start: Array("ftyp".utf8), at: 4)

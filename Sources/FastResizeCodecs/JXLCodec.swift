@@ -61,81 +61,91 @@ private struct JXLReading {
         var basic = JxlBasicInfo()
         var metadata = ImageMetadata()
         var format = JxlPixelFormat(num_channels: 3, data_type: JXL_TYPE_UINT8, endianness: JXL_NATIVE_ENDIAN, align: 0)
-        // libjxl writes into these after the calls that hand them over return: memory of our own,
-        // not an array's storage.
-        var picture: (buffer: UnsafeMutableRawBufferPointer, layout: PixelFormat)?
+        // libjxl writes boxes into this after the call that hands it over returns: memory of our own.
         let box = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
-        defer {
-            picture?.buffer.deallocate()
-            box.deallocate()
-        }
+        defer { box.deallocate() }
         var exif: [UInt8] = []
         var readingExif = false
         var gotInfo = false
-        loop: while true {
-            let status = JxlDecoderProcessInput(decoder)
-            switch status {
-            case JXL_DEC_ERROR:
-                throw .decodeFailed(.jxl, "corrupt or unsupported data")
-            case JXL_DEC_NEED_MORE_INPUT:
-                // The whole file was given: the data ends early.
-                if gotInfo && !wanted { break loop }
-                throw .decodeFailed(.jxl, "file is truncated")
-            case JXL_DEC_BASIC_INFO:
-                guard JxlDecoderGetBasicInfo(decoder, &basic) == JXL_DEC_SUCCESS, basic.xsize > 0, basic.ysize > 0 else {
-                    throw .decodeFailed(.jxl, "cannot read the image header")
-                }
-                gotInfo = true
-                metadata.orientation = Orientation(rawValue: Int(basic.orientation.rawValue)) ?? .up
-                format.num_channels = basic.num_color_channels + (basic.alpha_bits > 0 ? 1 : 0)
-            case JXL_DEC_COLOR_ENCODING:
-                var size = 0
-                if JxlDecoderGetICCProfileSize(decoder, nil, JXL_COLOR_PROFILE_TARGET_DATA, &size) == JXL_DEC_SUCCESS, size > 0 {
-                    var profile = [UInt8](repeating: 0, count: size)
-                    if JxlDecoderGetColorAsICCProfile(decoder, nil, JXL_COLOR_PROFILE_TARGET_DATA, &profile, size) == JXL_DEC_SUCCESS {
-                        metadata.iccProfile = profile
+
+        /// Runs the decoder until it wants a buffer for the picture (true) or is done (false).
+        func advance() throws(CodecError) -> Bool {
+            while true {
+                switch JxlDecoderProcessInput(decoder) {
+                case JXL_DEC_ERROR:
+                    throw .decodeFailed(.jxl, "corrupt or unsupported data")
+                case JXL_DEC_NEED_MORE_INPUT:
+                    // The whole file was given: the data ends early.
+                    if gotInfo && !wanted { return false }
+                    throw .decodeFailed(.jxl, "file is truncated")
+                case JXL_DEC_BASIC_INFO:
+                    guard JxlDecoderGetBasicInfo(decoder, &basic) == JXL_DEC_SUCCESS, basic.xsize > 0, basic.ysize > 0 else {
+                        throw .decodeFailed(.jxl, "cannot read the image header")
                     }
-                }
-            case JXL_DEC_BOX:
-                if readingExif { exif += Self.released(decoder, box) }
-                var type: JxlBoxType = (0, 0, 0, 0)
-                readingExif = JxlDecoderGetBoxType(decoder, &type, 1) == JXL_DEC_SUCCESS
-                    && [type.0, type.1, type.2, type.3].map { UInt8(bitPattern: $0) } == Array("Exif".utf8)
-                if readingExif {
-                    exif = []
+                    gotInfo = true
+                    metadata.orientation = Orientation(rawValue: Int(basic.orientation.rawValue)) ?? .up
+                    format.num_channels = basic.num_color_channels + (basic.alpha_bits > 0 ? 1 : 0)
+                case JXL_DEC_COLOR_ENCODING:
+                    var size = 0
+                    if JxlDecoderGetICCProfileSize(decoder, nil, JXL_COLOR_PROFILE_TARGET_DATA, &size) == JXL_DEC_SUCCESS, size > 0 {
+                        var profile = [UInt8](repeating: 0, count: size)
+                        if JxlDecoderGetColorAsICCProfile(decoder, nil, JXL_COLOR_PROFILE_TARGET_DATA, &profile, size) == JXL_DEC_SUCCESS {
+                            metadata.iccProfile = profile
+                        }
+                    }
+                case JXL_DEC_BOX:
+                    if readingExif { exif += Self.released(decoder, box) }
+                    var type: JxlBoxType = (0, 0, 0, 0)
+                    readingExif = JxlDecoderGetBoxType(decoder, &type, 1) == JXL_DEC_SUCCESS
+                        && [type.0, type.1, type.2, type.3].map { UInt8(bitPattern: $0) } == Array("Exif".utf8)
+                    if readingExif {
+                        exif = []
+                        _ = JxlDecoderSetBoxBuffer(decoder, box.baseAddress!.assumingMemoryBound(to: UInt8.self), box.count)
+                    }
+                case JXL_DEC_BOX_NEED_MORE_OUTPUT:
+                    // A large EXIF box: keep what came, and take the rest in the same buffer again.
+                    exif += Self.released(decoder, box)
                     _ = JxlDecoderSetBoxBuffer(decoder, box.baseAddress!.assumingMemoryBound(to: UInt8.self), box.count)
+                case JXL_DEC_NEED_IMAGE_OUT_BUFFER:
+                    return true
+                case JXL_DEC_FULL_IMAGE, JXL_DEC_SUCCESS:
+                    // The first frame is enough.
+                    return false
+                default:
+                    continue
                 }
-            case JXL_DEC_BOX_NEED_MORE_OUTPUT:
-                // A large EXIF box: keep what came, and take the rest in the same buffer again.
-                exif += Self.released(decoder, box)
-                _ = JxlDecoderSetBoxBuffer(decoder, box.baseAddress!.assumingMemoryBound(to: UInt8.self), box.count)
-            case JXL_DEC_NEED_IMAGE_OUT_BUFFER:
-                var size = 0
-                guard JxlDecoderImageOutBufferSize(decoder, &format, &size) == JXL_DEC_SUCCESS else {
-                    throw .decodeFailed(.jxl, "cannot size the picture")
-                }
-                let layout: PixelFormat = switch format.num_channels {
-                case 1: .gray
-                case 2: .grayAlpha
-                case 3: .rgb
-                default: .rgba
-                }
-                guard size == Int(basic.xsize) * Int(basic.ysize) * layout.channelCount, picture == nil else {
-                    throw .decodeFailed(.jxl, "unexpected picture size")
-                }
-                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
-                picture = (buffer, layout)
-                guard JxlDecoderSetImageOutBuffer(decoder, &format, buffer.baseAddress, size) == JXL_DEC_SUCCESS else {
-                    throw .decodeFailed(.jxl, "cannot decode into the picture")
-                }
-            case JXL_DEC_FULL_IMAGE:
-                // The first frame is enough; the pixels were written into `image`'s storage.
-                break loop
-            case JXL_DEC_SUCCESS:
-                break loop
-            default:
-                continue
             }
+        }
+
+        if try advance() {
+            // libjxl decodes straight into the picture's storage, during the rest of the run
+            // (so that rest runs while the storage is lent out), not into a buffer copied after.
+            let layout: PixelFormat = switch format.num_channels {
+            case 1: .gray
+            case 2: .grayAlpha
+            case 3: .rgb
+            default: .rgba
+            }
+            var size = 0
+            guard JxlDecoderImageOutBufferSize(decoder, &format, &size) == JXL_DEC_SUCCESS,
+                  size == Int(basic.xsize) * Int(basic.ysize) * layout.channelCount else {
+                throw .decodeFailed(.jxl, "unexpected picture size")
+            }
+            var image = PixelBuffer(uninitializedWidth: Int(basic.xsize), height: Int(basic.ysize), format: layout)
+            var failure: CodecError?
+            image.pixels.withUnsafeMutableBytes { bytes in
+                guard JxlDecoderSetImageOutBuffer(decoder, &format, bytes.baseAddress, bytes.count) == JXL_DEC_SUCCESS else {
+                    failure = .decodeFailed(.jxl, "cannot decode into the picture")
+                    return
+                }
+                do throws(CodecError) {
+                    if try advance() { failure = .decodeFailed(.jxl, "asked twice for the picture's buffer") }
+                } catch {
+                    failure = error
+                }
+            }
+            if let failure { throw failure }
+            pixels = image
         }
         if readingExif { exif += Self.released(decoder, box) }
         // JPEG XL's Exif box starts with a 4-byte offset to the TIFF header.
@@ -144,13 +154,9 @@ private struct JXLReading {
             if offset + 4 < exif.count { metadata.exif = EXIF.payload(exif[(4 + offset)...]) }
         }
         guard gotInfo else { throw .decodeFailed(.jxl, "no image header") }
+        guard !wanted || pixels != nil else { throw .decodeFailed(.jxl, "no picture") }
         info = ImageInfo(format: .jxl, width: Int(basic.xsize), height: Int(basic.ysize), hasAlpha: basic.alpha_bits > 0,
                          metadata: metadata.resolved())
-        if wanted {
-            guard let picture else { throw .decodeFailed(.jxl, "no picture") }
-            pixels = PixelBuffer(width: info.width, height: info.height, format: picture.layout,
-                                 pixels: Array(picture.buffer.bindMemory(to: UInt8.self)))
-        }
     }
 
     /// What libjxl wrote into the box buffer since it was handed over.

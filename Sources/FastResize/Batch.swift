@@ -184,10 +184,7 @@ public struct BatchRunner: Sendable {
             let relativeOutput = folder.isEmpty ? name : folder + "/" + name
             let outputPath = URL(fileURLWithPath: options.outputDirectory).appendingPathComponent(relativeOutput)
                 .standardizedFileURL.path
-            var output = OutputRecord(path: outputPath, width: plan.width, height: plan.height, format: format, bytes: 0)
-            // A profile's outputs share one decode (`FilePipeline.render(_:info:outputs:)`): only a
-            // lone output streams its rows to the encoder.
-            output.encode = pipelines.count == 1 ? pipeline.encodeMode(for: info) : (pipeline.animates(info) ? .animation : .whole)
+            let output = OutputRecord(path: outputPath, width: plan.width, height: plan.height, format: format, bytes: 0)
             outputs.append(output)
             guard outputPath.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
                 return PlannedFile(input: input, action: .fail(.outsideOutputFolder(outputPath)), outputs: outputs)
@@ -308,7 +305,12 @@ public struct BatchRunner: Sendable {
         let start = Date()
         let input = file.input.path
         let clock = StageClock()
-        events.emit(.planned(input: input, outputs: file.outputs, action: file.action))
+        // The outputs still to make, planned together once: the budget, the renderer and the report read this.
+        let pending = file.outputs.indices.filter { file.outputs[$0].status != .skipped }
+        let plan = file.action == .process ? file.info.map { FilePipeline.plan(for: $0, outputs: pending.map { pipelines[$0] }, threads: threads) } : nil
+        var planned = file.outputs
+        if let plan { for (position, index) in pending.enumerated() { planned[index].encode = plan.outputs[position].encode } }
+        events.emit(.planned(input: input, outputs: planned, action: file.action))
         /// The file's report; its stage times and written outputs told to the subscribers.
         @Sendable func finish(_ status: FileReport.Status, _ outputs: [OutputRecord] = [], _ error: FileError? = nil) -> FileReport {
             for (stage, seconds) in clock.seconds.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
@@ -318,7 +320,7 @@ public struct BatchRunner: Sendable {
             var report = FileReport(input: input, status: status, outputs: outputs, error: error,
                                     ms: Date().timeIntervalSince(start) * 1000)
             report.stageMilliseconds = clock.seconds.isEmpty ? nil : clock.milliseconds
-            if let info = file.info, pipelines.count == 1, status != .skipped { report.decode = pipeline.decodeMode(for: info) }
+            report.decode = plan?.decode
             return report
         }
         switch file.action {
@@ -327,12 +329,11 @@ public struct BatchRunner: Sendable {
         case .fail(let error): return .done(finish(.failed, file.outputs, error))
         case .process: break
         }
-        guard !file.outputs.isEmpty, let info = file.info else { return .done(finish(.failed, [], .notAnImage)) }
+        guard !file.outputs.isEmpty, let plan else { return .done(finish(.failed, [], .notAnImage)) }
         // Admitted only while the files in flight fit the memory budget together.
-        let need = FilePipeline.memoryNeed(for: info, outputs: file.outputs.indices.filter { file.outputs[$0].status != .skipped }
-                                                                   .map { pipelines[$0] })
+        let need = plan.memoryNeed
         guard need <= budget.limit else {
-            return .done(finish(.failed, file.outputs, .memoryLimit(need: need, limit: budget.limit)))
+            return .done(finish(.failed, planned, .memoryLimit(need: need, limit: budget.limit)))
         }
         let admission = budget.acquire(need)
         events.emit(.admitted(input: input, bytes: need))
@@ -340,24 +341,25 @@ public struct BatchRunner: Sendable {
         slot.startClock()
         slot.whenAbandoned { admission.release() }      // a file given up must not hold the budget
         defer { admission.release() }
-        if let workers, options.isolation.isolates(info.format, in: pipeline.codecs) {
-            // The worker process keeps the time: it is killed when the file takes too long.
+        if let workers, options.isolation.isolates(plan.info.format, in: pipeline.codecs) {
+            // The worker process keeps the time: it is killed when the file takes too long. It
+            // plans the file again from the same settings, to the same plan.
             slot.keepsOwnTime()
-            switch workers.call(.render(input: input, outputs: file.outputs, job: WorkerJob(options)), timeout: options.timeout) {
+            switch workers.call(.render(input: input, outputs: planned, job: WorkerJob(options)), timeout: options.timeout) {
             case .success(.rendered(let status, let outputs, let failure, let stages)):
                 clock.add(stages)
                 return .done(finish(status, outputs, status == .failed ? failure ?? .isolation("the worker gave no reason") : nil))
             case .success(.failed(let error)), .failure(let error):
-                return .done(finish(.failed, file.outputs, error))
+                return .done(finish(.failed, planned, error))
             case .success(.header):
-                return .done(finish(.failed, file.outputs, .isolation("the worker answered another question")))
+                return .done(finish(.failed, planned, .isolation("the worker answered another question")))
             }
         }
         let encoded: Encoded
-        switch encode(input: input, outputs: file.outputs, info: info, workspace: slot.workspace, threads: threads,
+        switch encode(input: input, outputs: planned, plan: plan, workspace: slot.workspace, threads: threads,
                       temporaries: temporaries, clock: clock) {
         case .success(let made): encoded = made
-        case .failure(let error): return .done(finish(.failed, file.outputs, error))
+        case .failure(let error): return .done(finish(.failed, planned, error))
         }
         // Flushing outputs to disk waits on the disk: the committer thread does it while this
         // thread goes on with the next file. Once handed over, the file cannot be given up.
@@ -375,10 +377,10 @@ public struct BatchRunner: Sendable {
     /// from one decode: the same work in this process and in a worker process. `commit` is asked
     /// before each output is moved into place. Returns the file's status, every output with its
     /// own, and the error (with several outputs, the first failed one's, naming it).
-    func produce(input: String, outputs planned: [OutputRecord], info known: ImageInfo?, workspace: ResizeWorkspace,
+    func produce(input: String, outputs planned: [OutputRecord], workspace: ResizeWorkspace,
                  threads: Int, temporaries: TemporaryFiles?, clock: StageClock? = nil,
                  commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
-        switch encode(input: input, outputs: planned, info: known, workspace: workspace, threads: threads,
+        switch encode(input: input, outputs: planned, plan: nil, workspace: workspace, threads: threads,
                       temporaries: temporaries, clock: clock) {
         case .success(let encoded): return clock.measure(.write) { place(encoded, commit: commit) }
         case .failure(let error): return (.failed, planned, error)
@@ -395,19 +397,22 @@ public struct BatchRunner: Sendable {
     }
 
     /// Steps up to the moving into place: one decode, every pending output encoded into its
-    /// temporary file (a lone output encoded from rows streams into it as it is encoded).
-    func encode(input: String, outputs planned: [OutputRecord], info known: ImageInfo?, workspace: ResizeWorkspace,
+    /// temporary file (a lone output encoded from rows streams into it as it is encoded), the
+    /// way `plan` says (without one, the file's header is read and it is planned here).
+    func encode(input: String, outputs planned: [OutputRecord], plan known: FilePlan?, workspace: ResizeWorkspace,
                 threads: Int, temporaries: TemporaryFiles?, clock: StageClock?) -> Result<Encoded, FileError> {
         let pending = planned.indices.filter { planned[$0].status != .skipped }
         do throws(FileError) {
             for index in pending { try checkLanding(planned[index].path) }
             let file = try FilePipeline.mapFile(input)
-            let info: ImageInfo
-            if let known { info = known } else { info = try pipeline.inspect(file.data) }
+            let plan: FilePlan
+            if let known { plan = known } else {
+                plan = FilePipeline.plan(for: try pipeline.inspect(file.data), outputs: pending.map { pipelines[$0] },
+                                         threads: threads)
+            }
             let files = pending.map { AtomicFile.Pending(path: planned[$0].path, durable: options.fsync, temporaries: temporaries) }
-            let rendered = FilePipeline.render(file.data, info: info, outputs: pending.map { pipelines[$0] },
-                                               workspace: workspace, threads: threads, releasingInput: file.mapped,
-                                               into: files, clock: clock)
+            let rendered = FilePipeline.render(file.data, plan: plan, workspace: workspace, threads: threads,
+                                               releasingInput: file.mapped, into: files, clock: clock)
             var encoded = Encoded(outputs: planned)
             for (position, index) in pending.enumerated() {
                 switch rendered[position] {

@@ -332,7 +332,7 @@ extension BatchRunner {
         case .render(let input, let outputs, _):
             // The parent removes what a worker that died left (temporaries carry its pid).
             let clock = StageClock()
-            let (status, written, error) = produce(input: input, outputs: outputs, info: nil, workspace: workspace,
+            let (status, written, error) = produce(input: input, outputs: outputs, workspace: workspace,
                                                    threads: 1, temporaries: nil, clock: clock, commit: { true })
             return .rendered(status: status, outputs: written, failure: error, stages: clock.seconds)
         }

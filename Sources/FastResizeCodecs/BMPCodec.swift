@@ -12,7 +12,8 @@ public struct BMPDecoder: ImageDecoding {
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
         let header = try BMPHeader(data)
-        return ImageInfo(format: .bmp, width: header.width, height: header.height, hasAlpha: header.alphaMask != 0)
+        return ImageInfo(format: .bmp, width: header.width, height: header.height, hasAlpha: header.alphaMask != 0,
+                         layout: header.layout)
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
@@ -33,7 +34,7 @@ public struct BMPDecoder: ImageDecoding {
             throw .decodeFailed(.bmp, "file is truncated")
         }
         let palette = header.palette
-        let format: PixelFormat = bits <= 8 ? (header.isGrayPalette ? .gray : .rgb) : (header.alphaMask != 0 ? .rgba : .rgb)
+        let format = header.layout
         var image = PixelBuffer(width: header.width, height: header.height, format: format)
         let channels = format.channelCount
         let fields = bits > 8 ? header.bitFields : []
@@ -167,6 +168,9 @@ private struct BMPHeader {
     var palette: [(UInt8, UInt8, UInt8)] = []
     var masks: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
     var alphaMask: UInt32 { bitsPerPixel > 8 ? masks.3 : 0 }
+
+    /// The layout decoded: gray for gray palettes, RGBA when an alpha mask is given.
+    var layout: PixelFormat { bitsPerPixel <= 8 ? (isGrayPalette ? .gray : .rgb) : (alphaMask != 0 ? .rgba : .rgb) }
 
     var isGrayPalette: Bool { !palette.isEmpty && palette.allSatisfy { $0.0 == $0.1 && $0.1 == $0.2 } }
 

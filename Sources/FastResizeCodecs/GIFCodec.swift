@@ -34,9 +34,12 @@ public struct GIFDecoder: AnimationDecoding, LoggingDecoding {
                 frameCount += 1
             }
         } catch {}
-        return ImageInfo(format: .gif, width: file.width, height: file.height,
-                         hasAlpha: first.transparentIndex != nil || !file.covers(first),
-                         frameCount: frameCount)
+        var info = ImageInfo(format: .gif, width: file.width, height: file.height,
+                             hasAlpha: first.transparentIndex != nil || !file.covers(first),
+                             frameCount: frameCount)
+        // Frame by frame: the RGBA canvas drawn on, and the copy kept to restore it (disposal 3).
+        info.framesScratchPerPixel = 8
+        return info
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
@@ -63,10 +66,10 @@ public struct GIFDecoder: AnimationDecoding, LoggingDecoding {
                 break
             }
             guard let frame = next else { break }
-            let before = frame.disposal == 3 ? canvas : nil
+            let before = frame.disposal == 3 ? canvas.countedApart() : nil
             let whole = try file.draw(frame, onto: &canvas, tolerantLog: tolerantLog)
             // Browsers show delays under 20 ms as 100 ms; so do we, so the output plays as the input did.
-            body(canvas, frame.delay < 2 ? 100 : frame.delay * 10)
+            body(canvas.countedApart(), frame.delay < 2 ? 100 : frame.delay * 10)
             count += 1
             if !whole { break }
             if frame.disposal == 2 {

@@ -25,8 +25,11 @@ public struct JPEGDecoder: RowStreaming, LoggingDecoding {
         let metadata = ContainerMetadata.jpeg(data)
         // CMYK with a profile (its own or the fallback) is converted whole (see rowReader).
         let convertedWhole = info.cmyk != 0 && Self.cmykProfile(metadata) != nil
-        return ImageInfo(format: .jpeg, width: Int(info.width), height: Int(info.height), hasAlpha: false,
-                         metadata: metadata, streamsRows: !convertedWhole)
+        var probed = ImageInfo(format: .jpeg, width: Int(info.width), height: Int(info.height), hasAlpha: false,
+                               metadata: metadata, streamsRows: !convertedWhole, layout: info.components == 1 ? .gray : .rgb)
+        // CMYK converted whole: the four inks a pixel, then RGB.
+        if convertedWhole { probed.decodeScratchPerPixel = 4 }
+        return probed
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
@@ -48,6 +51,8 @@ public struct JPEGDecoder: RowStreaming, LoggingDecoding {
         if reader.isCMYK, let profile = Self.cmykProfile(ContainerMetadata.jpeg(data)) {
             reader = try open(data, scaleDenominator: scaleDenominator, rawCMYK: true, releasingInput: false)
             let cmyk = try reader.readAll()
+            let held = PictureMeter.charge(cmyk.count)
+            defer { withExtendedLifetime(held) {} }
             if let rgb = LittleCMS.shared.convertCMYK(cmyk, width: reader.width, height: reader.height,
                                                        kind: reader.adobeInverted ? .inverted : .normal, profile: profile) {
                 return DecodedImage(pixels: rgb, scaleX: scale, scaleY: scale, inSRGB: true)

@@ -30,9 +30,16 @@ public struct PNGDecoder: RowStreaming, LoggingDecoding {
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
         let context = try PNGContext(reading: data)
         let header = try context.header()
-        return ImageInfo(format: .png, width: Int(header.width), height: Int(header.height),
-                         hasAlpha: context.hasAlpha(header), metadata: context.metadata(),
-                         streamsRows: Self.streams(header, output: context.output(for: header)))
+        let output = context.output(for: header)
+        var info = ImageInfo(format: .png, width: Int(header.width), height: Int(header.height),
+                             hasAlpha: context.hasAlpha(header), metadata: context.metadata(),
+                             streamsRows: Self.streams(header, output: output), layout: output.layout, bitDepth: output.bitDepth)
+        if output.narrowToGray {
+            // Decoded as RGB(A), then narrowed to the gray it is.
+            info.layout = output.layout.hasAlpha ? .grayAlpha : .gray
+            info.decodeScratchPerPixel = output.layout.channelCount
+        }
+        return info
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {

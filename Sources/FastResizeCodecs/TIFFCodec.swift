@@ -16,8 +16,20 @@ public struct TIFFDecoder: RowStreaming {
         var metadata = ImageMetadata(orientation: Orientation(exifValue: Int(header.orientation)))
         metadata.iccProfile = header.icc
         metadata.xmp = header.xmp
-        return ImageInfo(format: .tiff, width: Int(header.info.width), height: Int(header.info.height),
-                         hasAlpha: header.info.has_alpha != 0, metadata: metadata, streamsRows: header.info.streamable != 0)
+        var info = ImageInfo(format: .tiff, width: Int(header.info.width), height: Int(header.info.height),
+                             hasAlpha: header.info.has_alpha != 0, metadata: metadata, streamsRows: header.info.streamable != 0)
+        // The picture each way of decoding (see `decodePage`) hands over, and what it holds beside.
+        let samples = Int(header.info.samples_per_pixel)
+        if header.info.streamable != 0 {
+            info.layout = PixelFormat(channelCount: samples)
+        } else if header.info.sixteen_bit_direct != 0 {
+            (info.layout, info.bitDepth) = (PixelFormat(channelCount: samples), 16)
+        } else if header.info.cmyk_direct != 0 || header.info.lab_direct != 0 {
+            info.decodeScratchPerPixel = samples * Int(header.info.bits_per_sample) / 8 + (samples == 5 ? 5 : 0)
+        } else if header.info.has_alpha == 0 {
+            info.decodeScratchPerPixel = 4      // libtiff's RGBA raster, converted to RGB
+        }
+        return info
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
@@ -63,6 +75,8 @@ public struct TIFFDecoder: RowStreaming {
         if header.info.cmyk_direct != 0, let profile = header.icc ?? LittleCMS.shared.fallbackCMYKProfile {
             let channels = Int(header.info.samples_per_pixel)
             var samples = try Self.samples(data, count: width * height * channels)
+            let held = PictureMeter.charge(samples.count)
+            defer { withExtendedLifetime(held) {} }
             var alpha: [UInt8]?
             if channels == 5 {
                 (samples, alpha) = Self.splitAlpha(samples, premultiplied: header.info.alpha_premultiplied != 0)
@@ -75,6 +89,8 @@ public struct TIFFDecoder: RowStreaming {
         if header.info.lab_direct != 0 {
             let bitDepth = Int(header.info.bits_per_sample)
             let samples = try Self.samples(data, count: width * height * 3 * bitDepth / 8)
+            let held = PictureMeter.charge(samples.count)
+            defer { withExtendedLifetime(held) {} }
             if let rgb = LittleCMS.shared.convertLab(samples, bitDepth: bitDepth, width: width, height: height) { return (rgb, true) }
         }
         var image = PixelBuffer(width: width, height: height, format: .rgba)

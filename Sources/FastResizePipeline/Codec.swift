@@ -15,9 +15,19 @@ public struct ImageInfo: Sendable, Equatable {
     /// The decoder can hand this file over a few rows at a time (`RowStreaming`), so decoding it
     /// holds a strip of rows rather than the picture.
     public var streamsRows: Bool
+    /// The layout and bits per sample of the picture the decoder hands over (RGB or RGBA at 8 bits
+    /// unless the header says otherwise): what the memory plan counts.
+    public var layout: PixelFormat
+    public var bitDepth: Int
+    /// Bytes a pixel the decoder holds beside the picture it hands over while decoding it whole (a
+    /// raster in another layout, converted after).
+    public var decodeScratchPerPixel = 0
+    /// Bytes a pixel the decoder holds beside each frame it hands over while decoding an animation
+    /// frame by frame (the canvas it draws on, say).
+    public var framesScratchPerPixel = 0
 
     public init(format: ImageFormat, width: Int, height: Int, hasAlpha: Bool, metadata: ImageMetadata = .none,
-                frameCount: Int = 1, streamsRows: Bool = false) {
+                frameCount: Int = 1, streamsRows: Bool = false, layout: PixelFormat? = nil, bitDepth: Int = 8) {
         self.format = format
         self.width = width
         self.height = height
@@ -25,7 +35,12 @@ public struct ImageInfo: Sendable, Equatable {
         self.metadata = metadata
         self.frameCount = frameCount
         self.streamsRows = streamsRows
+        self.layout = layout ?? (hasAlpha ? .rgba : .rgb)
+        self.bitDepth = bitDepth
     }
+
+    /// Bytes of one pixel of the decoded picture.
+    public var bytesPerPixel: Int { layout.channelCount * bitDepth / 8 }
 
     public var pixelCount: Int { width * height }
 }

@@ -129,7 +129,7 @@ public struct FilePipeline: Sendable {
         return info
     }
 
-    private func checkLimit(width: Int, height: Int) throws(FileError) {
+    func checkLimit(width: Int, height: Int) throws(FileError) {
         // Multiply in a way that cannot overflow for hostile 32-bit sizes.
         if width <= 0 || height <= 0 || width > maxPixels || height > maxPixels / width {
             throw .pixelLimit(width: width, height: height)
@@ -145,7 +145,7 @@ public struct FilePipeline: Sendable {
                                   enlarge: settings.enlarge)
     }
 
-    private func orientation(of info: ImageInfo) -> Orientation {
+    func orientation(of info: ImageInfo) -> Orientation {
         settings.autoOrient ? info.metadata.orientation : .up
     }
 
@@ -159,26 +159,34 @@ public struct FilePipeline: Sendable {
     public func render(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
                        threads: Int = 1, releasingInput: Bool = false,
                        into sink: (any ByteSink)? = nil, clock: StageClock? = nil) throws(FileError) -> RenderedImage {
-        let info = try facts(known, of: data)
-        let format = settings.outputFormat(for: info, in: codecs)
-        guard let encoder = codecs.encoders[format] else { throw .noEncoder(format) }
+        try Self.render(data, plan: renderPlan(for: facts(known, of: data), threads: threads), workspace: workspace, threads: threads,
+                        releasingInput: releasingInput, into: sink, clock: clock)
+    }
+
+    /// One output the way `plan` says (see `render(_:info:)`).
+    public static func render(_ data: Data, plan: RenderPlan, workspace: ResizeWorkspace = ResizeWorkspace(),
+                              threads: Int = 1, releasingInput: Bool = false,
+                              into sink: (any ByteSink)? = nil, clock: StageClock? = nil) throws(FileError) -> RenderedImage {
+        let pipeline = plan.pipeline
+        guard let encoder = pipeline.codecs.encoders[plan.format] else { throw .noEncoder(plan.format) }
         let log = DecodeLog()
-        if decodeMode(for: info) == .frames {
-            let rendered = try judged(Self.renderAnimations(data, info: info, pipelines: [self], workspace: workspace,
-                                                            threads: threads, clock: clock, log: log)[0].get(),
-                                      format: info.format, log: log)
-            return try clock.measure(.write) { () throws(FileError) in try Self.deliver(rendered, to: sink) }
+        if plan.decode == .frames {
+            let rendered = try pipeline.judged(renderAnimations(data, plans: [plan], workspace: workspace, threads: threads,
+                                                                clock: clock, log: log)[0].get(),
+                                               format: plan.info.format, log: log)
+            return try clock.measure(.write) { () throws(FileError) in try deliver(rendered, to: sink) }
         }
-        if let rendered = try renderStreamed(data, info: info, format: format, workspace: workspace, threads: threads,
-                                             releasingInput: releasingInput, into: sink, clock: clock, log: log) {
-            return try judged(rendered, format: info.format, log: log)
+        if plan.encode == .rows,
+           let rendered = try pipeline.renderStreamed(data, plan: plan, workspace: workspace, threads: threads,
+                                                      releasingInput: releasingInput, into: sink, clock: clock, log: log) {
+            return try pipeline.judged(rendered, format: plan.info.format, log: log)
         }
-        let image = try resized(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput,
-                                clock: clock, log: log)
-        let encoded = try judged(clock.measure(.encode) { () throws(FileError) in
-            try encodeStill(image, info: info, encoder: encoder, format: format)
-        }, format: info.format, log: log)
-        return try clock.measure(.write) { () throws(FileError) in try Self.deliver(encoded, to: sink) }
+        let image = try pipeline.resized(data, plan: plan, workspace: workspace, threads: threads,
+                                         releasingInput: releasingInput, clock: clock, log: log)
+        let encoded = try pipeline.judged(clock.measure(.encode) { () throws(FileError) in
+            try pipeline.encodeStill(image, plan: plan, encoder: encoder)
+        }, format: plan.info.format, log: log)
+        return try clock.measure(.write) { () throws(FileError) in try deliver(encoded, to: sink) }
     }
 
     /// A file made whole, handed to `sink` when there is one (its bytes then leave the result).
@@ -191,26 +199,35 @@ public struct FilePipeline: Sendable {
     }
 
     /// Every output of a profile (`pipelines`: the same codecs, each output's own settings) from
-    /// one decode of `data`: the decoder shrinks on load only as far as the largest output allows
-    /// (streamed files are box-averaged as their rows come, by the largest output's factor), then
-    /// each output is resized, converted and encoded from that picture. Animated outputs resize
-    /// every frame into each of them as the frame is decoded. A decoding failure fails every
-    /// output; an encoding failure only its own. One output goes the single-output way
-    /// (`render`), streaming included. Given `sinks` (one per output), each file's bytes go to its own.
+    /// one decode of `data`, as `plan(for:outputs:)` plans them (see `render(_:plan:)`).
     public static func render(_ data: Data, info: ImageInfo, outputs pipelines: [FilePipeline],
                               workspace: ResizeWorkspace = ResizeWorkspace(), threads: Int = 1, releasingInput: Bool = false,
                               into sinks: [any ByteSink]? = nil, clock: StageClock? = nil) -> [Result<RenderedImage, FileError>] {
-        if pipelines.count == 1 {
+        render(data, plan: plan(for: info, outputs: pipelines, threads: threads), workspace: workspace, threads: threads,
+               releasingInput: releasingInput, into: sinks, clock: clock)
+    }
+
+    /// Every output of `plan` from one decode of `data`: the decoder shrinks on load only as far
+    /// as the largest output allows (streamed files are box-averaged as their rows come, by the
+    /// largest output's factor), then each output is resized, converted and encoded from that
+    /// picture. Animated outputs resize every frame into each of them as the frame is decoded. A
+    /// decoding failure fails every output; an encoding failure only its own. One output goes its
+    /// own way (`render(_:plan:)` with a `RenderPlan`), streaming included. Given `sinks` (one per
+    /// output), each file's bytes go to its own.
+    public static func render(_ data: Data, plan: FilePlan, workspace: ResizeWorkspace = ResizeWorkspace(), threads: Int = 1,
+                              releasingInput: Bool = false, into sinks: [any ByteSink]? = nil,
+                              clock: StageClock? = nil) -> [Result<RenderedImage, FileError>] {
+        if plan.outputs.count == 1 {
             return [Result { () throws(FileError) in
-                try pipelines[0].render(data, info: info, workspace: workspace, threads: threads, releasingInput: releasingInput,
-                                        into: sinks?[0], clock: clock)
+                try render(data, plan: plan.outputs[0], workspace: workspace, threads: threads, releasingInput: releasingInput,
+                           into: sinks?[0], clock: clock)
             }]
         }
         let log = DecodeLog()
-        let results = renderShared(data, info: info, pipelines: pipelines, workspace: workspace, threads: threads,
+        let results = renderShared(data, plans: plan.outputs, workspace: workspace, threads: threads,
                                    releasingInput: releasingInput, clock: clock, log: log).map { result in
             result.flatMap { rendered in
-                Result { () throws(FileError) in try pipelines[0].judged(rendered, format: info.format, log: log) }
+                Result { () throws(FileError) in try plan.outputs[0].pipeline.judged(rendered, format: plan.info.format, log: log) }
             }
         }
         guard let sinks else { return results }
@@ -223,53 +240,47 @@ public struct FilePipeline: Sendable {
         }
     }
 
-    /// Several outputs from one decode (see `render(_:info:outputs:)`).
-    private static func renderShared(_ data: Data, info: ImageInfo, pipelines: [FilePipeline], workspace: ResizeWorkspace,
-                                     threads: Int, releasingInput: Bool, clock: StageClock?,
-                                     log: DecodeLog) -> [Result<RenderedImage, FileError>] {
-        var results = [Result<RenderedImage, FileError>?](repeating: nil, count: pipelines.count)
-        for (index, pipeline) in pipelines.enumerated() {
-            let format = pipeline.settings.outputFormat(for: info, in: pipeline.codecs)
-            if pipeline.codecs.encoders[format] == nil { results[index] = .failure(.noEncoder(format)) }
+    /// Several outputs from one decode (see `render(_:plan:)` with a `FilePlan`).
+    private static func renderShared(_ data: Data, plans: [RenderPlan], workspace: ResizeWorkspace, threads: Int,
+                                     releasingInput: Bool, clock: StageClock?, log: DecodeLog) -> [Result<RenderedImage, FileError>] {
+        var results = [Result<RenderedImage, FileError>?](repeating: nil, count: plans.count)
+        for (index, plan) in plans.enumerated() where plan.pipeline.codecs.encoders[plan.format] == nil {
+            results[index] = .failure(.noEncoder(plan.format))
         }
-        let animated = pipelines.indices.filter { results[$0] == nil && pipelines[$0].animates(info) }
+        let animated = plans.indices.filter { results[$0] == nil && plans[$0].decode == .frames }
         if !animated.isEmpty {
             do {
-                let rendered = try renderAnimations(data, info: info, pipelines: animated.map { pipelines[$0] },
-                                                    workspace: workspace, threads: threads, clock: clock, log: log)
+                let rendered = try renderAnimations(data, plans: animated.map { plans[$0] }, workspace: workspace,
+                                                    threads: threads, clock: clock, log: log)
                 for (position, index) in animated.enumerated() { results[index] = rendered[position] }
             } catch {
                 for index in animated { results[index] = .failure(error) }
             }
         }
-        let stills = pipelines.indices.filter { results[$0] == nil }
+        let stills = plans.indices.filter { results[$0] == nil }
         if !stills.isEmpty {
-            let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
             do {
                 let decoded = try clock.measure(.decode) { () throws(FileError) in
-                    try decodeShared(data, info: info, pipelines: stills.map { pipelines[$0] },
-                                     geometries: stills.map { geometries[$0] }, releasingInput: releasingInput, log: log)
+                    try decodeShared(data, plans: stills.map { plans[$0] }, releasingInput: releasingInput, log: log)
                 }
                 // Largest output first; each smaller one is box-averaged from the picture the one
                 // before it was (when its settings allow the box step), so the big decoded picture
                 // is averaged down once rather than once per output.
                 var cascade = decoded
-                for index in stills.sorted(by: { geometries[$0].width * geometries[$0].height > geometries[$1].width * geometries[$1].height }) {
-                    let pipeline = pipelines[index]
-                    let format = pipeline.settings.outputFormat(for: info, in: pipeline.codecs)
+                for index in stills.sorted(by: { plans[$0].width * plans[$0].height > plans[$1].width * plans[$1].height }) {
+                    let plan = plans[index]
+                    let pipeline = plan.pipeline
                     var source = decoded
-                    if pipeline.cheapStepsAllowed && !decoded.pixels.format.hasAlpha && decoded.pixels.bitDepth == 8 {
-                        cascade = clock.measure(.resize) { Self.boxed(cascade, toward: geometries[index]) }
+                    if pipeline.boxAllowed(decoded.pixels.format.hasAlpha) && decoded.pixels.bitDepth == 8 {
+                        cascade = clock.measure(.resize) { Self.boxed(cascade, toward: plan.geometry) }
                         source = cascade
                     }
                     results[index] = Result { () throws(FileError) in
                         let image = clock.measure(.resize) {
-                            pipeline.finish(source, geometry: geometries[index],
-                                            profile: pipeline.profileToApply(info, decodedInSRGB: decoded.inSRGB),
-                                            workspace: workspace, threads: threads)
+                            pipeline.finish(source, plan: plan, workspace: workspace, threads: threads)
                         }
                         return try clock.measure(.encode) { () throws(FileError) in
-                            try pipeline.encodeStill(image, info: info, encoder: pipeline.codecs.encoders[format]!, format: format)
+                            try pipeline.encodeStill(image, plan: plan, encoder: pipeline.codecs.encoders[plan.format]!)
                         }
                     }
                 }
@@ -297,21 +308,21 @@ public struct FilePipeline: Sendable {
             && codecs.decoders[info.format] is any AnimationDecoding
     }
 
-    /// The decode several outputs share: shrunk on load by the smallest factor any of them allows.
-    private static func decodeShared(_ data: Data, info: ImageInfo, pipelines: [FilePipeline], geometries: [Geometry],
-                                     releasingInput: Bool, log: DecodeLog) throws(FileError) -> DecodedImage {
-        let first = pipelines[0]
+    /// The decode several outputs share, shrunk on load by the factor their plans share.
+    private static func decodeShared(_ data: Data, plans: [RenderPlan], releasingInput: Bool,
+                                     log: DecodeLog) throws(FileError) -> DecodedImage {
+        let first = plans[0].pipeline
+        let info = plans[0].info
         let decoder = first.decoder(for: info.format, log: log)!
-        let factor = zip(pipelines, geometries).map { $0.decoderFactor($1) }.min() ?? 1
-        if !pipelines.contains(where: \.settings.linear), let streaming = decoder as? any RowStreaming {
+        let factor = plans[0].decoderFactor
+        if !plans.contains(where: \.pipeline.settings.linear), let streaming = decoder as? any RowStreaming {
             let decoded = try withBytes(of: data) { bytes throws(CodecError) -> DecodedImage? in
                 guard let reader = try first.openReader(bytes, decoder: streaming, format: info.format, factor: factor,
                                                         releasingInput: releasingInput) else { return nil }
                 // The rows are box-averaged as they come, as far as the largest output allows.
                 var box = (x: Int.max, y: Int.max)
-                for (pipeline, geometry) in zip(pipelines, geometries) {
-                    let allowed = pipeline.cheapStepsAllowed && !reader.format.hasAlpha
-                    let factors = allowed ? geometry.boxFactors(in: geometry.region(scaleX: reader.scaleX, scaleY: reader.scaleY)) : (x: 1, y: 1)
+                for plan in plans {
+                    let factors = plan.boxFactors(decodedAtX: reader.scaleX, y: reader.scaleY, hasAlpha: reader.format.hasAlpha)
                     box = (min(box.x, factors.x), min(box.y, factors.y))
                 }
                 let rows = BoxRows(reader: reader, factorX: box.x, factorY: box.y)
@@ -330,48 +341,46 @@ public struct FilePipeline: Sendable {
 
     /// Encodes one still output: 16 bits rounded for encoders without them, the encoder's layout,
     /// the metadata kept, WebP's mode.
-    private func encodeStill(_ image: PixelBuffer, info: ImageInfo, encoder: any ImageEncoding,
-                             format: ImageFormat) throws(FileError) -> RenderedImage {
+    private func encodeStill(_ image: PixelBuffer, plan: RenderPlan, encoder: any ImageEncoding) throws(FileError) -> RenderedImage {
         var image = image
         var options = settings.encoding
-        let webpMode = codecs.description(of: format)?.losslessByContent == true ? chooseWebPMode(&options, for: image) : nil
+        let webpMode = codecs.description(of: plan.format)?.losslessByContent == true ? chooseWebPMode(&options, for: image) : nil
         if image.bitDepth == 16 && !encoder.writesSixteenBits { image = image.narrowed() }
         image = Self.prepare(image, for: encoder, background: settings.background)
-        let metadata = outputMetadata(info.metadata, pixels: image.format)
+        let metadata = outputMetadata(plan.info.metadata, pixels: image.format)
         do {
             let bytes = try encoder.encode(image, options: options, metadata: metadata)
-            return RenderedImage(bytes: bytes, width: image.width, height: image.height, format: format,
+            return RenderedImage(bytes: bytes, width: image.width, height: image.height, format: plan.format,
                                  webpMode: webpMode, frames: 1)
         } catch {
             throw .codec(error)
         }
     }
 
-    /// Decode, resize and encode all streamed, for outputs whose encoder takes rows and gains by
-    /// it (`RowEncoding.streamsRows`: any PNG, large JPEG): finished output rows go to the encoder
-    /// group by group, converted to sRGB and to the encoder's layout on the way, so neither the
-    /// decoded picture nor the output picture ever exists whole. Nil when this file or output
-    /// cannot go this way: not streamable, linear light, or to be turned upright (turning needs
-    /// the whole output; it is small next to the input).
-    private func renderStreamed(_ data: Data, info: ImageInfo, format: ImageFormat, workspace: ResizeWorkspace,
-                                threads: Int, releasingInput: Bool, into given: (any ByteSink)?,
+    /// Decode, resize and encode all streamed, for outputs planned so (`EncodeMode.rows`: the
+    /// encoder takes rows and gains by it, `RowEncoding.streamsRows`: any PNG, large JPEG):
+    /// finished output rows go to the encoder group by group, converted to sRGB and to the
+    /// encoder's layout on the way, so neither the decoded picture nor the output picture ever
+    /// exists whole. Nil when the decoder turns out unable to stream this file after all.
+    private func renderStreamed(_ data: Data, plan: RenderPlan, workspace: ResizeWorkspace, threads: Int,
+                                releasingInput: Bool, into given: (any ByteSink)?,
                                 clock: StageClock?, log: DecodeLog) throws(FileError) -> RenderedImage? {
-        let geometry = Geometry(pipeline: self, info: info)
-        guard let encoder = rowEncoder(for: info, geometry: geometry),
-              let decoder = decoder(for: info.format, log: log) as? any RowStreaming else { return nil }
-        let profile = profileToApply(info, decodedInSRGB: false)
+        let geometry = plan.geometry
+        guard let encoder = codecs.encoders[plan.format] as? any RowEncoding,
+              let decoder = decoder(for: plan.info.format, log: log) as? any RowStreaming else { return nil }
+        let profile = plan.profile
         let resizer = Resizer(filter: settings.filter)
         let buffer = ByteBuffer()
         let sink = CountingSink(given ?? buffer)
         // Interleaved: rows read count as decode, rows handed to the encoder (and written) as
         // encode, the rest as resize.
         let done: Void? = try clock.measure(.resize) { () throws(FileError) in
-          try withStreamedSource(data, decoder: decoder, format: info.format, geometry: geometry, threads: threads,
+          try withStreamedSource(data, decoder: decoder, plan: plan, threads: threads,
                                  releasingInput: releasingInput, clock: clock) { source throws(CodecError) in
             let layout = Self.layout(of: source.format, for: encoder)
             let writer = try encoder.rowWriter(width: geometry.width, height: geometry.height, format: layout,
                                                options: settings.encoding,
-                                               metadata: outputMetadata(info.metadata, pixels: layout), into: sink)
+                                               metadata: outputMetadata(plan.info.metadata, pixels: layout), into: sink)
             try resizer.resizeStreaming(sourceWidth: source.width, sourceHeight: source.height, format: source.format,
                                         region: source.region, width: geometry.width, height: geometry.height,
                                         threads: threads, workspace: workspace, read: source.read) { rows, count throws(CodecError) in
@@ -391,14 +400,15 @@ public struct FilePipeline: Sendable {
           }
         }
         guard done != nil else { return nil }
-        var rendered = RenderedImage(bytes: buffer.bytes, width: geometry.width, height: geometry.height, format: format,
+        var rendered = RenderedImage(bytes: buffer.bytes, width: geometry.width, height: geometry.height, format: plan.format,
                                      webpMode: nil, frames: 1)
         rendered.byteCount = sink.count
         return rendered
     }
 
-    /// The encoder that takes `info`'s output row by row as it is resized, or nil when the output
-    /// is made whole (see `renderStreamed`).
+    /// The encoder that can take `info`'s output row by row as it is resized and gains by it, or
+    /// nil when the output is made whole: a streamed decode, not linear light, and nothing to turn
+    /// upright (turning needs the whole output; it is small next to the input).
     func rowEncoder(for info: ImageInfo, geometry: Geometry) -> (any RowEncoding)? {
         guard info.streamsRows, !settings.linear, geometry.orientation == .up,
               let encoder = codecs.encoders[settings.outputFormat(for: info, in: codecs)] as? any RowEncoding,
@@ -407,43 +417,39 @@ public struct FilePipeline: Sendable {
         return encoder
     }
 
-    /// Every frame resized the same way into each of `pipelines`' outputs as it is decoded
+    /// Every frame resized the same way into each of `plans`' outputs as it is decoded
     /// (only the small frames are kept), timing and loop count kept. A decoding failure throws;
     /// an encoding failure fails its output.
-    private static func renderAnimations(_ data: Data, info: ImageInfo, pipelines: [FilePipeline], workspace: ResizeWorkspace,
-                                         threads: Int, clock: StageClock?,
-                                         log: DecodeLog) throws(FileError) -> [Result<RenderedImage, FileError>] {
-        let decoder = pipelines[0].decoder(for: info.format, log: log) as! any AnimationDecoding
-        let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
-        let profiles = pipelines.map { $0.profileToApply(info, decodedInSRGB: false) }
-        var frames = [[PixelBuffer]](repeating: [], count: pipelines.count)
+    private static func renderAnimations(_ data: Data, plans: [RenderPlan], workspace: ResizeWorkspace, threads: Int,
+                                         clock: StageClock?, log: DecodeLog) throws(FileError) -> [Result<RenderedImage, FileError>] {
+        let decoder = plans[0].pipeline.decoder(for: plans[0].info.format, log: log) as! any AnimationDecoding
+        var frames = [[PixelBuffer]](repeating: [], count: plans.count)
         var durations: [Int] = []
         let loopCount = try clock.measure(.decode) { () throws(FileError) in
             try withBytes(of: data) { bytes throws(CodecError) in
                 try decoder.decodeFrames(bytes) { frame, duration in
                     let decoded = DecodedImage(pixels: frame, scaleX: 1, scaleY: 1)
-                    for (index, pipeline) in pipelines.enumerated() {
+                    for (index, plan) in plans.enumerated() {
                         frames[index].append(clock.measure(.resize) {
-                            pipeline.finish(decoded, geometry: geometries[index], profile: profiles[index],
-                                            workspace: workspace, threads: threads)
+                            plan.pipeline.finish(decoded, plan: plan, workspace: workspace, threads: threads)
                         })
                     }
                     durations.append(duration)
                 }
             }
         }
-        return pipelines.enumerated().map { index, pipeline in
+        return plans.enumerated().map { index, plan in
             Result { () throws(FileError) in
-                let format = pipeline.settings.outputFormat(for: info, in: pipeline.codecs)
-                let encoder = pipeline.codecs.encoders[format] as! any AnimationEncoding
+                let pipeline = plan.pipeline
+                let encoder = pipeline.codecs.encoders[plan.format] as! any AnimationEncoding
                 let animation = Animation(frames: frames[index], durations: durations, loopCount: loopCount)
                 var options = pipeline.settings.encoding
-                let webpMode = pipeline.codecs.description(of: format)?.losslessByContent == true
+                let webpMode = pipeline.codecs.description(of: plan.format)?.losslessByContent == true
                     ? pipeline.chooseWebPMode(&options, for: animation.frames[0]) : nil
                 do throws(CodecError) {
                     let bytes = try clock.measure(.encode) { () throws(CodecError) in try encoder.encode(animation, options: options) }
                     let first = animation.frames[0]
-                    return RenderedImage(bytes: bytes, width: first.width, height: first.height, format: format,
+                    return RenderedImage(bytes: bytes, width: first.width, height: first.height, format: plan.format,
                                          webpMode: webpMode, frames: animation.frames.count)
                 } catch {
                     throw .codec(error)
@@ -476,74 +482,48 @@ public struct FilePipeline: Sendable {
         return output
     }
 
-    /// How one picture maps onto its output: the upright plan turned back into stored coordinates.
-    struct Geometry {
-        let orientation: Orientation
-        /// Region of the stored image and the output size before turning upright.
-        let region: SourceRegion
-        let width: Int
-        let height: Int
-
-        init(pipeline: FilePipeline, info: ImageInfo) {
-            orientation = pipeline.orientation(of: info)
-            let plan = pipeline.plan(for: info)
-            let uprightWidth = Double(orientation.swapsAxes ? info.height : info.width)
-            let uprightHeight = Double(orientation.swapsAxes ? info.width : info.height)
-            region = orientation.storedRegion(plan.region, uprightWidth: uprightWidth, uprightHeight: uprightHeight)
-            width = orientation.swapsAxes ? plan.height : plan.width
-            height = orientation.swapsAxes ? plan.width : plan.height
-        }
-
-        /// How much smaller than the region the output is, on the less-shrunk axis.
-        var shrink: Double { min(region.width / Double(width), region.height / Double(height)) }
-
-        /// The region in a picture decoded at `scaleX` × `scaleY` of the stored one.
-        func region(scaleX: Double, scaleY: Double) -> SourceRegion {
-            SourceRegion(x: region.x * scaleX, y: region.y * scaleY, width: region.width * scaleX, height: region.height * scaleY)
-        }
-
-        /// The box pre-shrink on each axis that still leaves the filter enough to do, for a
-        /// picture in which the output's region is `scaled` (see `ShrinkOnLoad.boxFactor`).
-        func boxFactors(in scaled: SourceRegion) -> (x: Int, y: Int) {
-            (ShrinkOnLoad.boxFactor(remaining: scaled.width / Double(width)),
-             ShrinkOnLoad.boxFactor(remaining: scaled.height / Double(height)))
-        }
-    }
-
     /// Decodes and resizes: shrink on load where the decoder can, box averaging while the
     /// reduction left is still large, then the filter (see `ShrinkOnLoad`); then the colour
     /// conversion to sRGB and the turn upright.
     public func resized(_ data: Data, info known: ImageInfo? = nil, workspace: ResizeWorkspace = ResizeWorkspace(),
                         threads: Int = 1, releasingInput: Bool = false, clock: StageClock? = nil,
                         log: DecodeLog? = nil) throws(FileError) -> PixelBuffer {
-        let info = try facts(known, of: data)
+        try resized(data, plan: renderPlan(for: facts(known, of: data), threads: threads), workspace: workspace, threads: threads,
+                    releasingInput: releasingInput, clock: clock, log: log)
+    }
+
+    /// Decodes and resizes the way `plan` says: by rows or whole.
+    private func resized(_ data: Data, plan: RenderPlan, workspace: ResizeWorkspace, threads: Int, releasingInput: Bool,
+                         clock: StageClock?, log: DecodeLog?) throws(FileError) -> PixelBuffer {
+        let info = plan.info
         let decoder = decoder(for: info.format, log: log)!
-        let geometry = Geometry(pipeline: self, info: info)
-        if decodeMode(for: info) == .rows, let streaming = decoder as? any RowStreaming {
+        let geometry = plan.geometry
+        if plan.decode == .rows, let streaming = decoder as? any RowStreaming {
             let resizer = Resizer(filter: settings.filter)
             // Rows read count as decode (see `withStreamedSource`), the rest as resize.
             let image = try clock.measure(.resize) { () throws(FileError) in
-                try withStreamedSource(data, decoder: streaming, format: info.format, geometry: geometry, threads: threads,
+                try withStreamedSource(data, decoder: streaming, plan: plan, threads: threads,
                                        releasingInput: releasingInput, clock: clock) { source throws(CodecError) in
                     try resizer.resizeStreaming(sourceWidth: source.width, sourceHeight: source.height, format: source.format,
                                                 region: source.region, width: geometry.width, height: geometry.height,
                                                 threads: threads, workspace: workspace, read: source.read)
-                }.map { finishResized($0, geometry: geometry, profile: profileToApply(info, decodedInSRGB: false)) }
+                }.map { finishResized($0, geometry: geometry, profile: plan.profile) }
             }
             if let image { return image }
         }
-        let factor = decoderFactor(geometry)
         let decoded = try clock.measure(.decode) { () throws(FileError) in
-            try Self.withBytes(of: data) { bytes throws(CodecError) in try decoder.decode(bytes, shrinkingBy: factor) }
+            try Self.withBytes(of: data) { bytes throws(CodecError) in try decoder.decode(bytes, shrinkingBy: plan.decoderFactor) }
         }
         try checkLimit(width: decoded.pixels.width, height: decoded.pixels.height)
-        return clock.measure(.resize) {
-            finish(decoded, geometry: geometry, profile: profileToApply(info, decodedInSRGB: decoded.inSRGB),
-                   workspace: workspace, threads: threads)
-        }
+        return clock.measure(.resize) { finish(decoded, plan: plan, workspace: workspace, threads: threads) }
     }
 
     private var cheapStepsAllowed: Bool { settings.filter != .nearest && !settings.linear }
+
+    /// Whether a picture (with alpha or not) may be box-averaged before the filter: not with
+    /// point sampling or linear light, and not with alpha (averaging unpremultiplied samples
+    /// would bleed the colour of transparent pixels).
+    func boxAllowed(_ hasAlpha: Bool) -> Bool { cheapStepsAllowed && !hasAlpha }
 
     /// How much the decoder may shrink while decoding. Point sampling asks for source pixels as
     /// they are, and linear light for averages of intensities: neither may have a gamma-space
@@ -553,19 +533,19 @@ public struct FilePipeline: Sendable {
     }
 
     /// The profile still to apply: none when the decoder applied it, the user keeps it, or it is sRGB's.
-    private func profileToApply(_ info: ImageInfo, decodedInSRGB: Bool) -> [UInt8]? {
+    func profileToApply(_ info: ImageInfo, decodedInSRGB: Bool) -> [UInt8]? {
         guard !decodedInSRGB, !settings.keepProfile, let profile = info.metadata.iccProfile,
               let color = codecs.color, !color.isSRGB(profile) else { return nil }
         return profile
     }
 
-    /// Resize, colour conversion to sRGB through `profile`, and orientation of one decoded picture
-    /// (or animation frame).
-    private func finish(_ decoded: DecodedImage, geometry: Geometry, profile: [UInt8]?, workspace: ResizeWorkspace,
-                        threads: Int) -> PixelBuffer {
+    /// Resize, colour conversion to sRGB (unless the decoder converted), and orientation of one
+    /// decoded picture (or animation frame), as `plan` says.
+    private func finish(_ decoded: DecodedImage, plan: RenderPlan, workspace: ResizeWorkspace, threads: Int) -> PixelBuffer {
+        let geometry = plan.geometry
         var image = decoded.pixels
         var region = geometry.region(scaleX: decoded.scaleX, scaleY: decoded.scaleY)
-        var profile = profile
+        var profile = decoded.inSRGB ? nil : plan.profile
         let precise = image.bitDepth == 16 || settings.linear
         if precise {
             // Linear light is sRGB's: convert first, so the curve removed is the right one.
@@ -578,13 +558,11 @@ public struct FilePipeline: Sendable {
                 .resize(image, region: region, width: geometry.width, height: geometry.height,
                         outputBitDepth: image.bitDepth, threads: threads)
         } else {
-            if cheapStepsAllowed && !image.format.hasAlpha {
-                let box = geometry.boxFactors(in: region)
-                if box.x > 1 || box.y > 1 {
-                    image = image.boxShrunk(byX: box.x, byY: box.y)
-                    region = SourceRegion(x: region.x / Double(box.x), y: region.y / Double(box.y),
-                                          width: region.width / Double(box.x), height: region.height / Double(box.y))
-                }
+            let box = plan.boxFactors(decodedAtX: decoded.scaleX, y: decoded.scaleY, hasAlpha: image.format.hasAlpha)
+            if box.x > 1 || box.y > 1 {
+                image = image.boxShrunk(byX: box.x, byY: box.y)
+                region = SourceRegion(x: region.x / Double(box.x), y: region.y / Double(box.y),
+                                      width: region.width / Double(box.x), height: region.height / Double(box.y))
             }
             region = Self.clamped(region, to: image)
             image = Resizer(filter: settings.filter).resize(image, region: region, width: geometry.width,
@@ -628,16 +606,15 @@ public struct FilePipeline: Sendable {
     /// `body`: the decoded picture never exists whole, and input pages already decoded are given
     /// back, so memory stays a strip of rows whatever the picture's size. The box pre-shrink runs
     /// on the rows as they come. Nil when this file cannot be streamed.
-    private func withStreamedSource<R>(_ data: Data, decoder: any RowStreaming, format: ImageFormat, geometry: Geometry,
+    private func withStreamedSource<R>(_ data: Data, decoder: any RowStreaming, plan: RenderPlan,
                                        threads: Int, releasingInput: Bool, clock: StageClock?,
                                        _ body: (StreamedSource) throws(CodecError) -> R) throws(FileError) -> R? {
-        let factor = decoderFactor(geometry)
-        let cheapSteps = cheapStepsAllowed
+        let format = plan.info.format
         return try Self.withBytes(of: data) { bytes throws(CodecError) -> R? in
-            guard let reader = try openReader(bytes, decoder: decoder, format: format, factor: factor,
+            guard let reader = try openReader(bytes, decoder: decoder, format: format, factor: plan.decoderFactor,
                                               releasingInput: releasingInput) else { return nil }
-            var region = geometry.region(scaleX: reader.scaleX, scaleY: reader.scaleY)
-            let box = cheapSteps && !reader.format.hasAlpha ? geometry.boxFactors(in: region) : (x: 1, y: 1)
+            var region = plan.geometry.region(scaleX: reader.scaleX, scaleY: reader.scaleY)
+            let box = plan.boxFactors(decodedAtX: reader.scaleX, y: reader.scaleY, hasAlpha: reader.format.hasAlpha)
             let rows = BoxRows(reader: reader, factorX: box.x, factorY: box.y)
             region = SourceRegion(x: region.x / Double(box.x), y: region.y / Double(box.y),
                                   width: min(region.width / Double(box.x), Double(rows.width) - region.x / Double(box.x)),
@@ -689,7 +666,7 @@ public struct FilePipeline: Sendable {
     }
 
     /// The layout `encoder` is given pictures of `format` in: the same when it takes it, else the nearest it takes.
-    static func layout(of format: PixelFormat, for encoder: any ImageEncoding) -> PixelFormat {
+    package static func layout(of format: PixelFormat, for encoder: any ImageEncoding) -> PixelFormat {
         let accepted = encoder.acceptedFormats
         if accepted.contains(format) { return format }
         let candidates: [PixelFormat]

@@ -13,6 +13,8 @@ final class RowPrefetcher: @unchecked Sendable {
     private let condition = NSCondition()
     /// The two chunks; `filled[i]` rows of chunk i are ready (0 = free for the producer).
     private var chunks: [UnsafeMutablePointer<UInt8>]
+    /// The chunks, counted by the `PictureMeter` measuring, if one is.
+    private let charge: PictureCharge?
     private var filled = [0, 0]
     private let chunkRows: Int
     private var failure: CodecError?
@@ -30,6 +32,7 @@ final class RowPrefetcher: @unchecked Sendable {
         self.format = format
         self.chunkRows = max(1, chunkRows)
         chunks = (0..<2).map { _ in UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, rowBytes * max(1, chunkRows))) }
+        charge = PictureMeter.charge(2 * max(1, rowBytes * max(1, chunkRows)))
         // The source (a decoder) is used by the new thread alone until stop(): handed over, not shared.
         let handOver = HandOver(source)
         let thread = Thread { [self] in produce(height: height, source: handOver.source) }

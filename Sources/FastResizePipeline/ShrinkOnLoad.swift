@@ -76,6 +76,8 @@ final class BoxRows {
     private var inputRowsLeft: Int
     private var block: [UInt8]
     private var sums: [UInt32]
+    /// The block and sums, counted by the `PictureMeter` measuring, if one is.
+    private let charge: PictureCharge?
 
     init(reader: any RowReader, factorX: Int, factorY: Int) {
         self.reader = reader
@@ -87,6 +89,7 @@ final class BoxRows {
         let needsBlock = factorX > 1 || factorY > 1
         block = needsBlock ? [UInt8](repeating: 0, count: factorY * reader.width * reader.format.channelCount) : []
         sums = needsBlock ? [UInt32](repeating: 0, count: width * reader.format.channelCount) : []
+        charge = PictureMeter.charge(block.count + sums.count * 4)
     }
 
     func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError) {

@@ -52,6 +52,8 @@ public struct PixelBuffer: Sendable, Equatable {
     /// 8 or 16.
     public let bitDepth: Int
     public var pixels: [UInt8]
+    /// Its bytes counted by the `PictureMeter` measuring when it was made, if one was.
+    private let charge: PictureCharge?
 
     /// A zero-filled buffer.
     public init(width: Int, height: Int, format: PixelFormat, bitDepth: Int = 8) {
@@ -62,6 +64,7 @@ public struct PixelBuffer: Sendable, Equatable {
         self.format = format
         self.bitDepth = bitDepth
         self.pixels = [UInt8](repeating: 0, count: width * height * format.channelCount * bitDepth / 8)
+        charge = PictureMeter.charge(pixels.count)
     }
 
     /// A buffer whose contents the caller promises to overwrite entirely (a decoder's target), so
@@ -75,6 +78,7 @@ public struct PixelBuffer: Sendable, Equatable {
         self.bitDepth = bitDepth
         let count = width * height * format.channelCount * bitDepth / 8
         self.pixels = [UInt8](unsafeUninitializedCapacity: count) { _, initialised in initialised = count }
+        charge = PictureMeter.charge(count)
     }
 
     /// Wraps existing pixel data, which must hold exactly width × height pixels.
@@ -87,9 +91,22 @@ public struct PixelBuffer: Sendable, Equatable {
         self.format = format
         self.bitDepth = bitDepth
         self.pixels = pixels
+        charge = PictureMeter.charge(pixels.count)
+    }
+
+    /// Equal when they hold the same pixels the same way.
+    public static func == (lhs: PixelBuffer, rhs: PixelBuffer) -> Bool {
+        lhs.width == rhs.width && lhs.height == rhs.height && lhs.format == rhs.format && lhs.bitDepth == rhs.bitDepth
+            && lhs.pixels == rhs.pixels
     }
 
     public var bytesPerPixel: Int { format.channelCount * bitDepth / 8 }
+
+    /// The same picture, counted apart by the `PictureMeter`: for a copy kept while the original
+    /// is drawn on (copy on write then parts them, and each is memory of its own).
+    package func countedApart() -> PixelBuffer {
+        PixelBuffer(width: width, height: height, format: format, bitDepth: bitDepth, pixels: pixels)
+    }
 
     public var bytesPerRow: Int { width * bytesPerPixel }
 

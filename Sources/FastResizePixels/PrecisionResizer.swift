@@ -31,6 +31,8 @@ public struct PrecisionResizer: Sendable {
         let firstRow = Int(vertical.starts.first!)
         let rowCount = min(Int(vertical.starts.last!) + vertical.tapCount, image.height) - firstRow
         var rows = [SIMD4<Float>](repeating: .zero, count: rowCount * width)
+        let rowsCharge = PictureMeter.charge(rows.count * MemoryLayout<SIMD4<Float>>.stride)
+        defer { withExtendedLifetime(rowsCharge) {} }
         let job = PrecisionJob(image: image, linear: linear, outputBitDepth: outputBitDepth)
         // Rows go to the workers in chunks, each chunk with one work buffer, not one per row.
         let chunk = 16

@@ -103,6 +103,8 @@ extension Resizer {
         var groupBuffer = whole == nil
             ? [UInt8](unsafeUninitializedCapacity: groupRows * outputRowBytes) { _, count in count = groupRows * outputRowBytes }
             : []
+        let groupCharge = PictureMeter.charge(groupBuffer.count)
+        defer { withExtendedLifetime(groupCharge) {} }
         if horizontal.isIdentity && vertical.isIdentity {
             if let whole { return try read(whole, height) }
             try groupBuffer.withUnsafeMutableBufferPointer { buffer throws(E) in
@@ -124,6 +126,8 @@ extension Resizer {
         }
         let capacity = groups.map(\.rows.count).max() ?? 1
         var strip = [UInt8](unsafeUninitializedCapacity: capacity * rowBytes) { _, count in count = capacity * rowBytes }
+        let stripCharge = PictureMeter.charge(strip.count)
+        defer { withExtendedLifetime(stripCharge) {} }
         let scratch = workspace.scratchSets(workers)
         var stripRows = 0..<0           // input rows the strip holds, from its start
         var nextRow = 0                 // the next row the reader gives

@@ -17,22 +17,22 @@ import TestSupport
         let animated = ImageInfo(format: .gif, width: 400, height: 300, hasAlpha: true, frameCount: 40)
         let still = ImageInfo(format: .gif, width: 400, height: 300, hasAlpha: true, frameCount: 1)
         let png = Self.pipeline(.png)
-        #expect(png.decodeMode(for: animated) == .whole)
-        #expect(png.encodeMode(for: animated) != .animation)
-        #expect(png.memoryNeed(for: animated) == png.memoryNeed(for: still))
+        #expect(png.renderPlan(for: animated).decode == .whole)
+        #expect(png.renderPlan(for: animated).encode != .animation)
+        #expect(png.renderPlan(for: animated).memoryNeed == png.renderPlan(for: still).memoryNeed)
         let gif = Self.pipeline(.gif)
-        #expect(gif.decodeMode(for: animated) == .frames && gif.encodeMode(for: animated) == .animation)
-        #expect(gif.memoryNeed(for: animated) > 5 * gif.memoryNeed(for: still))
+        #expect(gif.renderPlan(for: animated).decode == .frames && gif.renderPlan(for: animated).encode == .animation)
+        #expect(gif.renderPlan(for: animated).memoryNeed > 5 * gif.renderPlan(for: still).memoryNeed)
     }
 
     @Test func streamedFilesAndOutputs() {
         let jpeg = ImageInfo(format: .jpeg, width: 4000, height: 3000, hasAlpha: false, streamsRows: true)
-        #expect(Self.pipeline(.jpeg).decodeMode(for: jpeg) == .rows)
-        #expect(Self.pipeline(.jpeg).encodeMode(for: jpeg) == .whole)          // a small JPEG keeps optimised tables
-        #expect(Self.pipeline(.png).encodeMode(for: jpeg) == .rows)
+        #expect(Self.pipeline(.jpeg).renderPlan(for: jpeg).decode == .rows)
+        #expect(Self.pipeline(.jpeg).renderPlan(for: jpeg).encode == .whole)          // a small JPEG keeps optimised tables
+        #expect(Self.pipeline(.png).renderPlan(for: jpeg).encode == .rows)
         var linear = ResizeSettings(mode: .width(200), format: .fixed(.png))
         linear.linear = true
-        #expect(FilePipeline(codecs: Codecs.all, settings: linear).decodeMode(for: jpeg) == .whole)
+        #expect(FilePipeline(codecs: Codecs.all, settings: linear).renderPlan(for: jpeg).decode == .whole)
     }
 
     /// The report says which path each file and output took.

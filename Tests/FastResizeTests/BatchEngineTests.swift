@@ -21,7 +21,7 @@ import TestSupport
     /// What one 64x48 input is budgeted at.
     static var need: Int {
         let info = ImageInfo(format: FakeCodecs.input, width: 64, height: 48, hasAlpha: false)
-        return FilePipeline(codecs: CodecRegistry(), settings: settings).memoryNeed(for: info)
+        return FilePipeline(codecs: CodecRegistry(), settings: settings).renderPlan(for: info).memoryNeed
     }
 
     /// Three files that fit the memory limit only one at a time, on three threads: the third waits

@@ -81,15 +81,21 @@ enum WorkerReply: Codable {
     case failed(FileError)
 }
 
-/// The header facts a plan needs (metadata blocks stay in the worker).
+/// The header facts a plan needs: the parent plans the file (and budgets it) from them as the
+/// worker does. Of the metadata, only the orientation and the colour profile travel.
 struct WorkerHeader: Codable {
     var format: ImageFormat
     var width: Int
     var height: Int
     var hasAlpha: Bool
     var orientation: Int
+    var iccProfile: [UInt8]?
     var frameCount: Int
     var streamsRows: Bool
+    var layout: String
+    var bitDepth: Int
+    var decodeScratchPerPixel: Int
+    var framesScratchPerPixel: Int
 
     init(_ info: ImageInfo) {
         format = info.format
@@ -97,14 +103,24 @@ struct WorkerHeader: Codable {
         height = info.height
         hasAlpha = info.hasAlpha
         orientation = info.metadata.orientation.rawValue
+        iccProfile = info.metadata.iccProfile
         frameCount = info.frameCount
         streamsRows = info.streamsRows
+        layout = info.layout.rawValue
+        bitDepth = info.bitDepth
+        decodeScratchPerPixel = info.decodeScratchPerPixel
+        framesScratchPerPixel = info.framesScratchPerPixel
     }
 
     var info: ImageInfo {
-        ImageInfo(format: format, width: width, height: height, hasAlpha: hasAlpha,
-                  metadata: ImageMetadata(orientation: Orientation(rawValue: orientation) ?? .up),
-                  frameCount: frameCount, streamsRows: streamsRows)
+        var metadata = ImageMetadata(orientation: Orientation(rawValue: orientation) ?? .up)
+        metadata.iccProfile = iccProfile
+        var info = ImageInfo(format: format, width: width, height: height, hasAlpha: hasAlpha, metadata: metadata,
+                             frameCount: frameCount, streamsRows: streamsRows, layout: PixelFormat(rawValue: layout),
+                             bitDepth: bitDepth)
+        info.decodeScratchPerPixel = decodeScratchPerPixel
+        info.framesScratchPerPixel = framesScratchPerPixel
+        return info
     }
 }
 

@@ -23,6 +23,22 @@ import TestSupport
         return LineChannel(input: replies[0], output: requests[1])
     }
 
+    /// The parent plans an isolated file from the header its worker read: the same plan, memory
+    /// need and all, as from the file itself (a 16-bit PNG with a colour profile).
+    @Test func aHeaderFromAWorkerPlansTheSame() throws {
+        let picture = PixelBuffer(width: 300, height: 200, format: .rgb, bitDepth: 16)
+        var metadata = ImageMetadata()
+        metadata.iccProfile = LittleCMS.shared.sRGBProfile
+        let bytes = try PNGEncoder().encode(picture, options: EncodeOptions(), metadata: metadata)
+        let pipeline = FilePipeline(codecs: Codecs.all, settings: ResizeSettings(mode: .width(100), format: .fixed(.webp)))
+        let info = try pipeline.inspect(Data(bytes))
+        let sent = try JSONDecoder().decode(WorkerHeader.self, from: JSONEncoder().encode(WorkerHeader(info))).info
+        #expect(sent.layout == .rgb && sent.bitDepth == 16 && sent.metadata.iccProfile == info.metadata.iccProfile)
+        #expect(info.metadata.iccProfile != nil)
+        let (here, there) = (pipeline.renderPlan(for: info), pipeline.renderPlan(for: sent))
+        #expect(here.memoryNeed == there.memoryNeed && here.decode == there.decode && here.encode == there.encode)
+    }
+
     @Test func eachRequestIsMadeWithTheSettingsItCarries() throws {
         let folder = try ScratchFolder()
         try folder.write(JPEGEncoder().encode(TestImages.smooth(width: 400, height: 300, format: .rgb), options: EncodeOptions()),

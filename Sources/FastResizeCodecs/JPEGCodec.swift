@@ -39,8 +39,7 @@ public struct JPEGDecoder: RowStreaming, LoggingDecoding {
     /// Shrinks by the largest of 8, 4 or 2 that is at most `factor`, in the inverse DCT (libjpeg's
     /// scaled decoding): the decoder does less work and the resampler gets up to 64× fewer pixels.
     public func decode(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int) throws(CodecError) -> DecodedImage {
-        let denominator = [8, 4, 2, 1].first { $0 <= factor } ?? 1
-        return try decode(data, scaleDenominator: denominator)
+        try decode(data, scaleDenominator: DecoderShrink.powersOfTwo.divisor(for: factor))
     }
 
     /// Decodes at 1/`scaleDenominator` of the stored size (1, 2, 4 or 8), using libjpeg's DCT scaling:
@@ -68,8 +67,8 @@ public struct JPEGDecoder: RowStreaming, LoggingDecoding {
     /// conversion goes through lcms2 on the full picture).
     public func rowReader(_ data: UnsafeRawBufferPointer, shrinkingBy factor: Int,
                           releasingInput: Bool) throws(CodecError) -> (any RowReader)? {
-        let denominator = [8, 4, 2, 1].first { $0 <= factor } ?? 1
-        let reader = try open(data, scaleDenominator: denominator, rawCMYK: false, releasingInput: releasingInput)
+        let reader = try open(data, scaleDenominator: DecoderShrink.powersOfTwo.divisor(for: factor), rawCMYK: false,
+                              releasingInput: releasingInput)
         return reader.isCMYK && Self.cmykProfile(ContainerMetadata.jpeg(data)) != nil ? nil : reader
     }
 

@@ -42,7 +42,7 @@ public struct WebPDecoder: AnimationDecoding {
         let hasAlpha = features.has_alpha != 0
         // libwebp's rescaler averages areas, coarser than DCT scaling: let it do half as much, so the
         // filter keeps twice the usual room (measured: 39 dB at the full factor, see the quality test).
-        let factor = max(1, factor / 2)
+        let factor = DecoderShrink.coarse.divisor(for: factor)
         let width = (Int(features.width) + factor - 1) / factor, height = (Int(features.height) + factor - 1) / factor
         var config = WebPDecoderConfig()
         guard WebPInitDecoderConfigInternal(&config, WEBP_DECODER_ABI_VERSION) != 0 else {

@@ -62,6 +62,16 @@ public enum DecoderShrink: Sendable, Equatable {
     case powersOfTwo
     /// By any factor, coarsely: it is allowed half the factor the filter could take (libwebp's rescaler).
     case coarse
+
+    /// What the decoder divides each side by when the filter allows `factor` (see
+    /// `ShrinkOnLoad.decoderFactor`): the one rule the codecs decode by and the render plan counts.
+    public func divisor(for factor: Int) -> Int {
+        switch self {
+        case .powersOfTwo: [8, 4, 2, 1].first { $0 <= factor } ?? 1
+        case .coarse: max(1, factor / 2)
+        case .none: 1
+        }
+    }
 }
 
 /// What a format's codecs say of it, for the pipeline and the engine to read instead of knowing

@@ -91,8 +91,9 @@ extension FilePipeline {
     /// and encoder can.
     public func renderPlan(for info: ImageInfo, threads: Int = 1) -> RenderPlan {
         let geometry = Geometry(pipeline: self, info: info)
-        let decode: DecodeMode = animates(info) ? .frames : (info.streamsRows && !settings.linear ? .rows : .whole)
-        let encode: EncodeMode = animates(info) ? .animation : (rowEncoder(for: info, geometry: geometry) != nil ? .rows : .whole)
+        let animated = animates(info)
+        let decode: DecodeMode = animated ? .frames : (info.streamsRows && !settings.linear ? .rows : .whole)
+        let encode: EncodeMode = animated ? .animation : (rowEncoder(for: info, geometry: geometry) != nil ? .rows : .whole)
         return RenderPlan(self, info: info, geometry: geometry, decoderFactor: decoderFactor(geometry),
                           decode: decode, encode: encode, threads: threads)
     }
@@ -161,12 +162,10 @@ extension RenderPlan {
         self.encode = encode
         format = pipeline.settings.outputFormat(for: info, in: pipeline.codecs)
         profile = pipeline.profileToApply(info, decodedInSRGB: false)
-        // The decoded size, as the codec says it shrinks (JPEG's DCT scaling rounds up).
-        let scale = switch decode == .frames ? DecoderShrink.none : pipeline.codecs.description(of: info.format)?.decoderShrink ?? .none {
-        case .powersOfTwo: [8, 4, 2, 1].first { $0 <= decoderFactor } ?? 1
-        case .coarse: max(1, decoderFactor / 2)
-        case .none: 1
-        }
+        // The decoded size, as the codec says it shrinks (rounded up, as libjpeg and libwebp do);
+        // frames are decoded whole.
+        let shrink = decode == .frames ? .none : pipeline.codecs.description(of: info.format)?.decoderShrink ?? .none
+        let scale = shrink.divisor(for: decoderFactor)
         decodedWidth = (info.width + scale - 1) / scale
         decodedHeight = (info.height + scale - 1) / scale
         let scaled = geometry.region(scaleX: Double(decodedWidth) / Double(info.width),
@@ -194,15 +193,18 @@ extension RenderPlan {
         let pixelBytes = info.bytesPerPixel
         let outputPixels = geometry.width * geometry.height
         let outputBytes = outputPixels * layout.channelCount * (precise ? info.bitDepth / 8 : 1)
-        // Colour conversion and the turn upright each copy the output.
-        let copies = (profile && !(settings.linear) ? 1 : 0) + (geometry.orientation != .up ? 1 : 0)
-        // To encode: the output narrowed to 8 bits, and in the encoder's layout, where they differ.
-        var encodeCopies = 0
+        // Colour conversion (after the resize; in linear light it is done before) and the turn
+        // upright each copy the output.
+        let copies = (profile && !settings.linear ? 1 : 0) + (geometry.orientation != .up ? 1 : 0)
+        // To encode: the output narrowed to 8 bits, and in the encoder's layout, where they differ
+        // (bytes a pixel).
+        var encodeCopyBytes = 0
         if let encoder = pipeline.codecs.encoders[format] {
-            if info.bitDepth == 16 && !encoder.writesSixteenBits { encodeCopies += outputPixels * layout.channelCount }
+            if info.bitDepth == 16 && !encoder.writesSixteenBits { encodeCopyBytes += layout.channelCount }
             let target = FilePipeline.layout(of: layout, for: encoder)
-            if target != layout { encodeCopies += outputPixels * target.channelCount * (encoder.writesSixteenBits ? info.bitDepth / 8 : 1) }
+            if target != layout { encodeCopyBytes += target.channelCount * (encoder.writesSixteenBits ? info.bitDepth / 8 : 1) }
         }
+        let encodeCopies = outputPixels * encodeCopyBytes
         let boxedWidth = (decoded.width + box.x - 1) / box.x
         let boxedHeight = (decoded.height + box.y - 1) / box.y
         let scale = Double(boxedHeight) * (geometry.region.height / Double(info.height)) / Double(max(1, geometry.height))
@@ -219,12 +221,12 @@ extension RenderPlan {
             if box.x > 1 || box.y > 1 { holding += box.y * decoded.width * pixelBytes + boxedWidth * layout.channelCount * 4 }
             if threads > 1 { holding += 2 * Resizer.bandRows * 2 * boxedWidth * pixelBytes }
             if encode == .rows {
-                // A group of output rows; when it needs converting, its copy, the converted copy
-                // and the copy in the encoder's layout (each as many rows as the group has).
+                // A group of output rows; when it needs converting, its copy, the colour-converted
+                // copy and the copy in the encoder's layout (each as many pixels as the group has).
                 let group = groupRows * geometry.width * pixelBytes
-                let rows = min(groupRows, geometry.height) * geometry.width
-                let converted = encodeCopies > 0 || profile
-                    ? rows * pixelBytes * (profile ? 2 : 1) + (encodeCopies > 0 ? rows * encodeCopies / max(1, outputPixels) : 0) : 0
+                let groupPixels = min(groupRows, geometry.height) * geometry.width
+                let converting = profile || encodeCopyBytes > 0
+                let converted = converting ? groupPixels * (pixelBytes * (profile ? 2 : 1) + encodeCopyBytes) : 0
                 return (holding, group + converted)
             }
             return (holding, max(outputBytes * (1 + copies), outputBytes + encodeCopies))
@@ -235,7 +237,8 @@ extension RenderPlan {
             if precise {
                 // Float rows, 4 lanes a pixel: every input row the region covers, output wide; in
                 // linear light the picture converted first.
-                work = Int(Double(decoded.height) * geometry.region.height / Double(info.height)).advanced(by: taps) * geometry.width * 16
+                let rows = Int(Double(decoded.height) * geometry.region.height / Double(info.height)) + taps
+                work = rows * geometry.width * 16
                 if settings.linear && profile { work += picture }
             } else if box.x > 1 || box.y > 1 {
                 work = boxedWidth * boxedHeight * pixelBytes
@@ -255,9 +258,9 @@ extension RenderPlan {
 }
 
 extension RenderPlan {
-    /// The box pre-shrink for a picture the decoder made at `scaleX` × `scaleY` of the stored one:
-    /// `boxFactors` when the decoder shrank as its codec describes, else worked out the same way
-    /// for the picture it did make.
+    /// The box pre-shrink for the picture the decoder did make, at `scaleX` × `scaleY` of the stored
+    /// one: by the rule `boxFactors` was planned by (the two agree when the decoder shrank as its
+    /// codec describes; a header can lie about the size).
     func boxFactors(decodedAtX scaleX: Double, y scaleY: Double, hasAlpha: Bool) -> (x: Int, y: Int) {
         guard pipeline.boxAllowed(hasAlpha) else { return (1, 1) }
         return geometry.boxFactors(in: geometry.region(scaleX: scaleX, scaleY: scaleY))

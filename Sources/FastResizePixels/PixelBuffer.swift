@@ -57,41 +57,34 @@ public struct PixelBuffer: Sendable, Equatable {
 
     /// A zero-filled buffer.
     public init(width: Int, height: Int, format: PixelFormat, bitDepth: Int = 8) {
-        precondition(width > 0 && height > 0, "a pixel buffer needs a positive size")
-        precondition(bitDepth == 8 || bitDepth == 16, "samples are 8 or 16 bits")
-        self.width = width
-        self.height = height
-        self.format = format
-        self.bitDepth = bitDepth
-        self.pixels = [UInt8](repeating: 0, count: width * height * format.channelCount * bitDepth / 8)
-        charge = PictureMeter.charge(pixels.count)
+        self.init(width: width, height: height, format: format, bitDepth: bitDepth,
+                  pixels: [UInt8](repeating: 0, count: Self.byteCount(width, height, format, bitDepth)))
     }
 
     /// A buffer whose contents the caller promises to overwrite entirely (a decoder's target), so
     /// the pages are not zeroed first.
     public init(uninitializedWidth width: Int, height: Int, format: PixelFormat, bitDepth: Int = 8) {
-        precondition(width > 0 && height > 0, "a pixel buffer needs a positive size")
-        precondition(bitDepth == 8 || bitDepth == 16, "samples are 8 or 16 bits")
-        self.width = width
-        self.height = height
-        self.format = format
-        self.bitDepth = bitDepth
-        let count = width * height * format.channelCount * bitDepth / 8
-        self.pixels = [UInt8](unsafeUninitializedCapacity: count) { _, initialised in initialised = count }
-        charge = PictureMeter.charge(count)
+        let count = Self.byteCount(width, height, format, bitDepth)
+        self.init(width: width, height: height, format: format, bitDepth: bitDepth,
+                  pixels: [UInt8](unsafeUninitializedCapacity: count) { _, initialised in initialised = count })
     }
 
     /// Wraps existing pixel data, which must hold exactly width × height pixels.
     public init(width: Int, height: Int, format: PixelFormat, bitDepth: Int = 8, pixels: [UInt8]) {
-        precondition(width > 0 && height > 0, "a pixel buffer needs a positive size")
-        precondition(bitDepth == 8 || bitDepth == 16, "samples are 8 or 16 bits")
-        precondition(pixels.count == width * height * format.channelCount * bitDepth / 8, "pixel data does not match the size")
+        precondition(pixels.count == Self.byteCount(width, height, format, bitDepth), "pixel data does not match the size")
         self.width = width
         self.height = height
         self.format = format
         self.bitDepth = bitDepth
         self.pixels = pixels
         charge = PictureMeter.charge(pixels.count)
+    }
+
+    /// Bytes of a width × height picture, its size and depth checked first.
+    private static func byteCount(_ width: Int, _ height: Int, _ format: PixelFormat, _ bitDepth: Int) -> Int {
+        precondition(width > 0 && height > 0, "a pixel buffer needs a positive size")
+        precondition(bitDepth == 8 || bitDepth == 16, "samples are 8 or 16 bits")
+        return width * height * format.channelCount * bitDepth / 8
     }
 
     /// Equal when they hold the same pixels the same way.

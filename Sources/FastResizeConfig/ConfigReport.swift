@@ -4,30 +4,6 @@ import FastResize
 import Foundation
 
 public enum ConfigReport {
-    /// What a setting is when nothing sets it, as `config check` shows it.
-    static func defaultText(_ name: String) -> String? {
-        switch name {
-        case "gravity": "center"
-        case "filter": "lanczos3"
-        case "format": "same"
-        case "quality": "per format (JPEG 80, WebP 80, AVIF 50, JPEG XL 75)"
-        case "compression-level": "6"
-        case "background": "white"
-        case "auto-orient", "fsync": "true"
-        case "name": NameTemplate.default.text
-        case "jobs": String(ProcessInfo.processInfo.activeProcessorCount)
-        case "memory-limit": "\(MemoryBudget.defaultLimit >> 20)M"
-        case "max-pixels": String(FilePipeline.defaultMaxPixels)
-        case "timeout": String(Int(BatchOptions.defaultTimeout))
-        case "isolate": IsolationMode.auto.rawValue
-        case "fail-on": FailOn.error.rawValue
-        case "include": "(every file)"
-        case "exclude", "output", "profile", "report": "(none)"
-        case "scale", "width", "height", "fit", "fill", "config": nil
-        default: "false"
-        }
-    }
-
     /// `fastresize config check`: the config file, then every setting of the run and of the
     /// outputs with its value and where it came from, then each profile's outputs.
     public static func check(_ resolved: ResolvedSettings, profiles: [ResolvedSettings]) -> String {
@@ -94,7 +70,7 @@ public enum ConfigReport {
             if let setting = values[key.name], setting.origin != .builtIn {
                 return ("\(key.name) = \(setting.value.display)", setting.origin.description)
             }
-            guard showDefaults, let text = defaultText(key.name) else { return nil }
+            guard showDefaults, let text = key.defaultText else { return nil }
             return ("\(key.name) = \(text)", "default")
         }
         let width = (rows.map(\.0.count).max() ?? 0) + 2

@@ -1,6 +1,7 @@
 // SettingKeys: every setting by its long option name — what it takes, where it may be set, its environment variable.
 
 import FastResize
+import Foundation
 
 /// One setting: the same name on the command line (`--name`), in a config file (`name = …`) and
 /// in the environment (`FASTRESIZE_NAME`).
@@ -27,6 +28,16 @@ public struct SettingKey: Sendable, Equatable {
     public let name: String
     public let kind: Kind
     public let scope: Scope
+    /// What the setting is when nothing sets it, as `config check` shows it (nil: nothing to show).
+    public let defaultText: String?
+
+    /// A flag is off unless its row says otherwise.
+    init(name: String, kind: Kind, scope: Scope, default defaultText: String? = nil) {
+        self.name = name
+        self.kind = kind
+        self.scope = scope
+        self.defaultText = defaultText ?? (kind == .flag ? "false" : nil)
+    }
 
     /// `FASTRESIZE_` and the name in capitals, dashes as underscores.
     public var environmentName: String {
@@ -36,51 +47,60 @@ public struct SettingKey: Sendable, Equatable {
     public var option: String { "--" + name }
 
     /// The keys that choose the resize; an output takes exactly one of them (with `gravity` for `fill`).
-    public static let modeNames = ["scale", "width", "height", "fit", "fill"]
+    public static let modes: [SettingKey] = [.scale, .width, .height, .fit, .fill]
+    public static let modeNames = modes.map(\.name)
 
+    // Each setting, by the name it goes by everywhere; the resolver reads them by these members.
+    // What each output looks like.
+    public static let scale = SettingKey(name: "scale", kind: .value, scope: .output)
+    public static let width = SettingKey(name: "width", kind: .value, scope: .output)
+    public static let height = SettingKey(name: "height", kind: .value, scope: .output)
+    public static let fit = SettingKey(name: "fit", kind: .value, scope: .output)
+    public static let fill = SettingKey(name: "fill", kind: .value, scope: .output)
+    public static let gravity = SettingKey(name: "gravity", kind: .value, scope: .output, default: "center")
+    public static let enlarge = SettingKey(name: "enlarge", kind: .flag, scope: .output)
+    public static let filter = SettingKey(name: "filter", kind: .value, scope: .output, default: "lanczos3")
+    public static let format = SettingKey(name: "format", kind: .value, scope: .output, default: "same")
+    public static let quality = SettingKey(name: "quality", kind: .value, scope: .output, default: "per format (JPEG 80, WebP 80, AVIF 50, JPEG XL 75)")
+    public static let progressive = SettingKey(name: "progressive", kind: .flag, scope: .output)
+    public static let lossless = SettingKey(name: "lossless", kind: .flag, scope: .output)
+    public static let lossy = SettingKey(name: "lossy", kind: .flag, scope: .output)
+    public static let compressionLevel = SettingKey(name: "compression-level", kind: .value, scope: .output, default: "6")
+    public static let background = SettingKey(name: "background", kind: .value, scope: .output, default: "white")
+    public static let autoOrient = SettingKey(name: "auto-orient", kind: .flag, scope: .output, default: "true")
+    public static let keepProfile = SettingKey(name: "keep-profile", kind: .flag, scope: .output)
+    public static let keepMetadata = SettingKey(name: "keep-metadata", kind: .flag, scope: .output)
+    public static let linear = SettingKey(name: "linear", kind: .flag, scope: .output)
+    public static let firstFrame = SettingKey(name: "first-frame", kind: .flag, scope: .output)
+    public static let name = SettingKey(name: "name", kind: .value, scope: .output, default: NameTemplate.default.text)
+    // The run.
+    public static let output = SettingKey(name: "output", kind: .value, scope: .run, default: "(none)")
+    public static let profile = SettingKey(name: "profile", kind: .value, scope: .run, default: "(none)")
+    public static let jobs = SettingKey(name: "jobs", kind: .value, scope: .run, default: String(ProcessInfo.processInfo.activeProcessorCount))
+    public static let memoryLimit = SettingKey(name: "memory-limit", kind: .value, scope: .run, default: "\(MemoryBudget.defaultLimit >> 20)M")
+    public static let maxPixels = SettingKey(name: "max-pixels", kind: .value, scope: .run, default: String(FilePipeline.defaultMaxPixels))
+    public static let failOn = SettingKey(name: "fail-on", kind: .value, scope: .run, default: FailOn.error.rawValue)
+    public static let timeout = SettingKey(name: "timeout", kind: .value, scope: .run, default: String(Int(BatchOptions.defaultTimeout)))
+    public static let isolate = SettingKey(name: "isolate", kind: .value, scope: .run, default: IsolationMode.auto.rawValue)
+    public static let overwrite = SettingKey(name: "overwrite", kind: .flag, scope: .run)
+    public static let fsync = SettingKey(name: "fsync", kind: .flag, scope: .run, default: "true")
+    public static let include = SettingKey(name: "include", kind: .list, scope: .run, default: "(every file)")
+    public static let exclude = SettingKey(name: "exclude", kind: .list, scope: .run, default: "(none)")
+    public static let followSymlinks = SettingKey(name: "follow-symlinks", kind: .flag, scope: .run)
+    public static let report = SettingKey(name: "report", kind: .value, scope: .run, default: "(none)")
+    public static let quiet = SettingKey(name: "quiet", kind: .flag, scope: .run)
+    public static let verbose = SettingKey(name: "verbose", kind: .flag, scope: .run)
+    public static let dryRun = SettingKey(name: "dry-run", kind: .flag, scope: .run)
+    // Which config file.
+    public static let config = SettingKey(name: "config", kind: .value, scope: .locator)
+
+    /// Every setting: the one list the command line (checked against it by a test), config files,
+    /// the environment and `config check` go by.
     public static let all: [SettingKey] = [
-        // What each output looks like.
-        .init(name: "scale", kind: .value, scope: .output),
-        .init(name: "width", kind: .value, scope: .output),
-        .init(name: "height", kind: .value, scope: .output),
-        .init(name: "fit", kind: .value, scope: .output),
-        .init(name: "fill", kind: .value, scope: .output),
-        .init(name: "gravity", kind: .value, scope: .output),
-        .init(name: "enlarge", kind: .flag, scope: .output),
-        .init(name: "filter", kind: .value, scope: .output),
-        .init(name: "format", kind: .value, scope: .output),
-        .init(name: "quality", kind: .value, scope: .output),
-        .init(name: "progressive", kind: .flag, scope: .output),
-        .init(name: "lossless", kind: .flag, scope: .output),
-        .init(name: "lossy", kind: .flag, scope: .output),
-        .init(name: "compression-level", kind: .value, scope: .output),
-        .init(name: "background", kind: .value, scope: .output),
-        .init(name: "auto-orient", kind: .flag, scope: .output),
-        .init(name: "keep-profile", kind: .flag, scope: .output),
-        .init(name: "keep-metadata", kind: .flag, scope: .output),
-        .init(name: "linear", kind: .flag, scope: .output),
-        .init(name: "first-frame", kind: .flag, scope: .output),
-        .init(name: "name", kind: .value, scope: .output),
-        // The run.
-        .init(name: "output", kind: .value, scope: .run),
-        .init(name: "profile", kind: .value, scope: .run),
-        .init(name: "jobs", kind: .value, scope: .run),
-        .init(name: "memory-limit", kind: .value, scope: .run),
-        .init(name: "max-pixels", kind: .value, scope: .run),
-        .init(name: "fail-on", kind: .value, scope: .run),
-        .init(name: "timeout", kind: .value, scope: .run),
-        .init(name: "isolate", kind: .value, scope: .run),
-        .init(name: "overwrite", kind: .flag, scope: .run),
-        .init(name: "fsync", kind: .flag, scope: .run),
-        .init(name: "include", kind: .list, scope: .run),
-        .init(name: "exclude", kind: .list, scope: .run),
-        .init(name: "follow-symlinks", kind: .flag, scope: .run),
-        .init(name: "report", kind: .value, scope: .run),
-        .init(name: "quiet", kind: .flag, scope: .run),
-        .init(name: "verbose", kind: .flag, scope: .run),
-        .init(name: "dry-run", kind: .flag, scope: .run),
-        // Which config file.
-        .init(name: "config", kind: .value, scope: .locator),
+        .scale, .width, .height, .fit, .fill, .gravity, .enlarge, .filter, .format, .quality, .progressive,
+        .lossless, .lossy, .compressionLevel, .background, .autoOrient, .keepProfile, .keepMetadata, .linear,
+        .firstFrame, .name, .output, .profile, .jobs, .memoryLimit, .maxPixels, .failOn, .timeout, .isolate,
+        .overwrite, .fsync, .include, .exclude, .followSymlinks, .report, .quiet, .verbose, .dryRun, .config,
     ]
 
     public static func named(_ name: String) -> SettingKey? {

@@ -83,7 +83,7 @@ public enum SettingsResolver {
         var outputs: [[String: Setting]] = []
         var places: [String] = []
         var profileName: String?
-        if applyingProfile, let chosen = run["profile"], case .text(let name) = chosen.value {
+        if applyingProfile, let chosen = run[SettingKey.profile.name], case .text(let name) = chosen.value {
             guard let config else {
                 throw UsageError("\(chosen.place): no config file to find profile \"\(name)\" in (looked for \(searchedPlaces))")
             }
@@ -100,7 +100,7 @@ public enum SettingsResolver {
             outputs = [merged(outputLayers + [topOutput])]
             places = [""]
             if !requireSize && !choosesSize(outputs[0]) {
-                outputs[0]["scale"] = Setting(value: .text("1"), origin: .builtIn)
+                outputs[0][SettingKey.scale.name] = Setting(value: .text("1"), origin: .builtIn)
             }
         }
 
@@ -159,7 +159,7 @@ public enum SettingsResolver {
     private static func findConfig(commandLine: [String: Setting], environment: [String: Setting],
                                    sources: Sources) throws(UsageError) -> (path: String, foundBy: String)? {
         for layer in [commandLine, environment] {
-            if let setting = layer["config"], case .text(let path) = setting.value { return (path, setting.place) }
+            if let setting = layer[SettingKey.config.name], case .text(let path) = setting.value { return (path, setting.place) }
         }
         if sources.noConfig { return nil }
         let present = localNames.filter {
@@ -185,7 +185,7 @@ public enum SettingsResolver {
     static func resizeSettings(_ values: [String: Setting], place: String,
                                formats: [ImageFormat] = []) throws(UsageError) -> ResizeSettings {
         let read = Reader(values: values)
-        let modes = SettingKey.modeNames.compactMap { name in values[name].map { (name, $0) } }
+        let modes = SettingKey.modes.compactMap { key in values[key.name].map { (key, $0) } }
         guard modes.count == 1, let (mode, modeSetting) = modes.first, case .text(let text) = modeSetting.value else {
             if modes.isEmpty {
                 throw UsageError(place.isEmpty ? "expected one of --scale, --width, --height, --fit or --fill (or --profile)"
@@ -195,18 +195,18 @@ public enum SettingsResolver {
             throw UsageError(place.isEmpty ? "expected exactly one of --scale, --width, --height, --fit or --fill but got \(given)"
                                            : "\(place): expected exactly one of scale, width, height, fit or fill but got \(given)")
         }
-        if mode != "fill", let gravity = values["gravity"], sameTable(gravity.origin, modeSetting.origin) {
+        if mode != .fill, let gravity = values[SettingKey.gravity.name], sameTable(gravity.origin, modeSetting.origin) {
             throw UsageError(place.isEmpty ? "expected --gravity only together with --fill"
                                            : "\(gravity.place): expected only together with fill")
         }
-        let option = "--" + mode
+        let option = mode.option
         let resize: ResizeMode
         do {
             switch mode {
-            case "scale": resize = .scale(try OptionParsing.positiveNumber(text, for: option))
-            case "width": resize = .width(try OptionParsing.positiveInteger(text, for: option))
-            case "height": resize = .height(try OptionParsing.positiveInteger(text, for: option))
-            case "fit":
+            case .scale: resize = .scale(try OptionParsing.positiveNumber(text, for: option))
+            case .width: resize = .width(try OptionParsing.positiveInteger(text, for: option))
+            case .height: resize = .height(try OptionParsing.positiveInteger(text, for: option))
+            case .fit:
                 let size = try OptionParsing.size(text, for: option)
                 resize = .fit(width: size.width, height: size.height)
             default:
@@ -216,36 +216,36 @@ public enum SettingsResolver {
         } catch {
             throw modeSetting.relabel(error)
         }
-        var settings = ResizeSettings(mode: resize, enlarge: read.flag("enlarge") ?? false)
-        if case .fill(let width, let height, _) = resize, let gravity: Gravity = try read.value("gravity", OptionParsing.choice) {
+        var settings = ResizeSettings(mode: resize, enlarge: read.flag(.enlarge) ?? false)
+        if case .fill(let width, let height, _) = resize, let gravity: Gravity = try read.value(.gravity, OptionParsing.choice) {
             settings.mode = .fill(width: width, height: height, gravity: gravity)
         }
-        if let filter: ResampleFilter = try read.value("filter", OptionParsing.choice) { settings.filter = filter }
-        if let format = try read.value("format", { text, option throws(UsageError) in
+        if let filter: ResampleFilter = try read.value(.filter, OptionParsing.choice) { settings.filter = filter }
+        if let format = try read.value(.format, { text, option throws(UsageError) in
             try outputFormat(text, for: option, among: formats)
         }) {
             settings.format = format
         }
-        settings.quality = try read.value("quality") { text, option throws(UsageError) in
+        settings.quality = try read.value(.quality) { text, option throws(UsageError) in
             try OptionParsing.integer(text, in: 1...100, for: option)
         }
-        settings.compressionLevel = try read.value("compression-level") { text, option throws(UsageError) in
+        settings.compressionLevel = try read.value(.compressionLevel) { text, option throws(UsageError) in
             try OptionParsing.integer(text, in: 0...9, for: option)
         }
-        settings.progressive = read.flag("progressive") ?? false
-        let lossless = read.flag("lossless") ?? false, lossy = read.flag("lossy") ?? false
+        settings.progressive = read.flag(.progressive) ?? false
+        let lossless = read.flag(.lossless) ?? false, lossy = read.flag(.lossy) ?? false
         if lossless && lossy {
             throw UsageError(place.isEmpty ? "expected at most one of --lossless and --lossy"
                                            : "\(place): expected at most one of lossless and lossy")
         }
         settings.lossless = lossless ? true : lossy ? false : nil
-        if let background = try read.value("background", OptionParsing.color) { settings.background = background }
-        settings.autoOrient = read.flag("auto-orient") ?? true
-        settings.keepProfile = read.flag("keep-profile") ?? false
-        settings.keepMetadata = read.flag("keep-metadata") ?? false
-        settings.linear = read.flag("linear") ?? false
-        settings.firstFrameOnly = read.flag("first-frame") ?? false
-        if let name = try read.value("name", { text, option throws(UsageError) in
+        if let background = try read.value(.background, OptionParsing.color) { settings.background = background }
+        settings.autoOrient = read.flag(.autoOrient) ?? true
+        settings.keepProfile = read.flag(.keepProfile) ?? false
+        settings.keepMetadata = read.flag(.keepMetadata) ?? false
+        settings.linear = read.flag(.linear) ?? false
+        settings.firstFrameOnly = read.flag(.firstFrame) ?? false
+        if let name = try read.value(.name, { text, option throws(UsageError) in
             do throws(NameTemplate.Invalid) {
                 return try NameTemplate(text)
             } catch {
@@ -313,53 +313,53 @@ public enum SettingsResolver {
     private static func batch(run: [String: Setting], outputs: [[String: Setting]], settings: [ResizeSettings],
                               config: ConfigSettings?, foundBy: String?, profile: String?) throws(UsageError) -> ResolvedSettings {
         let read = Reader(values: run)
-        let folder: String? = try read.value("output") { text, _ throws(UsageError) in text }
+        let folder: String? = try read.value(.output) { text, _ throws(UsageError) in text }
         var options = BatchOptions(inputs: [], outputDirectory: folder ?? "", outputs: settings,
-                                   overwrite: read.flag("overwrite") ?? false)
-        if let maxPixels = try read.value("max-pixels", OptionParsing.positiveInteger) {
+                                   overwrite: read.flag(.overwrite) ?? false)
+        if let maxPixels = try read.value(.maxPixels, OptionParsing.positiveInteger) {
             options.maxPixels = maxPixels
         }
-        if let jobs = try read.value("jobs", OptionParsing.positiveInteger) { options.jobs = jobs }
-        options.include = read.list("include").map(GlobPattern.init)
-        options.exclude = read.list("exclude").map(GlobPattern.init)
-        options.followSymlinks = read.flag("follow-symlinks") ?? false
-        options.fsync = read.flag("fsync") ?? true
-        if let limit = try read.value("memory-limit", OptionParsing.byteSize) { options.memoryLimit = limit }
-        if let timeout = try read.value("timeout", { text, option throws(UsageError) -> Double? in
+        if let jobs = try read.value(.jobs, OptionParsing.positiveInteger) { options.jobs = jobs }
+        options.include = read.list(.include).map(GlobPattern.init)
+        options.exclude = read.list(.exclude).map(GlobPattern.init)
+        options.followSymlinks = read.flag(.followSymlinks) ?? false
+        options.fsync = read.flag(.fsync) ?? true
+        if let limit = try read.value(.memoryLimit, OptionParsing.byteSize) { options.memoryLimit = limit }
+        if let timeout = try read.value(.timeout, { text, option throws(UsageError) -> Double? in
             Double(text.trimmingCharacters(in: .whitespaces)) == 0 ? nil : try OptionParsing.positiveNumber(text, for: option)
         }) {
             options.timeout = timeout
         }
-        if let isolation: IsolationMode = try read.value("isolate", OptionParsing.choice) { options.isolation = isolation }
-        if let failOn: FailOn = try read.value("fail-on", OptionParsing.choice) { options.failOn = failOn }
-        let quiet = read.flag("quiet") ?? false, verbose = read.flag("verbose") ?? false
+        if let isolation: IsolationMode = try read.value(.isolate, OptionParsing.choice) { options.isolation = isolation }
+        if let failOn: FailOn = try read.value(.failOn, OptionParsing.choice) { options.failOn = failOn }
+        let quiet = read.flag(.quiet) ?? false, verbose = read.flag(.verbose) ?? false
         if quiet && verbose { throw UsageError("expected at most one of --quiet and --verbose") }
         return ResolvedSettings(config: config, configFoundBy: foundBy, profile: profile, run: run, outputs: outputs,
                                 options: options, outputFolder: folder,
-                                report: try read.value("report") { text, _ throws(UsageError) in text },
-                                quiet: quiet, verbose: verbose, dryRun: read.flag("dry-run") ?? false)
+                                report: try read.value(.report) { text, _ throws(UsageError) in text },
+                                quiet: quiet, verbose: verbose, dryRun: read.flag(.dryRun) ?? false)
     }
 
     /// Typed reads of a table of settings; a bad value's message says where it came from.
     private struct Reader {
         let values: [String: Setting]
 
-        func value<T>(_ key: String, _ parse: (String, String) throws(UsageError) -> T) throws(UsageError) -> T? {
-            guard let setting = values[key], case .text(let text) = setting.value else { return nil }
+        func value<T>(_ key: SettingKey, _ parse: (String, String) throws(UsageError) -> T) throws(UsageError) -> T? {
+            guard let setting = values[key.name], case .text(let text) = setting.value else { return nil }
             do {
-                return try parse(text, "--" + key)
+                return try parse(text, key.option)
             } catch {
                 throw setting.relabel(error)
             }
         }
 
-        func flag(_ key: String) -> Bool? {
-            guard let setting = values[key], case .flag(let on) = setting.value else { return nil }
+        func flag(_ key: SettingKey) -> Bool? {
+            guard let setting = values[key.name], case .flag(let on) = setting.value else { return nil }
             return on
         }
 
-        func list(_ key: String) -> [String] {
-            guard let setting = values[key], case .list(let items) = setting.value else { return [] }
+        func list(_ key: SettingKey) -> [String] {
+            guard let setting = values[key.name], case .list(let items) = setting.value else { return [] }
             return items
         }
     }

@@ -39,7 +39,7 @@ struct ProfilesCommand: ParsableCommand {
     var config: String?
 
     func report() throws(UsageError) -> String {
-        let commandLine: [String: SettingValue] = config.map { ["config": .text($0)] } ?? [:]
+        let commandLine: [String: SettingValue] = config.map { [SettingKey.config.name: .text($0)] } ?? [:]
         let resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: commandLine, outputFormats: Codecs.all.outputFormats), requireSize: false,
                                                     applyingProfile: false)
         guard let found = resolved.config else {
@@ -54,7 +54,7 @@ struct ProfilesCommand: ParsableCommand {
         guard let config, let configFile else { return [] }
         var resolved: [ResolvedSettings] = []
         for name in config.profiles.keys.sorted() {
-            let sources = SettingsResolver.Sources(commandLine: ["profile": .text(name)], outputFormats: Codecs.all.outputFormats)
+            let sources = SettingsResolver.Sources(commandLine: [SettingKey.profile.name: .text(name)], outputFormats: Codecs.all.outputFormats)
             resolved.append(try SettingsResolver.resolve(sources, configFile: configFile))
         }
         return resolved

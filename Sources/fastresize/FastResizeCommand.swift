@@ -29,7 +29,7 @@ struct FastResizeCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Image files and folders to resize.", valueName: "input"))
     var inputs: [String] = []
 
-    @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Folder the outputs are written to.", valueName: "dir"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Folder the outputs are written to.", valueName: "dir"))
     var output: String?
 
     @Option(help: ArgumentHelp("Make every output of this config profile from one decode of each input.", valueName: "name"))
@@ -38,7 +38,7 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Read settings from this TOML or YAML file.", valueName: "file"))
     var config: String?
 
-    @Flag(name: .customLong("no-config"), help: "Do not look for a config file (one named by --config or FASTRESIZE_CONFIG is still read).")
+    @Flag(help: "Do not look for a config file (one named by --config or FASTRESIZE_CONFIG is still read).")
     var noConfig = false
 
     @Option(help: ArgumentHelp("Multiply both sides by F (e.g. 0.5).", valueName: "F"))
@@ -83,34 +83,34 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Colour transparent parts are flattened onto for outputs without alpha (JPEG): #RRGGBB, R,G,B or a name; default white.", valueName: "color"))
     var background: String?
 
-    @Flag(name: .customLong("auto-orient"), inversion: .prefixedNo, help: "Turn pictures upright by their EXIF orientation (the default; --no-auto-orient keeps pixels as stored).")
+    @Flag(inversion: .prefixedNo, help: "Turn pictures upright by their EXIF orientation (the default; --no-auto-orient keeps pixels as stored).")
     var autoOrient: Bool?
 
-    @Flag(name: .customLong("keep-profile"), inversion: .prefixedNo, help: "Keep the embedded colour profile and pixel values (by default they are converted to sRGB).")
+    @Flag(inversion: .prefixedNo, help: "Keep the embedded colour profile and pixel values (by default they are converted to sRGB).")
     var keepProfile: Bool?
 
-    @Flag(name: .customLong("keep-metadata"), inversion: .prefixedNo, help: "Copy EXIF (orientation reset), XMP and the colour profile into the outputs.")
+    @Flag(inversion: .prefixedNo, help: "Copy EXIF (orientation reset), XMP and the colour profile into the outputs.")
     var keepMetadata: Bool?
 
     @Flag(inversion: .prefixedNo, help: "Resize in linear light (slower; truer on fine detail and high contrast).")
     var linear: Bool?
 
-    @Flag(name: .customLong("first-frame"), inversion: .prefixedNo, help: "Write only the first frame of animated GIF and WebP.")
+    @Flag(inversion: .prefixedNo, help: "Write only the first frame of animated GIF and WebP.")
     var firstFrame: Bool?
 
-    @Option(name: .customLong("compression-level"), help: ArgumentHelp("PNG zlib level 0-9 (default 6).", valueName: "0..9"))
+    @Option(help: ArgumentHelp("PNG zlib level 0-9 (default 6).", valueName: "0..9"))
     var compressionLevel: String?
 
-    @Option(name: .customLong("memory-limit"), help: ArgumentHelp("Memory for decoded pictures across all files at once, e.g. 512M or 2G (default: a quarter of RAM, at most 2G).", valueName: "size"))
+    @Option(help: ArgumentHelp("Memory for decoded pictures across all files at once, e.g. 512M or 2G (default: a quarter of RAM, at most 2G).", valueName: "size"))
     var memoryLimit: String?
 
-    @Option(name: .customLong("max-pixels"), help: ArgumentHelp("Refuse inputs with more pixels than N, from their header (default 268402689 = 16383²).", valueName: "N"))
+    @Option(help: ArgumentHelp("Refuse inputs with more pixels than N, from their header (default 268402689 = 16383²).", valueName: "N"))
     var maxPixels: String?
 
     @Option(help: ArgumentHelp("Give up a file that takes longer than this many seconds (default 120; 0 for no limit).", valueName: "seconds"))
     var timeout: String?
 
-    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Damage that fails a file: none (draw truncated files as far as they go), truncated, error (the default) or warning (even damage a decoder recovers from).", valueName: "level"))
+    @Option(help: ArgumentHelp("Damage that fails a file: none (draw truncated files as far as they go), truncated, error (the default) or warning (even damage a decoder recovers from).", valueName: "level"))
     var failOn: String?
 
     @Option(help: ArgumentHelp("Decode in separate worker processes, so a codec crash fails one file: auto (TIFF, HEIF, AVIF, JPEG XL; the default), all or none.", valueName: "mode"))
@@ -125,7 +125,7 @@ struct FastResizeCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Flush each output to disk before it takes its final name (the default; --no-fsync for scratch outputs).")
     var fsync: Bool?
 
-    @Option(name: [.short, .customLong("jobs")], help: ArgumentHelp("Files processed at once (default: all cores).", valueName: "N"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Files processed at once (default: all cores).", valueName: "N"))
     var jobs: String?
 
     @Option(help: ArgumentHelp("Only files matching this glob, relative to the input folder (repeatable).", valueName: "glob"))
@@ -134,10 +134,10 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Skip files matching this glob, relative to the input folder (repeatable).", valueName: "glob"))
     var exclude: [String] = []
 
-    @Flag(name: .customLong("follow-symlinks"), inversion: .prefixedNo, help: "Follow symbolic links while walking folders.")
+    @Flag(inversion: .prefixedNo, help: "Follow symbolic links while walking folders.")
     var followSymlinks: Bool?
 
-    @Flag(name: .customLong("dry-run"), inversion: .prefixedNo, help: "Say what would be written; write nothing.")
+    @Flag(inversion: .prefixedNo, help: "Say what would be written; write nothing.")
     var dryRun: Bool?
 
     @Option(help: ArgumentHelp("Write a JSON report of every file to this path.", valueName: "file"))
@@ -149,42 +149,30 @@ struct FastResizeCommand: ParsableCommand {
     @Flag(name: .shortAndLong, inversion: .prefixedNo, help: "Print a line for every file.")
     var verbose: Bool?
 
-    /// Filled in by `validate()`: the run this command line, the environment and the config describe.
-    var resolved: ResolvedSettings?
-
-    enum CodingKeys: String, CodingKey {
-        case inputs, output, profile, config, noConfig, scale, width, height, fit, fill, gravity, enlarge, filter, format,
-             quality, progressive, lossless, lossy, background, autoOrient, keepProfile, keepMetadata, linear, firstFrame,
-             compressionLevel, memoryLimit, maxPixels, failOn, timeout, isolate, name, overwrite, fsync, jobs, include, exclude,
-             followSymlinks, dryRun, report, quiet, verbose
-    }
-
-    mutating func validate() throws {
-        do {
-            resolved = try resolve()
-        } catch {
-            throw ValidationError(error.message)
-        }
-    }
-
-    /// The options given on this command line, by their long names.
+    /// The settings given on this command line, by their long names: every option that is a
+    /// setting (`SettingKey`), read from the parsed properties themselves (ArgumentParser names
+    /// each option after its property), so a setting added to the command cannot be left out here.
     var givenOptions: [String: SettingValue] {
-        let values: [String: String?] = [
-            "output": output, "profile": profile, "config": config, "scale": scale, "width": width, "height": height,
-            "fit": fit, "fill": fill, "gravity": gravity, "filter": filter, "format": format, "quality": quality,
-            "background": background, "compression-level": compressionLevel, "memory-limit": memoryLimit,
-            "max-pixels": maxPixels, "fail-on": failOn, "timeout": timeout, "isolate": isolate, "name": name, "jobs": jobs, "report": report,
-        ]
-        let flags: [String: Bool?] = [
-            "enlarge": enlarge, "progressive": progressive, "lossless": lossless, "lossy": lossy, "auto-orient": autoOrient,
-            "keep-profile": keepProfile, "keep-metadata": keepMetadata, "linear": linear, "first-frame": firstFrame,
-            "overwrite": overwrite, "fsync": fsync, "follow-symlinks": followSymlinks, "dry-run": dryRun, "quiet": quiet, "verbose": verbose,
-        ]
-        var given = values.compactMapValues { $0.map(SettingValue.text) }
-        given.merge(flags.compactMapValues { $0.map(SettingValue.flag) }) { first, _ in first }
-        if !include.isEmpty { given["include"] = .list(include) }
-        if !exclude.isEmpty { given["exclude"] = .list(exclude) }
+        var given: [String: SettingValue] = [:]
+        for child in Mirror(reflecting: self).children {
+            guard let label = child.label, label.hasPrefix("_") else { continue }
+            let name = Self.optionName(of: String(label.dropFirst()))
+            guard SettingKey.named(name) != nil else { continue }
+            switch child.value {
+            case let option as Option<String?>: given[name] = option.wrappedValue.map(SettingValue.text)
+            case let flag as Flag<Bool?>: given[name] = flag.wrappedValue.map(SettingValue.flag)
+            case let list as Option<[String]>: given[name] = list.wrappedValue.isEmpty ? nil : .list(list.wrappedValue)
+            default: continue
+            }
+        }
         return given
+    }
+
+    /// The long option ArgumentParser makes of a property's name: `memoryLimit` → `memory-limit`.
+    static func optionName(of property: String) -> String {
+        property.reduce(into: "") { name, character in
+            if character.isUppercase { name += "-" + character.lowercased() } else { name.append(character) }
+        }
     }
 
     /// Resolves every setting (command line > environment > config file > defaults) and checks
@@ -210,7 +198,14 @@ struct FastResizeCommand: ParsableCommand {
 
     /// Runs the batch and returns the process exit code.
     func execute() -> Int32 {
-        guard let resolved else { return 2 }
+        let resolved: ResolvedSettings
+        do {
+            resolved = try resolve()
+        } catch {
+            // Worded as ArgumentParser words a mistake on the command line, usage and all.
+            FileHandle.standardError.write(Data((Self.fullMessage(for: ValidationError(error.message)) + "\n").utf8))
+            return 2
+        }
         let runner = BatchRunner(options: resolved.options, codecs: Codecs.all)
         let console = Console(quiet: resolved.quiet, verbose: resolved.verbose)
         // From before planning: a signal while headers are read stops the run before any file starts.

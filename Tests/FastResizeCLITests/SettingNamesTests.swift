@@ -1,5 +1,6 @@
 // SettingNamesTests: the command line's options and the settings table (SettingKey.all, which config files and FASTRESIZE_* variables go by) name the same settings.
 
+@testable import fastresize
 import FastResizeConfig
 import Foundation
 import Testing
@@ -35,5 +36,30 @@ import TestSupport
         for option in options where !settings.contains(option) && !negations.contains(option) && !own.contains(option) {
             Issue.record("--\(option) is on the command line but not in SettingKey.all (config files and FASTRESIZE_* cannot set it)")
         }
+    }
+
+    /// Every setting given on the command line reaches the resolver by its name (the command's
+    /// properties are read generically, so none is left out when one is added).
+    @Test func everySettingGivenOnTheCommandLineIsPassedOn() throws {
+        var arguments = ["in"]
+        for key in SettingKey.all {
+            switch key.kind {
+            case .value: arguments += [key.option, "v-\(key.name)"]
+            case .flag: arguments += [key.option]
+            case .list: arguments += [key.option, "a-\(key.name)", key.option, "b-\(key.name)"]
+            }
+        }
+        let given = try FastResizeCommand.parse(arguments).givenOptions
+        #expect(Set(given.keys) == Set(SettingKey.all.map(\.name)))
+        for key in SettingKey.all {
+            switch key.kind {
+            case .value: #expect(given[key.name] == .text("v-\(key.name)"))
+            case .flag: #expect(given[key.name] == .flag(true))
+            case .list: #expect(given[key.name] == .list(["a-\(key.name)", "b-\(key.name)"]))
+            }
+        }
+        // --no-x passes x off; options not given pass nothing.
+        let negated = try FastResizeCommand.parse(["in", "--no-fsync", "--no-auto-orient"]).givenOptions
+        #expect(negated == ["fsync": .flag(false), "auto-orient": .flag(false)])
     }
 }

@@ -34,6 +34,9 @@ public struct BatchOptions: Sendable {
     public var failOn = FailOn.error
     /// Generous: a 16383² picture takes a few seconds here.
     public static let defaultTimeout = 120.0
+    /// Bounds on --timeout (a week; 0 means none) and --jobs, so the arithmetic on them cannot overflow.
+    public static let longestTimeout = 7 * 86400.0
+    public static let maxJobs = 1024
 
     public init(inputs: [String], outputDirectory: String, outputs: [ResizeSettings], overwrite: Bool = false,
                 jobs: Int = ProcessInfo.processInfo.activeProcessorCount,
@@ -186,6 +189,11 @@ public struct BatchRunner: Sendable {
                 .standardizedFileURL.path
             let output = OutputRecord(path: outputPath, width: plan.width, height: plan.height, format: format, bytes: 0)
             outputs.append(output)
+            do throws(FileError) {
+                try pipeline.checkOutput(width: plan.width, height: plan.height, format: format)
+            } catch {
+                return PlannedFile(input: input, action: .fail(error), outputs: outputs)
+            }
             guard outputPath.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
                 return PlannedFile(input: input, action: .fail(.outsideOutputFolder(outputPath)), outputs: outputs)
             }

@@ -134,7 +134,8 @@ enum FileScheduler {
         let state = SchedulerState()
         let condition = control.condition
         let committer = DispatchQueue(label: "fastresize.committer")
-        let maxFinishing = 2 * max(1, workers)
+        let workers = min(max(1, workers), BatchOptions.maxJobs)     // a library caller's too
+        let maxFinishing = 2 * workers
 
         /// Records a file's report (under the lock).
         @Sendable func record(_ index: Int, _ report: FileReport) {

@@ -167,9 +167,14 @@ struct LineChannel {
             }
             if let deadline {
                 var poller = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&poller, 1, max(0, Int32((deadline.timeIntervalSinceNow * 1000).rounded(.up))))
+                // At most a minute a wait (a far deadline must not overflow poll's milliseconds).
+                let wait = min(max(0, (deadline.timeIntervalSinceNow * 1000).rounded(.up)), 60_000)
+                let ready = poll(&poller, 1, Int32(wait))
                 if ready < 0 && errno == EINTR { continue }
-                if ready == 0 { return .failure(.timedOut) }
+                if ready == 0 {
+                    if deadline.timeIntervalSinceNow <= 0 { return .failure(.timedOut) }
+                    continue
+                }
             }
             let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }

@@ -42,6 +42,29 @@ public enum OptionParsing {
         return value
     }
 
+    /// An output side (--width, --height): a positive integer up to `ResizeMode.largestSide`.
+    public static func side(_ text: String, for option: String) throws(UsageError) -> Int {
+        let value = try positiveInteger(text, for: option)
+        try atMost(Double(value), Double(ResizeMode.largestSide), text, for: option)
+        return value
+    }
+
+    /// A --scale factor: a positive number up to `ResizeMode.largestSide` (a one-pixel picture
+    /// scaled so is as large as an output may be).
+    public static func scale(_ text: String, for option: String) throws(UsageError) -> Double {
+        let value = try positiveNumber(text, for: option)
+        try atMost(value, Double(ResizeMode.largestSide), text, for: option)
+        return value
+    }
+
+    /// Values past a bound (sizes past the largest side an output may have, say) are refused
+    /// before any arithmetic on them.
+    public static func atMost(_ value: Double, _ bound: Double, _ text: String, for option: String) throws(UsageError) {
+        guard value <= bound else {
+            throw .expected("at most \(bound == bound.rounded() ? String(Int(bound)) : String(bound))", for: option, got: text)
+        }
+    }
+
     public static func positiveNumber(_ text: String, for option: String) throws(UsageError) -> Double {
         guard let value = Double(text.trimmingWhitespace), value.isFinite, value > 0 else {
             throw .expected("a positive number", for: option, got: text)
@@ -55,6 +78,7 @@ public enum OptionParsing {
         guard parts.count == 2, let width = Int(parts[0]), let height = Int(parts[1]), width > 0, height > 0 else {
             throw .expected("WIDTHxHEIGHT with positive integers (e.g. 800x600)", for: option, got: text)
         }
+        try atMost(Double(max(width, height)), Double(ResizeMode.largestSide), text, for: option)
         return (width, height)
     }
 

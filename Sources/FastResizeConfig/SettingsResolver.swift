@@ -203,9 +203,9 @@ public enum SettingsResolver {
         let resize: ResizeMode
         do {
             switch mode {
-            case .scale: resize = .scale(try OptionParsing.positiveNumber(text, for: option))
-            case .width: resize = .width(try OptionParsing.positiveInteger(text, for: option))
-            case .height: resize = .height(try OptionParsing.positiveInteger(text, for: option))
+            case .scale: resize = .scale(try OptionParsing.scale(text, for: option))
+            case .width: resize = .width(try OptionParsing.side(text, for: option))
+            case .height: resize = .height(try OptionParsing.side(text, for: option))
             case .fit:
                 let size = try OptionParsing.size(text, for: option)
                 resize = .fit(width: size.width, height: size.height)
@@ -316,17 +316,29 @@ public enum SettingsResolver {
         let folder: String? = try read.value(.output) { text, _ throws(UsageError) in text }
         var options = BatchOptions(inputs: [], outputDirectory: folder ?? "", outputs: settings,
                                    overwrite: read.flag(.overwrite) ?? false)
-        if let maxPixels = try read.value(.maxPixels, OptionParsing.positiveInteger) {
+        // At most the largest side squared, so a pixel count times bytes and frames stays far from overflow.
+        if let maxPixels = try read.value(.maxPixels, { text, option throws(UsageError) in
+            try OptionParsing.integer(text, in: 1...(ResizeMode.largestSide * ResizeMode.largestSide), for: option)
+        }) {
             options.maxPixels = maxPixels
         }
-        if let jobs = try read.value(.jobs, OptionParsing.positiveInteger) { options.jobs = jobs }
+        if let jobs = try read.value(.jobs, { text, option throws(UsageError) in
+            let jobs = try OptionParsing.positiveInteger(text, for: option)
+            try OptionParsing.atMost(Double(jobs), Double(BatchOptions.maxJobs), text, for: option)
+            return jobs
+        }) {
+            options.jobs = jobs
+        }
         options.include = read.list(.include).map(GlobPattern.init)
         options.exclude = read.list(.exclude).map(GlobPattern.init)
         options.followSymlinks = read.flag(.followSymlinks) ?? false
         options.fsync = read.flag(.fsync) ?? true
         if let limit = try read.value(.memoryLimit, OptionParsing.byteSize) { options.memoryLimit = limit }
         if let timeout = try read.value(.timeout, { text, option throws(UsageError) -> Double? in
-            Double(text.trimmingCharacters(in: .whitespaces)) == 0 ? nil : try OptionParsing.positiveNumber(text, for: option)
+            guard Double(text.trimmingCharacters(in: .whitespaces)) != 0 else { return nil }
+            let seconds = try OptionParsing.positiveNumber(text, for: option)
+            try OptionParsing.atMost(seconds, BatchOptions.longestTimeout, text, for: option)
+            return seconds
         }) {
             options.timeout = timeout
         }

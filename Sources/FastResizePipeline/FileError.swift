@@ -47,6 +47,8 @@ public indirect enum FileError: Error, Sendable, Equatable, Codable, CustomStrin
     case notAnImage
     case unsupportedFormat(String)
     case pixelLimit(width: Int, height: Int)
+    /// The planned output is larger than --max-pixels or than its format can hold (`reason` says which).
+    case outputTooLarge(width: Int, height: Int, reason: String)
     case memoryLimit(need: Int, limit: Int)
     case codec(CodecError)
     case noEncoder(ImageFormat)
@@ -66,7 +68,7 @@ public indirect enum FileError: Error, Sendable, Equatable, Codable, CustomStrin
         case .unreadable, .writeFailed: .io
         case .notAnImage, .unsupportedFormat, .noEncoder: .unsupported
         case .pixelLimit(let width, let height) where width <= 0 || height <= 0: .corrupt
-        case .pixelLimit: .tooLarge
+        case .pixelLimit, .outputTooLarge: .tooLarge
         case .memoryLimit: .memory
         case .codec(let error): error.kind
         case .outputIsInput, .collision: .collision
@@ -85,6 +87,7 @@ public indirect enum FileError: Error, Sendable, Equatable, Codable, CustomStrin
         case .pixelLimit(let width, let height) where width <= 0 || height <= 0:
             "input image declares no pixels (\(width) x \(height))"
         case .pixelLimit(let width, let height): "input image exceeds pixel limit (\(width) x \(height))"
+        case .outputTooLarge(let width, let height, let reason): "output would be \(width) x \(height) pixels, \(reason)"
         case .memoryLimit(let need, let limit):
             "needs about \(need >> 20) MiB to decode, more than --memory-limit allows (\(limit >> 20) MiB)"
         case .codec(let error): error.description

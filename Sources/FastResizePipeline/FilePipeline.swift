@@ -136,6 +136,18 @@ public struct FilePipeline: Sendable {
         }
     }
 
+    /// Refuses an output of `width` × `height` in `format` that is larger than the pixel limit or
+    /// than the format holds: from the plan, before anything is decoded.
+    public func checkOutput(width: Int, height: Int, format: ImageFormat) throws(FileError) {
+        if width > maxPixels / max(1, height) {
+            throw .outputTooLarge(width: width, height: height, reason: "more than --max-pixels allows (\(maxPixels))")
+        }
+        if let largest = codecs.description(of: format)?.largestSide, max(width, height) > largest {
+            throw .outputTooLarge(width: width, height: height,
+                                  reason: "more than \(format.displayName) holds (\(largest) on a side)")
+        }
+    }
+
     /// The output size and the source region, planned on the picture as it will be shown
     /// (upright, when orientation is applied).
     public func plan(for info: ImageInfo) -> ResizePlan {
@@ -169,6 +181,7 @@ public struct FilePipeline: Sendable {
                               into sink: (any ByteSink)? = nil, clock: StageClock? = nil) throws(FileError) -> RenderedImage {
         let pipeline = plan.pipeline
         guard let encoder = pipeline.codecs.encoders[plan.format] else { throw .noEncoder(plan.format) }
+        try pipeline.checkOutput(width: plan.width, height: plan.height, format: plan.format)
         let log = DecodeLog()
         if plan.decode == .frames {
             let rendered = try pipeline.judged(renderAnimations(data, plans: [plan], workspace: workspace, threads: threads,
@@ -244,8 +257,13 @@ public struct FilePipeline: Sendable {
     private static func renderShared(_ data: Data, plans: [RenderPlan], workspace: ResizeWorkspace, threads: Int,
                                      releasingInput: Bool, clock: StageClock?, log: DecodeLog) -> [Result<RenderedImage, FileError>] {
         var results = [Result<RenderedImage, FileError>?](repeating: nil, count: plans.count)
-        for (index, plan) in plans.enumerated() where plan.pipeline.codecs.encoders[plan.format] == nil {
-            results[index] = .failure(.noEncoder(plan.format))
+        for (index, plan) in plans.enumerated() {
+            do throws(FileError) {
+                guard plan.pipeline.codecs.encoders[plan.format] != nil else { throw .noEncoder(plan.format) }
+                try plan.pipeline.checkOutput(width: plan.width, height: plan.height, format: plan.format)
+            } catch {
+                results[index] = .failure(error)
+            }
         }
         let animated = plans.indices.filter { results[$0] == nil && plans[$0].decode == .frames }
         if !animated.isEmpty {

@@ -91,15 +91,19 @@ public struct FormatDescription: Sendable {
     /// Whether outputs choose lossless for graphics and lossy for photographs unless told
     /// (`ResizeSettings.lossless` nil).
     public let losslessByContent: Bool
+    /// The longest side its encoder writes, when it has a limit below `ResizeMode.largestSide`
+    /// (libjpeg's 65,500): larger outputs are refused when planned, not after decoding.
+    public let largestSide: Int?
 
     public init(format: ImageFormat, extensions: [String], decoderShrink: DecoderShrink = .none,
-                isolatedByDefault: Bool = false, losslessByContent: Bool = false,
+                isolatedByDefault: Bool = false, losslessByContent: Bool = false, largestSide: Int? = nil,
                 matches: @escaping @Sendable ([UInt8]) -> Bool) {
         self.format = format
         self.extensions = extensions
         self.decoderShrink = decoderShrink
         self.isolatedByDefault = isolatedByDefault
         self.losslessByContent = losslessByContent
+        self.largestSide = largestSide
         self.matches = matches
     }
 

@@ -62,11 +62,14 @@ extension ResizeMode {
             return scaled(factor)
         case .width(let target):
             if !enlarge && target >= sourceWidth { return scaled(1) }
+            let target = min(target, Self.largestSide)
             return ResizePlan(region: whole, width: target, height: Self.side(h * Double(target) / w))
         case .height(let target):
             if !enlarge && target >= sourceHeight { return scaled(1) }
+            let target = min(target, Self.largestSide)
             return ResizePlan(region: whole, width: Self.side(w * Double(target) / h), height: target)
-        case .fit(let boxWidth, let boxHeight):
+        case .fit(var boxWidth, var boxHeight):
+            (boxWidth, boxHeight) = (min(boxWidth, Self.largestSide), min(boxHeight, Self.largestSide))
             let factorW = Double(boxWidth) / w, factorH = Double(boxHeight) / h
             if !enlarge && factorW >= 1 && factorH >= 1 { return scaled(1) }
             // The constraining side gets the box's size exactly; the other is rounded.
@@ -74,7 +77,8 @@ extension ResizeMode {
                 return ResizePlan(region: whole, width: boxWidth, height: min(Self.side(h * factorW), boxHeight))
             }
             return ResizePlan(region: whole, width: min(Self.side(w * factorH), boxWidth), height: boxHeight)
-        case .fill(let boxWidth, let boxHeight, let gravity):
+        case .fill(var boxWidth, var boxHeight, let gravity):
+            (boxWidth, boxHeight) = (min(boxWidth, Self.largestSide), min(boxHeight, Self.largestSide))
             var factor = max(Double(boxWidth) / w, Double(boxHeight) / h)
             var outWidth = boxWidth, outHeight = boxHeight
             if !enlarge && factor > 1 {
@@ -91,8 +95,14 @@ extension ResizeMode {
         }
     }
 
-    /// A side length rounded to the nearest pixel, never below one.
+    /// The longest side an output or a box may have (2^20 pixels): far past what any encoder
+    /// writes, and small enough that no arithmetic on sizes (pixels × bytes × frames) can overflow.
+    public static let largestSide = 1 << 20
+
+    /// A side length rounded to the nearest pixel, never below one nor past `largestSide` (sizes
+    /// beyond it are refused, by the pixel limit, before anything is made).
     static func side(_ length: Double) -> Int {
-        max(1, Int(length.rounded()))
+        guard length < Double(largestSide) else { return largestSide }
+        return max(1, Int(length.rounded()))
     }
 }

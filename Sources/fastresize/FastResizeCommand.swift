@@ -104,7 +104,7 @@ struct FastResizeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Memory for decoded pictures across all files at once, e.g. 512M or 2G (default: a quarter of RAM, at most 2G).", valueName: "size"))
     var memoryLimit: String?
 
-    @Option(help: ArgumentHelp("Refuse inputs with more pixels than N, from their header (default 268402689 = 16383²).", valueName: "N"))
+    @Option(help: ArgumentHelp("Refuse inputs with more pixels than N, from their header, and outputs that would have more (default 268402689 = 16383²).", valueName: "N"))
     var maxPixels: String?
 
     @Option(help: ArgumentHelp("Give up a file that takes longer than this many seconds (default 120; 0 for no limit).", valueName: "seconds"))

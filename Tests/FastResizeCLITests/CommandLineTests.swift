@@ -54,6 +54,17 @@ func loadReport(_ path: String) throws -> BatchReport {
         (["in", "-o", "out", "--width", "10", "--name", "{nope}"],
          "expected placeholders among {stem} {ext} {srcext} {width} {height} {format} for --name but got \"{nope}\""),
         (["in", "-o", "out", "--width", "10", "--frobnicate"], "Unknown option '--frobnicate'"),
+        // Sizes past the largest an output may have: refused up front, not an arithmetic trap.
+        (["in", "-o", "out", "--height", "3000000000", "--enlarge"], "expected at most 1048576 for --height but got \"3000000000\""),
+        (["in", "-o", "out", "--scale", "1e9", "--enlarge"], "expected at most 1048576 for --scale but got \"1e9\""),
+        (["in", "-o", "out", "--scale", "1e300", "--enlarge"], "expected at most 1048576 for --scale but got \"1e300\""),
+        (["in", "-o", "out", "--fill", "99999999999x99999999999", "--enlarge"],
+         "expected at most 1048576 for --fill but got \"99999999999x99999999999\""),
+        (["in", "-o", "out", "--width", "10", "--max-pixels", "9000000000000000000"],
+         "expected an integer from 1 to 1099511627776 for --max-pixels but got \"9000000000000000000\""),
+        (["in", "-o", "out", "--width", "10", "--timeout", "1e300"], "expected at most 604800 for --timeout but got \"1e300\""),
+        (["in", "-o", "out", "--width", "10", "--jobs", "9223372036854775807"],
+         "expected at most 1024 for --jobs but got \"9223372036854775807\""),
     ]
 
     @Test(arguments: cases)

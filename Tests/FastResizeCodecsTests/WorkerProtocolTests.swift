@@ -25,6 +25,18 @@ import TestSupport
 
     /// The parent plans an isolated file from the header its worker read: the same plan, memory
     /// need and all, as from the file itself (a 16-bit PNG with a colour profile).
+    /// A library caller's far deadline (a timeout of 1e300 s) waits, rather than overflowing poll's milliseconds.
+    @Test func aFarDeadlineWaitsForTheAnswer() throws {
+        var ends: [Int32] = [0, 0]
+        _ = pipe(&ends)
+        let writer = LineChannel(input: -1, output: ends[1])
+        var reader = LineChannel(input: ends[0], output: -1)
+        defer { close(ends[0]); close(ends[1]) }
+        #expect(writer.send(WorkerJob(BatchOptions(inputs: [], outputDirectory: "/out", outputs: [ResizeSettings(mode: .width(9))]))))
+        let job = try reader.receive(WorkerJob.self, deadline: Date().addingTimeInterval(1e300)).get()
+        #expect(job.outputDirectory == "/out")
+    }
+
     @Test func aHeaderFromAWorkerPlansTheSame() throws {
         let picture = PixelBuffer(width: 300, height: 200, format: .rgb, bitDepth: 16)
         var metadata = ImageMetadata()

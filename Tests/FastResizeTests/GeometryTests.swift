@@ -68,4 +68,16 @@ import Testing
         #expect(plan.width == 200 && plan.height == 300)
         #expect(plan.region == SourceRegion(x: 0, y: 50, width: 200, height: 300))
     }
+
+    /// Sizes past the largest side (a library caller's, which no option parser checked) end at it
+    /// instead of trapping on the conversion to integers; the pixel limit then refuses them.
+    @Test func hugeSizesStopAtTheLargestSide() {
+        let largest = ResizeMode.largestSide
+        for mode in [ResizeMode.scale(1e300), .scale(.greatestFiniteMagnitude), .width(Int.max), .height(Int.max),
+                     .fit(width: Int.max, height: Int.max), .fill(width: Int.max, height: 3, gravity: .center)] {
+            let plan = mode.plan(sourceWidth: 640, sourceHeight: 480, enlarge: true)
+            #expect(plan.width >= 1 && plan.width <= largest && plan.height >= 1 && plan.height <= largest, "\(mode)")
+        }
+        #expect(ResizeMode.scale(1e300).plan(sourceWidth: 640, sourceHeight: 480, enlarge: true).width == largest)
+    }
 }

@@ -10,12 +10,16 @@ final class Console: BatchEventSubscriber {
     private let quiet: Bool
     private let verbose: Bool
     private let interactive: Bool
+    /// Where the lines a script reads go (per-file lines, the plan of a dry run): standard
+    /// output, unless the JSON report takes it.
+    private let lines: Int32
     /// When the progress line was last drawn, and whether one is on screen.
     private let state = Mutex((lastDraw: 0.0, showing: false))
 
-    init(quiet: Bool, verbose: Bool) {
+    init(quiet: Bool, verbose: Bool, reportTakesStandardOutput: Bool = false) {
         self.quiet = quiet
         self.verbose = verbose
+        lines = reportTakesStandardOutput ? STDERR_FILENO : STDOUT_FILENO
         self.interactive = !quiet && isatty(STDERR_FILENO) == 1
     }
 
@@ -39,7 +43,7 @@ final class Console: BatchEventSubscriber {
                 Self.write("\(file.input): \(file.error ?? "failed")\n", to: STDERR_FILENO)
             } else if verbose {
                 clearLine(&state)
-                Self.write(Self.describe(file) + "\n", to: STDOUT_FILENO)
+                Self.write(Self.describe(file) + "\n", to: lines)
             }
             guard interactive, elapsed - state.lastDraw >= 0.1 || done == total else { return }
             state.lastDraw = elapsed
@@ -76,13 +80,13 @@ final class Console: BatchEventSubscriber {
                 for output in file.outputs {
                     let planned = "\(output.path) (\(output.width)x\(output.height) \(output.format.displayName))"
                     Self.write("\(file.input.path) -> \(planned)\(output.status == .skipped ? ": skipped, exists" : "")\n",
-                               to: STDOUT_FILENO)
+                               to: lines)
                 }
             case .skip:
                 let paths = file.outputs.map(\.path).joined(separator: ", ")
-                Self.write("\(file.input.path): skipped, \(paths.isEmpty ? "output" : paths) exists\n", to: STDOUT_FILENO)
+                Self.write("\(file.input.path): skipped, \(paths.isEmpty ? "output" : paths) exists\n", to: lines)
             case .notImage:
-                if verbose { Self.write("\(file.input.path): not an image\n", to: STDOUT_FILENO) }
+                if verbose { Self.write("\(file.input.path): not an image\n", to: lines) }
             case .fail(let error):
                 Self.write("\(file.input.path): \(error)\n", to: STDERR_FILENO)
             }
@@ -123,34 +127,5 @@ final class Console: BatchEventSubscriber {
             guard written > 0 else { return }
             bytes = bytes.dropFirst(written)
         }
-    }
-}
-
-/// Writes the JSON report atomically, like every other output, when the run's last event comes.
-final class ReportWriter: BatchEventSubscriber {
-    let path: String
-    /// Why the report could not be written, once that happened.
-    private let failure = Mutex<String?>(nil)
-
-    init(path: String) {
-        self.path = path
-    }
-
-    var error: String? { failure.withLock { $0 } }
-
-    func receive(_ event: BatchEvent) {
-        guard case .runFinished(let report) = event else { return }
-        do {
-            try Self.write(report, to: path)
-        } catch {
-            failure.withLock { $0 = "\(error)" }
-        }
-    }
-
-    static func write(_ report: BatchReport, to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let data = try encoder.encode(report)
-        _ = try AtomicFile.write(Array(data) + [0x0A], to: path, overwrite: true)
     }
 }

@@ -199,15 +199,18 @@ struct FastResizeCommand: ParsableCommand {
     /// Runs the batch and returns the process exit code.
     func execute() -> Int32 {
         let resolved: ResolvedSettings
+        let reportTarget: ReportTarget?
         do {
             resolved = try resolve()
+            reportTarget = try resolved.report.map { path throws(UsageError) in try ReportTarget(path: path) }
         } catch {
             // Worded as ArgumentParser words a mistake on the command line, usage and all.
             FileHandle.standardError.write(Data((Self.fullMessage(for: ValidationError(error.message)) + "\n").utf8))
             return 2
         }
         let runner = BatchRunner(options: resolved.options, codecs: Codecs.all)
-        let console = Console(quiet: resolved.quiet, verbose: resolved.verbose)
+        let console = Console(quiet: resolved.quiet, verbose: resolved.verbose,
+                              reportTakesStandardOutput: reportTarget?.takesStandardOutput ?? false)
         // From before planning: a signal while headers are read stops the run before any file starts.
         let control = BatchControl()
         let signals = Self.stopOnSignals(control, console: console)
@@ -217,12 +220,12 @@ struct FastResizeCommand: ParsableCommand {
             return planned.contains { if case .fail = $0.action { true } else { false } } ? 1 : 0
         }
         // The console and the report are the run's event subscribers.
-        let reportFile = resolved.report.map(ReportWriter.init)
+        let reportFile = reportTarget.map(ReportWriter.init)
         let result = runner.run(planned, control: control, events: [console] + (reportFile.map { [$0] } ?? []))
         signals.forEach { $0.cancel() }
         console.finish(result)
         if let reportFile, let error = reportFile.error {
-            console.error("\(reportFile.path): cannot write report: \(error)")
+            console.error("\(reportFile.target.path): cannot write report: \(error)")
             return 1
         }
         return result.exitCode

@@ -24,7 +24,7 @@ public enum AtomicFile {
         let file = Pending(path: path, durable: durable)
         _ = bytes.withUnsafeBytes { file.append($0) }
         let outcome = try file.commit(overwrite: overwrite, commit: commit)
-        if durable && outcome == .written { try syncFolders([(path as NSString).deletingLastPathComponent]) }
+        if durable && outcome == .written { try syncFolders([PathNames.folder(of: path)]) }
         return outcome
     }
 
@@ -118,7 +118,7 @@ public enum AtomicFile {
         }
 
         private func open() throws(FileError) {
-            let parent = (path as NSString).deletingLastPathComponent
+            let parent = PathNames.folder(of: path)
             let directory = parent.isEmpty ? "." : parent
             let name = (path as NSString).lastPathComponent
             do {
@@ -150,7 +150,7 @@ public enum AtomicFile {
     /// Removes temporaries another process with id `pid` left for `path` (a worker that crashed or
     /// was killed while writing it).
     public static func removeLeftovers(of pid: pid_t, for path: String) {
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathNames.folder(of: path)
         let prefix = "." + (path as NSString).lastPathComponent + "." + String(pid) + "-"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory) else { return }
         for name in names where name.hasPrefix(prefix) && name.hasSuffix(temporarySuffix) {

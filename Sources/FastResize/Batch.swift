@@ -183,7 +183,7 @@ public struct BatchRunner: Sendable {
             let plan = pipeline.plan(for: info)
             let name = settings.nameTemplate.expand(inputName: (input.relativePath as NSString).lastPathComponent,
                                                     format: format, width: plan.width, height: plan.height)
-            let folder = (input.relativePath as NSString).deletingLastPathComponent
+            let folder = PathNames.folder(of: input.relativePath)
             let relativeOutput = folder.isEmpty ? name : folder + "/" + name
             let outputPath = URL(fileURLWithPath: options.outputDirectory).appendingPathComponent(relativeOutput)
                 .standardizedFileURL.path
@@ -289,7 +289,7 @@ public struct BatchRunner: Sendable {
     /// end (their data was flushed before they took their names). A folder that cannot be synced
     /// fails the files written into it, since their outputs may not survive a crash.
     private static func syncFolders(of reports: inout [FileReport]) {
-        func folder(_ output: OutputRecord) -> String { (output.path as NSString).deletingLastPathComponent }
+        func folder(_ output: OutputRecord) -> String { PathNames.folder(of: output.path) }
         let folders = Set(reports.flatMap { $0.outputs.filter { $0.status == .written }.map(folder) })
         for unsynced in folders {
             do throws(FileError) {
@@ -482,9 +482,9 @@ public struct BatchRunner: Sendable {
     /// --overwrite, never written through.)
     private func checkLanding(_ path: String) throws(FileError) {
         let root = Self.realPath(options.outputDirectory)
-        var ancestor = (path as NSString).deletingLastPathComponent
+        var ancestor = PathNames.folder(of: path)
         while !ancestor.isEmpty, ancestor != "/", !FileManager.default.fileExists(atPath: ancestor) {
-            ancestor = (ancestor as NSString).deletingLastPathComponent
+            ancestor = PathNames.folder(of: ancestor)
         }
         let landing = Self.realPath(ancestor)
         guard landing == root || landing.hasPrefix(root == "/" ? root : root + "/") else {

@@ -26,8 +26,7 @@ public final class PlannedList: FileSource, @unchecked Sendable {
     public let expectedCount: Int?
 
     public init(_ planned: [PlannedFile]) {
-        let sizes = planned.map { Self.fileSize($0.input.path) }
-        files = planned.indices.sorted { sizes[$0] > sizes[$1] }.map { planned[$0] }
+        files = planned.indices.sorted { planned[$0].input.size > planned[$1].input.size }.map { planned[$0] }
         expectedCount = planned.count
     }
 
@@ -46,11 +45,6 @@ public final class PlannedList: FileSource, @unchecked Sendable {
         let rest = Array(files[position...])
         position = files.count
         return rest
-    }
-
-    private static func fileSize(_ path: String) -> Int {
-        var status = stat()
-        return stat(path, &status) == 0 ? Int(status.st_size) : 0
     }
 }
 

@@ -10,6 +10,9 @@ public struct InputFile: Sendable, Equatable {
     public var relativePath: String
     /// Named on the command line rather than found by walking a folder.
     public var isExplicit: Bool
+    /// Its size in bytes when it was found (0 when not known), so a run can take the largest first
+    /// without asking the file system again.
+    public var size = 0
 }
 
 /// Walks input folders: recursive, hidden files skipped, symbolic links followed only on request,
@@ -29,28 +32,49 @@ public struct InputWalker: Sendable {
         self.skipFolders = skipFolders.map(Self.resolved)
     }
 
-    /// The files under `inputs`, in a stable order, and the inputs that could not be read.
+    /// The files under `inputs`, in a stable order, and the inputs that could not be read. A file
+    /// reached twice at the same place of the mirrored tree (an input given twice, a folder and
+    /// a file in it, `./in` and `in/`) is taken once: the same device and inode under the same
+    /// relative path. Hard links under different names stay separate files.
     public func collect(_ inputs: [String]) -> (files: [InputFile], failures: [(path: String, error: FileError)]) {
-        var files: [InputFile] = []
-        var failures: [(String, FileError)] = []
+        var found = Found()
         for input in inputs {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory) else {
-                failures.append((input, .unreadable("no such file or folder")))
+            var status = stat()
+            guard stat(input, &status) == 0 else {
+                found.failures.append((input, .unreadable("no such file or folder")))
                 continue
             }
-            if isDirectory.boolValue {
+            if (status.st_mode & S_IFMT) == S_IFDIR {
                 var visited = Set<String>()
-                walk(folder: input, relative: "", into: &files, failures: &failures, visited: &visited)
+                walk(folder: input, relative: "", into: &found, visited: &visited)
             } else {
-                files.append(InputFile(path: input, relativePath: (input as NSString).lastPathComponent, isExplicit: true))
+                found.add(InputFile(path: input, relativePath: (input as NSString).lastPathComponent, isExplicit: true,
+                                    size: Int(status.st_size)), status)
             }
         }
-        return (files, failures)
+        return (found.files, found.failures)
     }
 
-    private func walk(folder: String, relative: String, into files: inout [InputFile],
-                      failures: inout [(String, FileError)], visited: inout Set<String>) {
+    /// What a walk has found so far.
+    private struct Found {
+        var files: [InputFile] = []
+        var failures: [(path: String, error: FileError)] = []
+        /// Each file taken, as the file system knows it, at its place in the mirrored tree.
+        private var taken = Set<Identity>()
+
+        private struct Identity: Hashable {
+            let device: UInt64
+            let inode: UInt64
+            let relativePath: String
+        }
+
+        mutating func add(_ file: InputFile, _ status: stat) {
+            let identity = Identity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino), relativePath: file.relativePath)
+            if taken.insert(identity).inserted { files.append(file) }
+        }
+    }
+
+    private func walk(folder: String, relative: String, into found: inout Found, visited: inout Set<String>) {
         let here = relative.isEmpty ? folder : folder + "/" + relative
         let resolvedHere = Self.resolved(here)
         // An output folder below the input is never read as input (but an output folder that is the
@@ -60,18 +84,18 @@ public struct InputWalker: Sendable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: here).sorted()
         } catch {
-            failures.append((here, .unreadable(FilePipeline.describe(error))))
+            found.failures.append((here, .unreadable(FilePipeline.describe(error))))
             return
         }
         for name in names where !name.hasPrefix(".") {
             let childRelative = relative.isEmpty ? name : relative + "/" + name
             let childPath = here + "/" + name
-            guard let kind = Self.kind(of: childPath, followSymlinks: followSymlinks) else { continue }
+            guard let (kind, status) = Self.kind(of: childPath, followSymlinks: followSymlinks) else { continue }
             if kind == .folder {
-                walk(folder: folder, relative: childRelative, into: &files, failures: &failures, visited: &visited)
+                walk(folder: folder, relative: childRelative, into: &found, visited: &visited)
             } else if isSelected(childRelative) {
-                files.append(InputFile(path: Self.display(folder, childRelative), relativePath: childRelative,
-                                       isExplicit: false))
+                found.add(InputFile(path: Self.display(folder, childRelative), relativePath: childRelative,
+                                    isExplicit: false, size: Int(status.st_size)), status)
             }
         }
     }
@@ -83,16 +107,17 @@ public struct InputWalker: Sendable {
 
     private enum Kind { case file, folder }
 
-    /// File or folder; nil for symbolic links (unless followed), sockets, devices and the like.
-    private static func kind(of path: String, followSymlinks: Bool) -> Kind? {
+    /// File or folder, and what the file system says of it; nil for symbolic links (unless
+    /// followed), sockets, devices and the like.
+    private static func kind(of path: String, followSymlinks: Bool) -> (Kind, stat)? {
         var status = stat()
         guard lstat(path, &status) == 0 else { return nil }
         if (status.st_mode & S_IFMT) == S_IFLNK {
             guard followSymlinks, stat(path, &status) == 0 else { return nil }
         }
         switch status.st_mode & S_IFMT {
-        case S_IFDIR: return .folder
-        case S_IFREG: return .file
+        case S_IFDIR: return (.folder, status)
+        case S_IFREG: return (.file, status)
         default: return nil
         }
     }

@@ -176,19 +176,54 @@ struct FastResizeCommand: ParsableCommand {
     }
 
     /// Resolves every setting (command line > environment > config file > defaults) and checks
-    /// it, before any file is touched.
-    func resolve() throws(UsageError) -> ResolvedSettings {
+    /// it, and where the report goes, then makes the output folder: before any input is read.
+    func resolve() throws(UsageError) -> (settings: ResolvedSettings, report: ReportTarget?) {
         var resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: givenOptions, noConfig: noConfig,
                                                                             outputFormats: Codecs.all.outputFormats))
         guard !inputs.isEmpty else { throw UsageError("expected at least one input file or folder") }
         guard let folder = resolved.outputFolder, !folder.isEmpty else {
             throw UsageError("expected an output folder for -o/--output")
         }
+        // Where the report goes is checked before the output folder is made: a mistake touches nothing.
+        let report = try resolved.report.map { path throws(UsageError) in try ReportTarget(path: path) }
+        try Self.prepareOutputFolder(folder, create: !resolved.dryRun)
         resolved.options.inputs = inputs
         resolved.options.outputDirectory = folder
         // Workers are this same program in worker mode; each request carries the settings.
         resolved.options.workerCommand = [Self.executablePath, "--worker"]
-        return resolved
+        return (resolved, report)
+    }
+
+    /// The output folder made (a dry run only checks it could be) and writable, before any file is
+    /// touched: one error with the system's reason, not one per input.
+    static func prepareOutputFolder(_ path: String, create: Bool) throws(UsageError) {
+        if create {
+            // Made folder by folder, so the message names the one that could not be made, and why.
+            // (String splitting, not NSString's path methods: see PathNames.)
+            var made = path.hasPrefix("/") ? "/" : ""
+            for component in path.split(separator: "/") {
+                made += (made.isEmpty || made.hasSuffix("/") ? "" : "/") + component
+                if mkdir(made, 0o777) != 0 && errno != EEXIST {
+                    throw UsageError("cannot create the output folder \(path): \(made): \(String(cString: strerror(errno)))")
+                }
+            }
+        }
+        // The folder, or (for a dry run) the nearest one that exists, where the rest would be made.
+        var existing = path
+        var status = stat()
+        while stat(existing, &status) != 0 {
+            guard existing != ".", existing != "/" else {
+                throw UsageError("cannot write outputs into \(path): \(String(cString: strerror(errno)))")
+            }
+            let parent = PathNames.folder(of: existing)
+            existing = parent.isEmpty ? "." : parent
+        }
+        guard (status.st_mode & S_IFMT) == S_IFDIR else {
+            throw UsageError("cannot write outputs into \(path): \(existing) is not a folder")
+        }
+        guard access(existing, W_OK | X_OK) == 0 else {
+            throw UsageError("cannot write outputs into \(path): \(existing): \(String(cString: strerror(errno)))")
+        }
     }
 
     /// This program's own file, for starting workers (argv[0] may be relative or a bare name).
@@ -201,8 +236,7 @@ struct FastResizeCommand: ParsableCommand {
         let resolved: ResolvedSettings
         let reportTarget: ReportTarget?
         do {
-            resolved = try resolve()
-            reportTarget = try resolved.report.map { path throws(UsageError) in try ReportTarget(path: path) }
+            (resolved, reportTarget) = try resolve()
         } catch {
             // Worded as ArgumentParser words a mistake on the command line, usage and all.
             FileHandle.standardError.write(Data((Self.fullMessage(for: ValidationError(error.message)) + "\n").utf8))

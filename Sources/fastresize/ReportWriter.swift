@@ -32,7 +32,7 @@ enum ReportTarget: Equatable {
             self = .through(path)
             return
         }
-        let folder = (path as NSString).deletingLastPathComponent
+        let folder = PathNames.folder(of: path)
         guard access(folder.isEmpty ? "." : folder, W_OK | X_OK) == 0 else {
             throw Self.unwritable(path, "\(folder): \(String(cString: strerror(errno)))")
         }

@@ -65,6 +65,11 @@ func loadReport(_ path: String) throws -> BatchReport {
         (["in", "-o", "out", "--width", "10", "--timeout", "1e300"], "expected at most 604800 for --timeout but got \"1e300\""),
         (["in", "-o", "out", "--width", "10", "--jobs", "9223372036854775807"],
          "expected at most 1024 for --jobs but got \"9223372036854775807\""),
+        // An output folder that cannot be made or written: one error up front (it was one per input).
+        (["in", "-o", "/proc/nope", "--width", "10"], "cannot create the output folder /proc/nope: /proc/nope: No such file or directory"),
+        (["in", "-o", "in/a.jpg", "--width", "10"], "cannot write outputs into in/a.jpg: in/a.jpg is not a folder"),
+        (["in", "-o", "in/a.jpg/sub", "--width", "10"], "cannot create the output folder in/a.jpg/sub: in/a.jpg/sub: Not a directory"),
+        (["in", "-o", "in/a.jpg/sub", "--width", "10", "--dry-run"], "cannot write outputs into in/a.jpg/sub: in/a.jpg is not a folder"),
     ]
 
     @Test(arguments: cases)

@@ -65,4 +65,14 @@ import TestSupport
         #expect(result.stderr.contains("cannot write the report to missing/r.json: missing: No such file or directory"))
         #expect(!FileManager.default.fileExists(atPath: folder.path("out")))
     }
+
+    /// One-letter names (an input `b`, a report `r`) crashed in Foundation's path handling.
+    @Test func oneLetterNamesWork() throws {
+        let folder = try ScratchFolder()
+        try folder.write(try Inputs.jpeg(40, 30), to: "in/b")
+        let result = try CommandRunner.run(["in", "-o", "o", "--width", "20", "--report", "r"], in: folder.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try loadReport(folder.path("r")).summary.written == 1)
+        #expect(FileManager.default.fileExists(atPath: folder.path("o/b.jpg")))
+    }
 }

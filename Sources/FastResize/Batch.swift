@@ -170,7 +170,7 @@ public struct BatchRunner: Sendable {
         let info: ImageInfo
         do {
             info = try header(of: input.path)
-        } catch .notAnImage where !input.isExplicit && !claimsToBeImage(input.path) {
+        } catch let error where [.notAnImage, .empty].contains(error) && !input.isExplicit && !claimsToBeImage(input.path) {
             return PlannedFile(input: input, action: .notImage)
         } catch {
             return PlannedFile(input: input, action: .fail(error))

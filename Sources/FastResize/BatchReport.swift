@@ -73,7 +73,7 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     /// The signal that stopped the run ("SIGINT", "SIGTERM"), absent when it ran to the end.
     public var stoppedBy: String?
     public var seconds: Double
-    /// Images processed (written or failed) per second of wall time.
+    /// Images written per second of wall time (failures and skips are not work done).
     public var imagesPerSecond: Double
     /// The process's peak resident memory so far, in KiB (Linux's VmHWM), when known.
     public var peakRSSKiB: Int?
@@ -109,11 +109,10 @@ public struct BatchReport: Sendable, Codable, Equatable {
     public init(files: [FileReport], seconds: Double, stoppedBy signal: Int32? = nil) {
         self.files = files
         func count(_ status: FileReport.Status) -> Int { files.filter { $0.status == status }.count }
-        let processed = count(.written) + count(.failed)
         summary = BatchSummary(total: files.count, written: count(.written), skipped: count(.skipped),
                                failed: count(.failed), notImages: count(.notImage), cancelled: count(.cancelled),
                                stoppedBy: signal.map(Self.signalName), seconds: seconds,
-                               imagesPerSecond: seconds > 0 ? Double(processed) / seconds : 0,
+                               imagesPerSecond: seconds > 0 ? Double(count(.written)) / seconds : 0,
                                peakRSSKiB: BatchSummary.currentPeakRSSKiB())
         // Every failed file carries its error's kind (FileReport.init).
         for file in files where file.status == .failed {

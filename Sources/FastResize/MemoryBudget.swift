@@ -15,6 +15,9 @@ public final class MemoryBudget: @unchecked Sendable {
         self.limit = limit
     }
 
+    /// The smallest --memory-limit taken (1 MiB).
+    public static let smallestLimit = 1 << 20
+
     /// A quarter of physical memory, at most 2 GiB (the default of --memory-limit).
     public static var defaultLimit: Int {
         min(Int(ProcessInfo.processInfo.physicalMemory / 4), 2 << 30)

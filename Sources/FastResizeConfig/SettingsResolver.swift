@@ -130,8 +130,19 @@ public enum SettingsResolver {
         SettingKey.modeNames.contains { layer[$0] != nil }
     }
 
-    /// FASTRESIZE_* variables for the known settings (an empty variable counts as unset).
+    /// Variables that start with FASTRESIZE_ but set no setting: the test suite's and the fuzzer's.
+    static let otherVariables: Set = ["FASTRESIZE_BINARY", "FASTRESIZE_CORPUS", "FASTRESIZE_FUZZ"]
+
+    /// FASTRESIZE_* variables for the known settings (an empty variable counts as unset). Any
+    /// other FASTRESIZE_ variable is a mistake, as an unknown key in a config file is: a typo must
+    /// not leave a setting silently at its default.
     private static func environmentSettings(_ environment: [String: String]) throws(UsageError) -> [String: Setting] {
+        let known = Set(SettingKey.all.map(\.environmentName)).union(otherVariables)
+        for variable in environment.keys.sorted() where variable.hasPrefix("FASTRESIZE_") && !known.contains(variable) {
+            let name = variable.dropFirst("FASTRESIZE_".count).lowercased().replacingOccurrences(of: "_", with: "-")
+            let hint = SettingKey.suggestion(for: name).flatMap(SettingKey.named).map { " (did you mean \($0.environmentName)?)" } ?? ""
+            throw UsageError("\(variable): no such setting\(hint)")
+        }
         var settings: [String: Setting] = [:]
         for key in SettingKey.all {
             guard let text = environment[key.environmentName], !text.isEmpty else { continue }
@@ -333,7 +344,14 @@ public enum SettingsResolver {
         options.exclude = read.list(.exclude).map(GlobPattern.init)
         options.followSymlinks = read.flag(.followSymlinks) ?? false
         options.fsync = read.flag(.fsync) ?? true
-        if let limit = try read.value(.memoryLimit, OptionParsing.byteSize) { options.memoryLimit = limit }
+        if let limit = try read.value(.memoryLimit, { text, option throws(UsageError) in
+            // Under a megabyte not even a thumbnail's rows fit: a typo (a unit left out), not a budget.
+            let limit = try OptionParsing.byteSize(text, for: option)
+            guard limit >= MemoryBudget.smallestLimit else { throw .expected("a size of at least 1M", for: option, got: text) }
+            return limit
+        }) {
+            options.memoryLimit = limit
+        }
         if let timeout = try read.value(.timeout, { text, option throws(UsageError) -> Double? in
             guard Double(text.trimmingCharacters(in: .whitespaces)) != 0 else { return nil }
             let seconds = try OptionParsing.positiveNumber(text, for: option)

@@ -45,6 +45,8 @@ public enum FailureKind: String, Sendable, Codable, CaseIterable, Comparable {
 public indirect enum FileError: Error, Sendable, Equatable, Codable, CustomStringConvertible {
     case unreadable(String)
     case notAnImage
+    /// The file holds no bytes at all.
+    case empty
     case unsupportedFormat(String)
     case pixelLimit(width: Int, height: Int)
     /// The planned output is larger than --max-pixels or than its format can hold (`reason` says which).
@@ -67,6 +69,7 @@ public indirect enum FileError: Error, Sendable, Equatable, Codable, CustomStrin
         switch self {
         case .unreadable, .writeFailed: .io
         case .notAnImage, .unsupportedFormat, .noEncoder: .unsupported
+        case .empty: .corrupt
         case .pixelLimit(let width, let height) where width <= 0 || height <= 0: .corrupt
         case .pixelLimit, .outputTooLarge: .tooLarge
         case .memoryLimit: .memory
@@ -79,17 +82,23 @@ public indirect enum FileError: Error, Sendable, Equatable, Codable, CustomStrin
         }
     }
 
+    /// Bytes for people: whole MiB, or KiB under one (a need of 300 KiB is not "0 MiB").
+    static func amount(_ bytes: Int) -> String {
+        bytes < 1 << 20 ? "\((bytes + 1023) >> 10) KiB" : "\(bytes >> 20) MiB"
+    }
+
     public var description: String {
         switch self {
         case .unreadable(let reason): "cannot read: \(reason)"
         case .notAnImage: "not a supported image (its content is no format FastResize reads)"
+        case .empty: "empty file (0 bytes)"
         case .unsupportedFormat(let name): "unsupported image format: \(name)"
         case .pixelLimit(let width, let height) where width <= 0 || height <= 0:
             "input image declares no pixels (\(width) x \(height))"
         case .pixelLimit(let width, let height): "input image exceeds pixel limit (\(width) x \(height))"
         case .outputTooLarge(let width, let height, let reason): "output would be \(width) x \(height) pixels, \(reason)"
         case .memoryLimit(let need, let limit):
-            "needs about \(need >> 20) MiB to decode, more than --memory-limit allows (\(limit >> 20) MiB)"
+            "needs about \(Self.amount(need)) to decode, more than --memory-limit allows (\(Self.amount(limit)))"
         case .codec(let error): error.description
         case .noEncoder(let format): "no encoder for \(format.displayName)"
         case .outputIsInput: "output path is the input itself; refusing to replace an input"

@@ -117,6 +117,7 @@ public struct FilePipeline: Sendable {
 
     /// Recognises the format by content and reads the header, checking the pixel limit.
     public func inspect(_ data: Data) throws(FileError) -> ImageInfo {
+        guard !data.isEmpty else { throw .empty }
         guard let format = codecs.detect(data.prefix(ImageFormat.headerLength)) else {
             if let name = codecs.foreignName(data.prefix(ImageFormat.headerLength)) {
                 throw .unsupportedFormat(name)

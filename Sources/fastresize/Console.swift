@@ -66,6 +66,11 @@ final class Console: BatchEventSubscriber {
         state.withLock { clearLine(&$0) }
         guard !quiet else { return }
         let s = report.summary
+        if s.written == 0 && s.failed == 0 && s.cancelled == 0 && s.skipped > 0 {
+            let others = s.notImages > 0 ? ", \(s.notImages) not images" : ""
+            Self.write("nothing to do: \(s.skipped) up to date\(others)\n", to: STDERR_FILENO)
+            return
+        }
         let failed = s.failed > 0 ? "\(s.failed) failed (\(s.failureKindsText))" : "0 failed"
         var line = "\(s.written) written, \(s.skipped) skipped, \(failed), "
             + String(format: "%d not images in %.2f s (%.1f images/s)", s.notImages, s.seconds, s.imagesPerSecond)

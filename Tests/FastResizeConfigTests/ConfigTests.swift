@@ -236,3 +236,26 @@ private struct Setup {
         #expect(try setup.resolve(["profile": .text("ok")]).options.outputs.count == 3)
     }
 }
+
+@Suite struct FirstUserPapercutTests {
+    /// FASTRESIZE_QUALTY=80 was ignored: an unknown FASTRESIZE_ variable is a mistake, named with
+    /// the closest setting's variable.
+    @Test func anUnknownVariableIsAnError() throws {
+        let setup = try Setup("width = 100\n")
+        #expect(setup.message(environment: ["FASTRESIZE_QUALTY": "80"])
+                == "FASTRESIZE_QUALTY: no such setting (did you mean FASTRESIZE_QUALITY?)")
+        #expect(setup.message(environment: ["FASTRESIZE_NOTHING_LIKE_IT": "1"]) == "FASTRESIZE_NOTHING_LIKE_IT: no such setting")
+        // The test suite's own variables are not settings and not mistakes.
+        #expect(setup.message(environment: ["FASTRESIZE_CORPUS": "/x"]) == "(no error)")
+    }
+
+    /// `--memory-limit 1` said "needs about 0 MiB … allows (0 MiB)": under 1M is refused up front,
+    /// and small amounts are told in KiB.
+    @Test func aTinyMemoryLimitIsRefusedAndSmallNeedsAreTold() throws {
+        let setup = try Setup("width = 100\n")
+        #expect(setup.message(["memory-limit": .text("1")]) == "expected a size of at least 1M for --memory-limit but got \"1\"")
+        #expect(setup.message(["memory-limit": .text("1M")]) == "(no error)")
+        #expect(FileError.memoryLimit(need: 300_000, limit: 1 << 20).description
+                == "needs about 293 KiB to decode, more than --memory-limit allows (1 MiB)")
+    }
+}

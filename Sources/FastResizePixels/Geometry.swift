@@ -82,9 +82,15 @@ extension ResizeMode {
             var factor = max(Double(boxWidth) / w, Double(boxHeight) / h)
             var outWidth = boxWidth, outHeight = boxHeight
             if !enlarge && factor > 1 {
+                // Not enlarged: the largest crop of the box's shape the picture holds, at its own
+                // scale (a 640x480 photo for a 1200x630 card is 640x336, still the card's shape).
                 factor = 1
-                outWidth = min(boxWidth, sourceWidth)
-                outHeight = min(boxHeight, sourceHeight)
+                let shape = Double(boxWidth) / Double(boxHeight)
+                if w / h > shape {
+                    (outWidth, outHeight) = (min(sourceWidth, Self.side(h * shape)), sourceHeight)
+                } else {
+                    (outWidth, outHeight) = (sourceWidth, min(sourceHeight, Self.side(w / shape)))
+                }
             }
             let regionWidth = min(Double(outWidth) / factor, w)
             let regionHeight = min(Double(outHeight) / factor, h)

@@ -63,10 +63,20 @@ import Testing
         #expect(north.region.y == 0)
     }
 
-    @Test func fillWithoutEnlargeCropsSmallImages() {
+    /// Without --enlarge a small picture is cropped to the box's shape, not to the box's size
+    /// clipped to the picture (a 300x300 box on 200x400 gave 200x300; a 1200x630 card 640x480).
+    @Test func fillWithoutEnlargeKeepsTheBoxShape() {
         let plan = ResizeMode.fill(width: 300, height: 300, gravity: .center).plan(sourceWidth: 200, sourceHeight: 400, enlarge: false)
-        #expect(plan.width == 200 && plan.height == 300)
-        #expect(plan.region == SourceRegion(x: 0, y: 50, width: 200, height: 300))
+        #expect(plan.width == 200 && plan.height == 200)
+        #expect(plan.region == SourceRegion(x: 0, y: 100, width: 200, height: 200))
+        let card = ResizeMode.fill(width: 1200, height: 630, gravity: .north).plan(sourceWidth: 640, sourceHeight: 480, enlarge: false)
+        #expect(card.width == 640 && card.height == 336)
+        #expect(card.region == SourceRegion(x: 0, y: 0, width: 640, height: 336))
+        let wide = ResizeMode.fill(width: 1200, height: 630, gravity: .center).plan(sourceWidth: 1000, sourceHeight: 300, enlarge: false)
+        #expect(wide.width == 571 && wide.height == 300)
+        // A picture larger than the box both ways is scaled down to the box, as before.
+        let large = ResizeMode.fill(width: 1200, height: 630, gravity: .center).plan(sourceWidth: 4000, sourceHeight: 3000, enlarge: false)
+        #expect(large.width == 1200 && large.height == 630)
     }
 
     /// Sizes past the largest side (a library caller's, which no option parser checked) end at it

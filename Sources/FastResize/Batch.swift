@@ -124,7 +124,7 @@ public struct BatchRunner: Sendable {
         // Reading headers is independent per file, so it runs in parallel; decisions stay in input order.
         let inspected = Self.parallelMap(files, jobs: options.jobs) { file, _ in inspect(file) }
         var claimed: [String: String] = [:]
-        for entry in inspected { planned.append(claim(entry, in: &claimed)) }
+        for entry in inspected { planned.append(withSkippedAsOnDisk(claim(entry, in: &claimed))) }
         for index in planned.indices { planned[index].position = index }
         return planned
     }
@@ -136,7 +136,7 @@ public struct BatchRunner: Sendable {
         let next = Mutex(0)
         return { input in
             var entry = inspect(input)
-            entry = claimed.withLock { claimed in claim(entry, in: &claimed) }
+            entry = withSkippedAsOnDisk(claimed.withLock { claimed in claim(entry, in: &claimed) })
             entry.position = next.withLock { position in defer { position += 1 }; return position }
             return entry
         }
@@ -162,6 +162,23 @@ public struct BatchRunner: Sendable {
             }
         }
         if entry.outputs.allSatisfy({ $0.status == .skipped }) { entry.action = .skip }
+        return entry
+    }
+
+    /// `planned` with each skipped output as it is on disk — its bytes, and its size and format
+    /// from its header — rather than as this run would have made it (a run at another size
+    /// reported the old output at the new size, 0 bytes).
+    private func withSkippedAsOnDisk(_ planned: PlannedFile) -> PlannedFile {
+        var entry = planned
+        for index in entry.outputs.indices where entry.outputs[index].status == .skipped {
+            let path = entry.outputs[index].path
+            var status = stat()
+            guard stat(path, &status) == 0 else { continue }
+            entry.outputs[index].bytes = Int(status.st_size)
+            guard let data = try? FilePipeline.readFile(path), let info = try? pipeline.inspect(data) else { continue }
+            (entry.outputs[index].width, entry.outputs[index].height) = (info.width, info.height)
+            entry.outputs[index].format = info.format
+        }
         return entry
     }
 

@@ -31,3 +31,26 @@ import TestSupport
         #expect(BatchReport(files: [file(.skipped)], seconds: 1).summary.imagesPerSecond == 0)
     }
 }
+
+@Suite struct SkippedOutputTests {
+    /// After a --fit 100x100 run, one at --fit 300x300 reported the skipped output as 300x200,
+    /// 0 bytes: it reports the file on disk.
+    @Test func aSkippedOutputIsReportedAsItIsOnDisk() throws {
+        let folder = try ScratchFolder()
+        try folder.write(JPEGEncoder().encode(TestImages.smooth(width: 600, height: 400, format: .rgb), options: EncodeOptions()),
+                         to: "in/a.jpg")
+        func run(_ mode: ResizeMode, format: ImageFormat = .jpeg) -> BatchReport {
+            var options = BatchOptions(inputs: [folder.path("in")], outputDirectory: folder.path("out"),
+                                       outputs: [ResizeSettings(mode: mode, format: .fixed(format))])
+            options.fsync = false
+            let runner = BatchRunner(options: options, codecs: Codecs.all)
+            return runner.run(runner.plan())
+        }
+        #expect(run(.fit(width: 100, height: 100)).summary.written == 1)
+        let again = try #require(run(.fit(width: 300, height: 300)).files.first?.outputs.first)
+        let size = try FileManager.default.attributesOfItem(atPath: folder.path("out/a.jpg"))[.size] as? Int
+        #expect(again.status == .skipped)
+        #expect(again.width == 100 && again.height == 67 && again.format == .jpeg)
+        #expect(again.bytes == size && again.bytes > 0)
+    }
+}

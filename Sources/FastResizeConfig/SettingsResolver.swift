@@ -28,6 +28,9 @@ public enum SettingsResolver {
     public struct Sources: Sendable {
         /// Options given on the command line, by long name (flags given as `--x` or `--no-x`).
         public var commandLine: [String: SettingValue]
+        /// Settings the command line clears (`--no-report`, `--no-profile`): whatever the
+        /// environment or a config file gives them is dropped, leaving the built-in default.
+        public var cleared: Set<String>
         public var environment: [String: String]
         /// Skip looking for a config file (an explicit --config or FASTRESIZE_CONFIG is still read).
         public var noConfig: Bool
@@ -36,10 +39,11 @@ public enum SettingsResolver {
         /// The formats outputs can be written in (the codecs'), for --format; empty takes any name.
         public var outputFormats: [ImageFormat]
 
-        public init(commandLine: [String: SettingValue], environment: [String: String] = ProcessInfo.processInfo.environment,
-                    noConfig: Bool = false, workingDirectory: String = FileManager.default.currentDirectoryPath,
+        public init(commandLine: [String: SettingValue], cleared: Set<String> = [],
+                    environment: [String: String] = ProcessInfo.processInfo.environment, noConfig: Bool = false, workingDirectory: String = FileManager.default.currentDirectoryPath,
                     outputFormats: [ImageFormat] = []) {
             self.commandLine = commandLine
+            self.cleared = cleared
             self.environment = environment
             self.noConfig = noConfig
             self.workingDirectory = workingDirectory
@@ -63,7 +67,10 @@ public enum SettingsResolver {
         let commandLine = Dictionary(uniqueKeysWithValues: sources.commandLine.map { name, value in
             (name, Setting(value: value, origin: .commandLine("--" + name)))
         })
-        let environment = try environmentSettings(sources.environment)
+        if let both = sources.cleared.first(where: { sources.commandLine[$0] != nil }) {
+            throw UsageError("expected at most one of --\(both) and --no-\(both)")
+        }
+        let environment = try environmentSettings(sources.environment).filter { !sources.cleared.contains($0.key) }
         var config: ConfigSettings?
         var foundBy: String?
         if let configFile {
@@ -73,13 +80,29 @@ public enum SettingsResolver {
             config = try ConfigSettings(ConfigFile.load(path))
             foundBy = how
         }
-        let top = config?.top ?? [:]
+        let top = (config?.top ?? [:]).filter { !sources.cleared.contains($0.key) }
         // The run's settings: command line, then environment, then the top of the config file.
-        let run = merged([commandLine, environment, top].map { $0.filter { SettingKey.named($0.key)?.scope != .output } })
+        var run = merged([commandLine, environment, top].map { $0.filter { SettingKey.named($0.key)?.scope != .output } })
 
         // The outputs: one from the command line, environment and config top, or a profile's.
-        let outputLayers = [commandLine, environment].map { $0.filter { SettingKey.named($0.key)?.scope == .output } }
+        var outputLayers = [commandLine, environment].map { $0.filter { SettingKey.named($0.key)?.scope == .output } }
         let topOutput = top.filter { SettingKey.named($0.key)?.scope == .output }
+        // A size and a profile are two answers to one question: the one set higher up wins (a
+        // size on the command line is a one-off run beside a config file's profile, and a profile
+        // on the command line overrides FASTRESIZE_FIT); both on one level is a mistake.
+        if let chosen = run[SettingKey.profile.name] {
+            let profileLevel = [commandLine, environment, top].firstIndex { $0[SettingKey.profile.name] != nil } ?? 2
+            if let sizeLevel = outputLayers.firstIndex(where: choosesSize) {
+                if sizeLevel < profileLevel {
+                    run[SettingKey.profile.name] = nil
+                } else if sizeLevel == profileLevel {
+                    let given = SettingKey.modeNames.lazy.compactMap { outputLayers[sizeLevel][$0] }.first!
+                    throw UsageError("\(given.place): not with \(chosen.place): each output of a profile sets its own size")
+                } else {
+                    outputLayers[sizeLevel] = outputLayers[sizeLevel].filter { !SettingKey.modeNames.contains($0.key) }
+                }
+            }
+        }
         var outputs: [[String: Setting]] = []
         var places: [String] = []
         var profileName: String?
@@ -88,9 +111,6 @@ public enum SettingsResolver {
                 throw UsageError("\(chosen.place): no config file to find profile \"\(name)\" in (looked for \(searchedPlaces))")
             }
             let profile = try config.profile(name, for: chosen)
-            if let given = outputLayers.lazy.compactMap({ layer in SettingKey.modeNames.lazy.compactMap { layer[$0] }.first }).first {
-                throw UsageError("\(given.place): not with a profile: each output of profile \"\(name)\" sets its own size")
-            }
             profileName = name
             for (index, own) in profile.outputs.enumerated() {
                 outputs.append(merged(outputLayers + [own, profile.shared, topOutput]))

@@ -14,6 +14,8 @@ struct FastResizeCommand: ParsableCommand {
         Give exactly one of --scale, --width, --height, --fit or --fill, or a config profile \
         (--profile) whose outputs each have a size. Folders are walked recursively and the output \
         mirrors each file's path below its input folder.
+        Every option has a --no- form: a flag's turns it off, a value's (--no-profile, \
+        --no-report, --no-quality, …) drops what the environment or a config file gives it.
         Every option can also be set by an environment variable (FASTRESIZE_ and the option's \
         name in capitals, dashes as underscores: FASTRESIZE_JOBS=4) or in a config file \
         (--config FILE, else ./fastresize.toml or ./fastresize.yaml, else \
@@ -149,6 +151,8 @@ struct FastResizeCommand: ParsableCommand {
     @Flag(name: .shortAndLong, inversion: .prefixedNo, help: "Print a line for every file.")
     var verbose: Bool?
 
+    @OptionGroup var cleared: ClearedSettings
+
     /// The settings given on this command line, by their long names: every option that is a
     /// setting (`SettingKey`), read from the parsed properties themselves (ArgumentParser names
     /// each option after its property), so a setting added to the command cannot be left out here.
@@ -178,7 +182,8 @@ struct FastResizeCommand: ParsableCommand {
     /// Resolves every setting (command line > environment > config file > defaults) and checks
     /// it, and where the report goes, then makes the output folder: before any input is read.
     func resolve() throws(UsageError) -> (settings: ResolvedSettings, report: ReportTarget?) {
-        var resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: givenOptions, noConfig: noConfig,
+        var resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: givenOptions, cleared: cleared.names,
+                                                                            noConfig: noConfig,
                                                                             outputFormats: Codecs.all.outputFormats))
         guard !inputs.isEmpty else { throw UsageError("expected at least one input file or folder") }
         guard let folder = resolved.outputFolder, !folder.isEmpty else {
@@ -287,6 +292,42 @@ extension FastResizeCommand {
             source.resume()
             return source
         }
+    }
+}
+
+/// `--no-x` for each setting that takes a value: drops what the environment or a config file gives
+/// it (a flag's own `--no-x` turns it off). Hidden from `--help`, which says so in one line.
+struct ClearedSettings: ParsableArguments {
+    @Flag(name: .customLong("no-output"), help: .hidden) var output = false
+    @Flag(name: .customLong("no-profile"), help: .hidden) var profile = false
+    @Flag(name: .customLong("no-scale"), help: .hidden) var scale = false
+    @Flag(name: .customLong("no-width"), help: .hidden) var width = false
+    @Flag(name: .customLong("no-height"), help: .hidden) var height = false
+    @Flag(name: .customLong("no-fit"), help: .hidden) var fit = false
+    @Flag(name: .customLong("no-fill"), help: .hidden) var fill = false
+    @Flag(name: .customLong("no-gravity"), help: .hidden) var gravity = false
+    @Flag(name: .customLong("no-filter"), help: .hidden) var filter = false
+    @Flag(name: .customLong("no-format"), help: .hidden) var format = false
+    @Flag(name: .customLong("no-quality"), help: .hidden) var quality = false
+    @Flag(name: .customLong("no-background"), help: .hidden) var background = false
+    @Flag(name: .customLong("no-compression-level"), help: .hidden) var compressionLevel = false
+    @Flag(name: .customLong("no-memory-limit"), help: .hidden) var memoryLimit = false
+    @Flag(name: .customLong("no-max-pixels"), help: .hidden) var maxPixels = false
+    @Flag(name: .customLong("no-timeout"), help: .hidden) var timeout = false
+    @Flag(name: .customLong("no-fail-on"), help: .hidden) var failOn = false
+    @Flag(name: .customLong("no-isolate"), help: .hidden) var isolate = false
+    @Flag(name: .customLong("no-name"), help: .hidden) var name = false
+    @Flag(name: .customLong("no-jobs"), help: .hidden) var jobs = false
+    @Flag(name: .customLong("no-include"), help: .hidden) var include = false
+    @Flag(name: .customLong("no-exclude"), help: .hidden) var exclude = false
+    @Flag(name: .customLong("no-report"), help: .hidden) var report = false
+
+    /// The settings cleared, by name (read from the properties, as `givenOptions` reads the options).
+    var names: Set<String> {
+        Set(Mirror(reflecting: self).children.compactMap { child in
+            guard let label = child.label, label.hasPrefix("_"), (child.value as? Flag<Bool>)?.wrappedValue == true else { return nil }
+            return FastResizeCommand.optionName(of: String(label.dropFirst()))
+        })
     }
 }
 

@@ -25,13 +25,15 @@ import TestSupport
     @Test func theCommandLineAndTheTableAgree() throws {
         let options = try Self.commandLineOptions()
         let settings = Set(SettingKey.all.map(\.name))
-        // Every setting can be given on the command line, a flag in both its forms.
+        // Every setting can be given on the command line, and every one has its --no- form (a
+        // flag's turns it off; a value's drops what the environment or a config file gave it), as
+        // the README promises.
         for key in SettingKey.all {
             #expect(options.contains(key.name), "--\(key.name) is in SettingKey.all but not on the command line")
-            if key.kind == .flag { #expect(options.contains("no-" + key.name), "--no-\(key.name) is missing") }
+            #expect(options.contains("no-" + key.name), "--no-\(key.name) is missing")
         }
         // And every option of the command line is a setting (or about the command itself).
-        let negations = Set(SettingKey.all.filter { $0.kind == .flag }.map { "no-" + $0.name })
+        let negations = Set(SettingKey.all.map { "no-" + $0.name })
         let own: Set = ["help", "version", "no-config"]
         for option in options where !settings.contains(option) && !negations.contains(option) && !own.contains(option) {
             Issue.record("--\(option) is on the command line but not in SettingKey.all (config files and FASTRESIZE_* cannot set it)")
@@ -61,5 +63,36 @@ import TestSupport
         // --no-x passes x off; options not given pass nothing.
         let negated = try FastResizeCommand.parse(["in", "--no-fsync", "--no-auto-orient"]).givenOptions
         #expect(negated == ["fsync": .flag(false), "auto-orient": .flag(false)])
+        // A value's --no- form clears it.
+        let valueNames = SettingKey.all.filter { $0.kind != .flag && $0 != .config }.map(\.name)
+        let clearing = try FastResizeCommand.parse(["in"] + valueNames.map { "--no-" + $0 })
+        #expect(clearing.cleared.names == Set(valueNames))
+        #expect(clearing.givenOptions.isEmpty)
+    }
+
+    /// With `profile = "web"` in the config, a one-off run with its own size makes just that size,
+    /// and --no-report and --no-output drop the file's report and folder (issue 14, defect 10).
+    @Test func aOneOffRunBesideAConfigProfile() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(Inputs.jpeg(40, 30), to: "in/a.jpg")
+        try scratch.write(Array("""
+            profile = "web"
+            output = "site"
+            report = "site.json"
+            [profiles.web]
+            outputs = [ { width = 20, name = "{stem}-20.{ext}" }, { width = 10, name = "{stem}-10.{ext}" } ]
+            """.utf8), to: "fastresize.toml")
+        let oneOff = try CommandRunner.run(["in/a.jpg", "-o", "adhoc", "--fit", "8x8", "--no-report"], in: scratch.url)
+        #expect(oneOff.status == 0, "\(oneOff.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path("adhoc")) == ["a.jpg"])
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("site.json")))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("site")))
+        let profiled = try CommandRunner.run(["in/a.jpg"], in: scratch.url)
+        #expect(profiled.status == 0, "\(profiled.stderr)")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: scratch.path("site"))) == ["a-20.jpg", "a-10.jpg"])
+        #expect(FileManager.default.fileExists(atPath: scratch.path("site.json")))
+        let noFolder = try CommandRunner.run(["in/a.jpg", "--no-output"], in: scratch.url)
+        #expect(noFolder.status == 2)
+        #expect(noFolder.stderr.contains("expected an output folder"))
     }
 }

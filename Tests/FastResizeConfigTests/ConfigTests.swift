@@ -106,6 +106,65 @@ private struct Setup {
         #expect(try setup.resolve(environment: ["FASTRESIZE_PROFILE": "web"]).options.outputs.count == 3)
     }
 
+    /// A size and a profile answer the same question: the one set higher up wins. With a profile
+    /// in the config file, a size on the command line is a one-off run (issue 14, defect 10).
+    @Test func aSizeAboveAProfileWins() throws {
+        let setup = try Setup("""
+            profile = "web"
+            quality = 55
+            report = "r.json"
+            output = "site"
+            [profiles.web]
+            outputs = [ { width = 320, name = "{stem}-320.{ext}" }, { width = 64, name = "{stem}-64.{ext}" } ]
+            """)
+        #expect(try setup.resolve().options.outputs.count == 2)
+        let oneOff = try setup.resolve(["fit": .text("100x100")])
+        #expect(oneOff.profile == nil)
+        #expect(oneOff.options.outputs.map(\.mode) == [.fit(width: 100, height: 100)])
+        #expect(oneOff.options.outputs[0].encoding.quality == 55)
+        // The environment's size is above the file's profile too.
+        #expect(try setup.resolve(environment: ["FASTRESIZE_WIDTH": "10"]).options.outputs.map(\.mode) == [.width(10)])
+        // A profile on the command line is above the environment's size.
+        let profiled = try setup.resolve(["profile": .text("web")], environment: ["FASTRESIZE_WIDTH": "10"])
+        #expect(profiled.options.outputs.map(\.mode) == [.width(320), .width(64)])
+        // The same level giving both is a mistake.
+        #expect(setup.message(["profile": .text("web"), "width": .text("5")]).hasPrefix("--width: not with --profile"))
+        #expect(setup.message(environment: ["FASTRESIZE_PROFILE": "web", "FASTRESIZE_WIDTH": "5"])
+                .hasPrefix("FASTRESIZE_WIDTH: not with FASTRESIZE_PROFILE"))
+    }
+
+    /// `--no-x` drops what the environment or the config file gives x: back to the default.
+    @Test func theCommandLineClearsSettings() throws {
+        let setup = try Setup("""
+            profile = "web"
+            report = "r.json"
+            output = "site"
+            quality = 55
+            include = ["*.png"]
+            [profiles.web]
+            outputs = [ { width = 320 } ]
+            """)
+        func resolve(_ cleared: Set<String>, _ commandLine: [String: SettingValue] = [:]) throws -> ResolvedSettings {
+            try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: commandLine, cleared: cleared,
+                                                                  environment: ["FASTRESIZE_JOBS": "3"],
+                                                                  workingDirectory: setup.scratch.path("")))
+        }
+        let plain = try resolve([])
+        #expect(plain.report == "r.json" && plain.outputFolder == "site" && plain.profile == "web" && plain.options.jobs == 3)
+        let cleared = try resolve(["report", "output", "profile", "quality", "include", "jobs"], ["width": .text("9")])
+        #expect(cleared.report == nil)
+        #expect(cleared.outputFolder == nil)
+        #expect(cleared.profile == nil)
+        #expect(cleared.options.outputs[0].encoding.quality == nil)
+        #expect(cleared.options.include.isEmpty)
+        #expect(cleared.options.jobs == ProcessInfo.processInfo.activeProcessorCount)
+        // Without a profile and without a size there is nothing to make.
+        #expect(throws: UsageError.self) { try resolve(["profile"]) }
+        #expect(throws: UsageError("expected at most one of --quality and --no-quality")) {
+            try resolve(["quality"], ["quality": .text("3"), "width": .text("9")])
+        }
+    }
+
     /// TOML and YAML say the same thing the same way.
     @Test func yamlReadsLikeTOML() throws {
         let toml = try Setup("""
@@ -190,7 +249,7 @@ private struct Setup {
         ("[profiles.web]\noutputs = [ { width = 320 } ]", ["profile": "print"],
          "--profile: no profile \"print\" in /fastresize.toml (it has web)"),
         ("[profiles.web]\noutputs = [ { width = 320 } ]", ["profile": "web", "fit": "3x3"],
-         "--fit: not with a profile: each output of profile \"web\" sets its own size"),
+         "--fit: not with --profile: each output of a profile sets its own size"),
         ("quality = \n", [:], "fastresize.toml: line 1, column 11:"),
         ("jobs = 2\njobs = 3", [:], "fastresize.toml: line 2"),
         ("width = 5\nisolate = \"sometimes\"", [:], "fastresize.toml: isolate: expected one of auto, all, none, got \"sometimes\""),

@@ -285,7 +285,28 @@ public enum SettingsResolver {
         }) {
             settings.nameTemplate = name
         }
+        try matchFormatToName(&settings, values: values, formats: formats)
         return settings
+    }
+
+    /// A name that ends in a format's extension (`{stem}.png`) says the format: with `format =
+    /// same` the outputs are written in it; with another format the two disagree, refused, so
+    /// a file's bytes never contradict its extension.
+    private static func matchFormatToName(_ settings: inout ResizeSettings, values: [String: Setting],
+                                          formats: [ImageFormat]) throws(UsageError) {
+        guard let ext = settings.nameTemplate.literalExtension?.lowercased(),
+              let named = formats.first(where: { $0.fileExtension == ext || $0.rawValue == ext }) else { return }
+        switch settings.format {
+        case .same:
+            settings.format = .fixed(named)
+        case .fixed(let chosen) where chosen != named:
+            let name = values[SettingKey.name.name]?.place ?? SettingKey.name.option
+            let format = values[SettingKey.format.name]?.place ?? SettingKey.format.option
+            throw UsageError("\(name) \"\(settings.nameTemplate.text)\" names \(named.displayName) files but \(format) "
+                             + "is \(chosen.rawValue): use {ext} in the name, or the same format in both")
+        case .fixed:
+            break
+        }
     }
 
     /// A format's name or its files' extension ("jpeg" or "jpg"), among `formats` (any name

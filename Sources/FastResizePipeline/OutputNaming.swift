@@ -26,11 +26,15 @@ public struct NameTemplate: Sendable, Hashable, Codable {
             let name = String(text[text.index(after: open)..<close])
             guard Self.placeholders.contains(name) else {
                 let known = Self.placeholders.map { "{\($0)}" }.joined(separator: " ")
-                throw Invalid(expected: "placeholders among \(known)", text: text)
+                throw Invalid(expected: "placeholders among \(known) (unknown placeholder {\(name)})", text: text)
             }
             index = text.index(after: close)
         }
-        guard !text.isEmpty, !text.hasPrefix("/") else { throw Invalid(expected: "a relative file name", text: text) }
+        // Outputs stay below the output folder: a name that climbs out of it (../) is refused here,
+        // before any file, as an absolute one is.
+        guard !text.isEmpty, !text.hasPrefix("/"), !text.split(separator: "/").contains("..") else {
+            throw Invalid(expected: "a relative file name that stays in the output folder", text: text)
+        }
         self.text = text
     }
 
@@ -51,6 +55,18 @@ public struct NameTemplate: Sendable, Hashable, Codable {
         var container = encoder.singleValueContainer()
         try container.encode(text)
     }
+
+    /// The extension the template writes literally (`{stem}.png` → "png"), if its last part has
+    /// no placeholder: the format its outputs must be in.
+    public var literalExtension: String? {
+        let last = text.split(separator: "/").last ?? ""
+        guard let dot = last.lastIndex(of: "."), dot != last.startIndex else { return nil }
+        let ext = last[last.index(after: dot)...]
+        return ext.isEmpty || ext.contains("{") || ext.contains("}") ? nil : String(ext)
+    }
+
+    /// Whether the name has the input's stem in it: without it every input of a folder gets one name.
+    public var usesStem: Bool { text.contains("{stem}") }
 
     /// Whether the name depends on the output size.
     public var usesSize: Bool { text.contains("{width}") || text.contains("{height}") }

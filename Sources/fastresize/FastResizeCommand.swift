@@ -189,6 +189,12 @@ struct FastResizeCommand: ParsableCommand {
         guard let folder = resolved.outputFolder, !folder.isEmpty else {
             throw UsageError("expected an output folder for -o/--output")
         }
+        // A name without {stem} is one file for every input: with more than one, all but one collide.
+        if let fixed = resolved.options.outputs.first(where: { !$0.nameTemplate.usesStem }),
+           inputs.count > 1 || inputs.contains(where: { var status = stat(); return stat($0, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR }) {
+            throw UsageError("--name \"\(fixed.nameTemplate.text)\" has no {stem}, so every input would be written to "
+                             + "the same file: add {stem}, or give one file")
+        }
         // Where the report goes is checked before the output folder is made: a mistake touches nothing.
         let report = try resolved.report.map { path throws(UsageError) in try ReportTarget(path: path) }
         try Self.prepareOutputFolder(folder, create: !resolved.dryRun)

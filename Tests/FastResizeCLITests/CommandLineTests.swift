@@ -52,8 +52,16 @@ func loadReport(_ path: String) throws -> BatchReport {
          "expected one of center, north, south, east, west, northeast, northwest, southeast, southwest for --gravity but got \"up\""),
         (["in", "-o", "out", "--width", "10", "--jobs", "0"], "expected a positive integer for --jobs but got \"0\""),
         (["in", "-o", "out", "--width", "10", "--name", "{nope}"],
-         "expected placeholders among {stem} {ext} {srcext} {width} {height} {format} for --name but got \"{nope}\""),
+         "expected placeholders among {stem} {ext} {srcext} {width} {height} {format} (unknown placeholder {nope}) for --name but got \"{nope}\""),
         (["in", "-o", "out", "--width", "10", "--frobnicate"], "Unknown option '--frobnicate'"),
+        // Names that could only go wrong, refused before any file: out of the output folder, one
+        // name for a whole folder, an extension that contradicts the format.
+        (["in", "-o", "out", "--width", "10", "--name", "../{stem}.{ext}"],
+         "expected a relative file name that stays in the output folder for --name but got \"../{stem}.{ext}\""),
+        (["in", "-o", "out", "--width", "10", "--name", "thumb.jpg"],
+         "--name \"thumb.jpg\" has no {stem}, so every input would be written to the same file"),
+        (["in", "-o", "out", "--width", "10", "--format", "webp", "--name", "{stem}.png"],
+         "--name \"{stem}.png\" names PNG files but --format is webp"),
         // Sizes past the largest an output may have: refused up front, not an arithmetic trap.
         (["in", "-o", "out", "--height", "3000000000", "--enlarge"], "expected at most 1048576 for --height but got \"3000000000\""),
         (["in", "-o", "out", "--scale", "1e9", "--enlarge"], "expected at most 1048576 for --scale but got \"1e9\""),
@@ -203,6 +211,28 @@ func loadReport(_ path: String) throws -> BatchReport {
         #expect(scratch.files(under: "apart") == ["a.jpg.jpg", "a.png.jpg"])
     }
 
+    /// A literal extension in the name says the format when --format is same: a JPEG named
+    /// `{stem}.png` is written as PNG, never JPEG bytes under .png (issue 14, defect 8).
+    @Test func aNamedExtensionChoosesTheFormat() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(60, 40), to: "in/a.jpg")
+        try scratch.write(try Inputs.png(60, 40), to: "in/b.png")
+        let result = try CommandRunner.run(["in", "-o", "out", "--width", "30", "--name", "{stem}.png", "--report", "r.json"],
+                                           in: scratch.url)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(scratch.files(under: "out") == ["a.png", "b.png"])
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: scratch.path("out/a.png")))
+        #expect(Codecs.all.detect(bytes.prefix(64))?.rawValue == "png")
+        let report = try loadReport(scratch.path("r.json"))
+        #expect(report.files.flatMap(\.outputs).allSatisfy { $0.format.rawValue == "png" })
+        let jpegs = try CommandRunner.run(["in", "-o", "out2", "--width", "30", "--name", "{stem}-small.JPEG"], in: scratch.url)
+        #expect(jpegs.status == 0, "\(jpegs.stderr)")
+        for name in ["a-small.JPEG", "b-small.JPEG"] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: scratch.path("out2/" + name)))
+            #expect(Codecs.all.detect(data.prefix(64))?.rawValue == "jpeg", "\(name)")
+        }
+    }
+
     @Test func anOutputNeverReplacesItsInput() throws {
         let scratch = try ScratchFolder()
         let original = try Inputs.jpeg(60, 40)
@@ -329,8 +359,8 @@ func loadReport(_ path: String) throws -> BatchReport {
         let scratch = try ScratchFolder()
         try scratch.write(try Inputs.jpeg(20, 20), to: "in/a.jpg")
         let result = try CommandRunner.run(["in", "-o", "out", "--width", "10", "--name", "../../{stem}.{ext}"], in: scratch.url)
-        #expect(result.status == 1)
-        #expect(result.stderr.contains("is outside the output folder"))
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("a relative file name that stays in the output folder"))
         #expect(!FileManager.default.fileExists(atPath: scratch.url.deletingLastPathComponent().appendingPathComponent("a.jpg").path))
         #expect(scratch.files() == ["in/a.jpg"])
     }

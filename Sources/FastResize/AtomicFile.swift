@@ -34,7 +34,7 @@ public enum AtomicFile {
     /// before the end only means that output is made again.
     public static func syncFolders(_ folders: some Sequence<String>) throws(FileError) {
         for folder in Set(folders) {
-            let descriptor = Foundation.open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            let descriptor = FileSystem.open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             guard descriptor >= 0 else { throw .writeFailed(errnoText("cannot open \(folder) to sync it")) }
             defer { close(descriptor) }
             // Some file systems cannot sync a folder (EINVAL): the files' own syncs are all there is.
@@ -109,8 +109,8 @@ public enum AtomicFile {
             if closed != 0 { throw .writeFailed(errnoText("close failed")) }
             guard commit() else { return .abandoned }
             if overwrite {
-                guard rename(temporaryPath, path) == 0 else { throw .writeFailed(errnoText("cannot rename into place")) }
-            } else if link(temporaryPath, path) != 0 {
+                guard FileSystem.rename(temporaryPath, path) else { throw .writeFailed(errnoText("cannot rename into place")) }
+            } else if !FileSystem.link(temporaryPath, path) {
                 if errno == EEXIST { return .alreadyExists }
                 throw .writeFailed(errnoText("cannot move into place"))
             }
@@ -121,16 +121,16 @@ public enum AtomicFile {
             let parent = PathNames.folder(of: path)
             let directory = parent.isEmpty ? "." : parent
             let name = (path as NSString).lastPathComponent
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            do throws(FileSystem.FolderError) {
+                try FileSystem.makeFolders(directory)
             } catch {
-                throw .writeFailed("cannot create folder \(directory): \(FilePipeline.describe(error))")
+                throw .writeFailed("cannot create folder \(error.folder): \(error.reason)")
             }
             // ".NAME.PID-RANDOM.fastresize-tmp": hidden, recognisable, and tied to the process writing
             // it, so a later run can tell a leftover of a killed run from a file being written now.
             let temporary = directory + "/." + name + "." + String(getpid()) + "-"
                 + String(UInt64.random(in: 0...UInt64.max), radix: 36) + temporarySuffix
-            let descriptor = Foundation.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            let descriptor = FileSystem.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw .writeFailed(errnoText("cannot create \(temporary)")) }
             temporaries?.insert(temporary)
             self.descriptor = descriptor
@@ -141,7 +141,7 @@ public enum AtomicFile {
         /// the final name keeps the file).
         private func discard() {
             guard let temporary = temporaryPath else { return }
-            unlink(temporary)
+            FileSystem.unlink(temporary)
             temporaries?.remove(temporary)
             temporaryPath = nil
         }
@@ -152,9 +152,10 @@ public enum AtomicFile {
     public static func removeLeftovers(of pid: pid_t, for path: String) {
         let directory = PathNames.folder(of: path)
         let prefix = "." + (path as NSString).lastPathComponent + "." + String(pid) + "-"
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory) else { return }
+        let folder = directory.isEmpty ? "." : directory
+        guard let names = try? FileSystem.names(in: folder) else { return }
         for name in names where name.hasPrefix(prefix) && name.hasSuffix(temporarySuffix) {
-            unlink((directory as NSString).appendingPathComponent(name))
+            FileSystem.unlink(folder + "/" + name)
         }
     }
 
@@ -163,13 +164,18 @@ public enum AtomicFile {
     /// folder right now, are kept. Returns how many were removed.
     @discardableResult
     public static func removeStaleTemporaries(under folder: String) -> Int {
-        guard let enumerator = FileManager.default.enumerator(atPath: folder) else { return 0 }
+        guard let names = try? FileSystem.names(in: folder) else { return 0 }
         var removed = 0
-        while let relative = enumerator.nextObject() as? String {
-            let name = (relative as NSString).lastPathComponent
+        for name in names {
+            let path = folder + "/" + name
+            guard let status = FileSystem.status(path, followLinks: false) else { continue }
+            if status.st_mode & S_IFMT == S_IFDIR {
+                removed += removeStaleTemporaries(under: path)
+                continue
+            }
             guard name.hasPrefix("."), name.hasSuffix(temporarySuffix) else { continue }
             if let pid = writerProcess(name), kill(pid, 0) == 0 || errno == EPERM { continue }
-            if unlink((folder as NSString).appendingPathComponent(relative)) == 0 { removed += 1 }
+            if FileSystem.unlink(path) { removed += 1 }
         }
         return removed
     }
@@ -208,7 +214,7 @@ public final class TemporaryFiles: Sendable {
     /// it is fit for a last act before an exit that cannot wait.
     public func removeAll() {
         paths.withLock { paths in
-            for path in paths { unlink(path) }
+            for path in paths { FileSystem.unlink(path) }
             paths.removeAll()
         }
     }

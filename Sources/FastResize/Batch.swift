@@ -81,6 +81,30 @@ public struct PlannedFile: Sendable {
     }
 }
 
+/// Files a walk left out on purpose, told in the summary so an empty or short run says why.
+public struct PassedOver: Sendable, Codable, Equatable {
+    /// Files --include or --exclude left out.
+    public var excluded = 0
+    /// Folders --exclude left out whole.
+    public var excludedFolders = 0
+    /// Symbolic links not followed (without --follow-symlinks).
+    public var symbolicLinks = 0
+    /// Outputs of earlier runs found beside their inputs (the output folder is the input folder),
+    /// recognised by the name they were given: never taken as inputs.
+    public var earlierOutputs = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case excluded, excludedFolders = "excluded_folders", symbolicLinks = "symbolic_links", earlierOutputs = "earlier_outputs"
+    }
+}
+
+/// A plan: every file's fate, and what was passed over.
+public struct BatchPlan: Sendable {
+    public var files: [PlannedFile]
+    public var passedOver = PassedOver()
+}
 
 /// Runs one batch: `plan()` decides, `run()` does the work.
 public struct BatchRunner: Sendable {
@@ -104,7 +128,7 @@ public struct BatchRunner: Sendable {
     /// reads, before the format is known (afterwards the plan's `info.format` says).
     private func isolated(_ path: String) -> Bool {
         guard workers != nil else { return false }
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = FileSystem.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         var header = [UInt8](repeating: 0, count: ImageFormat.headerLength)
@@ -115,18 +139,31 @@ public struct BatchRunner: Sendable {
 
     /// Finds the inputs and decides every output path, refusing collisions before any work.
     public func plan() -> [PlannedFile] {
-        let walker = InputWalker(include: options.include, exclude: options.exclude,
+        planBatch().files
+    }
+
+    /// The plan, with what the walk passed over. A stream input is awaited until `control` stops
+    /// the run (or --timeout).
+    public func planBatch(control: BatchControl = BatchControl()) -> BatchPlan {
+        var walker = InputWalker(include: options.include, exclude: options.exclude,
                                  followSymlinks: options.followSymlinks, skipFolders: [options.outputDirectory])
-        let (files, failures) = walker.collect(options.inputs)
-        var planned = failures.map {
+        walker.streamLimit = options.memoryLimit
+        walker.streamSeconds = options.timeout
+        let walk = walker.collect(options.inputs, stopped: { control.stoppedBy != nil })
+        var planned = walk.failures.map {
             PlannedFile(input: InputFile(path: $0.path, relativePath: $0.path, isExplicit: true), action: .fail($0.error))
         }
+        var passedOver = PassedOver()
+        (passedOver.excluded, passedOver.excludedFolders, passedOver.symbolicLinks) = (walk.excluded, walk.excludedFolders, walk.symbolicLinks)
+        let earlier = OutputRecognizer(options: options, codecs: pipeline.codecs).earlierOutputs(among: walk.files)
+        passedOver.earlierOutputs = earlier.count
+        let files = walk.files.enumerated().filter { !earlier.contains($0.offset) }.map(\.element)
         // Reading headers is independent per file, so it runs in parallel; decisions stay in input order.
         let inspected = Self.parallelMap(files, jobs: options.jobs) { file, _ in inspect(file) }
         var claimed: [String: String] = [:]
         for entry in inspected { planned.append(withSkippedAsOnDisk(claim(entry, in: &claimed))) }
         for index in planned.indices { planned[index].position = index }
-        return planned
+        return BatchPlan(files: planned, passedOver: passedOver)
     }
 
     /// Plans one input at a time, as an open-ended source hands them over (`InputQueue`): its
@@ -157,7 +194,7 @@ public struct BatchRunner: Sendable {
         }
         for index in entry.outputs.indices {
             claimed[entry.outputs[index].path] = entry.input.path
-            if !options.overwrite && FileManager.default.fileExists(atPath: entry.outputs[index].path) {
+            if !options.overwrite && FileSystem.exists(entry.outputs[index].path) {
                 entry.outputs[index].status = .skipped
             }
         }
@@ -172,8 +209,7 @@ public struct BatchRunner: Sendable {
         var entry = planned
         for index in entry.outputs.indices where entry.outputs[index].status == .skipped {
             let path = entry.outputs[index].path
-            var status = stat()
-            guard stat(path, &status) == 0 else { continue }
+            guard let status = FileSystem.status(path) else { continue }
             entry.outputs[index].bytes = Int(status.st_size)
             guard let data = try? FilePipeline.readFile(path), let info = try? pipeline.inspect(data) else { continue }
             (entry.outputs[index].width, entry.outputs[index].height) = (info.width, info.height)
@@ -186,7 +222,7 @@ public struct BatchRunner: Sendable {
     private func inspect(_ input: InputFile) -> PlannedFile {
         let info: ImageInfo
         do {
-            info = try header(of: input.path)
+            info = try header(of: input.readPath)
         } catch let error where [.notAnImage, .empty].contains(error) && !input.isExplicit && !claimsToBeImage(input.path) {
             return PlannedFile(input: input, action: .notImage)
         } catch {
@@ -198,8 +234,13 @@ public struct BatchRunner: Sendable {
             let settings = pipeline.settings
             let format = settings.outputFormat(for: info, in: pipeline.codecs)
             let plan = pipeline.plan(for: info)
-            let name = settings.nameTemplate.expand(inputName: (input.relativePath as NSString).lastPathComponent,
-                                                    format: format, width: plan.width, height: plan.height)
+            let inputName = PathNames.lastComponent(of: input.relativePath)
+            // An output in the input's own format keeps the input's spelling of the extension
+            // (IMG_1.JPG stays .JPG, a.jpeg stays .jpeg), so links into a site still hold.
+            let own = NameTemplate.split(inputName).extension
+            let keepsSpelling = format == info.format && pipeline.codecs.description(of: format)?.extensions.contains(own.lowercased()) == true
+            let name = settings.nameTemplate.expand(inputName: inputName, format: format, width: plan.width, height: plan.height,
+                                                    fileExtension: keepsSpelling ? own : nil)
             let folder = PathNames.folder(of: input.relativePath)
             let relativeOutput = folder.isEmpty ? name : folder + "/" + name
             let outputPath = URL(fileURLWithPath: options.outputDirectory).appendingPathComponent(relativeOutput)
@@ -241,10 +282,17 @@ public struct BatchRunner: Sendable {
     /// the plan's order. See `run(source:control:events:)`.
     public func run(_ planned: [PlannedFile], control: BatchControl = BatchControl(),
                     events: [any BatchEventSubscriber] = []) -> BatchReport {
+        run(BatchPlan(files: planned), control: control, events: events)
+    }
+
+    /// Runs a plan; the report's summary counts what its walk passed over.
+    public func run(_ plan: BatchPlan, control: BatchControl = BatchControl(),
+                    events: [any BatchEventSubscriber] = []) -> BatchReport {
         // When there are fewer files than workers, the spare cores split each image's rows instead.
-        let processing = planned.filter { $0.action == .process }.count
+        let processing = plan.files.filter { $0.action == .process }.count
         let threadsPerImage = max(1, options.jobs / max(1, min(options.jobs, processing)))
-        return run(source: PlannedList(planned), control: control, events: events, threadsPerImage: threadsPerImage)
+        return run(source: PlannedList(plan.files), control: control, events: events, threadsPerImage: threadsPerImage,
+                   passedOver: plan.passedOver)
     }
 
     /// Processes the files `source` hands over, `options.jobs` at a time, until it has no more
@@ -257,11 +305,11 @@ public struct BatchRunner: Sendable {
     }
 
     private func run(source: any FileSource, control: BatchControl, events subscribers: [any BatchEventSubscriber],
-                     threadsPerImage: Int) -> BatchReport {
+                     threadsPerImage: Int, passedOver: PassedOver = PassedOver()) -> BatchReport {
         let start = Date()
         let events = EventBus(subscribers)
         // The folder exists from the start, so where outputs land can be checked on real paths.
-        try? FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
+        try? FileSystem.makeFolders(options.outputDirectory)
         AtomicFile.removeStaleTemporaries(under: options.outputDirectory)
         // This run's temporaries and workers, and no other's: a process may run batches side by side.
         let temporaries = TemporaryFiles()
@@ -296,7 +344,8 @@ public struct BatchRunner: Sendable {
             })
         var reports = results.sorted { $0.0.position < $1.0.position }.map(\.1)
         if options.fsync { Self.syncFolders(of: &reports) }
-        let report = BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
+        var report = BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
+        report.summary.passedOver = passedOver
         events.emit(.runFinished(report))
         events.drain()
         return report
@@ -329,6 +378,8 @@ public struct BatchRunner: Sendable {
                          temporaries: TemporaryFiles, events: EventBus, overlapCommits: Bool) -> FileOutcome {
         let start = Date()
         let input = file.input.path
+        // A stream's bytes are in its copy; everything else is named by the input as given.
+        let source = file.input.readPath
         let clock = StageClock()
         // The outputs still to make, planned together once: the budget, the renderer and the report read this.
         let pending = file.outputs.indices.filter { file.outputs[$0].status != .skipped }
@@ -370,7 +421,7 @@ public struct BatchRunner: Sendable {
             // The worker process keeps the time: it is killed when the file takes too long. It
             // plans the file again from the same settings, to the same plan.
             slot.keepsOwnTime()
-            switch workers.call(.render(input: input, outputs: planned, job: WorkerJob(options)), timeout: options.timeout) {
+            switch workers.call(.render(input: source, outputs: planned, job: WorkerJob(options)), timeout: options.timeout) {
             case .success(.rendered(let status, let outputs, let failure, let stages)):
                 clock.add(stages)
                 return .done(finish(status, outputs, status == .failed ? failure ?? .isolation("the worker gave no reason") : nil))
@@ -381,7 +432,7 @@ public struct BatchRunner: Sendable {
             }
         }
         let encoded: Encoded
-        switch encode(input: input, outputs: planned, plan: plan, workspace: slot.workspace, threads: threads,
+        switch encode(input: source, outputs: planned, plan: plan, workspace: slot.workspace, threads: threads,
                       temporaries: temporaries, clock: clock) {
         case .success(let made): encoded = made
         case .failure(let error): return .done(finish(.failed, planned, error))
@@ -500,7 +551,7 @@ public struct BatchRunner: Sendable {
     private func checkLanding(_ path: String) throws(FileError) {
         let root = Self.realPath(options.outputDirectory)
         var ancestor = PathNames.folder(of: path)
-        while !ancestor.isEmpty, ancestor != "/", !FileManager.default.fileExists(atPath: ancestor) {
+        while !ancestor.isEmpty, ancestor != "/", !FileSystem.exists(ancestor) {
             ancestor = PathNames.folder(of: ancestor)
         }
         let landing = Self.realPath(ancestor)
@@ -510,9 +561,7 @@ public struct BatchRunner: Sendable {
     }
 
     private static func realPath(_ path: String) -> String {
-        guard let resolved = realpath(path, nil) else { return path }
-        defer { free(resolved) }
-        return String(cString: resolved)
+        FileSystem.realPath(path) ?? path
     }
 
     /// `transform` applied to every element on `jobs` threads (it is told which worker runs it);

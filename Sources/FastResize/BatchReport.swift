@@ -11,6 +11,8 @@ public struct FileReport: Sendable, Codable, Equatable {
         case notImage = "not-image"
         /// Not started: the batch was stopped (SIGINT, SIGTERM) first.
         case cancelled
+        /// A dry run's: would be written.
+        case planned
 
         /// A file's status from its outputs': failed if any failed, skipped if all were, else written.
         static func combining(_ outputs: [OutputRecord]) -> Status {
@@ -70,6 +72,10 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public var failed: Int
     public var notImages: Int
     public var cancelled: Int
+    /// A dry run's files that would be written.
+    public var planned = 0
+    /// Whether this is a dry run's report: nothing was written.
+    public var dryRun = false
     /// The signal that stopped the run ("SIGINT", "SIGTERM"), absent when it ran to the end.
     public var stoppedBy: String?
     public var seconds: Double
@@ -79,10 +85,13 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public var peakRSSKiB: Int?
     /// Failed files by the kind of their failure (`FailureKind`'s names); kinds that did not occur are absent.
     public var failuresByKind: [String: Int] = [:]
+    /// What the walk left out on purpose (not in `total`).
+    public var passedOver = PassedOver()
 
     enum CodingKeys: String, CodingKey {
         case total, written, skipped, failed, notImages = "not_images", cancelled, stoppedBy = "stopped_by", seconds,
-             imagesPerSecond = "images_per_second", peakRSSKiB = "peak_rss_kib", failuresByKind = "failures_by_kind"
+             imagesPerSecond = "images_per_second", peakRSSKiB = "peak_rss_kib", failuresByKind = "failures_by_kind",
+             passedOver = "passed_over", planned, dryRun = "dry_run"
     }
 
     /// The failure counts in `FailureKind`'s order, for people: "2 corrupt, 1 timeout".
@@ -118,7 +127,29 @@ public struct BatchReport: Sendable, Codable, Equatable {
         for file in files where file.status == .failed {
             if let kind = file.errorKind { summary.failuresByKind[kind.rawValue, default: 0] += 1 }
         }
+        summary.planned = count(.planned)
         stopSignal = signal
+    }
+
+    /// A dry run's report: each file as its plan has it, outputs to be made `planned`.
+    public init(dryRun plan: BatchPlan) {
+        let files = plan.files.map { file in
+            switch file.action {
+            case .process:
+                let outputs = file.outputs.map { output in
+                    var output = output
+                    output.status = output.status ?? .planned
+                    return output
+                }
+                return FileReport(input: file.input.path, status: .planned, outputs: outputs, ms: 0)
+            case .skip: return FileReport(input: file.input.path, status: .skipped, outputs: file.outputs, ms: 0)
+            case .notImage: return FileReport(input: file.input.path, status: .notImage, outputs: [], ms: 0)
+            case .fail(let error): return FileReport(input: file.input.path, status: .failed, outputs: file.outputs, error: error, ms: 0)
+            }
+        }
+        self.init(files: files, seconds: 0)
+        summary.passedOver = plan.passedOver
+        summary.dryRun = true
     }
 
     /// Not in the JSON: the number behind `summary.stoppedBy`.

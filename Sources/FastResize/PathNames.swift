@@ -14,3 +14,11 @@ public enum PathNames {
         return String(folder)
     }
 }
+
+extension PathNames {
+    /// The last name of `path` ("a.jpg" of "in/a.jpg", "in" of "in/"), as NSString's
+    /// lastPathComponent says it, without Foundation's path code.
+    public static func lastComponent(of path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? (path.hasPrefix("/") ? "/" : path)
+    }
+}

@@ -86,6 +86,7 @@ public struct SettingKey: Sendable, Equatable {
     public static let fsync = SettingKey(name: "fsync", kind: .flag, scope: .run, default: "true")
     public static let include = SettingKey(name: "include", kind: .list, scope: .run, default: "(every file)")
     public static let exclude = SettingKey(name: "exclude", kind: .list, scope: .run, default: "(none)")
+    public static let caseSensitive = SettingKey(name: "case-sensitive", kind: .flag, scope: .run)
     public static let followSymlinks = SettingKey(name: "follow-symlinks", kind: .flag, scope: .run)
     public static let report = SettingKey(name: "report", kind: .value, scope: .run, default: "(none)")
     public static let quiet = SettingKey(name: "quiet", kind: .flag, scope: .run)
@@ -100,7 +101,7 @@ public struct SettingKey: Sendable, Equatable {
         .scale, .width, .height, .fit, .fill, .gravity, .enlarge, .filter, .format, .quality, .progressive,
         .lossless, .lossy, .compressionLevel, .background, .autoOrient, .keepProfile, .keepMetadata, .linear,
         .firstFrame, .name, .output, .profile, .jobs, .memoryLimit, .maxPixels, .failOn, .timeout, .isolate,
-        .overwrite, .fsync, .include, .exclude, .followSymlinks, .report, .quiet, .verbose, .dryRun, .config,
+        .overwrite, .fsync, .include, .exclude, .caseSensitive, .followSymlinks, .report, .quiet, .verbose, .dryRun, .config,
     ]
 
     public static func named(_ name: String) -> SettingKey? {

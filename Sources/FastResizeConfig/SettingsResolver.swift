@@ -381,8 +381,9 @@ public enum SettingsResolver {
         }) {
             options.jobs = jobs
         }
-        options.include = read.list(.include).map(GlobPattern.init)
-        options.exclude = read.list(.exclude).map(GlobPattern.init)
+        let caseSensitive = read.flag(.caseSensitive) ?? false
+        options.include = read.list(.include).map { GlobPattern($0, caseSensitive: caseSensitive) }
+        options.exclude = read.list(.exclude).map { GlobPattern($0, caseSensitive: caseSensitive) }
         options.followSymlinks = read.flag(.followSymlinks) ?? false
         options.fsync = read.flag(.fsync) ?? true
         if let limit = try read.value(.memoryLimit, { text, option throws(UsageError) in

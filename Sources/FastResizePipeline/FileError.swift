@@ -83,7 +83,7 @@ public indirect enum FileError: Error, Sendable, Equatable, Codable, CustomStrin
     }
 
     /// Bytes for people: whole MiB, or KiB under one (a need of 300 KiB is not "0 MiB").
-    static func amount(_ bytes: Int) -> String {
+    public static func amount(_ bytes: Int) -> String {
         bytes < 1 << 20 ? "\((bytes + 1023) >> 10) KiB" : "\(bytes >> 20) MiB"
     }
 

@@ -91,7 +91,7 @@ public struct FilePipeline: Sendable {
     /// streams through it and read again from the file if touched: `mapped` says the bytes are
     /// such a mapping (an empty file is not). Falls back to reading for what cannot be mapped.
     public static func mapFile(_ path: String) throws(FileError) -> (data: Data, mapped: Bool) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        let descriptor = FileSystem.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .unreadable(String(cString: strerror(errno))) }
         defer { close(descriptor) }
         var status = stat()

@@ -72,12 +72,14 @@ public struct NameTemplate: Sendable, Hashable, Codable {
     public var usesSize: Bool { text.contains("{width}") || text.contains("{height}") }
 
     /// The file name for an input called `inputName` written as `format` at `width` × `height`.
-    public func expand(inputName: String, format: ImageFormat, width: Int, height: Int) -> String {
+    /// `{ext}` is `fileExtension` when given (the input's own spelling, `JPG` or `jpeg`, when the
+    /// output keeps its format), else the format's own.
+    public func expand(inputName: String, format: ImageFormat, width: Int, height: Int, fileExtension: String? = nil) -> String {
         let (stem, sourceExtension) = Self.split(inputName)
         return text
             .replacingAll("{stem}", with: stem)
             .replacingAll("{srcext}", with: sourceExtension)
-            .replacingAll("{ext}", with: format.fileExtension)
+            .replacingAll("{ext}", with: fileExtension ?? format.fileExtension)
             .replacingAll("{format}", with: format.rawValue)
             .replacingAll("{width}", with: String(width))
             .replacingAll("{height}", with: String(height))
@@ -91,8 +93,86 @@ public struct NameTemplate: Sendable, Hashable, Codable {
             .replacingAll("{width}", with: width).replacingAll("{height}", with: height)
     }
 
+    /// What a name made by this template could have been made from: the stem (and, when the
+    /// template has them, the source extension and the output's extension) for each way the name
+    /// fits it. Sizes fit any digits and a format name any word; the caller checks the rest.
+    public func captures(in name: String) -> [Capture] {
+        var results: [Capture] = []
+        var seen = Set<Capture>()
+        Self.match(tokens[...], Array(name)[...], Capture(stem: ""), stemSet: false, into: &results, seen: &seen)
+        return results
+    }
+
+    public struct Capture: Sendable, Hashable {
+        public var stem: String
+        public var sourceExtension: String?
+        public var fileExtension: String?
+    }
+
+    private enum Token: Equatable {
+        case literal(Character)
+        case placeholder(String)
+    }
+
+    private var tokens: [Token] {
+        var tokens: [Token] = []
+        var index = text.startIndex
+        while index < text.endIndex {
+            if text[index] == "{", let close = text[index...].firstIndex(of: "}") {
+                tokens.append(.placeholder(String(text[text.index(after: index)..<close])))
+                index = text.index(after: close)
+            } else {
+                tokens.append(.literal(text[index]))
+                index = text.index(after: index)
+            }
+        }
+        return tokens
+    }
+
+    private static func match(_ tokens: ArraySlice<Token>, _ name: ArraySlice<Character>, _ capture: Capture, stemSet: Bool,
+                              into results: inout [Capture], seen: inout Set<Capture>) {
+        guard let token = tokens.first else {
+            if name.isEmpty && stemSet && seen.insert(capture).inserted { results.append(capture) }
+            return
+        }
+        let rest = tokens.dropFirst()
+        switch token {
+        case .literal(let character):
+            if name.first == character {
+                match(rest, name.dropFirst(), capture, stemSet: stemSet, into: &results, seen: &seen)
+            }
+        case .placeholder(let placeholder):
+            // Every length this placeholder could have taken, within one path component.
+            let limit = name.firstIndex(of: "/") ?? name.endIndex
+            let shortest = placeholder == "srcext" ? 0 : 1
+            guard name.startIndex + shortest <= limit else { return }
+            for end in (name.startIndex + shortest)...limit {
+                let value = String(name[name.startIndex..<end])
+                var next = capture
+                var nextStemSet = stemSet
+                switch placeholder {
+                case "stem":
+                    if stemSet && capture.stem != value { continue }
+                    next.stem = value
+                    nextStemSet = true
+                case "srcext":
+                    if let known = capture.sourceExtension, known != value { continue }
+                    next.sourceExtension = value
+                case "ext":
+                    if let known = capture.fileExtension, known != value { continue }
+                    next.fileExtension = value
+                case "width", "height":
+                    if !value.allSatisfy(\.isASCII) || !value.allSatisfy(\.isNumber) { continue }
+                default:
+                    break
+                }
+                match(rest, name[end...], next, stemSet: nextStemSet, into: &results, seen: &seen)
+            }
+        }
+    }
+
     /// "photo.final.JPG" → ("photo.final", "JPG"); a name without a dot has an empty extension.
-    static func split(_ name: String) -> (stem: String, extension: String) {
+    public static func split(_ name: String) -> (stem: String, extension: String) {
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return (name, "") }
         return (String(name[..<dot]), String(name[name.index(after: dot)...]))
     }

@@ -26,7 +26,7 @@ final class Console: BatchEventSubscriber {
     func error(_ line: String) {
         state.withLock { state in
             clearLine(&state)
-            Self.write(line + "\n", to: STDERR_FILENO)
+            Self.writeLine(line, to: STDERR_FILENO)
         }
     }
 
@@ -40,10 +40,10 @@ final class Console: BatchEventSubscriber {
         state.withLock { state in
             if file.status == .failed {
                 clearLine(&state)
-                Self.write("\(file.input): \(file.error ?? "failed")\n", to: STDERR_FILENO)
+                Self.writeLine("\(file.input): \(file.error ?? "failed")", to: STDERR_FILENO)
             } else if verbose {
                 clearLine(&state)
-                Self.write(Self.describe(file) + "\n", to: lines)
+                Self.writeLine(Self.describe(file), to: lines)
             }
             guard interactive, elapsed - state.lastDraw >= 0.1 || done == total else { return }
             state.lastDraw = elapsed
@@ -65,17 +65,38 @@ final class Console: BatchEventSubscriber {
     func finish(_ report: BatchReport) {
         state.withLock { clearLine(&$0) }
         guard !quiet else { return }
-        let s = report.summary
+        Self.writeLine(Self.summaryLine(report.summary), to: STDERR_FILENO)
+    }
+
+    /// The last line of a run: what happened, and what was passed over on purpose, so a run that
+    /// found nothing says why.
+    static func summaryLine(_ s: BatchSummary) -> String {
+        let p = s.passedOver
+        var passed: [String] = []
+        if p.excluded > 0 { passed.append("\(p.excluded) excluded") }
+        if p.excludedFolders > 0 { passed.append("\(p.excludedFolders) folder\(p.excludedFolders == 1 ? "" : "s") excluded") }
+        if p.earlierOutputs > 0 { passed.append("\(p.earlierOutputs) earlier output\(p.earlierOutputs == 1 ? "" : "s") left alone") }
+        if p.symbolicLinks > 0 {
+            passed.append("\(p.symbolicLinks) symbolic link\(p.symbolicLinks == 1 ? "" : "s") skipped, see --follow-symlinks")
+        }
+        let aside = passed.isEmpty ? "" : "; " + passed.joined(separator: ", ")
+        if s.total == s.notImages && s.stoppedBy == nil {
+            let reasons = (s.notImages > 0 ? ["\(s.notImages) file\(s.notImages == 1 ? "" : "s") not images"] : []) + passed
+            return "no images found" + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: ", "))
+        }
+        if s.dryRun {
+            let failed = s.failed > 0 ? ", \(s.failed) would fail" : ""
+            return "dry run: \(s.planned) to write, \(s.skipped) up to date\(failed), \(s.notImages) not images\(aside)"
+        }
         if s.written == 0 && s.failed == 0 && s.cancelled == 0 && s.skipped > 0 {
             let others = s.notImages > 0 ? ", \(s.notImages) not images" : ""
-            Self.write("nothing to do: \(s.skipped) up to date\(others)\n", to: STDERR_FILENO)
-            return
+            return "nothing to do: \(s.skipped) up to date\(others)\(aside)"
         }
         let failed = s.failed > 0 ? "\(s.failed) failed (\(s.failureKindsText))" : "0 failed"
         var line = "\(s.written) written, \(s.skipped) skipped, \(failed), "
             + String(format: "%d not images in %.2f s (%.1f images/s)", s.notImages, s.seconds, s.imagesPerSecond)
         if let signal = s.stoppedBy { line += "; stopped by \(signal): \(s.cancelled) not started" }
-        Self.write(line + "\n", to: STDERR_FILENO)
+        return line + aside
     }
 
     func printPlan(_ planned: [PlannedFile]) {
@@ -84,16 +105,16 @@ final class Console: BatchEventSubscriber {
             case .process:
                 for output in file.outputs {
                     let planned = "\(output.path) (\(output.width)x\(output.height) \(output.format.displayName))"
-                    Self.write("\(file.input.path) -> \(planned)\(output.status == .skipped ? ": skipped, exists" : "")\n",
-                               to: lines)
+                    Self.writeLine("\(file.input.path) -> \(planned)\(output.status == .skipped ? ": skipped, exists" : "")",
+                                   to: lines)
                 }
             case .skip:
                 let paths = file.outputs.map(\.path).joined(separator: ", ")
-                Self.write("\(file.input.path): skipped, \(paths.isEmpty ? "output" : paths) exists\n", to: lines)
+                Self.writeLine("\(file.input.path): skipped, \(paths.isEmpty ? "output" : paths) exists", to: lines)
             case .notImage:
-                if verbose { Self.write("\(file.input.path): not an image\n", to: lines) }
+                if verbose { Self.writeLine("\(file.input.path): not an image", to: lines) }
             case .fail(let error):
-                Self.write("\(file.input.path): \(error)\n", to: STDERR_FILENO)
+                Self.writeLine("\(file.input.path): \(error)", to: STDERR_FILENO)
             }
         }
     }
@@ -115,12 +136,19 @@ final class Console: BatchEventSubscriber {
         case .notImage: return "\(file.input): not an image"
         case .failed: return "\(file.input): \(file.error ?? "failed")"
         case .cancelled: return "\(file.input): not started (stopped)"
+        case .planned: return "\(file.input): planned"
         }
     }
 
     private static func duration(_ seconds: Double) -> String {
         let total = Int(seconds.rounded())
         return total >= 60 ? "\(total / 60)m\(String(format: "%02d", total % 60))s" : "\(total)s"
+    }
+
+    /// One line, its control characters and bytes that are not UTF-8 escaped (`\x1b`, `\xe9`): a
+    /// file name cannot move the cursor, colour the terminal or forge a line of its own.
+    private static func writeLine(_ text: String, to descriptor: Int32) {
+        write(FileSystemPath.shown(text, controls: true) + "\n", to: descriptor)
     }
 
     /// Unbuffered, so progress, errors and the summary interleave in the order they happen.

@@ -130,11 +130,14 @@ struct FastResizeCommand: ParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("Files processed at once (default: all cores).", valueName: "N"))
     var jobs: String?
 
-    @Option(help: ArgumentHelp("Only files matching this glob, relative to the input folder (repeatable).", valueName: "glob"))
+    @Option(help: ArgumentHelp("Only files matching this glob, relative to the input folder (repeatable; *.{jpg,jpeg}).", valueName: "glob"))
     var include: [String] = []
 
-    @Option(help: ArgumentHelp("Skip files matching this glob, relative to the input folder (repeatable).", valueName: "glob"))
+    @Option(help: ArgumentHelp("Skip files and folders matching this glob, relative to the input folder (repeatable).", valueName: "glob"))
     var exclude: [String] = []
+
+    @Flag(inversion: .prefixedNo, help: "Match --include and --exclude with case (by default *.jpg matches IMG_1.JPG).")
+    var caseSensitive: Bool?
 
     @Flag(inversion: .prefixedNo, help: "Follow symbolic links while walking folders.")
     var followSymlinks: Bool?
@@ -191,7 +194,7 @@ struct FastResizeCommand: ParsableCommand {
         }
         // A name without {stem} is one file for every input: with more than one, all but one collide.
         if let fixed = resolved.options.outputs.first(where: { !$0.nameTemplate.usesStem }),
-           inputs.count > 1 || inputs.contains(where: { var status = stat(); return stat($0, &status) == 0 && status.st_mode & S_IFMT == S_IFDIR }) {
+           inputs.count > 1 || inputs.contains(where: FileSystem.isFolder) {
             throw UsageError("--name \"\(fixed.nameTemplate.text)\" has no {stem}, so every input would be written to "
                              + "the same file: add {stem}, or give one file")
         }
@@ -210,29 +213,27 @@ struct FastResizeCommand: ParsableCommand {
     static func prepareOutputFolder(_ path: String, create: Bool) throws(UsageError) {
         if create {
             // Made folder by folder, so the message names the one that could not be made, and why.
-            // (String splitting, not NSString's path methods: see PathNames.)
-            var made = path.hasPrefix("/") ? "/" : ""
-            for component in path.split(separator: "/") {
-                made += (made.isEmpty || made.hasSuffix("/") ? "" : "/") + component
-                if mkdir(made, 0o777) != 0 && errno != EEXIST {
-                    throw UsageError("cannot create the output folder \(path): \(made): \(String(cString: strerror(errno)))")
-                }
+            do throws(FileSystem.FolderError) {
+                try FileSystem.makeFolders(path)
+            } catch {
+                throw UsageError("cannot create the output folder \(path): \(error.folder): \(error.reason)")
             }
         }
         // The folder, or (for a dry run) the nearest one that exists, where the rest would be made.
         var existing = path
-        var status = stat()
-        while stat(existing, &status) != 0 {
+        var found = FileSystem.status(existing)
+        while found == nil {
             guard existing != ".", existing != "/" else {
                 throw UsageError("cannot write outputs into \(path): \(String(cString: strerror(errno)))")
             }
             let parent = PathNames.folder(of: existing)
             existing = parent.isEmpty ? "." : parent
+            found = FileSystem.status(existing)
         }
-        guard (status.st_mode & S_IFMT) == S_IFDIR else {
+        guard let status = found, (status.st_mode & S_IFMT) == S_IFDIR else {
             throw UsageError("cannot write outputs into \(path): \(existing) is not a folder")
         }
-        guard access(existing, W_OK | X_OK) == 0 else {
+        guard FileSystem.access(existing, W_OK | X_OK) else {
             throw UsageError("cannot write outputs into \(path): \(existing): \(String(cString: strerror(errno)))")
         }
     }
@@ -259,14 +260,21 @@ struct FastResizeCommand: ParsableCommand {
         // From before planning: a signal while headers are read stops the run before any file starts.
         let control = BatchControl()
         let signals = Self.stopOnSignals(control, console: console)
-        let planned = runner.plan()
+        let plan = runner.planBatch(control: control)
+        let reportFile = reportTarget.map(ReportWriter.init)
         if resolved.dryRun {
-            console.printPlan(planned)
-            return planned.contains { if case .fail = $0.action { true } else { false } } ? 1 : 0
+            console.printPlan(plan.files)
+            let report = BatchReport(dryRun: plan)
+            reportFile?.receive(.runFinished(report))
+            console.finish(report)
+            if let reportFile, let error = reportFile.error {
+                console.error("\(reportFile.target.path): cannot write report: \(error)")
+                return 1
+            }
+            return report.summary.failed > 0 ? 1 : 0
         }
         // The console and the report are the run's event subscribers.
-        let reportFile = reportTarget.map(ReportWriter.init)
-        let result = runner.run(planned, control: control, events: [console] + (reportFile.map { [$0] } ?? []))
+        let result = runner.run(plan, control: control, events: [console] + (reportFile.map { [$0] } ?? []))
         signals.forEach { $0.cancel() }
         console.finish(result)
         if let reportFile, let error = reportFile.error {

@@ -19,7 +19,9 @@ enum Main {
         // 476–522 MiB. With blocks of 1 MiB and more always mapped and two arenas: 292–313 MiB,
         // for 5–10% more time on that mix of formats (workload 1's time unchanged).
         fr_tune_malloc()
-        let arguments = Array(CommandLine.arguments.dropFirst())
+        // From argv's bytes: CommandLine.arguments replaces what is not UTF-8 (a file name from an
+        // old camera) with U+FFFD, naming a file that does not exist.
+        let arguments = (1..<Int(CommandLine.argc)).map { FileSystemPath.string(cString: CommandLine.unsafeArgv[$0]!) }
         // Two words that are not inputs (an input folder called so is written ./config).
         switch arguments.first {
         case "config" where arguments.dropFirst().first == "check":

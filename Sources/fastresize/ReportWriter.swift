@@ -22,18 +22,16 @@ enum ReportTarget: Equatable {
             self = .standardOutput
             return
         }
-        var status = stat()
-        if lstat(path, &status) == 0, (status.st_mode & S_IFMT) != S_IFREG {
-            var target = stat()
-            if stat(path, &target) == 0, (target.st_mode & S_IFMT) == S_IFDIR {
+        if let status = FileSystem.status(path, followLinks: false), (status.st_mode & S_IFMT) != S_IFREG {
+            if FileSystem.isFolder(path) {
                 throw UsageError("cannot write the report to \(path): it is a folder")
             }
-            guard access(path, W_OK) == 0 else { throw Self.unwritable(path, String(cString: strerror(errno))) }
+            guard FileSystem.access(path, W_OK) else { throw Self.unwritable(path, String(cString: strerror(errno))) }
             self = .through(path)
             return
         }
         let folder = PathNames.folder(of: path)
-        guard access(folder.isEmpty ? "." : folder, W_OK | X_OK) == 0 else {
+        guard FileSystem.access(folder.isEmpty ? "." : folder, W_OK | X_OK) else {
             throw Self.unwritable(path, "\(folder): \(String(cString: strerror(errno)))")
         }
         self = .replacing(path)
@@ -57,9 +55,9 @@ enum ReportTarget: Equatable {
         case .standardOutput: return true
         case .replacing: return false
         case .through(let path):
-            var report = stat(), output = stat()
-            return stat(path, &report) == 0 && fstat(STDOUT_FILENO, &output) == 0
-                && report.st_dev == output.st_dev && report.st_ino == output.st_ino
+            var output = stat()
+            guard let report = FileSystem.status(path), fstat(STDOUT_FILENO, &output) == 0 else { return false }
+            return report.st_dev == output.st_dev && report.st_ino == output.st_ino
         }
     }
 
@@ -70,7 +68,7 @@ enum ReportTarget: Equatable {
             try Self.writeAll(bytes, to: STDOUT_FILENO)
         case .through(let path):
             // A FIFO nobody reads fails at once (ENXIO) instead of blocking the end of the run.
-            let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0o666)
+            let descriptor = FileSystem.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0o666)
             guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
             defer { close(descriptor) }
             _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
@@ -108,9 +106,24 @@ final class ReportWriter: BatchEventSubscriber {
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try target.write(Array(encoder.encode(report)) + [0x0A])
+            try target.write(Array(encoder.encode(Self.shown(report))) + [0x0A])
         } catch {
             failure.withLock { $0 = "\(error)" }
         }
+    }
+
+    /// The report with every name as text JSON can hold: a byte that is not UTF-8 (a name from an
+    /// old camera) written `\xNN` (as the console shows it).
+    static func shown(_ report: BatchReport) -> BatchReport {
+        var report = report
+        for index in report.files.indices {
+            report.files[index].input = FileSystemPath.shown(report.files[index].input)
+            report.files[index].error = report.files[index].error.map { FileSystemPath.shown($0) }
+            for output in report.files[index].outputs.indices {
+                report.files[index].outputs[output].path = FileSystemPath.shown(report.files[index].outputs[output].path)
+                report.files[index].outputs[output].error = report.files[index].outputs[output].error.map { FileSystemPath.shown($0) }
+            }
+        }
+        return report
     }
 }

@@ -226,3 +226,19 @@ private func contents(_ path: String) throws -> Data {
         #expect(!again.stdout.contains("in/out/a.jpg ->"))
     }
 }
+
+@Suite struct StreamSignalTests {
+    /// SIGTERM while a FIFO input waits for a writer ends the run at once (it was ignored, and
+    /// the run hung).
+    @Test func aSignalEndsTheWaitForAStream() throws {
+        let scratch = try ScratchFolder()
+        #expect(mkfifo(scratch.path("pipe"), 0o644) == 0)
+        let run = try RunningBatch(["pipe", "-o", "out", "--fit", "30x30", "--timeout", "0"], in: scratch.url)
+        usleep(700_000)
+        let start = Date()
+        run.signal(SIGTERM)
+        let (status, stderr) = run.finish()
+        #expect(status == 143, "\(stderr)")
+        #expect(Date().timeIntervalSince(start) < 5)
+    }
+}

@@ -29,9 +29,10 @@ public enum CommandRunner {
     }
 
     /// Runs the binary (or `executable`, a program that runs it) with `arguments` in `directory`,
-    /// in `environment(environment)`.
+    /// in `environment(environment)`, with `standardInput` on its standard input (else nothing).
     public static func run(_ arguments: [String], in directory: URL? = nil,
-                           environment: [String: String] = [:], executable: String? = nil) throws -> CommandResult {
+                           environment: [String: String] = [:], executable: String? = nil,
+                           standardInput: Data? = nil) throws -> CommandResult {
         let process = Process()
         process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? binary
         process.arguments = arguments
@@ -40,8 +41,16 @@ public enum CommandRunner {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let feed = Pipe()
+        process.standardInput = standardInput == nil ? FileHandle.nullDevice : feed
         try process.run()
+        if let standardInput {
+            signal(SIGPIPE, SIG_IGN)     // a run that stops reading early must not end the tests
+            DispatchQueue.global().async {
+                try? feed.fileHandleForWriting.write(contentsOf: standardInput)
+                try? feed.fileHandleForWriting.close()
+            }
+        }
         // Read both pipes while the process runs, so a full pipe can never stall it.
         let errorData = Mutex(Data())
         let reading = DispatchGroup()

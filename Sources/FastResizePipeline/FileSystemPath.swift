@@ -1,0 +1,199 @@
+// FileSystemPath: file names are bytes on Linux — a name that is not UTF-8 (an old camera's, a zip's, a Samba share's) rides in a String losslessly, and every call that touches the file system goes through here to get its bytes back.
+
+import Foundation
+
+/// Paths as Strings that keep every byte. A byte that is not part of valid UTF-8 becomes one
+/// private-use scalar (U+10FC80 … U+10FCFF, after the byte), and a real scalar of that range is
+/// itself written as the escapes of its four bytes, so any byte string maps to a String and back
+/// exactly. A valid UTF-8 name is its own String, untouched.
+///
+/// Swift hands a String to C as its UTF-8, which would turn an escape into four other bytes:
+/// calls that take a path therefore use these wrappers, never the String directly.
+public enum FileSystemPath {
+    private static let escapeBase: UInt32 = 0x10FC00
+
+    private static func isEscape(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value >= escapeBase + 0x80 && scalar.value <= escapeBase + 0xFF
+    }
+
+    /// The String for a name's bytes.
+    public static func string<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
+        let bytes = Array(bytes)
+        // The common case: valid UTF-8 with no scalar of the escape range.
+        if let text = String(validating: bytes, as: UTF8.self), !text.unicodeScalars.contains(where: isEscape) { return text }
+        var scalars = String.UnicodeScalarView()
+        var index = 0
+        while index < bytes.count {
+            let length = validSequenceLength(bytes, at: index)
+            if length > 0, let scalar = String(validating: bytes[index..<index + length], as: UTF8.self)?.unicodeScalars.first,
+               !isEscape(scalar) {
+                scalars.append(scalar)
+                index += length
+            } else {
+                // Invalid here, or an escape scalar itself: each of its bytes is escaped.
+                for byte in bytes[index..<index + max(length, 1)] { scalars.append(escape(byte)) }
+                index += max(length, 1)
+            }
+        }
+        return String(scalars)
+    }
+
+    /// A C string's bytes as a String (argv, readdir, realpath).
+    public static func string(cString: UnsafePointer<CChar>) -> String {
+        string(UnsafeBufferPointer(start: UnsafeRawPointer(cString).assumingMemoryBound(to: UInt8.self), count: strlen(cString)))
+    }
+
+    /// The bytes `path` stands for.
+    public static func bytes(_ path: String) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(path.utf8.count)
+        for scalar in path.unicodeScalars {
+            if isEscape(scalar) {
+                bytes.append(UInt8(scalar.value - escapeBase))
+            } else {
+                bytes.append(contentsOf: String(scalar).utf8)
+            }
+        }
+        return bytes
+    }
+
+    /// Whether `path` holds bytes that are not UTF-8 (and so must be escaped to be shown).
+    public static func hasRawBytes(_ path: String) -> Bool {
+        path.unicodeScalars.contains(where: isEscape)
+    }
+
+    /// Calls `body` with the path's bytes as a C string.
+    public static func withCString<R>(_ path: String, _ body: (UnsafePointer<CChar>) throws -> R) rethrows -> R {
+        guard hasRawBytes(path) else { return try path.withCString(body) }
+        return try (bytes(path) + [0]).withUnsafeBufferPointer { buffer in
+            try buffer.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
+        }
+    }
+
+    /// The path as text to show: each byte that is not UTF-8 as `\xNN`. With `controls`, control
+    /// characters too (ESC, newline, carriage return, DEL, C1), so a file name printed to a
+    /// terminal or a log cannot move the cursor, colour the screen or forge a line.
+    public static func shown(_ path: String, controls: Bool = false) -> String {
+        guard hasRawBytes(path) || (controls && path.unicodeScalars.contains(where: isControl)) else { return path }
+        var text = ""
+        for scalar in path.unicodeScalars {
+            if isEscape(scalar) {
+                text += hex(UInt8(scalar.value - escapeBase))
+            } else if controls && isControl(scalar) {
+                text += scalar.value <= 0xFF ? hex(UInt8(scalar.value)) : "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                text.unicodeScalars.append(scalar)
+            }
+        }
+        return text
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    }
+
+    private static func hex(_ byte: UInt8) -> String {
+        "\\x" + (byte < 16 ? "0" : "") + String(byte, radix: 16)
+    }
+
+    private static func escape(_ byte: UInt8) -> Unicode.Scalar {
+        Unicode.Scalar(escapeBase + UInt32(byte))!
+    }
+
+    /// The length of the well-formed UTF-8 sequence starting at `index`, or 0.
+    private static func validSequenceLength(_ bytes: [UInt8], at index: Int) -> Int {
+        let lead = bytes[index]
+        let length: Int
+        switch lead {
+        case 0x00...0x7F: return 1
+        case 0xC2...0xDF: length = 2
+        case 0xE0...0xEF: length = 3
+        case 0xF0...0xF4: length = 4
+        default: return 0
+        }
+        guard index + length <= bytes.count else { return 0 }
+        return String(validating: bytes[index..<index + length], as: UTF8.self) == nil ? 0 : length
+    }
+}
+
+/// The system calls the batch makes on paths, each through `FileSystemPath` so names that are not
+/// UTF-8 reach the file system as the bytes they are.
+public enum FileSystem {
+    public static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
+        FileSystemPath.withCString(path) { Foundation.open($0, flags, mode) }
+    }
+
+    /// What `stat(2)` says of the file at `path` (symbolic links followed unless `followLinks` is
+    /// false), or nil with errno set.
+    public static func status(_ path: String, followLinks: Bool = true) -> stat? {
+        var status = stat()
+        let result = FileSystemPath.withCString(path) { followLinks ? stat($0, &status) : lstat($0, &status) }
+        return result == 0 ? status : nil
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        status(path) != nil
+    }
+
+    public static func isFolder(_ path: String) -> Bool {
+        status(path).map { $0.st_mode & S_IFMT == S_IFDIR } ?? false
+    }
+
+    public static func access(_ path: String, _ mode: Int32) -> Bool {
+        FileSystemPath.withCString(path) { Foundation.access($0, mode) } == 0
+    }
+
+    @discardableResult
+    public static func unlink(_ path: String) -> Bool {
+        FileSystemPath.withCString(path) { Foundation.unlink($0) } == 0
+    }
+
+    /// A second name for a file (fails with EEXIST when the name is taken).
+    public static func link(_ from: String, _ to: String) -> Bool {
+        FileSystemPath.withCString(from) { source in FileSystemPath.withCString(to) { Foundation.link(source, $0) } } == 0
+    }
+
+    public static func rename(_ from: String, _ to: String) -> Bool {
+        FileSystemPath.withCString(from) { source in FileSystemPath.withCString(to) { Foundation.rename(source, $0) } } == 0
+    }
+
+    /// Makes `path` and every folder above it that is missing, one at a time; on failure, the
+    /// folder that could not be made and the system's reason.
+    public static func makeFolders(_ path: String) throws(FolderError) {
+        var made = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            made += (made.isEmpty || made.hasSuffix("/") ? "" : "/") + component
+            if FileSystemPath.withCString(made, { mkdir($0, 0o777) }) != 0 && errno != EEXIST {
+                throw FolderError(folder: made, reason: String(cString: strerror(errno)))
+            }
+        }
+    }
+
+    public struct FolderError: Error, Sendable {
+        public let folder: String
+        public let reason: String
+    }
+
+    /// The names in a folder (without "." and ".."), unsorted, as their bytes are.
+    public static func names(in folder: String) throws(FolderError) -> [String] {
+        guard let stream = FileSystemPath.withCString(folder, { opendir($0) }) else {
+            throw FolderError(folder: folder, reason: String(cString: strerror(errno)))
+        }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
+                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { FileSystemPath.string(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// The absolute path with every symbolic link resolved, or nil when some part does not exist.
+    public static func realPath(_ path: String) -> String? {
+        guard let resolved = FileSystemPath.withCString(path, { realpath($0, nil) }) else { return nil }
+        defer { free(resolved) }
+        return FileSystemPath.string(cString: resolved)
+    }
+}

@@ -109,7 +109,7 @@ public struct SettingKey: Sendable, Equatable {
     }
 
     /// The known name closest to a misspelt one (at most two edits away), for "did you mean".
-    static func suggestion(for name: String, among names: [String] = all.map(\.name)) -> String? {
+    public static func suggestion(for name: String, among names: [String] = all.map(\.name)) -> String? {
         names.map { ($0, editDistance($0, name)) }.filter { $0.1 <= 2 }.min { $0.1 < $1.1 }?.0
     }
 

@@ -13,15 +13,21 @@ struct ConfigCheckCommand: ParsableCommand {
         commandName: "fastresize config check",
         abstract: "Check a config file and show every effective setting with where it comes from.",
         discussion: "Without FILE, the config a run would read: FASTRESIZE_CONFIG, else ./fastresize.toml or "
-            + "./fastresize.yaml, else $XDG_CONFIG_HOME/fastresize/config.toml. Exit code 2 for an invalid config."
+            + "./fastresize.yaml, else $XDG_CONFIG_HOME/fastresize/config.toml. A run's options given here show "
+            + "where the command line wins (fastresize config check --quality 90). Exit code 2 for an invalid config."
     )
 
     @Argument(help: ArgumentHelp("The config file to check.", valueName: "file"))
     var file: String?
 
+    /// A run's options, to see where they would win.
+    @OptionGroup(title: "Settings (as a run takes them, to show where they win)") var settings: SettingOptions
+
     func report() throws(UsageError) -> String {
         let environment = ProcessInfo.processInfo.environment
-        let sources = SettingsResolver.Sources(commandLine: [:], environment: environment, outputFormats: Codecs.all.outputFormats)
+        let sources = SettingsResolver.Sources(commandLine: settings.givenOptions, cleared: settings.cleared.names,
+                                               environment: environment, noConfig: settings.noConfig,
+                                               outputFormats: Codecs.all.outputFormats)
         let resolved = try SettingsResolver.resolve(sources, configFile: file, requireSize: false, applyingProfile: false)
         let profiles = try ProfilesCommand.resolveProfiles(resolved.config, configFile: file ?? resolved.config?.file.path)
         return ConfigReport.check(resolved, profiles: profiles)

@@ -24,6 +24,15 @@ enum Main {
         let arguments = (1..<Int(CommandLine.argc)).map { FileSystemPath.string(cString: CommandLine.unsafeArgv[$0]!) }
         // Two words that are not inputs (an input folder called so is written ./config).
         switch arguments.first {
+        case "config" where arguments.count == 1 || ["--help", "-h", "help"].contains(arguments[1]):
+            // The word alone: what it can do (an input folder named config is written ./config).
+            print("""
+                Usage: fastresize config check [<file>] [<run options>]
+                  Check a config file and show every effective setting with where it comes from;
+                  a run's options given here show where the command line wins.
+                Related: fastresize profiles [--config <file>] lists the profiles and their outputs.
+                """)
+            exit(0)
         case "config" where arguments.dropFirst().first == "check":
             printReport(ConfigCheckCommand.self, Array(arguments.dropFirst(2))) { command throws(UsageError) in try command.report() }
         case "--worker" where arguments.count == 1:
@@ -40,16 +49,68 @@ enum Main {
     /// Parses `arguments` for `Command`; help and version requests exit 0, mistakes exit 2.
     static func parsed<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [String]) -> Command {
         do {
-            return try Command.parse(arguments)
+            return try Command.parse(normalised(arguments))
         } catch {
             // Help and version requests are clean exits; everything else is a usage error.
             if Command.exitCode(for: error) == .success {
                 print(Command.fullMessage(for: error))
                 exit(0)
             }
-            FileHandle.standardError.write(Data((Command.fullMessage(for: error) + "\n").utf8))
+            FileHandle.standardError.write(Data((closerSuggestion(Command.fullMessage(for: error)) + "\n").utf8))
             exit(2)
         }
+    }
+
+    /// The options that take a value, long and short (the short ones by their long names).
+    static let valueOptions: [String: String] = {
+        var options = Dictionary(uniqueKeysWithValues: SettingKey.all.filter { $0.kind != .flag }.map { ($0.option, $0.option) })
+        options["-o"] = SettingKey.output.option
+        options["-j"] = SettingKey.jobs.option
+        return options
+    }()
+
+    /// The command line as make and getopt users write it, in the form ArgumentParser reads:
+    /// `-j4` is `-j 4`, and a negative number after an option that takes a value is that value
+    /// (`--scale -1` is refused as a bad scale, not as a missing value).
+    static func normalised(_ arguments: [String]) -> [String] {
+        var result: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let word = arguments[index]
+            if word == "--" {
+                result += arguments[index...]
+                break
+            }
+            if word.count > 2, !word.hasPrefix("--"), let long = valueOptions[String(word.prefix(2))], word.hasPrefix("-") {
+                let value = word.dropFirst(2)
+                result.append(long + "=" + (value.hasPrefix("=") ? value.dropFirst() : value))
+                index += 1
+                continue
+            }
+            if let long = valueOptions[word], index + 1 < arguments.count,
+               arguments[index + 1].count > 1, arguments[index + 1].hasPrefix("-"),
+               arguments[index + 1].dropFirst().first.map({ $0.isNumber || $0 == "." }) == true {
+                result.append(long + "=" + arguments[index + 1])
+                index += 2
+                continue
+            }
+            result.append(word)
+            index += 1
+        }
+        return result
+    }
+
+    /// ArgumentParser suggests any option for a mistyped one (`--bogus`: did you mean `--jobs`?):
+    /// only a name at most two edits away is suggested.
+    static func closerSuggestion(_ message: String) -> String {
+        guard let unknown = message.range(of: "Unknown option '--"),
+              let end = message[unknown.upperBound...].firstIndex(of: "'"),
+              let hint = message.range(of: ". Did you mean '--", range: end..<message.endIndex),
+              let hintEnd = message[hint.upperBound...].range(of: "'?") else { return message }
+        let name = String(message[unknown.upperBound..<end])
+        let names = SettingKey.all.map(\.name) + SettingKey.all.map { "no-" + $0.name } + ["help", "version"]
+        let replacement = SettingKey.suggestion(for: name, among: names).map { ". Did you mean '--\($0)'?" } ?? ""
+        return message.replacingCharacters(in: hint.lowerBound..<hintEnd.upperBound, with: replacement)
     }
 
     /// Runs a reading command: its text on stdout, or its error on stderr with exit code 2.

@@ -151,4 +151,41 @@ import TestSupport
         #expect(result.status == 0, "\(result.stderr)")
         #expect(scratch.files(under: "out") == ["day1/IMG_1.jpg", "day2/IMG_1.jpg"])
     }
+
+    /// The command line as make and getopt users write it: -j4, negative values refused as bad
+    /// values (they were "missing"), a suggestion only for a near miss.
+    @Test func commandLineHabits() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(60, 40), to: "in/a.jpg")
+        let attached = try CommandRunner.run(["in", "-oout", "-j4", "--fit", "30x30"], in: scratch.url)
+        #expect(attached.status == 0, "\(attached.stderr)")
+        #expect(scratch.files(under: "out") == ["a.jpg"])
+        for (arguments, message) in [(["--scale", "-1"], "expected a positive number for --scale but got \"-1\""),
+                                     (["--fit", "3x3", "--jobs", "-1"], "expected a positive integer for --jobs but got \"-1\""),
+                                     (["--fit", "3x3", "-j", "-2"], "expected a positive integer for --jobs but got \"-2\""),
+                                     (["--fit", "3x3", "--timeout", "-1"], "expected a positive number for --timeout but got \"-1\""),
+                                     (["--fit", "3x3", "--qualty", "5"], "Unknown option '--qualty'. Did you mean '--quality'?")] {
+            let result = try CommandRunner.run(["in", "-o", "out2"] + arguments, in: scratch.url)
+            #expect(result.status == 2)
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+        let bogus = try CommandRunner.run(["in", "-o", "out2", "--bogus"], in: scratch.url)
+        #expect(bogus.stderr.contains("Unknown option '--bogus'") && !bogus.stderr.contains("Did you mean"), "\(bogus.stderr)")
+        let short = try CommandRunner.run(["in", "-o", "out2", "-Z"], in: scratch.url)
+        #expect(short.stderr.hasPrefix("Error: Unknown option '-Z'"), "\(short.stderr)")
+    }
+
+    /// `fastresize config` says what it can do; `config check` takes a run's options and shows
+    /// that they win.
+    @Test func configSubcommands() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(Array("quality = 50\n".utf8), to: "fastresize.toml")
+        let bare = try CommandRunner.run(["config"], in: scratch.url)
+        #expect(bare.status == 0)
+        #expect(bare.stdout.contains("fastresize config check"))
+        let check = try CommandRunner.run(["config", "check", "--quality", "91", "--no-report"], in: scratch.url)
+        #expect(check.status == 0, "\(check.stderr)")
+        let line = check.stdout.split(separator: "\n").first { $0.contains("quality =") }
+        #expect(line?.contains("91") == true && line?.contains("--quality") == true, "\(check.stdout)")
+    }
 }

@@ -51,7 +51,7 @@ import TestSupport
             case .list: arguments += [key.option, "a-\(key.name)", key.option, "b-\(key.name)"]
             }
         }
-        let given = try FastResizeCommand.parse(arguments).givenOptions
+        let given = try FastResizeCommand.parse(arguments).settings.givenOptions
         #expect(Set(given.keys) == Set(SettingKey.all.map(\.name)))
         for key in SettingKey.all {
             switch key.kind {
@@ -61,13 +61,13 @@ import TestSupport
             }
         }
         // --no-x passes x off; options not given pass nothing.
-        let negated = try FastResizeCommand.parse(["in", "--no-fsync", "--no-auto-orient"]).givenOptions
+        let negated = try FastResizeCommand.parse(["in", "--no-fsync", "--no-auto-orient"]).settings.givenOptions
         #expect(negated == ["fsync": .flag(false), "auto-orient": .flag(false)])
         // A value's --no- form clears it.
         let valueNames = SettingKey.all.filter { $0.kind != .flag && $0 != .config }.map(\.name)
         let clearing = try FastResizeCommand.parse(["in"] + valueNames.map { "--no-" + $0 })
-        #expect(clearing.cleared.names == Set(valueNames))
-        #expect(clearing.givenOptions.isEmpty)
+        #expect(clearing.settings.cleared.names == Set(valueNames))
+        #expect(clearing.settings.givenOptions.isEmpty)
     }
 
     /// With `profile = "web"` in the config, a one-off run with its own size makes just that size,

@@ -1,0 +1,196 @@
+// SettingOptions: every setting as a command-line option — the run's and `config check`'s, read generically into the settings table's names.
+
+import ArgumentParser
+import FastResizeConfig
+
+/// The options that are settings (`SettingKey`), shared by a run and by `config check` (which
+/// shows where command-line settings win without running anything).
+struct SettingOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: ArgumentHelp("Folder the outputs are written to.", valueName: "dir"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Make every output of this config profile from one decode of each input.", valueName: "name"))
+    var profile: String?
+
+    @Option(help: ArgumentHelp("Read settings from this TOML or YAML file.", valueName: "file"))
+    var config: String?
+
+    @Flag(help: "Do not look for a config file (one named by --config or FASTRESIZE_CONFIG is still read).")
+    var noConfig = false
+
+    @Option(help: ArgumentHelp("Multiply both sides by F (e.g. 0.5).", valueName: "F"))
+    var scale: String?
+
+    @Option(help: ArgumentHelp("Output width; the height keeps the aspect ratio.", valueName: "W"))
+    var width: String?
+
+    @Option(help: ArgumentHelp("Output height; the width keeps the aspect ratio.", valueName: "H"))
+    var height: String?
+
+    @Option(help: ArgumentHelp("Largest size that fits inside the box, aspect ratio kept.", valueName: "WxH"))
+    var fit: String?
+
+    @Option(help: ArgumentHelp("Cover the box and crop to exactly WxH.", valueName: "WxH"))
+    var fill: String?
+
+    @Option(help: ArgumentHelp("Which part --fill keeps: center, north, south, east, west, northeast, northwest, southeast, southwest.", valueName: "gravity"))
+    var gravity: String?
+
+    @Flag(inversion: .prefixedNo, help: "Allow upscaling (by default an image already small enough keeps its size).")
+    var enlarge: Bool?
+
+    @Option(help: ArgumentHelp("Resampling filter: nearest, bilinear, bicubic, mitchell, lanczos2, lanczos3 (default).", valueName: "name"))
+    var filter: String?
+
+    @Option(help: ArgumentHelp("Output format: jpeg, png, webp, avif, gif, jxl or same (default).", valueName: "format"))
+    var format: String?
+
+    @Option(help: ArgumentHelp("Quality 1-100 for JPEG (default 80), WebP (80), AVIF (50) and JPEG XL (75).", valueName: "1..100"))
+    var quality: String?
+
+    @Flag(inversion: .prefixedNo, help: "Write progressive JPEG.")
+    var progressive: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Write lossless WebP (default: lossless for graphics, lossy for photographs).")
+    var lossless: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Write lossy WebP whatever the content.")
+    var lossy: Bool?
+
+    @Option(help: ArgumentHelp("Colour transparent parts are flattened onto for outputs without alpha (JPEG): #RRGGBB, R,G,B or a name; default white.", valueName: "color"))
+    var background: String?
+
+    @Flag(inversion: .prefixedNo, help: "Turn pictures upright by their EXIF orientation (the default; --no-auto-orient keeps pixels as stored).")
+    var autoOrient: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Keep the embedded colour profile and pixel values (by default they are converted to sRGB).")
+    var keepProfile: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Copy EXIF (orientation reset), XMP and the colour profile into the outputs.")
+    var keepMetadata: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Resize in linear light (slower; truer on fine detail and high contrast).")
+    var linear: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Write only the first frame of animated GIF and WebP.")
+    var firstFrame: Bool?
+
+    @Option(help: ArgumentHelp("PNG zlib level 0-9 (default 6).", valueName: "0..9"))
+    var compressionLevel: String?
+
+    @Option(help: ArgumentHelp("Memory for decoded pictures across all files at once, e.g. 512M or 2G (default: a quarter of RAM, at most 2G).", valueName: "size"))
+    var memoryLimit: String?
+
+    @Option(help: ArgumentHelp("Refuse inputs with more pixels than N, from their header, and outputs that would have more (default 268402689 = 16383²).", valueName: "N"))
+    var maxPixels: String?
+
+    @Option(help: ArgumentHelp("Give up a file that takes longer than this many seconds (default 120; 0 for no limit).", valueName: "seconds"))
+    var timeout: String?
+
+    @Option(help: ArgumentHelp("Damage that fails a file: none (draw truncated files as far as they go), truncated, error (the default) or warning (even damage a decoder recovers from).", valueName: "level"))
+    var failOn: String?
+
+    @Option(help: ArgumentHelp("Decode in separate worker processes, so a codec crash fails one file: auto (TIFF, HEIF, AVIF, JPEG XL; the default), all or none.", valueName: "mode"))
+    var isolate: String?
+
+    @Option(help: ArgumentHelp("Output file name: {stem} {ext} {srcext} {width} {height} {format}; default \"{stem}.{ext}\".", valueName: "template"))
+    var name: String?
+
+    @Flag(inversion: .prefixedNo, help: "Replace existing outputs (by default they are kept and reported as skipped).")
+    var overwrite: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Flush each output to disk before it takes its final name (the default; --no-fsync for scratch outputs).")
+    var fsync: Bool?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("Files processed at once (default: all cores).", valueName: "N"))
+    var jobs: String?
+
+    @Option(help: ArgumentHelp("Only files matching this glob, relative to the input folder (repeatable; *.{jpg,jpeg}).", valueName: "glob"))
+    var include: [String] = []
+
+    @Option(help: ArgumentHelp("Skip files and folders matching this glob, relative to the input folder (repeatable).", valueName: "glob"))
+    var exclude: [String] = []
+
+    @Flag(inversion: .prefixedNo, help: "Match --include and --exclude with case (by default *.jpg matches IMG_1.JPG).")
+    var caseSensitive: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Follow symbolic links while walking folders.")
+    var followSymlinks: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Say what would be written; write nothing.")
+    var dryRun: Bool?
+
+    @Option(help: ArgumentHelp("Write a JSON report of every file to this path.", valueName: "file"))
+    var report: String?
+
+    @Flag(name: .shortAndLong, inversion: .prefixedNo, help: "Print only errors.")
+    var quiet: Bool?
+
+    @Flag(name: .shortAndLong, inversion: .prefixedNo, help: "Print a line for every file.")
+    var verbose: Bool?
+
+    @OptionGroup var cleared: ClearedSettings
+
+    /// The settings given on this command line, by their long names: every option that is a
+    /// setting (`SettingKey`), read from the parsed properties themselves (ArgumentParser names
+    /// each option after its property), so a setting added to the command cannot be left out here.
+    var givenOptions: [String: SettingValue] {
+        var given: [String: SettingValue] = [:]
+        for child in Mirror(reflecting: self).children {
+            guard let label = child.label, label.hasPrefix("_") else { continue }
+            let name = Self.optionName(of: String(label.dropFirst()))
+            guard SettingKey.named(name) != nil else { continue }
+            switch child.value {
+            case let option as Option<String?>: given[name] = option.wrappedValue.map(SettingValue.text)
+            case let flag as Flag<Bool?>: given[name] = flag.wrappedValue.map(SettingValue.flag)
+            case let list as Option<[String]>: given[name] = list.wrappedValue.isEmpty ? nil : .list(list.wrappedValue)
+            default: continue
+            }
+        }
+        return given
+    }
+
+    /// The long option ArgumentParser makes of a property's name: `memoryLimit` → `memory-limit`.
+    static func optionName(of property: String) -> String {
+        property.reduce(into: "") { name, character in
+            if character.isUppercase { name += "-" + character.lowercased() } else { name.append(character) }
+        }
+    }
+
+}
+
+/// `--no-x` for each setting that takes a value: drops what the environment or a config file gives
+/// it (a flag's own `--no-x` turns it off). Hidden from `--help`, which says so in one line.
+struct ClearedSettings: ParsableArguments {
+    @Flag(name: .customLong("no-output"), help: .hidden) var output = false
+    @Flag(name: .customLong("no-profile"), help: .hidden) var profile = false
+    @Flag(name: .customLong("no-scale"), help: .hidden) var scale = false
+    @Flag(name: .customLong("no-width"), help: .hidden) var width = false
+    @Flag(name: .customLong("no-height"), help: .hidden) var height = false
+    @Flag(name: .customLong("no-fit"), help: .hidden) var fit = false
+    @Flag(name: .customLong("no-fill"), help: .hidden) var fill = false
+    @Flag(name: .customLong("no-gravity"), help: .hidden) var gravity = false
+    @Flag(name: .customLong("no-filter"), help: .hidden) var filter = false
+    @Flag(name: .customLong("no-format"), help: .hidden) var format = false
+    @Flag(name: .customLong("no-quality"), help: .hidden) var quality = false
+    @Flag(name: .customLong("no-background"), help: .hidden) var background = false
+    @Flag(name: .customLong("no-compression-level"), help: .hidden) var compressionLevel = false
+    @Flag(name: .customLong("no-memory-limit"), help: .hidden) var memoryLimit = false
+    @Flag(name: .customLong("no-max-pixels"), help: .hidden) var maxPixels = false
+    @Flag(name: .customLong("no-timeout"), help: .hidden) var timeout = false
+    @Flag(name: .customLong("no-fail-on"), help: .hidden) var failOn = false
+    @Flag(name: .customLong("no-isolate"), help: .hidden) var isolate = false
+    @Flag(name: .customLong("no-name"), help: .hidden) var name = false
+    @Flag(name: .customLong("no-jobs"), help: .hidden) var jobs = false
+    @Flag(name: .customLong("no-include"), help: .hidden) var include = false
+    @Flag(name: .customLong("no-exclude"), help: .hidden) var exclude = false
+    @Flag(name: .customLong("no-report"), help: .hidden) var report = false
+
+    /// The settings cleared, by name (read from the properties, as `givenOptions` reads the options).
+    var names: Set<String> {
+        Set(Mirror(reflecting: self).children.compactMap { child in
+            guard let label = child.label, label.hasPrefix("_"), (child.value as? Flag<Bool>)?.wrappedValue == true else { return nil }
+            return SettingOptions.optionName(of: String(label.dropFirst()))
+        })
+    }
+}

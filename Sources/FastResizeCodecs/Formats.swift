@@ -18,17 +18,18 @@ enum Formats {
     static let all: [FormatDescription] = [
         // libjpeg's JPEG_MAX_DIMENSION; WebP's 14-bit sizes; GIF's 16-bit ones.
         FormatDescription(format: .jpeg, extensions: ["jpg", "jpeg", "jpe", "jfif", "mpo"], decoderShrink: .powersOfTwo,
-                          largestSide: 65500) {
+                          largestSide: 65500, encoderSettings: [.quality, .progressive]) {
             FormatDescription.bytes($0, start: [0xFF, 0xD8, 0xFF])
         },
-        FormatDescription(format: .png, extensions: ["png", "apng"]) {
+        FormatDescription(format: .png, extensions: ["png", "apng"], encoderSettings: [.compressionLevel]) {
             FormatDescription.bytes($0, start: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         },
         FormatDescription(format: .webp, extensions: ["webp"], decoderShrink: .coarse, losslessByContent: true,
-                          largestSide: 16383) {
+                          largestSide: 16383, encoderSettings: [.quality, .lossless]) {
             FormatDescription.bytes($0, start: Array("RIFF".utf8)) && FormatDescription.bytes($0, start: Array("WEBP".utf8), at: 8)
         },
-        FormatDescription(format: .avif, extensions: ["avif", "avifs"], isolatedByDefault: true) { isobmffBrand($0) == .avif },
+        FormatDescription(format: .avif, extensions: ["avif", "avifs"], isolatedByDefault: true,
+                          encoderSettings: [.quality]) { isobmffBrand($0) == .avif },
         FormatDescription(format: .gif, extensions: ["gif"], largestSide: 65535) {
             FormatDescription.bytes($0, start: Array("GIF87a".utf8)) || FormatDescription.bytes($0, start: Array("GIF89a".utf8))
         },

@@ -12,7 +12,8 @@ extension ImageFormat {
 extension Formats {
     /// A bare codestream (FF 0A) or the ISO-BMFF container ("JXL " box first). Read in a worker
     /// process by default: libjxl is young, and libvips marks its loader untrusted too.
-    static let jxl = FormatDescription(format: .jxl, extensions: ["jxl"], isolatedByDefault: true, losslessByContent: true) {
+    static let jxl = FormatDescription(format: .jxl, extensions: ["jxl"], isolatedByDefault: true, losslessByContent: true,
+                                       encoderSettings: [.quality, .lossless]) {
         FormatDescription.bytes($0, start: [0xFF, 0x0A])
             || FormatDescription.bytes($0, start: [0, 0, 0, 0x0C, 0x4A, 0x58, 0x4C, 0x20, 0x0D, 0x0A, 0x87, 0x0A])
     }

@@ -188,5 +188,5 @@ public struct Setting: Sendable, Equatable {
     }
 
     /// Where this setting is, for messages that are not about a value: "--x", "FILE: KEY", "FASTRESIZE_X".
-    var place: String { origin.description }
+    public var place: String { origin.description }
 }

@@ -94,16 +94,28 @@ public struct FormatDescription: Sendable {
     /// The longest side its encoder writes, when it has a limit below `ResizeMode.largestSide`
     /// (libjpeg's 65,500): larger outputs are refused when planned, not after decoding.
     public let largestSide: Int?
+    /// The encoder settings its encoder reads; the others are ignored for its outputs, which a
+    /// run says once rather than silently.
+    public let encoderSettings: Set<EncoderSetting>
+
+    /// A setting an encoder may read.
+    public enum EncoderSetting: String, Sendable, Hashable, CaseIterable {
+        case quality
+        case progressive
+        case lossless
+        case compressionLevel = "compression-level"
+    }
 
     public init(format: ImageFormat, extensions: [String], decoderShrink: DecoderShrink = .none,
                 isolatedByDefault: Bool = false, losslessByContent: Bool = false, largestSide: Int? = nil,
-                matches: @escaping @Sendable ([UInt8]) -> Bool) {
+                encoderSettings: Set<EncoderSetting> = [], matches: @escaping @Sendable ([UInt8]) -> Bool) {
         self.format = format
         self.extensions = extensions
         self.decoderShrink = decoderShrink
         self.isolatedByDefault = isolatedByDefault
         self.losslessByContent = losslessByContent
         self.largestSide = largestSide
+        self.encoderSettings = encoderSettings
         self.matches = matches
     }
 

@@ -48,8 +48,23 @@ final class Console: BatchEventSubscriber {
             guard interactive, elapsed - state.lastDraw >= 0.1 || done == total else { return }
             state.lastDraw = elapsed
             state.showing = true
-            Self.write("\r\u{1B}[K" + Self.progressLine(done: done, total: total, elapsed: elapsed), to: STDERR_FILENO)
+            let line = Self.progressLine(done: done, total: total, elapsed: elapsed)
+            Self.write("\r\u{1B}[K" + Self.fitted(line, width: Self.terminalWidth()), to: STDERR_FILENO)
         }
+    }
+
+    /// The line cut to one column less than the terminal is wide: a line that wraps cannot be
+    /// cleared by the next \r, and the terminal fills with copies of it.
+    static func fitted(_ line: String, width: Int?) -> String {
+        guard let width, width > 1, line.count >= width else { return line }
+        return String(line.prefix(width - 1))
+    }
+
+    /// The terminal's width in columns (asked each time: it may be resized), or nil.
+    private static func terminalWidth() -> Int? {
+        var size = winsize()
+        guard ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
     }
 
     /// "12/40  30%  9.5 images/s  ETA 3s" when the total is known, "12  9.5 images/s" when files

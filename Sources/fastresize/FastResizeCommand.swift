@@ -54,9 +54,34 @@ struct FastResizeCommand: ParsableCommand {
         try Self.prepareOutputFolder(folder, create: !resolved.dryRun)
         resolved.options.inputs = inputs
         resolved.options.outputDirectory = folder
+        for warning in Self.ignoredSettings(resolved) {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
         // Workers are this same program in worker mode; each request carries the settings.
         resolved.options.workerCommand = [Self.executablePath, "--worker"]
         return (resolved, report)
+    }
+
+    /// Settings given for outputs whose format does not read them (--quality for PNG, --lossless
+    /// for JPEG): said once each, as a warning, instead of ignored silently.
+    static func ignoredSettings(_ resolved: ResolvedSettings) -> [String] {
+        var warnings: [String] = []
+        for (settings, given) in zip(resolved.options.outputs, resolved.outputs) {
+            guard case .fixed(let format) = settings.format, let description = Codecs.all.description(of: format) else { continue }
+            for setting in FormatDescription.EncoderSetting.allCases where !description.encoderSettings.contains(setting) {
+                // A flag given off (--no-progressive) asks nothing of the encoder.
+                var names = [setting.rawValue]
+                if setting == .lossless { names.append(SettingKey.lossy.name) }
+                for name in names {
+                    guard let value = given[name], value.value != .flag(false) else { continue }
+                    let readers = Codecs.all.formats.filter { $0.encoderSettings.contains(setting) && Codecs.all.encoders[$0.format] != nil }
+                        .map(\.format.displayName)
+                    let warning = "\(value.place) does nothing for \(format.displayName) outputs (it is for \(readers.joined(separator: ", ")))"
+                    if !warnings.contains(warning) { warnings.append(warning) }
+                }
+            }
+        }
+        return warnings
     }
 
     /// The output folder made (a dry run only checks it could be) and writable, before any file is

@@ -188,4 +188,19 @@ import TestSupport
         let line = check.stdout.split(separator: "\n").first { $0.contains("quality =") }
         #expect(line?.contains("91") == true && line?.contains("--quality") == true, "\(check.stdout)")
     }
+
+    /// A setting the output's format does not read is said once, not ignored silently.
+    @Test func settingsAFormatIgnoresAreSaid() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(60, 40), to: "in/a.jpg")
+        try scratch.write(try Inputs.jpeg(60, 40), to: "in/b.jpg")
+        let png = try CommandRunner.run(["in", "-o", "out", "--fit", "30x30", "--format", "png", "--quality", "50"], in: scratch.url)
+        #expect(png.status == 0)
+        #expect(png.stderr.components(separatedBy: "warning: --quality does nothing for PNG outputs").count == 2, "\(png.stderr)")
+        let jpeg = try CommandRunner.run(["in", "-o", "out2", "--fit", "30x30", "--format", "jpeg", "--lossless"], in: scratch.url)
+        #expect(jpeg.stderr.contains("warning: --lossless does nothing for JPEG outputs (it is for WebP, JPEG XL)"), "\(jpeg.stderr)")
+        let fine = try CommandRunner.run(["in", "-o", "out3", "--fit", "30x30", "--format", "jpeg", "--quality", "70", "--no-progressive"],
+                                         in: scratch.url)
+        #expect(!fine.stderr.contains("warning"))
+    }
 }

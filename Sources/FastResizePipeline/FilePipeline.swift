@@ -366,7 +366,7 @@ public struct FilePipeline: Sendable {
         let webpMode = codecs.description(of: plan.format)?.losslessByContent == true ? chooseWebPMode(&options, for: image) : nil
         if image.bitDepth == 16 && !encoder.writesSixteenBits { image = image.narrowed() }
         image = Self.prepare(image, for: encoder, background: settings.background)
-        let metadata = outputMetadata(plan.info.metadata, pixels: image.format)
+        let metadata = outputMetadata(plan.info.metadata, pixels: image.format, width: image.width, height: image.height)
         do {
             let bytes = try encoder.encode(image, options: options, metadata: metadata)
             return RenderedImage(bytes: bytes, width: image.width, height: image.height, format: plan.format,
@@ -399,7 +399,9 @@ public struct FilePipeline: Sendable {
             let layout = Self.layout(of: source.format, for: encoder)
             let writer = try encoder.rowWriter(width: geometry.width, height: geometry.height, format: layout,
                                                options: settings.encoding,
-                                               metadata: outputMetadata(plan.info.metadata, pixels: layout), into: sink)
+                                               metadata: outputMetadata(plan.info.metadata, pixels: layout,
+                                                                        width: geometry.width, height: geometry.height),
+                                               into: sink)
             try resizer.resizeStreaming(sourceWidth: source.width, sourceHeight: source.height, format: source.format,
                                         region: source.region, width: geometry.width, height: geometry.height,
                                         threads: threads, workspace: workspace, read: source.read) { rows, count throws(CodecError) in
@@ -487,11 +489,13 @@ public struct FilePipeline: Sendable {
 
     /// The metadata an output carries: none by default; the profile with --keep-profile; EXIF, XMP
     /// and a profile (sRGB's, when the pixels were converted) with --keep-metadata. A profile that
-    /// does not describe the written pixels (CMYK, converted on decoding) is never kept.
-    private func outputMetadata(_ input: ImageMetadata, pixels format: PixelFormat) -> ImageMetadata {
+    /// does not describe the written pixels (CMYK, converted on decoding) is never kept. Kept EXIF
+    /// says the output's size and loses its thumbnail, a picture of the input that no longer matches.
+    private func outputMetadata(_ input: ImageMetadata, pixels format: PixelFormat, width: Int, height: Int) -> ImageMetadata {
         var output = ImageMetadata()
         if settings.keepMetadata {
             output = settings.autoOrient ? input.uprighted() : input
+            output.exif = output.exif.map { EXIF.describing($0, width: width, height: height) }
             output.iccProfile = input.iccProfile != nil && !format.isGray ? codecs.color?.sRGBProfile : nil
         }
         if settings.keepProfile, let profile = input.iccProfile, codecs.color?.fits(profile, format) ?? false {

@@ -131,6 +131,82 @@ public enum EXIF {
         return nil
     }
 
+    static let exifIFDTag = 0x8769, gpsIFDTag = 0x8825, interoperabilityIFDTag = 0xA005
+    static let thumbnailOffsetTag = 0x0201, thumbnailLengthTag = 0x0202
+    /// Tags that hold a size: ImageWidth, ImageLength (IFD0), PixelXDimension, PixelYDimension (Exif IFD).
+    static let widthTags: Set = [0x0100, 0xA002], heightTags: Set = [0x0101, 0xA003]
+
+    /// The block as an output of `width` × `height` should carry it: its size tags say that size,
+    /// and the thumbnail (IFD1, a small picture of the input) is gone — cut off when it ends the
+    /// block, as cameras write it, else unlinked and zeroed — so it can neither mislead nor show
+    /// what a crop left out.
+    public static func describing(_ exif: [UInt8], width: Int, height: Int) -> [UInt8] {
+        guard exif.count >= 8 else { return exif }
+        var copy = exif
+        let bigEndian = exif[0] == 0x4D
+        let ifd0 = readLong(exif, at: 4, bigEndian: bigEndian)
+        var end = 8     // where the data IFD0 and its sub-IFDs reach ends
+        var pending = [ifd0]
+        var seen = Set<Int>()
+        var ifd1 = 0
+        while let ifd = pending.popLast() {
+            guard ifd >= 8, ifd + 2 <= exif.count, seen.insert(ifd).inserted else { continue }
+            let count = readShort(exif, at: ifd, bigEndian: bigEndian)
+            guard ifd + 2 + count * 12 + 4 <= exif.count else { continue }
+            end = max(end, ifd + 2 + count * 12 + 4)
+            for index in 0..<count {
+                let entry = ifd + 2 + index * 12
+                let tag = readShort(exif, at: entry, bigEndian: bigEndian), type = readShort(exif, at: entry + 2, bigEndian: bigEndian)
+                let values = readLong(exif, at: entry + 4, bigEndian: bigEndian)
+                let size = [1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8][type] ?? 1
+                if values * size > 4 { end = max(end, min(exif.count, readLong(exif, at: entry + 8, bigEndian: bigEndian) + values * size)) }
+                if [exifIFDTag, gpsIFDTag, interoperabilityIFDTag].contains(tag) { pending.append(readLong(exif, at: entry + 8, bigEndian: bigEndian)) }
+                let size32 = widthTags.contains(tag) ? width : heightTags.contains(tag) ? height : nil
+                if let value = size32, values == 1 {
+                    if type == 3 && value <= 0xFFFF { writeShort(&copy, at: entry + 8, value, bigEndian: bigEndian) }
+                    if type == 4 { writeLong(&copy, at: entry + 8, value, bigEndian: bigEndian) }
+                }
+            }
+            if ifd == ifd0 {
+                ifd1 = readLong(exif, at: ifd + 2 + count * 12, bigEndian: bigEndian)
+                writeLong(&copy, at: ifd + 2 + count * 12, 0, bigEndian: bigEndian)
+            }
+        }
+        guard ifd1 >= 8, ifd1 + 2 <= exif.count else { return copy }
+        // What IFD1 holds: its entries and the thumbnail's bytes.
+        let count = readShort(exif, at: ifd1, bigEndian: bigEndian)
+        var start = ifd1, stop = min(exif.count, ifd1 + 2 + count * 12 + 4)
+        var thumbnail: (offset: Int, length: Int)?
+        var offset = 0, length = 0
+        for index in 0..<count where ifd1 + 2 + index * 12 + 12 <= exif.count {
+            let entry = ifd1 + 2 + index * 12
+            let tag = readShort(exif, at: entry, bigEndian: bigEndian)
+            if tag == thumbnailOffsetTag { offset = readLong(exif, at: entry + 8, bigEndian: bigEndian) }
+            if tag == thumbnailLengthTag { length = readLong(exif, at: entry + 8, bigEndian: bigEndian) }
+        }
+        if offset >= 8, length > 0, offset + length <= exif.count {
+            thumbnail = (offset, length)
+            start = min(start, offset)
+            stop = max(stop, offset + length)
+        }
+        if start >= end { return Array(copy[..<start]) }
+        for index in ifd1..<min(exif.count, ifd1 + 2 + count * 12 + 4) { copy[index] = 0 }
+        if let thumbnail { for index in thumbnail.offset..<thumbnail.offset + thumbnail.length { copy[index] = 0 } }
+        return copy
+    }
+
+    static func writeShort(_ bytes: inout [UInt8], at offset: Int, _ value: Int, bigEndian: Bool) {
+        guard offset + 2 <= bytes.count else { return }
+        let (a, b) = (UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value))
+        (bytes[offset], bytes[offset + 1]) = bigEndian ? (a, b) : (b, a)
+    }
+
+    static func writeLong(_ bytes: inout [UInt8], at offset: Int, _ value: Int, bigEndian: Bool) {
+        guard offset + 4 <= bytes.count else { return }
+        writeShort(&bytes, at: bigEndian ? offset : offset + 2, value >> 16, bigEndian: bigEndian)
+        writeShort(&bytes, at: bigEndian ? offset + 2 : offset, value & 0xFFFF, bigEndian: bigEndian)
+    }
+
     static func readShort(_ bytes: [UInt8], at offset: Int, bigEndian: Bool) -> Int {
         let a = Int(bytes[offset]), b = Int(bytes[offset + 1])
         return bigEndian ? a << 8 | b : b << 8 | a

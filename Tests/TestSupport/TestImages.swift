@@ -127,3 +127,43 @@ extension TestImages {
         return bytes
     }
 }
+
+extension TestImages {
+    /// An EXIF block as a camera writes one: IFD0 (Orientation, a pointer to the Exif IFD), the
+    /// Exif IFD with PixelXDimension (LONG) and PixelYDimension (SHORT), then IFD1 pointing to a
+    /// thumbnail at the end of the block.
+    public static func cameraExifBlock(width: Int, height: Int, thumbnail: [UInt8], bigEndian: Bool) -> [UInt8] {
+        func short(_ v: Int) -> [UInt8] {
+            bigEndian ? [UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8 & 0xFF)]
+        }
+        func long(_ v: Int) -> [UInt8] { bigEndian ? short(v >> 16) + short(v & 0xFFFF) : short(v & 0xFFFF) + short(v >> 16) }
+        let ifd0 = 8, exifIFD = ifd0 + 2 + 2 * 12 + 4, ifd1 = exifIFD + 2 + 2 * 12 + 4, data = ifd1 + 2 + 2 * 12 + 4
+        var bytes: [UInt8] = bigEndian ? [0x4D, 0x4D, 0, 0x2A] : [0x49, 0x49, 0x2A, 0]
+        bytes += long(ifd0)
+        bytes += short(2) + short(0x0112) + short(3) + long(1) + short(1) + [0, 0] + short(0x8769) + short(4) + long(1) + long(exifIFD)
+        bytes += long(ifd1)
+        bytes += short(2) + short(0xA002) + short(4) + long(1) + long(width) + short(0xA003) + short(3) + long(1) + short(height) + [0, 0]
+        bytes += long(0)
+        bytes += short(2) + short(0x0201) + short(4) + long(1) + long(data) + short(0x0202) + short(4) + long(1) + long(thumbnail.count)
+        bytes += long(0)
+        return bytes + thumbnail
+    }
+
+    /// The Exif IFD's PixelXDimension and PixelYDimension, and whether IFD0 links an IFD1.
+    public static func exifSizeAndThumbnail(_ exif: [UInt8]) -> (width: Int, height: Int, linksThumbnail: Bool) {
+        let bigEndian = exif[0] == 0x4D
+        func short(_ at: Int) -> Int { bigEndian ? Int(exif[at]) << 8 | Int(exif[at + 1]) : Int(exif[at + 1]) << 8 | Int(exif[at]) }
+        func long(_ at: Int) -> Int { bigEndian ? short(at) << 16 | short(at + 2) : short(at + 2) << 16 | short(at) }
+        let ifd0 = long(4), count0 = short(ifd0)
+        var exifIFD = 0
+        for index in 0..<count0 where short(ifd0 + 2 + index * 12) == 0x8769 { exifIFD = long(ifd0 + 2 + index * 12 + 8) }
+        var width = 0, height = 0
+        for index in 0..<short(exifIFD) {
+            let entry = exifIFD + 2 + index * 12
+            let value = short(entry + 2) == 3 ? short(entry + 8) : long(entry + 8)
+            if short(entry) == 0xA002 { width = value }
+            if short(entry) == 0xA003 { height = value }
+        }
+        return (width, height, long(ifd0 + 2 + count0 * 12) != 0)
+    }
+}

@@ -35,10 +35,10 @@ public enum AtomicFile {
     public static func syncFolders(_ folders: some Sequence<String>) throws(FileError) {
         for folder in Set(folders) {
             let descriptor = FileSystem.open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw .writeFailed(errnoText("cannot open \(folder) to sync it")) }
+            guard descriptor >= 0 else { throw writeError(errnoText("cannot open \(folder) to sync it")) }
             defer { close(descriptor) }
             // Some file systems cannot sync a folder (EINVAL): the files' own syncs are all there is.
-            if fsync(descriptor) != 0 && errno != EINVAL { throw .writeFailed(errnoText("fsync of \(folder) failed")) }
+            if fsync(descriptor) != 0 && errno != EINVAL { throw writeError(errnoText("fsync of \(folder) failed")) }
         }
     }
 
@@ -80,7 +80,7 @@ public enum AtomicFile {
                     let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
                     if written < 0 {
                         if errno == EINTR { continue }
-                        throw .writeFailed(errnoText("write failed"))
+                        throw writeError(errnoText("write failed"))
                     }
                     offset += written
                 }
@@ -103,16 +103,16 @@ public enum AtomicFile {
             // The data reaches the disk before the name does (ext4 and XFS may otherwise commit the
             // rename first, leaving an empty file under the final name after a crash). The size is
             // all the metadata that takes, so fdatasync.
-            if durable && fdatasync(descriptor) != 0 { throw .writeFailed(errnoText("fdatasync failed")) }
+            if durable && fdatasync(descriptor) != 0 { throw writeError(errnoText("fdatasync failed")) }
             let closed = close(descriptor)
             descriptor = -1
-            if closed != 0 { throw .writeFailed(errnoText("close failed")) }
+            if closed != 0 { throw writeError(errnoText("close failed")) }
             guard commit() else { return .abandoned }
             if overwrite {
-                guard FileSystem.rename(temporaryPath, path) else { throw .writeFailed(errnoText("cannot rename into place")) }
+                guard FileSystem.rename(temporaryPath, path) else { throw writeError(errnoText("cannot rename into place")) }
             } else if !FileSystem.link(temporaryPath, path) {
                 if errno == EEXIST { return .alreadyExists }
-                throw .writeFailed(errnoText("cannot move into place"))
+                throw writeError(errnoText("cannot move into place"))
             }
             return .written
         }
@@ -131,7 +131,7 @@ public enum AtomicFile {
             let temporary = directory + "/." + name + "." + String(getpid()) + "-"
                 + String(UInt64.random(in: 0...UInt64.max), radix: 36) + temporarySuffix
             let descriptor = FileSystem.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { throw .writeFailed(errnoText("cannot create \(temporary)")) }
+            guard descriptor >= 0 else { throw writeError(errnoText("cannot create \(temporary)")) }
             temporaries?.insert(temporary)
             self.descriptor = descriptor
             temporaryPath = temporary
@@ -187,6 +187,11 @@ public enum AtomicFile {
         return pid_t(stem[stem.index(after: dot)..<dash])
     }
 
+    /// A failed write's error: a full disk or quota said as such, so a batch can stop writing there.
+    static func writeError(_ text: String, _ code: Int32 = errno) -> FileError {
+        code == ENOSPC || code == EDQUOT ? .diskFull(text) : .writeFailed(text)
+    }
+
     static func errnoText(_ context: String) -> String {
         "\(context): \(String(cString: strerror(errno)))"
     }
@@ -217,5 +222,45 @@ public final class TemporaryFiles: Sendable {
             for path in paths { FileSystem.unlink(path) }
             paths.removeAll()
         }
+    }
+}
+
+/// The disks outputs of one run found full (ENOSPC, EDQUOT): the run's later files bound for them
+/// are failed at once, not decoded to fail one by one.
+final class FullDisks: Sendable {
+    private let state = Mutex((devices: Set<UInt64>(), notAttempted: 0))
+
+    var notAttempted: Int { state.withLock { $0.notAttempted } }
+
+    /// Marks the disks of these outputs' folders full.
+    func record(_ outputs: [String]) {
+        let devices = outputs.compactMap(Self.device)
+        state.withLock { $0.devices.formUnion(devices) }
+    }
+
+    /// The folder of the first output bound for a full disk, counted as not attempted; nil when none is.
+    func fullFolder(among outputs: [String]) -> String? {
+        guard state.withLock({ !$0.devices.isEmpty }) else { return nil }
+        for output in outputs {
+            guard let device = Self.device(of: output) else { continue }
+            let full = state.withLock { state in
+                guard state.devices.contains(device) else { return false }
+                state.notAttempted += 1
+                return true
+            }
+            if full { return PathNames.folder(of: output) }
+        }
+        return nil
+    }
+
+    /// The device of the nearest folder of `path` that exists.
+    private static func device(of path: String) -> UInt64? {
+        var folder = PathNames.folder(of: path)
+        while !folder.isEmpty {
+            if let status = FileSystem.status(folder) { return UInt64(status.st_dev) }
+            if folder == "/" { break }
+            folder = PathNames.folder(of: folder)
+        }
+        return FileSystem.status(".").map { UInt64($0.st_dev) }
     }
 }

@@ -321,11 +321,13 @@ public struct BatchRunner: Sendable {
         let overlapCommits = (total ?? 2) > 1
         let done = Mutex(0)
         let budget = MemoryBudget(limit: options.memoryLimit)
+        let fullDisks = FullDisks()
         let timeout = options.timeout
         let results = FileScheduler.run(
             source: source, workers: options.jobs, timeout: timeout, control: control,
             work: { file, slot in
-                execute(file, slot: slot, threads: threadsPerImage, budget: budget, temporaries: temporaries, events: events,
+                execute(file, slot: slot, threads: threadsPerImage, budget: budget, fullDisks: fullDisks, temporaries: temporaries,
+                        events: events,
                         overlapCommits: overlapCommits)
             },
             timedOut: { file in
@@ -346,6 +348,7 @@ public struct BatchRunner: Sendable {
         if options.fsync { Self.syncFolders(of: &reports) }
         var report = BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
         report.summary.passedOver = passedOver
+        report.summary.notAttemptedDiskFull = fullDisks.notAttempted
         events.emit(.runFinished(report))
         events.drain()
         return report
@@ -374,7 +377,7 @@ public struct BatchRunner: Sendable {
         }
     }
 
-    private func execute(_ file: PlannedFile, slot: WorkerSlot, threads: Int, budget: MemoryBudget,
+    private func execute(_ file: PlannedFile, slot: WorkerSlot, threads: Int, budget: MemoryBudget, fullDisks: FullDisks,
                          temporaries: TemporaryFiles, events: EventBus, overlapCommits: Bool) -> FileOutcome {
         let start = Date()
         let input = file.input.path
@@ -393,6 +396,7 @@ public struct BatchRunner: Sendable {
                 events.emit(.stage(input: input, stage: stage, seconds: seconds))
             }
             for output in outputs where output.status == .written { events.emit(.outputWritten(input: input, output: output)) }
+            if error?.isDiskFull == true { fullDisks.record(outputs.map(\.path)) }
             var report = FileReport(input: input, status: status, outputs: outputs, error: error,
                                     ms: Date().timeIntervalSince(start) * 1000)
             report.stageMilliseconds = clock.seconds.isEmpty ? nil : clock.milliseconds
@@ -406,6 +410,11 @@ public struct BatchRunner: Sendable {
         case .process: break
         }
         guard !file.outputs.isEmpty, let plan else { return .done(finish(.failed, [], .notAnImage)) }
+        // A disk found full stays full for this run: its remaining files are not decoded only to
+        // fail one by one.
+        if let folder = fullDisks.fullFolder(among: pending.map { planned[$0].path }) {
+            return .done(finish(.failed, planned, .outputDiskFull(folder: folder)))
+        }
         // Admitted only while the files in flight fit the memory budget together.
         let need = plan.memoryNeed
         guard need <= budget.limit else {

@@ -87,11 +87,13 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public var failuresByKind: [String: Int] = [:]
     /// What the walk left out on purpose (not in `total`).
     public var passedOver = PassedOver()
+    /// Files not attempted because an earlier output found their disk full (counted in `failed`).
+    public var notAttemptedDiskFull = 0
 
     enum CodingKeys: String, CodingKey {
         case total, written, skipped, failed, notImages = "not_images", cancelled, stoppedBy = "stopped_by", seconds,
              imagesPerSecond = "images_per_second", peakRSSKiB = "peak_rss_kib", failuresByKind = "failures_by_kind",
-             passedOver = "passed_over", planned, dryRun = "dry_run"
+             passedOver = "passed_over", planned, dryRun = "dry_run", notAttemptedDiskFull = "not_attempted_disk_full"
     }
 
     /// The failure counts in `FailureKind`'s order, for people: "2 corrupt, 1 timeout".

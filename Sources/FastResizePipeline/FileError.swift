@@ -58,6 +58,10 @@ public indirect enum FileError: Error, Sendable, Equatable, Codable, CustomStrin
     case outsideOutputFolder(String)
     case collision(otherInput: String)
     case writeFailed(String)
+    /// Writing met a full disk or quota (ENOSPC, EDQUOT): the system's words.
+    case diskFull(String)
+    /// Not attempted: an earlier output to the same disk found it full.
+    case outputDiskFull(folder: String)
     /// Given up after --timeout seconds.
     case timedOut(seconds: Double)
     /// An isolated worker process that crashed, was killed or could not be started: how it ended.
@@ -65,9 +69,18 @@ public indirect enum FileError: Error, Sendable, Equatable, Codable, CustomStrin
     /// One output of several failed (its file name, the reason); the others may be written.
     case output(String, FileError)
 
+    /// Whether the disk written to was full (this error or, of one output of several, its own).
+    public var isDiskFull: Bool {
+        switch self {
+        case .diskFull: true
+        case .output(_, let error): error.isDiskFull
+        default: false
+        }
+    }
+
     public var kind: FailureKind {
         switch self {
-        case .unreadable, .writeFailed: .io
+        case .unreadable, .writeFailed, .diskFull, .outputDiskFull: .io
         case .notAnImage, .unsupportedFormat, .noEncoder: .unsupported
         case .empty: .corrupt
         case .pixelLimit(let width, let height) where width <= 0 || height <= 0: .corrupt
@@ -104,7 +117,8 @@ public indirect enum FileError: Error, Sendable, Equatable, Codable, CustomStrin
         case .outputIsInput: "output path is the input itself; refusing to replace an input"
         case .outsideOutputFolder(let path): "output path \(path) is outside the output folder"
         case .collision(let other): "output collides with \(other)"
-        case .writeFailed(let reason): "cannot write output: \(reason)"
+        case .writeFailed(let reason), .diskFull(let reason): "cannot write output: \(reason)"
+        case .outputDiskFull(let folder): "not attempted: the disk holding \(folder) is full (an earlier output found no space)"
         case .timedOut(let seconds):
             "gave up after \(seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)) s (--timeout); no output written"
         case .isolation(let message): message

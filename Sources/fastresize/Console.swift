@@ -111,6 +111,9 @@ final class Console: BatchEventSubscriber {
         var line = "\(s.written) written, \(s.skipped) skipped, \(failed), "
             + String(format: "%d not images in %.2f s (%.1f images/s)", s.notImages, s.seconds, s.imagesPerSecond)
         if let signal = s.stoppedBy { line += "; stopped by \(signal): \(s.cancelled) not started" }
+        if s.notAttemptedDiskFull > 0 {
+            line += "; the output disk filled up: \(s.notAttemptedDiskFull) file\(s.notAttemptedDiskFull == 1 ? "" : "s") not attempted"
+        }
         return line + aside
     }
 

@@ -174,6 +174,30 @@ private func contents(_ path: String) throws -> Data {
         #expect(scratch.files(under: "out") == ["small.png"])
     }
 
+    /// A really full disk (a 256 KiB tmpfs, mounted in a user and mount namespace of its own):
+    /// once an output finds no space, the files left for that disk are not decoded only to fail
+    /// one by one with ENOSPC; the summary and the report say so, and nothing partial is left.
+    @Test func aFullDiskStopsTheWritesToIt() throws {
+        let scratch = try ScratchFolder()
+        for index in 0..<16 { try scratch.write(try Inputs.png(200, 200), to: "in/\(String(format: "%02d", index)).png") }
+        try FileManager.default.createDirectory(atPath: scratch.path("out"), withIntermediateDirectories: true)
+        let script = "mount -t tmpfs -o size=256k tmpfs out && \"$0\" in -o out --scale 1 -j 1 --report r.json; "
+            + "status=$?; ls -A out > listing; exit $status"
+        let (status, stderr) = try RunningBatch(["--user", "--map-root-user", "--mount", "/bin/sh", "-c", script,
+                                                 CommandRunner.binary.path],
+                                                in: scratch.url, executable: URL(fileURLWithPath: "/usr/bin/unshare")).finish()
+        #expect(status == 1, "\(stderr)")
+        #expect(stderr.contains("No space left on device"), "\(stderr)")
+        let report = try loadReport(scratch.path("r.json"))
+        let notAttempted = report.summary.notAttemptedDiskFull
+        #expect(notAttempted >= 8 && stderr.contains("the output disk filled up: \(notAttempted) files not attempted"), "\(stderr)")
+        #expect(report.files.filter { $0.error?.hasPrefix("not attempted: the disk holding") == true }.count == notAttempted)
+        #expect(report.summary.failuresByKind["io"] == report.summary.failed)
+        // What is on the full disk is whole outputs only: no temporaries.
+        let listing = try String(contentsOfFile: scratch.path("listing"), encoding: .utf8).split(separator: "\n")
+        #expect(listing.count == report.summary.written && !listing.contains { $0.hasSuffix(AtomicFile.temporarySuffix) }, "\(listing)")
+    }
+
     /// A symbolic link inside the output folder cannot carry outputs out of it.
     @Test func outputsDoNotFollowLinksOut() throws {
         let scratch = try ScratchFolder()

@@ -17,9 +17,9 @@ let package = Package(
     ],
     targets: [
         // Pixels and kernels (pure): buffers, filters, weights, the resamplers, geometry.
-        .target(name: "FastResizePixels"),
+        .target(name: "FastResizePixels", swiftSettings: optimisedEvenInDebug),
         // One file from bytes to outputs: the codec roles, formats, metadata, settings, the pipeline.
-        .target(name: "FastResizePipeline", dependencies: ["FastResizePixels"]),
+        .target(name: "FastResizePipeline", dependencies: ["FastResizePixels"], swiftSettings: optimisedEvenInDebug),
         // The batch engine: sources, scheduling, the memory budget, atomic files, isolation, events.
         .target(name: "FastResize", dependencies: ["FastResizePipeline"]),
 
@@ -45,7 +45,8 @@ let package = Package(
         // Safe Swift decoders and encoders over the C libraries.
         .target(
             name: "FastResizeCodecs",
-            dependencies: ["FastResizePipeline", "CCodecShims", "CSPNG", "CWebP", "CHeif", "CAVIF", "CGIF", "CCGIF", "CLCMS2", "CGD", "CJXL"]
+            dependencies: ["FastResizePipeline", "CCodecShims", "CSPNG", "CWebP", "CHeif", "CAVIF", "CGIF", "CCGIF", "CLCMS2", "CGD", "CJXL"],
+            swiftSettings: optimisedEvenInDebug
         ),
 
         // Settings from the command line, the environment and TOML/YAML config files; profiles.
@@ -80,3 +81,9 @@ let package = Package(
 if ProcessInfo.processInfo.environment["FASTRESIZE_FUZZ"] != nil {
     package.targets.append(.executableTarget(name: "fastresize-fuzz", dependencies: ["FastResize", "FastResizeCodecs"]))
 }
+
+/// The per-pixel code (kernels, the pipeline, the codecs' pixel loops) is compiled optimised in
+/// debug builds too: unoptimised, a test that resizes a 380-frame animation took minutes and the
+/// suite outgrew its ten. The engine, configuration and command line stay debuggable.
+var optimisedEvenInDebug: [SwiftSetting] { [.unsafeFlags(["-O"], .when(configuration: .debug))] }
+

@@ -258,9 +258,21 @@ private func contents(_ path: String) throws -> Data {
         let scratch = try ScratchFolder()
         #expect(mkfifo(scratch.path("pipe"), 0o644) == 0)
         let run = try RunningBatch(["pipe", "-o", "out", "--fit", "30x30", "--timeout", "0"], in: scratch.url)
-        usleep(700_000)
+        // Signalled once it waits on the FIFO (it has it open), not while it is still starting.
+        let descriptors = "/proc/\(run.process.processIdentifier)/fd"
+        let waitStart = Date()
+        while Date().timeIntervalSince(waitStart) < 20, !((try? FileManager.default.contentsOfDirectory(atPath: descriptors)) ?? []).contains(where: {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: descriptors + "/" + $0)) == scratch.path("pipe")
+        }) {
+            usleep(20_000)
+        }
         let start = Date()
         run.signal(SIGTERM)
+        // Never left waiting: a run that ignored the signal is killed after 10 s, and fails here.
+        nonisolated(unsafe) let process = run.process
+        DispatchQueue.global().asyncAfter(deadline: .now() + 10) {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
         let (status, stderr) = run.finish()
         #expect(status == 143, "\(stderr)")
         #expect(Date().timeIntervalSince(start) < 5)

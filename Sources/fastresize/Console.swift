@@ -45,12 +45,18 @@ final class Console: BatchEventSubscriber {
                 clearLine(&state)
                 Self.writeLine(Self.describe(file), to: lines)
             }
-            guard interactive, elapsed - state.lastDraw >= 0.1 || done == total else { return }
+            guard interactive, Self.redraws(at: elapsed, lastDrawn: state.lastDraw, done: done, total: total) else { return }
             state.lastDraw = elapsed
             state.showing = true
             let line = Self.progressLine(done: done, total: total, elapsed: elapsed)
             Self.write("\r\u{1B}[K" + Self.fitted(line, width: Self.terminalWidth()), to: STDERR_FILENO)
         }
+    }
+
+    /// Whether the progress line is drawn again: at most ten times a second (a terminal that
+    /// redraws on every file of a fast batch slows it), and always for the last file.
+    static func redraws(at elapsed: Double, lastDrawn: Double, done: Int, total: Int?) -> Bool {
+        elapsed - lastDrawn >= 0.1 || done == total
     }
 
     /// The line cut to one column less than the terminal is wide: a line that wraps cannot be

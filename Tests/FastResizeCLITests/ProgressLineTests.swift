@@ -17,6 +17,17 @@ import Testing
         #expect(Console.fitted(line, width: nil) == line)
     }
 
+    /// At most ten redraws a second, and the last file always drawn.
+    @Test func theLineIsDrawnAtMostTenTimesASecond() {
+        var lastDrawn = 0.0, draws = 0
+        for file in 1...1000 {
+            let elapsed = Double(file) * 0.001       // a thousand files in a second
+            if Console.redraws(at: elapsed, lastDrawn: lastDrawn, done: file, total: 1000) { draws += 1; lastDrawn = elapsed }
+        }
+        #expect(draws <= 11 && draws >= 9)
+        #expect(Console.redraws(at: 0.01, lastDrawn: 0, done: 5, total: 5))
+    }
+
     @Test func filesStillArrivingShowACountAndARate() {
         #expect(Console.progressLine(done: 7, total: nil, elapsed: 2) == "7  3.5 images/s")
     }

@@ -72,6 +72,11 @@ import TestSupport
                                           standardInput: Data(try Inputs.png(60, 40)))
         #expect(named.status == 0, "\(named.stderr)")
         #expect(scratch.files(under: "out") == ["stdin.jpg", "upload.png"])
+        // `cat a.jpg | fastresize /dev/stdin …` said "not a supported image".
+        let device = try CommandRunner.run(["/dev/stdin", "-o", "dev", "--fit", "30x30"], in: scratch.url,
+                                           standardInput: Data(try Inputs.jpeg(60, 40)))
+        #expect(device.status == 0, "\(device.stderr)")
+        #expect(scratch.files(under: "dev") == ["stdin.jpg"])
 
         #expect(mkfifo(scratch.path("pipe"), 0o644) == 0)
         let start = Date()

@@ -96,7 +96,7 @@ public struct InputWalker: Sendable {
             switch status.st_mode & S_IFMT {
             case S_IFDIR:
                 var visited = Set<String>()
-                let level = folders.count > 1 && !input.hasSuffix("/") && name != "." && name != ".." ? name + "/" : ""
+                let level = folders.count > 1 && !input.hasSuffix("/") && ![".", "..", "/"].contains(name) ? name + "/" : ""
                 walk(folder: input, relative: "", level: level, into: &found, visited: &visited)
             case S_IFREG:
                 found.add(InputFile(path: input, relativePath: name, isExplicit: true, size: Int(status.st_size)), status)

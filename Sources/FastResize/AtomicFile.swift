@@ -120,7 +120,7 @@ public enum AtomicFile {
         private func open() throws(FileError) {
             let parent = PathNames.folder(of: path)
             let directory = parent.isEmpty ? "." : parent
-            let name = (path as NSString).lastPathComponent
+            let name = PathNames.lastComponent(of: path)
             do throws(FileSystem.FolderError) {
                 try FileSystem.makeFolders(directory)
             } catch {
@@ -151,7 +151,7 @@ public enum AtomicFile {
     /// was killed while writing it).
     public static func removeLeftovers(of pid: pid_t, for path: String) {
         let directory = PathNames.folder(of: path)
-        let prefix = "." + (path as NSString).lastPathComponent + "." + String(pid) + "-"
+        let prefix = "." + PathNames.lastComponent(of: path) + "." + String(pid) + "-"
         let folder = directory.isEmpty ? "." : directory
         guard let names = try? FileSystem.names(in: folder) else { return }
         for name in names where name.hasPrefix(prefix) && name.hasSuffix(temporarySuffix) {
@@ -255,12 +255,6 @@ final class FullDisks: Sendable {
 
     /// The device of the nearest folder of `path` that exists.
     private static func device(of path: String) -> UInt64? {
-        var folder = PathNames.folder(of: path)
-        while !folder.isEmpty {
-            if let status = FileSystem.status(folder) { return UInt64(status.st_dev) }
-            if folder == "/" { break }
-            folder = PathNames.folder(of: folder)
-        }
-        return FileSystem.status(".").map { UInt64($0.st_dev) }
+        FileSystem.nearestExisting(PathNames.folder(of: path)).map { UInt64($0.status.st_dev) }
     }
 }

@@ -81,25 +81,6 @@ public struct PlannedFile: Sendable {
     }
 }
 
-/// Files a walk left out on purpose, told in the summary so an empty or short run says why.
-public struct PassedOver: Sendable, Codable, Equatable {
-    /// Files --include or --exclude left out.
-    public var excluded = 0
-    /// Folders --exclude left out whole.
-    public var excludedFolders = 0
-    /// Symbolic links not followed (without --follow-symlinks).
-    public var symbolicLinks = 0
-    /// Outputs of earlier runs found beside their inputs (the output folder is the input folder),
-    /// recognised by the name they were given: never taken as inputs.
-    public var earlierOutputs = 0
-
-    public init() {}
-
-    enum CodingKeys: String, CodingKey {
-        case excluded, excludedFolders = "excluded_folders", symbolicLinks = "symbolic_links", earlierOutputs = "earlier_outputs"
-    }
-}
-
 /// A plan: every file's fate, and what was passed over.
 public struct BatchPlan: Sendable {
     public var files: [PlannedFile]
@@ -153,8 +134,7 @@ public struct BatchRunner: Sendable {
         var planned = walk.failures.map {
             PlannedFile(input: InputFile(path: $0.path, relativePath: $0.path, isExplicit: true), action: .fail($0.error))
         }
-        var passedOver = PassedOver()
-        (passedOver.excluded, passedOver.excludedFolders, passedOver.symbolicLinks) = (walk.excluded, walk.excludedFolders, walk.symbolicLinks)
+        var passedOver = walk.passedOver
         let earlier = OutputRecognizer(options: options, codecs: pipeline.codecs).earlierOutputs(among: walk.files)
         passedOver.earlierOutputs = earlier.count
         let files = walk.files.enumerated().filter { !earlier.contains($0.offset) }.map(\.element)
@@ -189,7 +169,7 @@ public struct BatchRunner: Sendable {
         for output in entry.outputs {
             guard let owner = claimed[output.path] else { continue }
             entry.action = .fail(.collision(otherInput: owner == entry.input.path
-                ? "another output of the same input (\((output.path as NSString).lastPathComponent))" : owner))
+                ? "another output of the same input (\(PathNames.lastComponent(of: output.path)))" : owner))
             return entry
         }
         for index in entry.outputs.indices {
@@ -548,7 +528,7 @@ public struct BatchRunner: Sendable {
                 continue
             }
             outputs[index].error = error.description
-            firstError = firstError ?? .output((outputs[index].path as NSString).lastPathComponent, error)
+            firstError = firstError ?? .output(PathNames.lastComponent(of: outputs[index].path), error)
         }
         return (FileReport.Status.combining(outputs), outputs, firstError)
     }

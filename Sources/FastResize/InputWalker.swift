@@ -29,17 +29,32 @@ public struct InputFile: Sendable, Equatable {
     public var readPath: String { contentPath ?? path }
 }
 
+/// Files a walk left out on purpose, told in the summary so an empty or short run says why.
+public struct PassedOver: Sendable, Codable, Equatable {
+    /// Files --include or --exclude left out.
+    public var excluded = 0
+    /// Folders --exclude left out whole.
+    public var excludedFolders = 0
+    /// Symbolic links not followed (without --follow-symlinks).
+    public var symbolicLinks = 0
+    /// Outputs of earlier runs found beside their inputs (the output folder is the input folder),
+    /// recognised by the name they were given: never taken as inputs.
+    public var earlierOutputs = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case excluded, excludedFolders = "excluded_folders", symbolicLinks = "symbolic_links", earlierOutputs = "earlier_outputs"
+    }
+}
+
 /// What a walk found: the files, the inputs that could not be read, and what it passed over on
 /// purpose, so an empty result can say why.
 public struct InputWalk: Sendable {
     public var files: [InputFile] = []
     public var failures: [(path: String, error: FileError)] = []
-    /// Files left out by --include and --exclude.
-    public var excluded = 0
-    /// Folders left out whole by --exclude (the files below them are not counted).
-    public var excludedFolders = 0
-    /// Symbolic links not followed (without --follow-symlinks).
-    public var symbolicLinks = 0
+    /// Excluded files and folders, symbolic links not followed (earlier outputs are the planner's).
+    public var passedOver = PassedOver()
 }
 
 /// Walks input folders: recursive, hidden files skipped, symbolic links followed only on request,
@@ -165,7 +180,7 @@ public struct InputWalker: Sendable {
             switch Self.kind(of: childPath, followSymlinks: followSymlinks) {
             case .folder:
                 if exclude.contains(where: { $0.matches(relativePath: childRelative) }) {
-                    found.walk.excludedFolders += 1
+                    found.walk.passedOver.excludedFolders += 1
                 } else {
                     walk(folder: folder, relative: childRelative, level: level, into: &found, visited: &visited)
                 }
@@ -174,10 +189,10 @@ public struct InputWalker: Sendable {
                     found.add(InputFile(path: Self.display(folder, childRelative), relativePath: level + childRelative,
                                         isExplicit: false, size: Int(status.st_size)), status)
                 } else {
-                    found.walk.excluded += 1
+                    found.walk.passedOver.excluded += 1
                 }
             case .symbolicLink:
-                found.walk.symbolicLinks += 1
+                found.walk.passedOver.symbolicLinks += 1
             case .brokenLink(let reason):
                 found.walk.failures.append((Self.display(folder, childRelative), .unreadable("symbolic link to nothing: \(reason)")))
             case .other:

@@ -70,7 +70,7 @@ public struct GIFEncoder: AnimationEncoding {
                 var state = FrameState(count: first.width * first.height)
                 for (frame, duration) in zip(frames, animation.durations) {
                     var frameTable: [UInt8] = []
-                    var (indices, frameTransparent, clears) = try state.next(frame, palette: table, mapper: mapper, transparent: transparent,
+                    var (indices, frameTransparent, clears) = try state.next(frame, mapper: mapper, transparent: transparent,
                                                                             quantiser: quantiser, localTable: &frameTable)
                     try Self.add(gif, palette: &frameTable, indices: &indices, transparent: frameTransparent, clears: clears,
                                  duration: duration)
@@ -149,76 +149,66 @@ private struct FrameState {
         return colours
     }
 
-    static func distance(_ a: UInt32, _ b: UInt32) -> Int {
-        let dr = Int(a >> 16 & 0xFF) - Int(b >> 16 & 0xFF), dg = Int(a >> 8 & 0xFF) - Int(b >> 8 & 0xFF), db = Int(a & 0xFF) - Int(b & 0xFF)
-        return dr * dr + dg * dg + db * db
-    }
-
     /// The next frame's indices (`transparent` where what shows stays), the transparent index, and
     /// whether the canvas is cleared first; `localTable` is filled when the frame has its own.
-    mutating func next(_ frame: PixelBuffer, palette table: UnsafeMutableBufferPointer<UInt8>, mapper: PaletteMapper,
-                       transparent: UInt8, quantiser: Quantiser, localTable: inout [UInt8]) throws(CodecError)
-        -> (indices: [UInt8], transparent: UInt8, clears: Bool) {
+    /// Only pixels whose colour changed since the last frame are looked up in a palette.
+    mutating func next(_ frame: PixelBuffer, mapper: PaletteMapper, transparent: UInt8, quantiser: Quantiser,
+                       localTable: inout [UInt8]) throws(CodecError) -> (indices: [UInt8], transparent: UInt8, clears: Bool) {
         let truth = Self.colours(of: frame)
-        var indices = mapper.indices(of: frame, transparent: transparent)
-        func colour(_ index: UInt8) -> UInt32 {
-            let base = Int(index) * 3
-            return 1 << 24 | UInt32(table[base]) << 16 | UInt32(table[base + 1]) << 8 | UInt32(table[base + 2])
-        }
         // A pixel shown before and transparent now can only be had by clearing the canvas first:
         // then every visible pixel is drawn.
         let clears = zip(shown, truth).contains { $0 != 0 && $1 == 0 }
-        var written: [Int] = []
-        for pixel in truth.indices where truth[pixel] != 0 {
-            // Unchanged: the same colour as last frame, or one the shared palette shows as it is shown.
-            if !clears && (truth[pixel] == previous[pixel] || colour(indices[pixel]) == shown[pixel]) { continue }
+        var written: [Int] = [], chosen: [UInt8] = []
+        for pixel in truth.indices where truth[pixel] != 0 && (clears || truth[pixel] != previous[pixel]) {
+            let index = mapper.index(of: truth[pixel])
+            // A new colour the shared palette shows as what is shown already stays as it is.
+            if !clears && mapper.colour(at: index) == shown[pixel] { continue }
             written.append(pixel)
+            chosen.append(index)
         }
+        var palette = mapper
         var frameTransparent = transparent
-        var chosen: [UInt32] = written.map { colour(indices[$0]) }
         if written.count >= 64 {
-            let sharedError = zip(written, chosen).reduce(0) { $0 + Self.distance(truth[$1.0], $1.1) }
+            let sharedError = zip(written, chosen).reduce(0) { $0 + PaletteMapper.distance(truth[$1.0], mapper.colour(at: $1.1)) }
             // Only where the shared palette falls short of what eyes cannot tell apart.
             let floor = 255.0 * 255.0 * 3 * Double(written.count) / pow(10, Quantiser.mergeFloor / 10)
             if Double(sharedError) > floor {
                 var pixels = [UInt8]()
                 pixels.reserveCapacity(written.count * 3)
                 for pixel in written { pixels += [UInt8(truth[pixel] >> 16 & 0xFF), UInt8(truth[pixel] >> 8 & 0xFF), UInt8(truth[pixel] & 0xFF)] }
-                let sample = PixelBuffer(width: written.count, height: 1, format: .rgb, pixels: pixels)
                 // Its table is paid for whatever its size: exact colours, none merged.
-                let own = try quantiser.palette(for: [sample], mergeFloor: .infinity)
+                let own = try quantiser.palette(for: [PixelBuffer(width: written.count, height: 1, format: .rgb, pixels: pixels)],
+                                                mergeFloor: .infinity)
                 let ownMapper = PaletteMapper(palette: own)
-                let ownIndices = ownMapper.indices(of: sample, transparent: UInt8(own.count / 3))
-                let ownColours = ownIndices.map { index -> UInt32 in
-                    let base = Int(index) * 3
-                    return 1 << 24 | UInt32(own[base]) << 16 | UInt32(own[base + 1]) << 8 | UInt32(own[base + 2])
-                }
-                let ownError = zip(written, ownColours).reduce(0) { $0 + Self.distance(truth[$1.0], $1.1) }
+                let ownIndices = written.map { ownMapper.index(of: truth[$0]) }
+                let ownError = zip(written, ownIndices).reduce(0) { $0 + PaletteMapper.distance(truth[$1.0], ownMapper.colour(at: $1.1)) }
                 // Four times as true (6 dB) pays for the table; less is not worth its bytes.
                 if ownError * 4 < sharedError {
                     localTable = own + [0, 0, 0]
                     frameTransparent = UInt8(own.count / 3)
-                    for (position, pixel) in written.enumerated() { indices[pixel] = ownIndices[position] }
-                    chosen = ownColours
+                    chosen = ownIndices
+                    palette = ownMapper
                 }
             }
         }
         // Everything not written shows through.
-        var write = [Bool](repeating: false, count: truth.count)
-        for pixel in written { write[pixel] = true }
-        for pixel in indices.indices where !write[pixel] { indices[pixel] = frameTransparent }
+        var indices = [UInt8](repeating: frameTransparent, count: truth.count)
         if clears { shown = [UInt32](repeating: 0, count: truth.count) }
-        for (position, pixel) in written.enumerated() { shown[pixel] = chosen[position] }
+        for (pixel, index) in zip(written, chosen) {
+            indices[pixel] = index
+            shown[pixel] = palette.colour(at: index)
+        }
         previous = truth
         return (indices, frameTransparent, clears)
     }
 }
 
-/// Maps colours to the nearest entry of a fixed palette (squared RGB distance), each colour
-/// found once: the same colour always gets the same index, in every frame.
+/// Maps colours (1 << 24 | RGB, as `FrameState` holds them) to the nearest entry of a fixed
+/// palette (squared RGB distance), each colour found once: the same colour always gets the same
+/// index, in every frame.
 final class PaletteMapper {
     private let entries: [SIMD3<Int32>]
-    private var found: [Int32: UInt8] = [:]
+    private var found: [UInt32: UInt8] = [:]
 
     init(palette: [UInt8]) {
         entries = stride(from: 0, to: palette.count, by: 3).map { SIMD3<Int32>(Int32(palette[$0]), Int32(palette[$0 + 1]), Int32(palette[$0 + 2])) }
@@ -229,36 +219,35 @@ final class PaletteMapper {
         return (d &* d).wrappedSum()
     }
 
+    static func distance(_ a: UInt32, _ b: UInt32) -> Int {
+        Int(distance(unpacked(a), unpacked(b)))
+    }
+
+    static func unpacked(_ colour: UInt32) -> SIMD3<Int32> {
+        SIMD3(Int32(colour >> 16 & 0xFF), Int32(colour >> 8 & 0xFF), Int32(colour & 0xFF))
+    }
+
     static func nearest(_ colour: SIMD3<Int32>, in entries: [SIMD3<Int32>]) -> Int {
         var best = 0, bestDistance = Int32.max
         for (index, entry) in entries.enumerated() {
-            let d = entry &- colour
-            let distance = (d &* d).wrappedSum()
+            let distance = distance(entry, colour)
             if distance < bestDistance { (best, bestDistance) = (index, distance) }
         }
         return best
     }
 
-    /// One index per pixel; `transparent` where the pixel is less than half opaque.
-    func indices(of frame: PixelBuffer, transparent: UInt8) -> [UInt8] {
-        let channels = frame.format.channelCount, hasAlpha = frame.format.hasAlpha
-        var indices = [UInt8](repeating: transparent, count: frame.width * frame.height)
-        frame.pixels.withUnsafeBufferPointer { p in
-            for pixel in indices.indices {
-                let base = pixel * channels
-                if hasAlpha && p[base + 3] < 128 { continue }
-                indices[pixel] = nearest(Int32(p[base]), Int32(p[base + 1]), Int32(p[base + 2]))
-            }
-        }
-        return indices
+    /// The entry nearest a visible colour.
+    func index(of colour: UInt32) -> UInt8 {
+        if let index = found[colour] { return index }
+        let index = UInt8(Self.nearest(Self.unpacked(colour), in: entries))
+        found[colour] = index
+        return index
     }
 
-    private func nearest(_ r: Int32, _ g: Int32, _ b: Int32) -> UInt8 {
-        let key = r << 16 | g << 8 | b
-        if let index = found[key] { return index }
-        let index = UInt8(Self.nearest(SIMD3(r, g, b), in: entries))
-        found[key] = index
-        return index
+    /// An entry as a visible colour.
+    func colour(at index: UInt8) -> UInt32 {
+        let entry = entries[Int(index)]
+        return 1 << 24 | UInt32(entry.x) << 16 | UInt32(entry.y) << 8 | UInt32(entry.z)
     }
 }
 

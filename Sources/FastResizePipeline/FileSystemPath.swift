@@ -18,24 +18,27 @@ public enum FileSystemPath {
 
     /// The String for a name's bytes.
     public static func string<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> String {
-        let bytes = Array(bytes)
         // The common case: valid UTF-8 with no scalar of the escape range.
         if let text = String(validating: bytes, as: UTF8.self), !text.unicodeScalars.contains(where: isEscape) { return text }
         var scalars = String.UnicodeScalarView()
-        var index = 0
-        while index < bytes.count {
-            let length = validSequenceLength(bytes, at: index)
-            if length > 0, let scalar = String(validating: bytes[index..<index + length], as: UTF8.self)?.unicodeScalars.first,
-               !isEscape(scalar) {
-                scalars.append(scalar)
-                index += length
-            } else {
-                // Invalid here, or an escape scalar itself: each of its bytes is escaped.
-                for byte in bytes[index..<index + max(length, 1)] { scalars.append(escape(byte)) }
-                index += max(length, 1)
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var rest = bytes[...]
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                let scalar = Unicode.UTF8.decode(encoded)
+                // An escape scalar in the name itself is escaped byte by byte, so it cannot be
+                // taken for a raw byte on the way back.
+                if isEscape(scalar) { scalars.append(contentsOf: rest.prefix(encoded.count).map(escape)) } else { scalars.append(scalar) }
+                rest = rest.dropFirst(encoded.count)
+            case .error(let length):
+                scalars.append(contentsOf: rest.prefix(length).map(escape))
+                rest = rest.dropFirst(length)
+            case .emptyInput:
+                return String(scalars)
             }
         }
-        return String(scalars)
     }
 
     /// A C string's bytes as a String (argv, readdir, realpath).
@@ -99,21 +102,6 @@ public enum FileSystemPath {
     private static func escape(_ byte: UInt8) -> Unicode.Scalar {
         Unicode.Scalar(escapeBase + UInt32(byte))!
     }
-
-    /// The length of the well-formed UTF-8 sequence starting at `index`, or 0.
-    private static func validSequenceLength(_ bytes: [UInt8], at index: Int) -> Int {
-        let lead = bytes[index]
-        let length: Int
-        switch lead {
-        case 0x00...0x7F: return 1
-        case 0xC2...0xDF: length = 2
-        case 0xE0...0xEF: length = 3
-        case 0xF0...0xF4: length = 4
-        default: return 0
-        }
-        guard index + length <= bytes.count else { return 0 }
-        return String(validating: bytes[index..<index + length], as: UTF8.self) == nil ? 0 : length
-    }
 }
 
 /// The system calls the batch makes on paths, each through `FileSystemPath` so names that are not
@@ -133,6 +121,18 @@ public enum FileSystem {
 
     public static func exists(_ path: String) -> Bool {
         status(path) != nil
+    }
+
+    /// `path` itself or its nearest folder that exists, and what stat says of it ("." stands for a
+    /// relative path none of whose folders exists); nil when not even the root or "." can be read.
+    public static func nearestExisting(_ path: String) -> (path: String, status: stat)? {
+        var candidate = path.isEmpty ? "." : path
+        while true {
+            if let found = status(candidate) { return (candidate, found) }
+            guard candidate != ".", candidate != "/" else { return nil }
+            let parent = PathNames.folder(of: candidate)
+            candidate = parent.isEmpty ? "." : parent
+        }
     }
 
     public static func isFolder(_ path: String) -> Bool {

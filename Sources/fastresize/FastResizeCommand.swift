@@ -69,13 +69,11 @@ struct FastResizeCommand: ParsableCommand {
         for (settings, given) in zip(resolved.options.outputs, resolved.outputs) {
             guard case .fixed(let format) = settings.format, let description = Codecs.all.description(of: format) else { continue }
             for setting in FormatDescription.EncoderSetting.allCases where !description.encoderSettings.contains(setting) {
-                // A flag given off (--no-progressive) asks nothing of the encoder.
-                var names = [setting.rawValue]
-                if setting == .lossless { names.append(SettingKey.lossy.name) }
-                for name in names {
+                let readers = Codecs.all.formats.filter { $0.encoderSettings.contains(setting) && Codecs.all.encoders[$0.format] != nil }
+                    .map(\.format.displayName)
+                // --lossy is the other side of --lossless; a flag given off (--no-progressive) asks nothing.
+                for name in setting == .lossless ? [setting.rawValue, SettingKey.lossy.name] : [setting.rawValue] {
                     guard let value = given[name], value.value != .flag(false) else { continue }
-                    let readers = Codecs.all.formats.filter { $0.encoderSettings.contains(setting) && Codecs.all.encoders[$0.format] != nil }
-                        .map(\.format.displayName)
                     let warning = "\(value.place) does nothing for \(format.displayName) outputs (it is for \(readers.joined(separator: ", ")))"
                     if !warnings.contains(warning) { warnings.append(warning) }
                 }
@@ -96,17 +94,10 @@ struct FastResizeCommand: ParsableCommand {
             }
         }
         // The folder, or (for a dry run) the nearest one that exists, where the rest would be made.
-        var existing = path
-        var found = FileSystem.status(existing)
-        while found == nil {
-            guard existing != ".", existing != "/" else {
-                throw UsageError("cannot write outputs into \(path): \(String(cString: strerror(errno)))")
-            }
-            let parent = PathNames.folder(of: existing)
-            existing = parent.isEmpty ? "." : parent
-            found = FileSystem.status(existing)
+        guard let (existing, status) = FileSystem.nearestExisting(path) else {
+            throw UsageError("cannot write outputs into \(path): \(String(cString: strerror(errno)))")
         }
-        guard let status = found, (status.st_mode & S_IFMT) == S_IFDIR else {
+        guard (status.st_mode & S_IFMT) == S_IFDIR else {
             throw UsageError("cannot write outputs into \(path): \(existing) is not a folder")
         }
         guard FileSystem.access(existing, W_OK | X_OK) else {

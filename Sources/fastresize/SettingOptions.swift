@@ -162,35 +162,36 @@ struct SettingOptions: ParsableArguments {
 /// `--no-x` for each setting that takes a value: drops what the environment or a config file gives
 /// it (a flag's own `--no-x` turns it off). Hidden from `--help`, which says so in one line.
 struct ClearedSettings: ParsableArguments {
-    @Flag(name: .customLong("no-output"), help: .hidden) var output = false
-    @Flag(name: .customLong("no-profile"), help: .hidden) var profile = false
-    @Flag(name: .customLong("no-scale"), help: .hidden) var scale = false
-    @Flag(name: .customLong("no-width"), help: .hidden) var width = false
-    @Flag(name: .customLong("no-height"), help: .hidden) var height = false
-    @Flag(name: .customLong("no-fit"), help: .hidden) var fit = false
-    @Flag(name: .customLong("no-fill"), help: .hidden) var fill = false
-    @Flag(name: .customLong("no-gravity"), help: .hidden) var gravity = false
-    @Flag(name: .customLong("no-filter"), help: .hidden) var filter = false
-    @Flag(name: .customLong("no-format"), help: .hidden) var format = false
-    @Flag(name: .customLong("no-quality"), help: .hidden) var quality = false
-    @Flag(name: .customLong("no-background"), help: .hidden) var background = false
-    @Flag(name: .customLong("no-compression-level"), help: .hidden) var compressionLevel = false
-    @Flag(name: .customLong("no-memory-limit"), help: .hidden) var memoryLimit = false
-    @Flag(name: .customLong("no-max-pixels"), help: .hidden) var maxPixels = false
-    @Flag(name: .customLong("no-timeout"), help: .hidden) var timeout = false
-    @Flag(name: .customLong("no-fail-on"), help: .hidden) var failOn = false
-    @Flag(name: .customLong("no-isolate"), help: .hidden) var isolate = false
-    @Flag(name: .customLong("no-name"), help: .hidden) var name = false
-    @Flag(name: .customLong("no-jobs"), help: .hidden) var jobs = false
-    @Flag(name: .customLong("no-include"), help: .hidden) var include = false
-    @Flag(name: .customLong("no-exclude"), help: .hidden) var exclude = false
-    @Flag(name: .customLong("no-report"), help: .hidden) var report = false
+    @Flag(help: .hidden) var noOutput = false
+    @Flag(help: .hidden) var noProfile = false
+    @Flag(help: .hidden) var noScale = false
+    @Flag(help: .hidden) var noWidth = false
+    @Flag(help: .hidden) var noHeight = false
+    @Flag(help: .hidden) var noFit = false
+    @Flag(help: .hidden) var noFill = false
+    @Flag(help: .hidden) var noGravity = false
+    @Flag(help: .hidden) var noFilter = false
+    @Flag(help: .hidden) var noFormat = false
+    @Flag(help: .hidden) var noQuality = false
+    @Flag(help: .hidden) var noBackground = false
+    @Flag(help: .hidden) var noCompressionLevel = false
+    @Flag(help: .hidden) var noMemoryLimit = false
+    @Flag(help: .hidden) var noMaxPixels = false
+    @Flag(help: .hidden) var noTimeout = false
+    @Flag(help: .hidden) var noFailOn = false
+    @Flag(help: .hidden) var noIsolate = false
+    @Flag(help: .hidden) var noName = false
+    @Flag(help: .hidden) var noJobs = false
+    @Flag(help: .hidden) var noInclude = false
+    @Flag(help: .hidden) var noExclude = false
+    @Flag(help: .hidden) var noReport = false
 
-    /// The settings cleared, by name (read from the properties, as `givenOptions` reads the options).
+    /// The settings cleared, by name (read from the properties, as `givenOptions` reads the
+    /// options: `noMemoryLimit` is ArgumentParser's `--no-memory-limit`, clearing `memory-limit`).
     var names: Set<String> {
         Set(Mirror(reflecting: self).children.compactMap { child in
             guard let label = child.label, label.hasPrefix("_"), (child.value as? Flag<Bool>)?.wrappedValue == true else { return nil }
-            return SettingOptions.optionName(of: String(label.dropFirst()))
+            return String(SettingOptions.optionName(of: String(label.dropFirst())).dropFirst("no-".count))
         })
     }
 }

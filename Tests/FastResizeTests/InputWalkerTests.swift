@@ -105,11 +105,11 @@ import TestSupport
         var walk = walker.collect([folder.path("in")])
         #expect(Set(walk.files.map(\.relativePath)) == ["IMG_0001.JPG", "x.jpeg", "keep/raw.jpg"])
         // keep/raw.jpg is no file named raw: the exclude leaves it, and *.jpg takes it.
-        #expect(walk.excluded == 1 && walk.excludedFolders == 1, "\(walk.excluded) \(walk.excludedFolders)")
+        #expect(walk.passedOver.excluded == 1 && walk.passedOver.excludedFolders == 1, "\(walk.passedOver)")
         walker = InputWalker(include: [GlobPattern("*.jpg", caseSensitive: true)])
         walk = walker.collect([folder.path("in")])
         #expect(Set(walk.files.map(\.relativePath)) == ["raw/r.jpg", "raw/deep/s.jpg", "keep/raw.jpg"])
-        #expect(walk.excluded == 3)
+        #expect(walk.passedOver.excluded == 3)
     }
 
     /// Links not followed are counted; one followed to nothing is a failure naming it.
@@ -120,7 +120,7 @@ import TestSupport
         #expect(symlink(folder.path("target.jpg"), folder.path("in/a.jpg")) == 0)
         #expect(symlink(folder.path("missing.jpg"), folder.path("in/b.jpg")) == 0)
         let plain = InputWalker().collect([folder.path("in")])
-        #expect(plain.files.isEmpty && plain.symbolicLinks == 2 && plain.failures.isEmpty)
+        #expect(plain.files.isEmpty && plain.passedOver.symbolicLinks == 2 && plain.failures.isEmpty)
         let followed = InputWalker(followSymlinks: true).collect([folder.path("in")])
         #expect(followed.files.map(\.relativePath) == ["a.jpg"])
         #expect(followed.failures.map(\.path) == [folder.path("in") + "/b.jpg"])

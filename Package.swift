@@ -14,6 +14,8 @@ let package = Package(
         // Config files: TOML (toml++ underneath) and YAML (libyaml underneath); both MIT.
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // The job store: SQLite through GRDB (MIT; Debian's libsqlite3 underneath).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // Pixels and kernels (pure): buffers, filters, weights, the resamplers, geometry.
@@ -49,6 +51,12 @@ let package = Package(
             swiftSettings: optimisedEvenInDebug
         ),
 
+        // The job store's side of a run: the JobStore protocol, incremental decisions, content hashes.
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+        .target(name: "FastResizeJobs", dependencies: ["FastResize", "CXXHash"]),
+        // The job store in one SQLite file.
+        .target(name: "FastResizeSQLite", dependencies: ["FastResizeJobs", .product(name: "GRDB", package: "GRDB.swift")]),
+
         // Settings from the command line, the environment and TOML/YAML config files; profiles.
         .target(
             name: "FastResizeConfig",
@@ -59,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "fastresize",
             dependencies: [
-                "FastResize", "FastResizeCodecs", "FastResizeConfig", "CCodecShims",
+                "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "CCodecShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,8 +78,12 @@ let package = Package(
         .testTarget(name: "FastResizeCodecsTests", dependencies: ["FastResize", "FastResizeCodecs", "TestSupport"]),
         .testTarget(name: "FastResizeConfigTests", dependencies: ["FastResize", "FastResizeConfig", "TestSupport"]),
         .testTarget(
+            name: "FastResizeJobsTests",
+            dependencies: ["FastResize", "FastResizeJobs", "FastResizeSQLite", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
             name: "FastResizeCLITests",
-            dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "FastResizeConfig", "TestSupport"]
+            dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "TestSupport"]
         ),
     ]
 )

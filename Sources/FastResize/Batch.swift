@@ -72,6 +72,13 @@ public struct PlannedFile: Sendable {
     public var info: ImageInfo?
     /// Its place in the plan (input order), which reports keep whatever order files ran in.
     public var position = 0
+    /// Why it is skipped, when it is.
+    public var skipReason: FileReport.SkipReason?
+    /// Outputs that FastResize wrote for this input in an earlier run (a job store says so): made
+    /// again, they replace what is there even without --overwrite.
+    public var ownOutputs: Set<String> = []
+    /// Outputs still as an earlier run made them from this input with these settings: kept.
+    public var currentOutputs: Set<String> = []
 
     public init(input: InputFile, action: Action, outputs: [OutputRecord] = [], info: ImageInfo? = nil) {
         self.input = input
@@ -96,6 +103,9 @@ public struct BatchRunner: Sendable {
 
     /// Worker processes for isolated files (nil when none are to be used).
     let workers: WorkerPool?
+    /// What earlier runs into the same outputs left on record, and this run's record (a job
+    /// store); nil to run as if nothing were known.
+    public var recorder: (any RunRecorder)?
 
     public init(options: BatchOptions, codecs: CodecRegistry) {
         self.options = options
@@ -138,8 +148,12 @@ public struct BatchRunner: Sendable {
         let earlier = OutputRecognizer(options: options, codecs: pipeline.codecs).earlierOutputs(among: walk.files)
         passedOver.earlierOutputs = earlier.count
         let files = walk.files.enumerated().filter { !earlier.contains($0.offset) }.map(\.element)
+        // What the record says is settled before any header is read: an up-to-date file is not read at all.
+        let recalled = recorder?.recall(files) ?? [Recollection](repeating: .unknown, count: files.count)
         // Reading headers is independent per file, so it runs in parallel; decisions stay in input order.
-        let inspected = Self.parallelMap(files, jobs: options.jobs) { file, _ in inspect(file) }
+        let inspected = Self.parallelMap(Array(zip(files, recalled)), jobs: options.jobs) { entry, _ in
+            inspect(entry.0, recalled: entry.1)
+        }
         var claimed: [String: String] = [:]
         for entry in inspected { planned.append(withSkippedAsOnDisk(claim(entry, in: &claimed))) }
         for index in planned.indices { planned[index].position = index }
@@ -152,7 +166,7 @@ public struct BatchRunner: Sendable {
         let claimed = Mutex([String: String]())
         let next = Mutex(0)
         return { input in
-            var entry = inspect(input)
+            var entry = inspect(input, recalled: recorder?.recall([input]).first ?? .unknown)
             entry = withSkippedAsOnDisk(claimed.withLock { claimed in claim(entry, in: &claimed) })
             entry.position = next.withLock { position in defer { position += 1 }; return position }
             return entry
@@ -161,10 +175,11 @@ public struct BatchRunner: Sendable {
 
     /// Settles a planned file's outputs against those claimed so far (output path → the input
     /// claiming it): a path claimed already fails the file; an output that exists already,
-    /// without --overwrite, is skipped on its own.
+    /// without --overwrite, is skipped on its own (unless FastResize wrote it for this input).
+    /// An up-to-date file claims its outputs too.
     private func claim(_ planned: PlannedFile, in claimed: inout [String: String]) -> PlannedFile {
         var entry = planned
-        guard entry.action == .process else { return entry }
+        guard entry.action == .process || entry.skipReason == .upToDate else { return entry }
         // A plain loop reads the table in place (a closure could only read a copy of it).
         for output in entry.outputs {
             guard let owner = claimed[output.path] else { continue }
@@ -174,11 +189,20 @@ public struct BatchRunner: Sendable {
         }
         for index in entry.outputs.indices {
             claimed[entry.outputs[index].path] = entry.input.path
-            if !options.overwrite && FileSystem.exists(entry.outputs[index].path) {
+            let path = entry.outputs[index].path
+            guard entry.action == .process else { continue }
+            if entry.currentOutputs.contains(path) {
                 entry.outputs[index].status = .skipped
+                entry.outputs[index].reason = .upToDate
+            } else if !options.overwrite && !entry.ownOutputs.contains(path) && FileSystem.exists(path) {
+                entry.outputs[index].status = .skipped
+                entry.outputs[index].reason = .exists
             }
         }
-        if entry.outputs.allSatisfy({ $0.status == .skipped }) { entry.action = .skip }
+        if entry.action == .process && entry.outputs.allSatisfy({ $0.status == .skipped }) {
+            entry.action = .skip
+            entry.skipReason = entry.outputs.contains { $0.reason == .exists } ? .exists : .upToDate
+        }
         return entry
     }
 
@@ -187,7 +211,7 @@ public struct BatchRunner: Sendable {
     /// reported the old output at the new size, 0 bytes).
     private func withSkippedAsOnDisk(_ planned: PlannedFile) -> PlannedFile {
         var entry = planned
-        for index in entry.outputs.indices where entry.outputs[index].status == .skipped {
+        for index in entry.outputs.indices where entry.outputs[index].reason == .exists {
             let path = entry.outputs[index].path
             guard let status = FileSystem.status(path) else { continue }
             entry.outputs[index].bytes = Int(status.st_size)
@@ -198,7 +222,28 @@ public struct BatchRunner: Sendable {
         return entry
     }
 
-    /// Reads one file's header and works out its output.
+    /// Reads one file's header and works out its output, unless the record says it is up to date.
+    private func inspect(_ input: InputFile, recalled: Recollection) -> PlannedFile {
+        switch recalled {
+        case .upToDate(let outputs):
+            var entry = PlannedFile(input: input, action: .skip, outputs: outputs.map { output in
+                var output = output
+                output.status = .skipped
+                output.reason = .upToDate
+                return output
+            })
+            entry.skipReason = .upToDate
+            return entry
+        case .outdated(let own, let current):
+            var entry = inspect(input)
+            entry.ownOutputs = own
+            entry.currentOutputs = current
+            return entry
+        case .unknown:
+            return inspect(input)
+        }
+    }
+
     private func inspect(_ input: InputFile) -> PlannedFile {
         let info: ImageInfo
         do {
@@ -317,7 +362,12 @@ public struct BatchRunner: Sendable {
             notStarted: { file in
                 FileReport(input: file.input.path, status: .cancelled, outputs: file.outputs, ms: 0)
             },
-            finished: { _, report in
+            finished: { file, report in
+                // Every file the run tried to make is on record, failed ones included; those it
+                // left alone (up to date, existing, not images, never started) are not.
+                if file.skipReason == nil, ![.cancelled, .notImage].contains(report.status) {
+                    recorder?.finished(file.input, report: report)
+                }
                 let count = done.withLock { value in
                     value += 1
                     return value
@@ -329,6 +379,7 @@ public struct BatchRunner: Sendable {
         var report = BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
         report.summary.passedOver = passedOver
         report.summary.notAttemptedDiskFull = fullDisks.notAttempted
+        recorder?.runFinished(report)
         events.emit(.runFinished(report))
         events.drain()
         return report
@@ -384,7 +435,10 @@ public struct BatchRunner: Sendable {
             return report
         }
         switch file.action {
-        case .skip: return .done(finish(.skipped, file.outputs))
+        case .skip:
+            var report = finish(.skipped, file.outputs)
+            report.reason = file.skipReason
+            return .done(report)
         case .notImage: return .done(finish(.notImage))
         case .fail(let error): return .done(finish(.failed, file.outputs, error))
         case .process: break
@@ -403,6 +457,7 @@ public struct BatchRunner: Sendable {
         let admission = budget.acquire(need)
         events.emit(.admitted(input: input, bytes: need))
         events.emit(.started(input: input))
+        recorder?.started(file.input, outputs: pending.map { planned[$0] })
         slot.startClock()
         slot.whenAbandoned { admission.release() }      // a file given up must not hold the budget
         defer { admission.release() }
@@ -410,7 +465,9 @@ public struct BatchRunner: Sendable {
             // The worker process keeps the time: it is killed when the file takes too long. It
             // plans the file again from the same settings, to the same plan.
             slot.keepsOwnTime()
-            switch workers.call(.render(input: source, outputs: planned, job: WorkerJob(options)), timeout: options.timeout) {
+            var job = WorkerJob(options)
+            job.replacing = file.ownOutputs
+            switch workers.call(.render(input: source, outputs: planned, job: job), timeout: options.timeout) {
             case .success(.rendered(let status, let outputs, let failure, let stages)):
                 clock.add(stages)
                 return .done(finish(status, outputs, status == .failed ? failure ?? .isolation("the worker gave no reason") : nil))
@@ -421,8 +478,8 @@ public struct BatchRunner: Sendable {
             }
         }
         let encoded: Encoded
-        switch encode(input: source, outputs: planned, plan: plan, workspace: slot.workspace, threads: threads,
-                      temporaries: temporaries, clock: clock) {
+        switch encode(input: source, outputs: planned, plan: plan, replacing: file.ownOutputs, workspace: slot.workspace,
+                      threads: threads, temporaries: temporaries, clock: clock) {
         case .success(let made): encoded = made
         case .failure(let error): return .done(finish(.failed, planned, error))
         }
@@ -442,10 +499,10 @@ public struct BatchRunner: Sendable {
     /// from one decode: the same work in this process and in a worker process. `commit` is asked
     /// before each output is moved into place. Returns the file's status, every output with its
     /// own, and the error (with several outputs, the first failed one's, naming it).
-    func produce(input: String, outputs planned: [OutputRecord], workspace: ResizeWorkspace,
+    func produce(input: String, outputs planned: [OutputRecord], replacing: Set<String> = [], workspace: ResizeWorkspace,
                  threads: Int, temporaries: TemporaryFiles?, clock: StageClock? = nil,
                  commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
-        switch encode(input: input, outputs: planned, plan: nil, workspace: workspace, threads: threads,
+        switch encode(input: input, outputs: planned, plan: nil, replacing: replacing, workspace: workspace, threads: threads,
                       temporaries: temporaries, clock: clock) {
         case .success(let encoded): return clock.measure(.write) { place(encoded, commit: commit) }
         case .failure(let error): return (.failed, planned, error)
@@ -459,12 +516,14 @@ public struct BatchRunner: Sendable {
         var ready: [(index: Int, file: AtomicFile.Pending, image: RenderedImage)] = []
         /// Outputs that failed while being made, with why.
         var failed: [(index: Int, error: FileError)] = []
+        /// Paths that may be replaced without --overwrite: FastResize wrote them for this input.
+        var replacing: Set<String> = []
     }
 
     /// Steps up to the moving into place: one decode, every pending output encoded into its
     /// temporary file (a lone output encoded from rows streams into it as it is encoded), the
     /// way `plan` says (without one, the file's header is read and it is planned here).
-    func encode(input: String, outputs planned: [OutputRecord], plan known: FilePlan?, workspace: ResizeWorkspace,
+    func encode(input: String, outputs planned: [OutputRecord], plan known: FilePlan?, replacing: Set<String>, workspace: ResizeWorkspace,
                 threads: Int, temporaries: TemporaryFiles?, clock: StageClock?) -> Result<Encoded, FileError> {
         let pending = planned.indices.filter { planned[$0].status != .skipped }
         do throws(FileError) {
@@ -478,7 +537,7 @@ public struct BatchRunner: Sendable {
             let files = pending.map { AtomicFile.Pending(path: planned[$0].path, durable: options.fsync, temporaries: temporaries) }
             let rendered = FilePipeline.render(file.data, plan: plan, workspace: workspace, threads: threads,
                                                releasingInput: file.mapped, into: files, clock: clock)
-            var encoded = Encoded(outputs: planned)
+            var encoded = Encoded(outputs: planned, replacing: replacing)
             for (position, index) in pending.enumerated() {
                 switch rendered[position] {
                 case .success(let image): encoded.ready.append((index, files[position], image))
@@ -500,9 +559,10 @@ public struct BatchRunner: Sendable {
         var errors = encoded.failed
         for (index, target, image) in encoded.ready {
             do throws(FileError) {
-                switch try target.commit(overwrite: options.overwrite, commit: commit) {
+                switch try target.commit(overwrite: options.overwrite || encoded.replacing.contains(target.path), commit: commit) {
                 case .alreadyExists:
                     outputs[index].status = .skipped
+                    outputs[index].reason = .exists
                 case .abandoned:
                     throw .timedOut(seconds: options.timeout ?? 0)
                 case .written:

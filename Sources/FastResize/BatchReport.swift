@@ -21,8 +21,18 @@ public struct FileReport: Sendable, Codable, Equatable {
         }
     }
 
+    /// Why a file or an output was skipped.
+    public enum SkipReason: String, Sendable, Codable {
+        /// The job store says input, settings and outputs are as the run that made them left them.
+        case upToDate = "up-to-date"
+        /// The output exists, and FastResize did not write it (or --overwrite was not given).
+        case exists
+    }
+
     public var input: String
     public var status: Status
+    /// Why it was skipped (skipped files only).
+    public var reason: SkipReason?
     /// Every output planned for this input, each with its own status (empty when none was planned).
     public var outputs: [OutputRecord]
     public var error: String?
@@ -60,7 +70,7 @@ public struct FileReport: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case input, status, outputs, error, errorKind = "error_kind", ms, stageMilliseconds = "stage_ms", decode
+        case input, status, reason, outputs, error, errorKind = "error_kind", ms, stageMilliseconds = "stage_ms", decode
     }
 }
 
@@ -144,7 +154,10 @@ public struct BatchReport: Sendable, Codable, Equatable {
                     return output
                 }
                 return FileReport(input: file.input.path, status: .planned, outputs: outputs, ms: 0)
-            case .skip: return FileReport(input: file.input.path, status: .skipped, outputs: file.outputs, ms: 0)
+            case .skip:
+                var report = FileReport(input: file.input.path, status: .skipped, outputs: file.outputs, ms: 0)
+                report.reason = file.skipReason
+                return report
             case .notImage: return FileReport(input: file.input.path, status: .notImage, outputs: [], ms: 0)
             case .fail(let error): return FileReport(input: file.input.path, status: .failed, outputs: file.outputs, error: error, ms: 0)
             }
@@ -186,8 +199,10 @@ public struct OutputRecord: Sendable, Equatable, Codable {
     public var webpMode: String?
     /// Animated outputs only: the number of frames written.
     public var frames: Int?
-    /// In reports: written, skipped (it existed) or failed; nil while only planned.
+    /// In reports: written, skipped (`reason` says why) or failed; nil while only planned.
     public var status: FileReport.Status?
+    /// Why it was skipped.
+    public var reason: FileReport.SkipReason?
     /// Why this output failed, when its file made several outputs.
     public var error: String?
     /// What kind of failure this output met, when it failed.
@@ -209,7 +224,7 @@ public struct OutputRecord: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case path, width, height, format, bytes, webpMode = "webp_mode", frames, status, error, errorKind = "error_kind",
+        case path, width, height, format, bytes, webpMode = "webp_mode", frames, status, reason, error, errorKind = "error_kind",
              warnings, encode
     }
 }

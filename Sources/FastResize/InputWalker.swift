@@ -16,6 +16,9 @@ public struct InputFile: Sendable, Equatable {
     /// Where its bytes are read from when that is not `path`: the copy of a stream (standard
     /// input, a FIFO) taken when it was found.
     public var contentPath: String?
+    /// What the file system said of it when it was found (nil for a stream's copy): an incremental
+    /// run compares it with what the job store recorded.
+    public var stamp: FileStamp?
 
     public init(path: String, relativePath: String, isExplicit: Bool, size: Int = 0, contentPath: String? = nil) {
         self.path = path
@@ -144,7 +147,10 @@ public struct InputWalker: Sendable {
 
         mutating func add(_ file: InputFile, _ status: stat) {
             let identity = Identity(device: UInt64(status.st_dev), inode: UInt64(status.st_ino), relativePath: file.relativePath)
-            if taken.insert(identity).inserted { walk.files.append(file) }
+            guard taken.insert(identity).inserted else { return }
+            var file = file
+            file.stamp = FileStamp(status)
+            walk.files.append(file)
         }
 
         /// A stream read whole into a copy the batch reads as a file.

@@ -30,6 +30,8 @@ struct WorkerJob: Codable, Equatable {
     var failOn: FailOn
     var overwrite: Bool
     var fsync: Bool
+    /// Outputs of this request FastResize wrote before, which may be replaced without --overwrite.
+    var replacing: Set<String> = []
 
     init(_ options: BatchOptions) {
         outputDirectory = options.outputDirectory
@@ -350,10 +352,10 @@ extension BatchRunner {
             } catch {
                 return .failed(error)
             }
-        case .render(let input, let outputs, _):
+        case .render(let input, let outputs, let job):
             // The parent removes what a worker that died left (temporaries carry its pid).
             let clock = StageClock()
-            let (status, written, error) = produce(input: input, outputs: outputs, workspace: workspace,
+            let (status, written, error) = produce(input: input, outputs: outputs, replacing: job.replacing, workspace: workspace,
                                                    threads: 1, temporaries: nil, clock: clock, commit: { true })
             return .rendered(status: status, outputs: written, failure: error, stages: clock.seconds)
         }

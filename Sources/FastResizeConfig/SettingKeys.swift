@@ -92,6 +92,8 @@ public struct SettingKey: Sendable, Equatable {
     public static let quiet = SettingKey(name: "quiet", kind: .flag, scope: .run)
     public static let verbose = SettingKey(name: "verbose", kind: .flag, scope: .run)
     public static let dryRun = SettingKey(name: "dry-run", kind: .flag, scope: .run)
+    public static let state = SettingKey(name: "state", kind: .value, scope: .run, default: "OUTPUT/\(StateLocation.defaultPath)")
+    public static let force = SettingKey(name: "force", kind: .flag, scope: .run)
     // Which config file.
     public static let config = SettingKey(name: "config", kind: .value, scope: .locator)
 
@@ -101,7 +103,8 @@ public struct SettingKey: Sendable, Equatable {
         .scale, .width, .height, .fit, .fill, .gravity, .enlarge, .filter, .format, .quality, .progressive,
         .lossless, .lossy, .compressionLevel, .background, .autoOrient, .keepProfile, .keepMetadata, .linear,
         .firstFrame, .name, .output, .profile, .jobs, .memoryLimit, .maxPixels, .failOn, .timeout, .isolate,
-        .overwrite, .fsync, .include, .exclude, .caseSensitive, .followSymlinks, .report, .quiet, .verbose, .dryRun, .config,
+        .overwrite, .fsync, .include, .exclude, .caseSensitive, .followSymlinks, .report, .quiet, .verbose, .dryRun, .state, .force,
+        .config,
     ]
 
     public static func named(_ name: String) -> SettingKey? {

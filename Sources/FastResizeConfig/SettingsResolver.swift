@@ -21,6 +21,31 @@ public struct ResolvedSettings: Sendable {
     public var quiet: Bool
     public var verbose: Bool
     public var dryRun: Bool
+    /// Where the job store is (--state, --no-state).
+    public var state: StateLocation = .underOutput
+    /// Make every file again, whatever the job store says is up to date (--force).
+    public var force = false
+}
+
+/// Where a run keeps its job store.
+public enum StateLocation: Sendable, Equatable {
+    /// `OUTPUT/.fastresize/state.db` (hidden, so no walk takes it for an input).
+    case underOutput
+    /// A file named by --state.
+    case file(String)
+    /// None (--no-state): nothing is remembered between runs.
+    case none
+
+    public static let defaultPath = ".fastresize/state.db"
+
+    /// The store's file for outputs in `outputFolder`; nil without a store.
+    public func path(outputFolder: String) -> String? {
+        switch self {
+        case .underOutput: (outputFolder.hasSuffix("/") ? outputFolder : outputFolder + "/") + Self.defaultPath
+        case .file(let path): path
+        case .none: nil
+        }
+    }
 }
 
 public enum SettingsResolver {
@@ -129,7 +154,17 @@ public enum SettingsResolver {
             settings.append(try resizeSettings(values, place: place, formats: sources.outputFormats))
         }
         try checkNames(settings, places: places)
-        return try batch(run: run, outputs: outputs, settings: settings, config: config, foundBy: foundBy, profile: profileName)
+        var resolved = try batch(run: run, outputs: outputs, settings: settings, config: config, foundBy: foundBy, profile: profileName)
+        if sources.cleared.contains(SettingKey.state.name) {
+            resolved.state = .none
+        } else if let path = try Reader(values: run).value(.state, { text, option throws(UsageError) in
+            guard !text.isEmpty else { throw .expected("a file for the job store", for: option, got: text) }
+            return text
+        }) {
+            resolved.state = .file(path)
+        }
+        resolved.force = Reader(values: run).flag(.force) ?? false
+        return resolved
     }
 
     /// Layers of settings merged, highest first: the first layer that sets a key wins, except

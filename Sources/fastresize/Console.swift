@@ -134,7 +134,8 @@ final class Console: BatchEventSubscriber {
                 }
             case .skip:
                 let paths = file.outputs.map(\.path).joined(separator: ", ")
-                Self.writeLine("\(file.input.path): skipped, \(paths.isEmpty ? "output" : paths) exists", to: lines)
+                Self.writeLine(file.skipReason == .upToDate ? "\(file.input.path): up to date"
+                               : "\(file.input.path): skipped, \(paths.isEmpty ? "output" : paths) exists", to: lines)
             case .notImage:
                 if verbose { Self.writeLine("\(file.input.path): not an image", to: lines) }
             case .fail(let error):
@@ -156,7 +157,7 @@ final class Console: BatchEventSubscriber {
             let outputs = file.outputs.filter { $0.status == .written }
                 .map { "\($0.path) (\($0.width)x\($0.height) \($0.format.displayName), \($0.bytes) bytes)" }
             return "\(file.input) -> \(outputs.joined(separator: ", ")) in \(Int(file.ms.rounded())) ms"
-        case .skipped: return "\(file.input): skipped (output exists)"
+        case .skipped: return "\(file.input): skipped (\(file.reason == .upToDate ? "up to date" : "output exists"))"
         case .notImage: return "\(file.input): not an image"
         case .failed: return "\(file.input): \(file.error ?? "failed")"
         case .cancelled: return "\(file.input): not started (stopped)"

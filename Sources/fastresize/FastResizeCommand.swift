@@ -4,6 +4,7 @@ import ArgumentParser
 import FastResize
 import FastResizeCodecs
 import FastResizeConfig
+import FastResizeJobs
 import Foundation
 
 struct FastResizeCommand: ParsableCommand {
@@ -121,7 +122,16 @@ struct FastResizeCommand: ParsableCommand {
             FileHandle.standardError.write(Data((Self.fullMessage(for: ValidationError(error.message)) + "\n").utf8))
             return 2
         }
-        let runner = BatchRunner(options: resolved.options, codecs: Codecs.all)
+        var runner = BatchRunner(options: resolved.options, codecs: Codecs.all)
+        // The job store is opened, and the run recorded in it, before any file is read.
+        let recorder: StoreRecorder?
+        do throws(StoreError) {
+            recorder = try RunStore.recorder(for: resolved, command: Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            FileHandle.standardError.write(Data("fastresize: error: job store: \(error)\n".utf8))
+            return 2
+        }
+        runner.recorder = recorder
         let console = Console(quiet: resolved.quiet, verbose: resolved.verbose,
                               reportTakesStandardOutput: reportTarget?.takesStandardOutput ?? false)
         // From before planning: a signal while headers are read stops the run before any file starts.
@@ -144,6 +154,10 @@ struct FastResizeCommand: ParsableCommand {
         let result = runner.run(plan, control: control, events: [console] + (reportFile.map { [$0] } ?? []))
         signals.forEach { $0.cancel() }
         console.finish(result)
+        // The outputs stand whatever the store did; what it could not record is said once.
+        if let problem = recorder?.problem {
+            console.error("warning: job store: \(problem) (this run's record is incomplete; its outputs are as reported)")
+        }
         if let reportFile, let error = reportFile.error {
             console.error("\(reportFile.target.path): cannot write report: \(error)")
             return 1

@@ -22,7 +22,7 @@ enum Main {
         // From argv's bytes: CommandLine.arguments replaces what is not UTF-8 (a file name from an
         // old camera) with U+FFFD, naming a file that does not exist.
         let arguments = (1..<Int(CommandLine.argc)).map { FileSystemPath.string(cString: CommandLine.unsafeArgv[$0]!) }
-        // Two words that are not inputs (an input folder called so is written ./config).
+        // Words that are not inputs (an input folder called so is written ./config, ./jobs).
         switch arguments.first {
         case "config" where arguments.count == 1 || ["--help", "-h", "help"].contains(arguments[1]):
             // The word alone: what it can do (an input folder named config is written ./config).
@@ -39,6 +39,10 @@ enum Main {
             // Started by a run's --isolate: requests on stdin carry every setting.
             FastResizeCommand.serveAsWorker()
             exit(0)
+        case "jobs" where arguments.dropFirst().first == "show":
+            printReport(JobsShowCommand.self, Array(arguments.dropFirst(2))) { command throws(UsageError) in try command.report() }
+        case "jobs":
+            printReport(JobsListCommand.self, Array(arguments.dropFirst())) { command throws(UsageError) in try command.report() }
         case "profiles":
             printReport(ProfilesCommand.self, Array(arguments.dropFirst())) { command throws(UsageError) in try command.report() }
         default:

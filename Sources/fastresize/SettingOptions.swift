@@ -123,6 +123,12 @@ struct SettingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write a JSON report of every file to this path.", valueName: "file"))
     var report: String?
 
+    @Option(help: ArgumentHelp("The job store (SQLite) that makes re-runs incremental and keeps history (default: OUTPUT/.fastresize/state.db; --no-state for none).", valueName: "file"))
+    var state: String?
+
+    @Flag(inversion: .prefixedNo, help: "Make every file again, even those the job store says are up to date.")
+    var force: Bool?
+
     @Flag(name: .shortAndLong, inversion: .prefixedNo, help: "Print only errors.")
     var quiet: Bool?
 
@@ -185,6 +191,7 @@ struct ClearedSettings: ParsableArguments {
     @Flag(help: .hidden) var noInclude = false
     @Flag(help: .hidden) var noExclude = false
     @Flag(help: .hidden) var noReport = false
+    @Flag(help: "Keep no job store: nothing is remembered between runs.") var noState = false
 
     /// The settings cleared, by name (read from the properties, as `givenOptions` reads the
     /// options: `noMemoryLimit` is ArgumentParser's `--no-memory-limit`, clearing `memory-limit`).

@@ -98,11 +98,15 @@ public final class ScratchFolder: @unchecked Sendable {
         try Data(bytes).write(to: target)
     }
 
-    /// Every file below the folder, relative paths, sorted.
-    public func files(under relative: String = "") -> [String] {
+    /// Every file below the folder, relative paths, sorted; a job store's folder (`.fastresize`)
+    /// is left out unless asked for (its own tests look inside).
+    public func files(under relative: String = "", includingStore: Bool = false) -> [String] {
         let root = relative.isEmpty ? url : url.appendingPathComponent(relative)
         guard let enumerator = FileManager.default.enumerator(atPath: root.path) else { return [] }
         return enumerator.compactMap { $0 as? String }.filter {
+            guard includingStore || !($0 == ".fastresize" || $0.hasPrefix(".fastresize/") || $0.contains("/.fastresize/")) else {
+                return false
+            }
             var isDirectory: ObjCBool = false
             _ = FileManager.default.fileExists(atPath: root.appendingPathComponent($0).path, isDirectory: &isDirectory)
             return !isDirectory.boolValue

@@ -9,7 +9,7 @@ import Synchronization
 /// size after sleeping `delay` seconds, counting how many decodes run at once.
 public final class SlowDecoder: ImageDecoding, @unchecked Sendable {
     public let delay: Double
-    private let counts = Mutex((running: 0, peak: 0, total: 0))
+    private let counts = Mutex((running: 0, peak: 0, total: 0, probes: 0))
 
     public init(delay: Double) {
         self.delay = delay
@@ -18,8 +18,11 @@ public final class SlowDecoder: ImageDecoding, @unchecked Sendable {
     /// The most decodes that ever ran at the same time, and how many ran in all.
     public var peakConcurrency: Int { counts.withLock { $0.peak } }
     public var decodes: Int { counts.withLock { $0.total } }
+    /// How many headers were read (a file not read at all adds none).
+    public var probes: Int { counts.withLock { $0.probes } }
 
     public func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
+        counts.withLock { $0.probes += 1 }
         guard data.count >= 26 else { throw .decodeFailed(FakeCodecs.input, "short header") }
         let width = Int(data.loadUnaligned(fromByteOffset: 18, as: Int32.self).littleEndian)
         let height = abs(Int(data.loadUnaligned(fromByteOffset: 22, as: Int32.self).littleEndian))
@@ -27,7 +30,9 @@ public final class SlowDecoder: ImageDecoding, @unchecked Sendable {
     }
 
     public func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
-        let info = try probe(data)
+        guard data.count >= 26 else { throw .decodeFailed(FakeCodecs.input, "short header") }
+        let width = Int(data.loadUnaligned(fromByteOffset: 18, as: Int32.self).littleEndian)
+        let height = abs(Int(data.loadUnaligned(fromByteOffset: 22, as: Int32.self).littleEndian))
         counts.withLock { counts in
             counts.running += 1
             counts.total += 1
@@ -35,7 +40,7 @@ public final class SlowDecoder: ImageDecoding, @unchecked Sendable {
         }
         defer { counts.withLock { $0.running -= 1 } }
         Thread.sleep(forTimeInterval: delay)
-        return TestImages.pattern(width: info.width, height: info.height, format: .rgb)
+        return TestImages.pattern(width: width, height: height, format: .rgb)
     }
 }
 

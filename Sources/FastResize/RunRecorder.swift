@@ -1,0 +1,60 @@
+// RunRecorder: what a run remembers of earlier runs into the same outputs, and how it records its own — the seam a job store plugs into (the engine knows no database).
+
+import Foundation
+
+/// An input as the file system described it when it was found: what an incremental run compares
+/// before it reads a byte (the quick check of rsync, the stat data of git's index).
+public struct FileStamp: Sendable, Equatable, Codable {
+    public var size: Int
+    /// Last modification, in nanoseconds since 1970.
+    public var modifiedNs: Int64
+    public var inode: UInt64
+    public var device: UInt64
+
+    public init(size: Int, modifiedNs: Int64, inode: UInt64, device: UInt64) {
+        self.size = size
+        self.modifiedNs = modifiedNs
+        self.inode = inode
+        self.device = device
+    }
+
+    public init(_ status: stat) {
+        self.init(size: Int(status.st_size),
+                  modifiedNs: Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec),
+                  inode: UInt64(status.st_ino), device: UInt64(status.st_dev))
+    }
+
+    /// The stamp of the file at `path` now (following a symbolic link), nil when it cannot be read.
+    public static func of(_ path: String) -> FileStamp? {
+        FileSystem.status(path).map(FileStamp.init)
+    }
+}
+
+/// What the record of earlier runs says of one input, before this run reads it.
+public enum Recollection: Sendable, Equatable {
+    /// Nothing is known of it: it is planned as ever.
+    case unknown
+    /// Its outputs are up to date (input, settings and outputs unchanged): it is not read, and is
+    /// reported skipped with these outputs.
+    case upToDate([OutputRecord])
+    /// It is made again (the input, the settings or an output changed, or --force). `ownOutputs`,
+    /// which FastResize wrote for it, may be replaced without --overwrite; `current`, those still
+    /// as they were made from this same input with these same settings, are kept (a profile whose
+    /// one output was deleted makes only that one again).
+    case outdated(ownOutputs: Set<String>, current: Set<String> = [])
+}
+
+/// A run's memory and its record: the engine asks it about the walked inputs before reading any
+/// header and tells it what happens to each file. A job store implements it (FastResizeJobs);
+/// without one a run behaves as if nothing were known. Called from the run's worker threads.
+public protocol RunRecorder: Sendable {
+    /// What is known of each input (in the same order), before any of them is read.
+    func recall(_ inputs: [InputFile]) -> [Recollection]
+    /// A file is about to be made into `outputs`: recorded before any of them takes its name, so
+    /// a run killed in between leaves them known as FastResize's own.
+    func started(_ input: InputFile, outputs: [OutputRecord])
+    /// A file that was started is done (written, skipped at the last moment, or failed).
+    func finished(_ input: InputFile, report: FileReport)
+    /// The run is over; `report` is its whole report.
+    func runFinished(_ report: BatchReport)
+}

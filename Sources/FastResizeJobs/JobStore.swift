@@ -1,0 +1,194 @@
+// JobStore: what a job store keeps (jobs, the files of each output folder, their outputs and every attempt) and the protocol its backends implement — nothing here knows SQLite.
+
+import FastResize
+import Foundation
+
+/// Where a job is in its life.
+public enum JobStatus: String, Sendable, Codable, CaseIterable {
+    case queued, running, finished, interrupted, cancelled
+}
+
+/// A job's counts, as its run's summary had them.
+public struct JobCounts: Sendable, Codable, Equatable {
+    public var total = 0, written = 0, skipped = 0, failed = 0, notImages = 0, cancelled = 0
+    public var seconds = 0.0
+
+    public init() {}
+
+    public init(_ summary: BatchSummary) {
+        total = summary.total
+        written = summary.written
+        skipped = summary.skipped
+        failed = summary.failed
+        notImages = summary.notImages
+        cancelled = summary.cancelled
+        seconds = summary.seconds
+    }
+}
+
+/// One job: a run (or, queued, a run to be), with everything needed to run it again.
+public struct JobRecord: Sendable, Codable, Equatable {
+    public var id: Int64 = 0
+    public var status: JobStatus
+    public var priority = 0
+    /// Nanoseconds since 1970.
+    public var createdNs: Int64
+    public var startedNs: Int64?
+    public var finishedNs: Int64?
+    /// The command line as given (argv after the program's name), and the folder it was given in.
+    public var command: [String]
+    public var workingDirectory: String
+    /// The resolved settings of every output, as JSON, and their fingerprint.
+    public var settings: String
+    public var fingerprint: String
+    public var inputs: [String]
+    public var outputFolder: String
+    /// Where it ran: the host and process, so a job whose process is gone can be told from one running.
+    public var host: String
+    public var pid: Int32
+    public var counts: JobCounts?
+
+    public init(status: JobStatus, createdNs: Int64, command: [String], workingDirectory: String = "", settings: String,
+                fingerprint: String, inputs: [String], outputFolder: String, host: String, pid: Int32) {
+        self.status = status
+        self.createdNs = createdNs
+        self.command = command
+        self.workingDirectory = workingDirectory
+        self.settings = settings
+        self.fingerprint = fingerprint
+        self.inputs = inputs
+        self.outputFolder = outputFolder
+        self.host = host
+        self.pid = pid
+    }
+}
+
+/// An output as a job store remembers it: what it was when FastResize wrote it.
+public struct OutputState: Sendable, Codable, Equatable {
+    public var path: String
+    /// Size and modification time on disk once written; nil while the output is only planned
+    /// (an attempt started: the path is FastResize's, its content not yet known).
+    public var size: Int?
+    public var modifiedNs: Int64?
+    public var width: Int
+    public var height: Int
+    public var format: String
+    public var contentHash: String?
+
+    public init(path: String, size: Int?, modifiedNs: Int64?, width: Int, height: Int, format: String, contentHash: String?) {
+        self.path = path
+        self.size = size
+        self.modifiedNs = modifiedNs
+        self.width = width
+        self.height = height
+        self.format = format
+        self.contentHash = contentHash
+    }
+}
+
+/// What a job store knows of one input of an output folder: as it was when it was last made, and
+/// how that went.
+public struct InputState: Sendable, Equatable {
+    /// The path below its input folder: the key, with the output folder.
+    public var input: String
+    /// The path as last given.
+    public var path: String
+    /// The input as it was when made; nil when it cannot be trusted (it changed while being made).
+    public var stamp: FileStamp?
+    public var contentHash: String?
+    /// The fingerprint of the settings that made its outputs.
+    public var fingerprint: String
+    /// `running` while an attempt is under way (or was, in a run that died), else the last
+    /// attempt's file status (written, skipped, failed).
+    public var status: String
+    public var attempts: Int
+    public var failureKind: String?
+    public var failure: String?
+    /// When the stamp was taken (nanoseconds since 1970): a file modified in the same second may
+    /// have changed again unseen, so its stamp alone does not vouch for it (git's "racy" case).
+    public var stampedNs: Int64
+    public var outputs: [OutputState]
+
+    public init(input: String, path: String, stamp: FileStamp?, contentHash: String?, fingerprint: String, status: String,
+                attempts: Int = 0, failureKind: String? = nil, failure: String? = nil, stampedNs: Int64, outputs: [OutputState]) {
+        self.input = input
+        self.path = path
+        self.stamp = stamp
+        self.contentHash = contentHash
+        self.fingerprint = fingerprint
+        self.status = status
+        self.attempts = attempts
+        self.failureKind = failureKind
+        self.failure = failure
+        self.stampedNs = stampedNs
+        self.outputs = outputs
+    }
+}
+
+/// One attempt at one file, as `jobs show` lists it.
+public struct AttemptRecord: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var job: Int64
+    public var input: String
+    public var path: String
+    /// running, written, skipped or failed.
+    public var status: String
+    public var startedNs: Int64
+    public var finishedNs: Int64?
+    public var failureKind: String?
+    public var failure: String?
+    public var stageMilliseconds: [String: Double]?
+    public var outputs: [OutputState]
+
+    public init(id: Int64, job: Int64, input: String, path: String, status: String, startedNs: Int64, finishedNs: Int64?,
+                failureKind: String?, failure: String?, stageMilliseconds: [String: Double]?, outputs: [OutputState]) {
+        self.id = id
+        self.job = job
+        self.input = input
+        self.path = path
+        self.status = status
+        self.startedNs = startedNs
+        self.finishedNs = finishedNs
+        self.failureKind = failureKind
+        self.failure = failure
+        self.stageMilliseconds = stageMilliseconds
+        self.outputs = outputs
+    }
+}
+
+/// Why a job store could not do what was asked, in words a user can act on.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A job store: jobs, and per output folder the state of each input, its outputs and attempts.
+/// Backends (SQLite here; PostgreSQL for several machines) keep the same behaviour; nothing above
+/// this protocol knows which one it has. Every call is one transaction, safe from any thread and
+/// from several processes at once.
+public protocol JobStore: Sendable {
+    /// Where the store is, for messages.
+    var location: String { get }
+
+    /// Records a job; returns its id.
+    func createJob(_ job: JobRecord) throws(StoreError) -> Int64
+    /// A job's new status, and its counts when it has them.
+    func updateJob(_ id: Int64, status: JobStatus, counts: JobCounts?, at nanoseconds: Int64) throws(StoreError)
+    /// Jobs, newest first (at most `limit`; all with nil).
+    func jobs(limit: Int?) throws(StoreError) -> [JobRecord]
+    func job(_ id: Int64) throws(StoreError) -> JobRecord?
+
+    /// Everything known of the inputs whose outputs go to `outputFolder`, by input path.
+    func inputStates(outputFolder: String) throws(StoreError) -> [String: InputState]
+    /// An attempt at `state.input` begins, by `job`: the input is marked running and its planned
+    /// outputs recorded as FastResize's before any is written. Returns the attempt's id.
+    func startAttempt(job: Int64, outputFolder: String, state: InputState, at nanoseconds: Int64) throws(StoreError) -> Int64
+    /// An attempt ends (`attempt` nil for a file that failed before it started): the input's new
+    /// state, with the outputs now on disk, replaces the old.
+    func finishAttempt(_ attempt: Int64?, job: Int64, outputFolder: String, state: InputState,
+                       stageMilliseconds: [String: Double]?, at nanoseconds: Int64) throws(StoreError)
+    /// An input found unchanged by its content under a new stamp (touched, copied): the new stamp kept.
+    func restamp(outputFolder: String, input: String, stamp: FileStamp, at nanoseconds: Int64) throws(StoreError)
+    /// The attempts of a job, in the order they started.
+    func attempts(job: Int64) throws(StoreError) -> [AttemptRecord]
+}

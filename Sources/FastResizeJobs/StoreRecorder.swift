@@ -1,0 +1,172 @@
+// StoreRecorder: a run's RunRecorder over any JobStore — decides which inputs are up to date and records each attempt.
+
+import FastResize
+import Foundation
+import Synchronization
+
+/// What a run asks of the job store, and tells it. Up to date means: the input's stamp (size,
+/// modification time, inode) is the one recorded — or, when it is not, its content hash is — the
+/// settings' fingerprint is the one its outputs were made with, and every output is on disk with
+/// the size and modification time it was written with. Store failures during the run do not fail
+/// files (the outputs are made all the same): the first is kept in `problem` for the caller to tell.
+public final class StoreRecorder: RunRecorder, Sendable {
+    public let store: any JobStore
+    /// The job this run records into; nil to read only (a dry run).
+    public let job: Int64?
+    public let outputFolder: String
+    public let fingerprint: String
+    /// Every input is made again (--force): its own outputs still replaceable without --overwrite.
+    public let force: Bool
+    /// When this run began: stamps taken after it whose modification time is this close are not
+    /// trusted alone next time (git's racy files).
+    private let startedNs: Int64
+    private let states = Mutex<[String: InputState]?>(nil)
+    private let attempts = Mutex<[String: Int64]>([:])
+    private let firstProblem = Mutex<StoreError?>(nil)
+
+    public init(store: any JobStore, job: Int64?, outputFolder: String, fingerprint: String, force: Bool = false) {
+        self.store = store
+        self.job = job
+        self.outputFolder = outputFolder
+        self.fingerprint = fingerprint
+        self.force = force
+        startedNs = Self.now
+    }
+
+    /// The first thing the store failed to do in this run, if any.
+    public var problem: StoreError? { firstProblem.withLock { $0 } }
+
+    private func note(_ error: StoreError) {
+        firstProblem.withLock { if $0 == nil { $0 = error } }
+    }
+
+    private static var now: Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+
+    /// The folder's states, read once for the whole run.
+    private func known() -> [String: InputState] {
+        states.withLock { cached in
+            if let cached { return cached }
+            do throws(StoreError) {
+                cached = try store.inputStates(outputFolder: outputFolder)
+            } catch {
+                note(error)
+                cached = [:]
+            }
+            return cached!
+        }
+    }
+
+    public func recall(_ inputs: [InputFile]) -> [Recollection] {
+        let known = known()
+        return inputs.map { input in
+            guard let state = known[input.relativePath] else { return .unknown }
+            let own = Set(state.outputs.map(\.path))
+            guard !force, let stamp = input.stamp, state.fingerprint == fingerprint,
+                  unchanged(input, stamp: stamp, state: state) else { return .outdated(ownOutputs: own) }
+            let current = state.outputs.filter(Self.isAsWritten)
+            guard state.status == FileReport.Status.written.rawValue, !state.outputs.isEmpty,
+                  current.count == state.outputs.count else {
+                return .outdated(ownOutputs: own, current: Set(current.map(\.path)))
+            }
+            return .upToDate(state.outputs.map(Self.record))
+        }
+    }
+
+    /// Whether the input is the one its outputs were made from: by its stamp when that can be
+    /// trusted, else by its content (a touched or copied file keeps its outputs; the new stamp is kept).
+    private func unchanged(_ input: InputFile, stamp: FileStamp, state: InputState) -> Bool {
+        if let recorded = state.stamp, recorded.size == stamp.size, recorded.modifiedNs == stamp.modifiedNs,
+           recorded.inode == stamp.inode, recorded.modifiedNs < state.stampedNs - Self.racyWindowNs {
+            return true
+        }
+        guard let hash = state.contentHash, state.stamp?.size ?? stamp.size == stamp.size, state.status != "running",
+              ContentHash.of(file: input.readPath) == hash else { return false }
+        if job != nil {
+            do throws(StoreError) {
+                try store.restamp(outputFolder: outputFolder, input: input.relativePath, stamp: stamp, at: startedNs)
+            } catch {
+                note(error)
+            }
+        }
+        return true
+    }
+
+    /// Modification times this close to the moment a stamp was taken may hide a later change in
+    /// the same tick of the file system's clock (coarse on many: a jiffy, a second on some).
+    static let racyWindowNs: Int64 = 1_000_000_000
+
+    /// An output is as FastResize wrote it: there, with the recorded size and modification time.
+    private static func isAsWritten(_ output: OutputState) -> Bool {
+        guard let size = output.size, let modified = output.modifiedNs, let now = FileStamp.of(output.path) else { return false }
+        return now.size == size && now.modifiedNs == modified
+    }
+
+    private static func record(_ output: OutputState) -> OutputRecord {
+        OutputRecord(path: output.path, width: output.width, height: output.height, format: ImageFormat(rawValue: output.format),
+                     bytes: output.size ?? 0)
+    }
+
+    public func started(_ input: InputFile, outputs: [OutputRecord]) {
+        guard let job, input.stamp != nil else { return }
+        let planned = outputs.map {
+            OutputState(path: $0.path, size: nil, modifiedNs: nil, width: $0.width, height: $0.height, format: $0.format.rawValue,
+                        contentHash: nil)
+        }
+        // The outputs of the last good attempt stay listed as FastResize's alongside the planned ones.
+        let previous = known()[input.relativePath]?.outputs.filter { old in !planned.contains { $0.path == old.path } } ?? []
+        let state = InputState(input: input.relativePath, path: input.path, stamp: input.stamp, contentHash: nil,
+                               fingerprint: fingerprint, status: "running", stampedNs: startedNs, outputs: planned + previous)
+        do throws(StoreError) {
+            let attempt = try store.startAttempt(job: job, outputFolder: outputFolder, state: state, at: Self.now)
+            attempts.withLock { $0[input.relativePath] = attempt }
+        } catch {
+            note(error)
+        }
+    }
+
+    public func finished(_ input: InputFile, report: FileReport) {
+        guard let job, input.stamp != nil else { return }
+        let attempt = attempts.withLock { $0.removeValue(forKey: input.relativePath) }
+        // Outputs written now, and those kept as up to date (a profile's others) as they were recorded.
+        let written = report.outputs.filter { $0.status == .written }
+        let previous = known()[input.relativePath]?.outputs ?? []
+        let kept = report.outputs.filter { $0.status == .skipped && $0.reason == .upToDate }
+            .compactMap { output in previous.first { $0.path == output.path } }
+        // The content is hashed now, then the stamp checked again: a file that changed while it
+        // was being made keeps no stamp, so the next run makes it again.
+        var hash: String?
+        var stamp = input.stamp
+        if report.status == .written {
+            hash = ContentHash.of(file: input.readPath)
+            if FileStamp.of(input.readPath) != input.stamp { stamp = nil }
+        }
+        let outputs = written.map { output in
+            let now = FileStamp.of(output.path)
+            return OutputState(path: output.path, size: now?.size, modifiedNs: now?.modifiedNs, width: output.width,
+                               height: output.height, format: output.format.rawValue, contentHash: ContentHash.of(file: output.path))
+        }
+        let state = InputState(input: input.relativePath, path: input.path, stamp: stamp, contentHash: hash,
+                               fingerprint: fingerprint, status: report.status.rawValue, failureKind: report.errorKind?.rawValue,
+                               failure: report.error, stampedNs: startedNs, outputs: outputs + kept)
+        do throws(StoreError) {
+            try store.finishAttempt(attempt, job: job, outputFolder: outputFolder, state: state,
+                                    stageMilliseconds: report.stageMilliseconds, at: Self.now)
+        } catch {
+            note(error)
+        }
+    }
+
+    public func runFinished(_ report: BatchReport) {
+        guard let job else { return }
+        let status: JobStatus = report.summary.stoppedBy == nil ? .finished : .interrupted
+        do throws(StoreError) {
+            try store.updateJob(job, status: status, counts: JobCounts(report.summary), at: Self.now)
+        } catch {
+            note(error)
+        }
+    }
+}

@@ -1,0 +1,362 @@
+// SQLiteJobStore: the job store in one SQLite file (WAL, through GRDB), its schema made and moved on by migrations.
+
+import FastResize
+import FastResizeJobs
+import Foundation
+import GRDB
+
+/// The embedded job store: one SQLite file in WAL mode, shared safely by the threads of a run and
+/// by several processes (readers never wait on the writer; writers wait for each other up to the
+/// busy timeout instead of failing). `synchronous = NORMAL`: a crash of the process loses nothing;
+/// a power loss may lose the last transactions, never the file's consistency — an output whose
+/// record was lost is then protected as a file FastResize did not write, never overwritten blindly.
+public final class SQLiteJobStore: JobStore {
+    public let location: String
+    private let database: DatabaseQueue
+
+    /// Opens (creating it and its folder when missing) the store at `path`. Refuses a file that is
+    /// not a FastResize store, is damaged, or was written by a newer FastResize, saying what to do.
+    /// Not `durable` (a run with --no-fsync, for scratch outputs), SQLite never flushes either:
+    /// a crash of the process still loses nothing, a power loss may damage the store.
+    public init(path: String, create: Bool = true, durable: Bool = true) throws(StoreError) {
+        location = path
+        let advice = "run with --no-state, or move \(path) away to start a new one"
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw StoreError("\(path): no job store there")
+        }
+        if create {
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty {
+                do throws(FileSystem.FolderError) {
+                    try FileSystem.makeFolders(folder)
+                } catch {
+                    throw StoreError("cannot create the job store's folder \(error.folder): \(error.reason)")
+                }
+            }
+        }
+        var configuration = Configuration()
+        // Several runs and workers share a store: a writer waits its turn rather than failing.
+        configuration.busyMode = .timeout(60)
+        configuration.label = "fastresize-state"
+        // WAL set here rather than by GRDB's journalMode, which would put synchronous back to NORMAL.
+        configuration.prepareDatabase { db in
+            try db.execute(sql: durable ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = OFF")
+            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+        }
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+        } catch {
+            throw StoreError("\(path): cannot open the job store: \(Self.reason(error, at: path)); \(advice)")
+        }
+        do {
+            let migrator = Self.migrator
+            let superseded = try database.read { db in try migrator.hasBeenSuperseded(db) }
+            if superseded {
+                throw StoreError("\(path): the job store was written by a newer FastResize; use that version, "
+                                 + "or \(advice)")
+            }
+            try database.read { db in
+                let check = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer"
+                guard check == "ok" else { throw StoreError("damaged (\(check))") }
+            }
+            try migrator.migrate(database)
+        } catch let error as StoreError where error.description.hasPrefix(path) {
+            throw error
+        } catch {
+            throw StoreError("\(path): not a usable job store: \(Self.reason(error, at: path)); \(advice)")
+        }
+    }
+
+    /// SQLite's words for what went wrong, without GRDB's statement dump; for an I/O failure,
+    /// what the file system says of the store's folder (SQLite only says "disk I/O error" when its
+    /// write-ahead log finds the disk full).
+    private static func reason(_ error: any Error, at path: String? = nil) -> String {
+        guard let error = error as? DatabaseError else { return "\(error)" }
+        let words = error.message ?? "\(error.resultCode)"
+        guard [.SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_READONLY].contains(error.resultCode),
+              let path, let cause = diskTrouble(under: (path as NSString).deletingLastPathComponent) else { return words }
+        return "\(words) (\(cause))"
+    }
+
+    /// Why a folder cannot take writes, if the file system says so: full, read-only or forbidden.
+    private static func diskTrouble(under folder: String) -> String? {
+        let place = folder.isEmpty ? "." : folder
+        var status = statvfs()
+        guard statvfs(place, &status) == 0 else { return String(cString: strerror(errno)) }
+        if status.f_flag & UInt(ST_RDONLY) != 0 { return String(cString: strerror(EROFS)) }
+        if status.f_bavail == 0 { return String(cString: strerror(ENOSPC)) }
+        if !FileSystem.access(place, W_OK) { return String(cString: strerror(errno)) }
+        return nil
+    }
+
+    /// The schema, one migration per change; a store's applied migrations say which FastResize wrote it.
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: jobs, files, outputs, attempts") { db in
+            try db.execute(sql: """
+                CREATE TABLE job (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'interrupted', 'cancelled')),
+                    priority INTEGER NOT NULL DEFAULT 0,
+                    created_ns INTEGER NOT NULL,
+                    started_ns INTEGER,
+                    finished_ns INTEGER,
+                    command TEXT NOT NULL,
+                    working_directory TEXT NOT NULL,
+                    settings TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    inputs TEXT NOT NULL,
+                    output_folder TEXT NOT NULL,
+                    host TEXT NOT NULL,
+                    pid INTEGER NOT NULL,
+                    counts TEXT
+                );
+                CREATE INDEX job_queue ON job (status, priority DESC, id);
+                CREATE TABLE file (
+                    id INTEGER PRIMARY KEY,
+                    output_folder TEXT NOT NULL,
+                    input TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    size INTEGER,
+                    mtime_ns INTEGER,
+                    inode INTEGER,
+                    device INTEGER,
+                    content_hash TEXT,
+                    fingerprint TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    failure_kind TEXT,
+                    failure TEXT,
+                    stamped_ns INTEGER NOT NULL,
+                    job_id INTEGER REFERENCES job (id),
+                    UNIQUE (output_folder, input)
+                );
+                CREATE TABLE output (
+                    path TEXT PRIMARY KEY,
+                    file_id INTEGER NOT NULL REFERENCES file (id) ON DELETE CASCADE,
+                    size INTEGER,
+                    mtime_ns INTEGER,
+                    width INTEGER NOT NULL,
+                    height INTEGER NOT NULL,
+                    format TEXT NOT NULL,
+                    content_hash TEXT
+                ) WITHOUT ROWID;
+                CREATE INDEX output_file ON output (file_id);
+                CREATE TABLE attempt (
+                    id INTEGER PRIMARY KEY,
+                    job_id INTEGER NOT NULL REFERENCES job (id) ON DELETE CASCADE,
+                    file_id INTEGER NOT NULL REFERENCES file (id) ON DELETE CASCADE,
+                    status TEXT NOT NULL,
+                    started_ns INTEGER NOT NULL,
+                    finished_ns INTEGER,
+                    failure_kind TEXT,
+                    failure TEXT,
+                    stage_ms TEXT,
+                    outputs TEXT
+                );
+                CREATE INDEX attempt_job ON attempt (job_id);
+                CREATE INDEX attempt_file ON attempt (file_id);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Jobs
+
+    public func createJob(_ job: JobRecord) throws(StoreError) -> Int64 {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO job (status, priority, created_ns, started_ns, command, working_directory, settings, fingerprint,
+                                 inputs, output_folder, host, pid)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [job.status.rawValue, job.priority, job.createdNs, job.startedNs, Self.json(job.command),
+                                 job.workingDirectory, job.settings, job.fingerprint, Self.json(job.inputs), job.outputFolder, job.host, job.pid])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func updateJob(_ id: Int64, status: JobStatus, counts: JobCounts?, at nanoseconds: Int64) throws(StoreError) {
+        let ends = [.finished, .interrupted, .cancelled].contains(status)
+        try write { db in
+            try db.execute(sql: """
+                UPDATE job SET status = ?, counts = coalesce(?, counts),
+                               finished_ns = CASE WHEN ? THEN ? ELSE finished_ns END
+                WHERE id = ?
+                """, arguments: [status.rawValue, counts.map(Self.json), ends, nanoseconds, id])
+        }
+    }
+
+    public func jobs(limit: Int?) throws(StoreError) -> [JobRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM job ORDER BY id DESC LIMIT ?", arguments: [limit ?? -1]).map(Self.job)
+        }
+    }
+
+    public func job(_ id: Int64) throws(StoreError) -> JobRecord? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id]).map(Self.job) }
+    }
+
+    private static func job(_ row: Row) -> JobRecord {
+        var job = JobRecord(status: JobStatus(rawValue: row["status"]) ?? .interrupted, createdNs: row["created_ns"],
+                            command: decoded(row["command"]) ?? [], workingDirectory: row["working_directory"],
+                            settings: row["settings"], fingerprint: row["fingerprint"],
+                            inputs: decoded(row["inputs"]) ?? [], outputFolder: row["output_folder"], host: row["host"],
+                            pid: row["pid"])
+        job.id = row["id"]
+        job.priority = row["priority"]
+        job.startedNs = row["started_ns"]
+        job.finishedNs = row["finished_ns"]
+        job.counts = decoded(row["counts"])
+        return job
+    }
+
+    // MARK: Files and attempts
+
+    public func inputStates(outputFolder: String) throws(StoreError) -> [String: InputState] {
+        try read { db in
+            var outputs: [Int64: [OutputState]] = [:]
+            let outputRows = try Row.fetchCursor(db, sql: """
+                SELECT output.* FROM output JOIN file ON file.id = output.file_id WHERE file.output_folder = ?
+                """, arguments: [outputFolder])
+            while let row = try outputRows.next() {
+                outputs[row["file_id"], default: []].append(Self.output(row))
+            }
+            var states: [String: InputState] = [:]
+            let fileRows = try Row.fetchCursor(db, sql: "SELECT * FROM file WHERE output_folder = ?", arguments: [outputFolder])
+            while let row = try fileRows.next() {
+                let state = Self.state(row, outputs: outputs[row["id"]] ?? [])
+                states[state.input] = state
+            }
+            return states
+        }
+    }
+
+    public func startAttempt(job: Int64, outputFolder: String, state: InputState, at nanoseconds: Int64) throws(StoreError) -> Int64 {
+        try write { db in
+            let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: true, db: db)
+            try db.execute(sql: "INSERT INTO attempt (job_id, file_id, status, started_ns) VALUES (?, ?, 'running', ?)",
+                           arguments: [job, file, nanoseconds])
+            return db.lastInsertedRowID
+        }
+    }
+
+    public func finishAttempt(_ attempt: Int64?, job: Int64, outputFolder: String, state: InputState,
+                              stageMilliseconds: [String: Double]?, at nanoseconds: Int64) throws(StoreError) {
+        try write { db in
+            let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: attempt == nil, db: db)
+            let values: [(any DatabaseValueConvertible)?] = [state.status, nanoseconds, state.failureKind, state.failure,
+                                                             stageMilliseconds.map(Self.json), Self.json(state.outputs)]
+            if let attempt {
+                try db.execute(sql: """
+                    UPDATE attempt SET status = ?, finished_ns = ?, failure_kind = ?, failure = ?, stage_ms = ?, outputs = ?
+                    WHERE id = ?
+                    """, arguments: StatementArguments(values + [attempt]))
+            } else {
+                try db.execute(sql: """
+                    INSERT INTO attempt (status, finished_ns, failure_kind, failure, stage_ms, outputs, job_id, file_id, started_ns)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: StatementArguments(values + [job, file, nanoseconds]))
+            }
+        }
+    }
+
+    public func restamp(outputFolder: String, input: String, stamp: FileStamp, at nanoseconds: Int64) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE file SET size = ?, mtime_ns = ?, inode = ?, device = ?, stamped_ns = ?
+                WHERE output_folder = ? AND input = ?
+                """, arguments: [stamp.size, stamp.modifiedNs, Int64(bitPattern: stamp.inode), Int64(bitPattern: stamp.device),
+                                 nanoseconds, outputFolder, input])
+        }
+    }
+
+    public func attempts(job: Int64) throws(StoreError) -> [AttemptRecord] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT attempt.*, file.input, file.path FROM attempt JOIN file ON file.id = attempt.file_id
+                WHERE attempt.job_id = ? ORDER BY attempt.id
+                """, arguments: [job]).map { row in
+                AttemptRecord(id: row["id"], job: row["job_id"], input: row["input"], path: row["path"], status: row["status"],
+                              startedNs: row["started_ns"], finishedNs: row["finished_ns"], failureKind: row["failure_kind"],
+                              failure: row["failure"], stageMilliseconds: Self.decoded(row["stage_ms"]),
+                              outputs: Self.decoded(row["outputs"]) ?? [])
+            }
+        }
+    }
+
+    /// The input's row made to say `state` (its outputs replaced by the state's); returns its id.
+    /// `attempt` counts one more attempt.
+    private static func upsert(_ state: InputState, outputFolder: String, job: Int64, attempt: Bool, db: Database) throws -> Int64 {
+        let stamp = state.stamp
+        try db.execute(sql: """
+            INSERT INTO file (output_folder, input, path, size, mtime_ns, inode, device, content_hash, fingerprint, status,
+                              attempts, failure_kind, failure, stamped_ns, job_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (output_folder, input) DO UPDATE SET
+                path = excluded.path, size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
+                device = excluded.device, content_hash = excluded.content_hash, fingerprint = excluded.fingerprint,
+                status = excluded.status, attempts = attempts + excluded.attempts, failure_kind = excluded.failure_kind,
+                failure = excluded.failure, stamped_ns = excluded.stamped_ns, job_id = excluded.job_id
+            """, arguments: [outputFolder, state.input, state.path, stamp?.size, stamp?.modifiedNs,
+                             stamp.map { Int64(bitPattern: $0.inode) }, stamp.map { Int64(bitPattern: $0.device) },
+                             state.contentHash, state.fingerprint, state.status, attempt ? 1 : 0, state.failureKind,
+                             state.failure, state.stampedNs, job])
+        let id = try Int64.fetchOne(db, sql: "SELECT id FROM file WHERE output_folder = ? AND input = ?",
+                                    arguments: [outputFolder, state.input])!
+        try db.execute(sql: "DELETE FROM output WHERE file_id = ?", arguments: [id])
+        for output in state.outputs {
+            // A path another input's row held (the same name made from another folder) is this one's now.
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO output (path, file_id, size, mtime_ns, width, height, format, content_hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [output.path, id, output.size, output.modifiedNs, output.width, output.height, output.format,
+                                 output.contentHash])
+        }
+        return id
+    }
+
+    private static func state(_ row: Row, outputs: [OutputState]) -> InputState {
+        var stamp: FileStamp?
+        if let size: Int = row["size"], let modified: Int64 = row["mtime_ns"], let inode: Int64 = row["inode"],
+           let device: Int64 = row["device"] {
+            stamp = FileStamp(size: size, modifiedNs: modified, inode: UInt64(bitPattern: inode), device: UInt64(bitPattern: device))
+        }
+        return InputState(input: row["input"], path: row["path"], stamp: stamp, contentHash: row["content_hash"],
+                          fingerprint: row["fingerprint"], status: row["status"], attempts: row["attempts"],
+                          failureKind: row["failure_kind"], failure: row["failure"], stampedNs: row["stamped_ns"],
+                          outputs: outputs)
+    }
+
+    private static func output(_ row: Row) -> OutputState {
+        OutputState(path: row["path"], size: row["size"], modifiedNs: row["mtime_ns"], width: row["width"], height: row["height"],
+                    format: row["format"], contentHash: row["content_hash"])
+    }
+
+    // MARK: Plumbing
+
+    private func write<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try database.write(body)
+        } catch {
+            throw StoreError("\(location): \(Self.reason(error, at: location))")
+        }
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws(StoreError) -> T {
+        do {
+            return try database.read(body)
+        } catch {
+            throw StoreError("\(location): \(Self.reason(error))")
+        }
+    }
+
+    private static func json(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    private static func decoded<T: Decodable>(_ text: String?) -> T? {
+        text.flatMap { try? JSONDecoder().decode(T.self, from: Data($0.utf8)) }
+    }
+}

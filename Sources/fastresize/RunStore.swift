@@ -1,0 +1,49 @@
+// RunStore: opens a run's job store (--state) and records the run as a job — before any file is touched, so a store that cannot be written stops the run with its reason.
+
+import FastResize
+import FastResizeConfig
+import FastResizeJobs
+import FastResizeSQLite
+import Foundation
+
+enum RunStore {
+    /// The settings that decide what an output's bytes are, as one value: their fingerprint keys
+    /// incremental runs (same fingerprint, same outputs from the same input).
+    struct OutputSettings: Codable {
+        var outputs: [ResizeSettings]
+        var failOn: FailOn
+    }
+
+    /// The recorder for this run, or nil without a store (--no-state). A dry run reads an existing
+    /// store and records nothing.
+    static func recorder(for resolved: ResolvedSettings, command: [String]) throws(StoreError) -> StoreRecorder? {
+        let options = resolved.options
+        guard let path = resolved.state.path(outputFolder: options.outputDirectory) else { return nil }
+        let settings = OutputSettings(outputs: options.outputs, failOn: options.failOn)
+        let fingerprint = Fingerprint.of(settings)
+        let folder = FileSystem.realPath(options.outputDirectory) ?? options.outputDirectory
+        if resolved.dryRun {
+            guard FileSystem.exists(path) else { return nil }
+            let store = try SQLiteJobStore(path: path, create: false)
+            return StoreRecorder(store: store, job: nil, outputFolder: folder, fingerprint: fingerprint, force: resolved.force)
+        }
+        let store = try SQLiteJobStore(path: path, durable: options.fsync)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        var job = JobRecord(status: .running, createdNs: now, command: command,
+                            workingDirectory: FileManager.default.currentDirectoryPath,
+                            settings: String(decoding: (try? encoder.encode(settings)) ?? Data(), as: UTF8.self),
+                            fingerprint: fingerprint, inputs: options.inputs, outputFolder: folder, host: hostName,
+                            pid: getpid())
+        job.startedNs = now
+        let id = try store.createJob(job)
+        return StoreRecorder(store: store, job: id, outputFolder: folder, fingerprint: fingerprint, force: resolved.force)
+    }
+
+    static var hostName: String {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
+        return String(cString: name)
+    }
+}

@@ -1,0 +1,139 @@
+// JobStoreCLITests: the job store as a user meets it — incremental re-runs, runs killed and run again, stores refused.
+
+import FastResize
+import FastResizeJobs
+import FastResizeSQLite
+import Foundation
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct JobStoreCLITests {
+    /// The same command again does nothing; a touch changes nothing; one changed input is made
+    /// again alone; another quality makes everything again, replacing FastResize's own outputs.
+    @Test func incrementalRunsThroughTheProcess() throws {
+        let scratch = try ScratchFolder()
+        for index in 0..<4 { try scratch.write(try Inputs.jpeg(300 + index, 200), to: "in/\(index).jpg") }
+        let command = ["in", "-o", "out", "--width", "100", "--report", "r.json"]
+        let first = try CommandRunner.run(command, in: scratch.url)
+        #expect(first.status == 0 && first.stderr.contains("4 written"), "\(first.stderr)")
+        #expect(FileManager.default.fileExists(atPath: scratch.path("out/.fastresize/state.db")))
+
+        let again = try CommandRunner.run(command, in: scratch.url)
+        #expect(again.stderr.contains("nothing to do: 4 up to date"), "\(again.stderr)")
+        #expect(try loadReport(scratch.path("r.json")).files.allSatisfy { $0.status == .skipped && $0.reason == .upToDate })
+
+        for index in 0..<4 { #expect(utimes(scratch.path("in/\(index).jpg"), nil) == 0) }
+        let touched = try CommandRunner.run(command, in: scratch.url)
+        #expect(touched.stderr.contains("nothing to do: 4 up to date"), "\(touched.stderr)")
+
+        try scratch.write(try Inputs.jpeg(500, 200), to: "in/2.jpg")
+        let changed = try CommandRunner.run(command, in: scratch.url)
+        #expect(changed.stderr.contains("1 written, 3 skipped"), "\(changed.stderr)")
+        #expect(try loadReport(scratch.path("r.json")).files.first { $0.input == "in/2.jpg" }?.status == .written)
+
+        let requality = try CommandRunner.run(command + ["--quality", "60"], in: scratch.url)
+        #expect(requality.stderr.contains("4 written, 0 skipped"), "\(requality.stderr)")
+
+        // The history: five runs, newest first; the first made four files.
+        let listed = try CommandRunner.run(["jobs", "-o", "out"], in: scratch.url)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let rows = listed.stdout.split(separator: "\n").dropFirst()
+        #expect(rows.count == 5 && rows.allSatisfy { $0.contains("finished") && $0.contains("width 100 same") }, "\(listed.stdout)")
+        let shown = try CommandRunner.run(["jobs", "show", "1", "-o", "out", "--json"], in: scratch.url)
+        let attempts = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])["attempts"] as? [[String: Any]]
+        #expect(attempts?.count == 4 && attempts?.allSatisfy { $0["status"] as? String == "written" } == true, "\(shown.stdout)")
+        let text = try CommandRunner.run(["jobs", "show", "4", "-o", "out"], in: scratch.url)
+        #expect(text.stdout.contains("written   in/2.jpg") && text.stdout.contains("1 written, 3 skipped"), "\(text.stdout)")
+        let missing = try CommandRunner.run(["jobs", "show", "99", "-o", "out"], in: scratch.url)
+        #expect(missing.status == 2 && missing.stderr.contains("no job 99"))
+
+        // Without a store a run is as it always was: existing outputs are someone's, kept.
+        let stateless = try CommandRunner.run(command + ["--quality", "70", "--no-state"], in: scratch.url)
+        #expect(stateless.stderr.contains("nothing to do: 4 up to date"), "\(stateless.stderr)")
+        #expect(try loadReport(scratch.path("r.json")).files.allSatisfy { $0.reason == .exists })
+    }
+
+    /// --state puts the store elsewhere; --no-state keeps none.
+    @Test func stateOptionPlacesTheStore() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(300, 200), to: "in/a.jpg")
+        #expect(try CommandRunner.run(["in", "-o", "out", "--width", "50", "--state", "elsewhere/s.db"], in: scratch.url).status == 0)
+        #expect(FileManager.default.fileExists(atPath: scratch.path("elsewhere/s.db")))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("out/.fastresize")))
+        #expect(try CommandRunner.run(["in", "-o", "none", "--width", "50", "--no-state"], in: scratch.url).status == 0)
+        #expect(scratch.files(under: "none", includingStore: true) == ["a.jpg"])
+    }
+
+    /// A store that is not one (or is damaged) stops the run before any file, exit 2, naming the
+    /// file and what to do; the file is left as it was.
+    @Test func badStoreIsRefused() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(300, 200), to: "in/a.jpg")
+        let junk = Array(String(repeating: "this is no database\n", count: 500).utf8)
+        try scratch.write(junk, to: "out/.fastresize/state.db")
+        let result = try CommandRunner.run(["in", "-o", "out", "--width", "50"], in: scratch.url)
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("out/.fastresize/state.db") && result.stderr.contains("--no-state"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("out/a.jpg")))
+        #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch.path("out/.fastresize/state.db")))) == junk)
+    }
+
+    /// A store on a full disk (a 16 KiB tmpfs in a user and mount namespace of its own) stops
+    /// the run before any file is read, exit 2, with SQLite's reason; the outputs' disk is untouched.
+    @Test func fullDiskUnderTheStoreStopsTheRun() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(300, 200), to: "in/a.jpg")
+        try FileManager.default.createDirectory(atPath: scratch.path("store"), withIntermediateDirectories: true)
+        let script = "mount -t tmpfs -o size=16k tmpfs store && \"$0\" in -o out --width 50 --state store/state.db"
+        let (status, stderr) = try RunningBatch(["--user", "--map-root-user", "--mount", "/bin/sh", "-c", script,
+                                                 CommandRunner.binary.path],
+                                                in: scratch.url, executable: URL(fileURLWithPath: "/usr/bin/unshare")).finish()
+        #expect(status == 2, "\(stderr)")
+        #expect(stderr.contains("store/state.db") && stderr.contains("No space left on device"), "\(stderr)")
+        #expect(scratch.files(under: "out").isEmpty)
+    }
+
+    /// Killed at random moments and run again, ten times: in the end every input has its output,
+    /// written under its final name by exactly one recorded successful attempt, and every output
+    /// decodes; no run made anything twice that had been made.
+    @Test func killedRunsResumeWhereTheyStopped() throws {
+        let scratch = try ScratchFolder()
+        let count = 300
+        for index in 0..<count { try scratch.write(try Inputs.jpeg(160 + index % 7, 120), to: "in/\(index / 50)/\(index).jpg") }
+        let command = ["in", "-o", "out", "--width", "40", "-j", "2"]
+        var killedMidway = 0
+        for _ in 0..<10 {
+            let run = try RunningBatch(command, in: scratch.url)
+            usleep(UInt32.random(in: 30_000...400_000))
+            run.signal(SIGKILL)
+            if run.finish().status == 128 + SIGKILL { killedMidway += 1 }
+        }
+        #expect(killedMidway > 0, "no run was killed before it finished: the test proved nothing")
+        let last = try CommandRunner.run(command, in: scratch.url)
+        #expect(last.status == 0, "\(last.stderr)")
+        let outputs = scratch.files(under: "out").filter { !$0.hasSuffix(AtomicFile.temporarySuffix) }
+        #expect(outputs.count == count)
+        try checkOutputsDecode(scratch, under: "out", width: 40)
+
+        let store = try SQLiteJobStore(path: scratch.path("out/.fastresize/state.db"))
+        let jobs = try store.jobs(limit: nil)
+        // A run killed before it opened the store left no job.
+        #expect(jobs.count >= 2 && jobs.count <= 11)
+        var written: [String: Int] = [:]
+        for job in jobs {
+            for attempt in try store.attempts(job: job.id) where attempt.status == "written" { written[attempt.input, default: 0] += 1 }
+        }
+        #expect(written.count == count)
+        #expect(written.values.allSatisfy { $0 == 1 }, "\(written.filter { $0.value != 1 })")
+        // The killed runs' jobs are not left looking finished (one killed after its last record may be).
+        let finished = jobs.filter { $0.status == .finished }.count
+        #expect(finished >= jobs.count - killedMidway && jobs.first?.status == .finished)
+        let again = try CommandRunner.run(command, in: scratch.url)
+        #expect(again.stderr.contains("nothing to do: \(count) up to date"), "\(again.stderr)")
+        // `jobs` shows the killed runs' jobs as interrupted, not running: their processes are gone.
+        let listed = try CommandRunner.run(["jobs", "-o", "out", "--json", "--limit", "0"], in: scratch.url)
+        let statuses = try #require(try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]]).map { $0["status"] as? String }
+        #expect(statuses.count == jobs.count + 1 && !statuses.contains("running"))
+        #expect(statuses.filter { $0 == "interrupted" }.count == jobs.count - finished)
+    }
+}

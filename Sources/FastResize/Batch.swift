@@ -356,18 +356,15 @@ public struct BatchRunner: Sendable {
                         overlapCommits: overlapCommits)
             },
             timedOut: { file in
-                FileReport(input: file.input.path, status: .failed, outputs: file.outputs,
-                           error: .timedOut(seconds: timeout ?? 0), ms: (timeout ?? 0) * 1000)
+                let report = FileReport(input: file.input.path, status: .failed, outputs: file.outputs,
+                                        error: .timedOut(seconds: timeout ?? 0), ms: (timeout ?? 0) * 1000)
+                recorder?.finished(file.input, report: report)      // rare: worth the scheduler's lock
+                return report
             },
             notStarted: { file in
                 FileReport(input: file.input.path, status: .cancelled, outputs: file.outputs, ms: 0)
             },
-            finished: { file, report in
-                // Every file the run tried to make is on record, failed ones included; those it
-                // left alone (up to date, existing, not images, never started) are not.
-                if file.skipReason == nil, ![.cancelled, .notImage].contains(report.status) {
-                    recorder?.finished(file.input, report: report)
-                }
+            finished: { _, report in
                 let count = done.withLock { value in
                     value += 1
                     return value
@@ -432,6 +429,12 @@ public struct BatchRunner: Sendable {
                                     ms: Date().timeIntervalSince(start) * 1000)
             report.stageMilliseconds = clock.seconds.isEmpty ? nil : clock.milliseconds
             report.decode = plan?.decode
+            // Every file the run tried to make is on record, failed ones included; those it left
+            // alone (up to date, in the way, not images) are not. Here, on the worker's (or the
+            // committer's) thread, once its outputs are in place: not under the scheduler's lock.
+            if file.skipReason == nil, status != .notImage {
+                recorder?.finished(file.input, report: report)
+            }
             return report
         }
         switch file.action {

@@ -8,23 +8,27 @@ import Foundation
 /// (128 bits) that two different pictures do not share one by chance. Not a defence against a
 /// forged collision: it tells whether a file changed, not whether someone tampered with it.
 public enum ContentHash {
-    /// "xxh3-128:" and 32 hex digits, or nil when the file cannot be read.
+    /// "xxh3-128:" and 32 hex digits, or nil when the file cannot be read. The file is mapped
+    /// (its pages are in the page cache when it was just made: no copy into a buffer), a slice at
+    /// a time, so a large file never has all its pages resident at once.
     public static func of(file path: String) -> String? {
         let descriptor = FileSystem.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
-        guard let state = XXH3_createState() else { return nil }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, let state = XXH3_createState() else { return nil }
         defer { XXH3_freeState(state) }
         XXH3_128bits_reset(state)
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 64)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(descriptor, buffer, chunk)
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { break }
-            XXH3_128bits_update(state, buffer, count)
+        let size = Int(status.st_size)
+        let slice = 8 << 20
+        var offset = 0
+        while offset < size {
+            let length = min(slice, size - offset)
+            guard let mapped = mmap(nil, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, off_t(offset)),
+                  mapped != MAP_FAILED else { return nil }
+            XXH3_128bits_update(state, mapped, length)
+            munmap(mapped, length)
+            offset += length
         }
         return text(XXH3_128bits_digest(state))
     }

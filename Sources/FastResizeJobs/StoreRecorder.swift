@@ -20,12 +20,15 @@ public final class StoreRecorder: RunRecorder, Sendable {
     /// When this run began: stamps taken after it whose modification time is this close are not
     /// trusted alone next time (git's racy files).
     private let startedNs: Int64
-    private let states = Mutex<[String: InputState]?>(nil)
+    private let states: Mutex<[String: InputState]?>
     private let attempts = Mutex<[String: Int64]>([:])
     private let firstProblem = Mutex<StoreError?>(nil)
 
-    public init(store: any JobStore, job: Int64?, outputFolder: String, fingerprint: String, force: Bool = false) {
+    /// `known`: the folder's records when the caller has read them already (else read on first need).
+    public init(store: any JobStore, job: Int64?, outputFolder: String, fingerprint: String, force: Bool = false,
+                known: [String: InputState]? = nil) {
         self.store = store
+        states = Mutex(known)
         self.job = job
         self.outputFolder = outputFolder
         self.fingerprint = fingerprint
@@ -46,6 +49,13 @@ public final class StoreRecorder: RunRecorder, Sendable {
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 
+    /// Reads what the store knows of the output folder now, failing if it cannot: called before
+    /// the run starts, so a damaged store stops it before any file is made.
+    public func load() throws(StoreError) {
+        let loaded = try store.inputStates(outputFolder: outputFolder)
+        states.withLock { $0 = loaded }
+    }
+
     /// The folder's states, read once for the whole run.
     private func known() -> [String: InputState] {
         states.withLock { cached in
@@ -62,7 +72,7 @@ public final class StoreRecorder: RunRecorder, Sendable {
 
     public func recall(_ inputs: [InputFile]) -> [Recollection] {
         let known = known()
-        return inputs.map { input in
+        let recalled = inputs.map { input -> Recollection in
             guard let state = known[input.relativePath] else { return .unknown }
             let own = Set(state.outputs.map(\.path))
             guard !force, let stamp = input.stamp, state.fingerprint == fingerprint,
@@ -74,6 +84,17 @@ public final class StoreRecorder: RunRecorder, Sendable {
             }
             return .upToDate(state.outputs.map(Self.record))
         }
+        // Only the files to be made need their record again (their earlier outputs): a re-run of
+        // 10,000 unchanged files does not carry 10,000 records to its end.
+        // (Removed one by one: an open-ended run recalls its inputs one at a time.)
+        let settled = zip(inputs, recalled).compactMap { input, recollection -> String? in
+            if case .upToDate = recollection { return input.relativePath }
+            return nil
+        }
+        if !settled.isEmpty {
+            states.withLock { cached in for key in settled { cached?.removeValue(forKey: key) } }
+        }
+        return recalled
     }
 
     /// Whether the input is the one its outputs were made from: by its stamp when that can be

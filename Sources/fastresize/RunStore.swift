@@ -25,7 +25,9 @@ enum RunStore {
         if resolved.dryRun {
             guard FileSystem.exists(path) else { return nil }
             let store = try SQLiteJobStore(path: path, create: false)
-            return StoreRecorder(store: store, job: nil, outputFolder: folder, fingerprint: fingerprint, force: resolved.force)
+            let recorder = StoreRecorder(store: store, job: nil, outputFolder: folder, fingerprint: fingerprint, force: resolved.force)
+            try recorder.load()
+            return recorder
         }
         let store = try SQLiteJobStore(path: path, durable: options.fsync)
         let encoder = JSONEncoder()
@@ -37,8 +39,11 @@ enum RunStore {
                             fingerprint: fingerprint, inputs: options.inputs, outputFolder: folder, host: hostName,
                             pid: getpid())
         job.startedNs = now
+        // Read before the job is recorded: a damaged store stops the run and records nothing.
+        let known = try store.inputStates(outputFolder: folder)
         let id = try store.createJob(job)
-        return StoreRecorder(store: store, job: id, outputFolder: folder, fingerprint: fingerprint, force: resolved.force)
+        return StoreRecorder(store: store, job: id, outputFolder: folder, fingerprint: fingerprint, force: resolved.force,
+                             known: known)
     }
 
     static var hostName: String {

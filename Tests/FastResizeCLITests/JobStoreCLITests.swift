@@ -76,6 +76,17 @@ import TestSupport
         #expect(result.stderr.contains("out/.fastresize/state.db") && result.stderr.contains("--no-state"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path("out/a.jpg")))
         #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: scratch.path("out/.fastresize/state.db")))) == junk)
+
+        // A real store whose pages past the schema are overwritten: refused as it is read, before any file.
+        #expect(try CommandRunner.run(["in", "-o", "good", "--width", "50"], in: scratch.url).status == 0)
+        try FileManager.default.removeItem(atPath: scratch.path("good/a.jpg"))
+        let path = scratch.path("good/.fastresize/state.db")
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        for index in 8192..<bytes.count { bytes[index] = UInt8(truncatingIfNeeded: index &* 7919) }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let damaged = try CommandRunner.run(["in", "-o", "good", "--width", "50"], in: scratch.url)
+        #expect(damaged.status == 2 && damaged.stderr.contains("good/.fastresize/state.db"), "\(damaged.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("good/a.jpg")))
     }
 
     /// A store on a full disk (a 16 KiB tmpfs in a user and mount namespace of its own) stops

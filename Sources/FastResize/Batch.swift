@@ -19,6 +19,13 @@ public struct BatchOptions: Sendable {
     public var memoryLimit: Int = MemoryBudget.defaultLimit
     /// Seconds one file may take before it is given up (--timeout); nil for no limit.
     public var timeout: Double? = BatchOptions.defaultTimeout
+    /// Attempts after the first for a file whose failure may not recur (--retries), and the
+    /// backoff before the first of them (--retry-delay, doubling).
+    public var retries = 2
+    public var retryDelay = 1.0
+    /// Remove the outputs FastResize wrote for inputs that are gone or no longer selected (--prune;
+    /// needs a recorder that knows them).
+    public var prune = false
     /// Which files are read in worker processes (--isolate).
     public var isolation = IsolationMode.auto
     /// Outputs are flushed to disk before they take their final names, and their folders once at
@@ -74,6 +81,8 @@ public struct PlannedFile: Sendable {
     public var position = 0
     /// Why it is skipped, when it is.
     public var skipReason: FileReport.SkipReason?
+    /// Attempts made before this one (a retry after a failure that may not recur).
+    public var attempt = 0
     /// Outputs that FastResize wrote for this input in an earlier run (a job store says so): made
     /// again, they replace what is there even without --overwrite.
     public var ownOutputs: Set<String> = []
@@ -92,6 +101,8 @@ public struct PlannedFile: Sendable {
 public struct BatchPlan: Sendable {
     public var files: [PlannedFile]
     public var passedOver = PassedOver()
+    /// With --prune: inputs on record the walk did not find, whose outputs the run removes.
+    public var orphans: [Orphan] = []
 }
 
 /// Runs one batch: `plan()` decides, `run()` does the work.
@@ -157,7 +168,12 @@ public struct BatchRunner: Sendable {
         var claimed: [String: String] = [:]
         for entry in inspected { planned.append(withSkippedAsOnDisk(claim(entry, in: &claimed))) }
         for index in planned.indices { planned[index].position = index }
-        return BatchPlan(files: planned, passedOver: passedOver)
+        var plan = BatchPlan(files: planned, passedOver: passedOver)
+        // Only after a whole walk: a folder that could not be read must not look like inputs gone.
+        if options.prune, walk.failures.isEmpty, let recorder {
+            plan.orphans = recorder.orphans(walked: walk.files)
+        }
+        return plan
     }
 
     /// Plans one input at a time, as an open-ended source hands them over (`InputQueue`): its
@@ -317,7 +333,7 @@ public struct BatchRunner: Sendable {
         let processing = plan.files.filter { $0.action == .process }.count
         let threadsPerImage = max(1, options.jobs / max(1, min(options.jobs, processing)))
         return run(source: PlannedList(plan.files), control: control, events: events, threadsPerImage: threadsPerImage,
-                   passedOver: plan.passedOver)
+                   passedOver: plan.passedOver, orphans: plan.orphans)
     }
 
     /// Processes the files `source` hands over, `options.jobs` at a time, until it has no more
@@ -330,7 +346,7 @@ public struct BatchRunner: Sendable {
     }
 
     private func run(source: any FileSource, control: BatchControl, events subscribers: [any BatchEventSubscriber],
-                     threadsPerImage: Int, passedOver: PassedOver = PassedOver()) -> BatchReport {
+                     threadsPerImage: Int, passedOver: PassedOver = PassedOver(), orphans: [Orphan] = []) -> BatchReport {
         let start = Date()
         let events = EventBus(subscribers)
         // The folder exists from the start, so where outputs land can be checked on real paths.
@@ -350,6 +366,7 @@ public struct BatchRunner: Sendable {
         let timeout = options.timeout
         let results = FileScheduler.run(
             source: source, workers: options.jobs, timeout: timeout, control: control,
+            retry: options.retries > 0 ? RetryPolicy(retries: options.retries, delay: options.retryDelay) : nil,
             work: { file, slot in
                 execute(file, slot: slot, threads: threadsPerImage, budget: budget, fullDisks: fullDisks, temporaries: temporaries,
                         events: events,
@@ -364,6 +381,9 @@ public struct BatchRunner: Sendable {
             notStarted: { file in
                 FileReport(input: file.input.path, status: .cancelled, outputs: file.outputs, ms: 0)
             },
+            retrying: { file, report, delay in
+                events.emit(.retrying(failure: report, attempt: file.attempt + 2, of: options.retries + 1, delay: delay))
+            },
             finished: { _, report in
                 let count = done.withLock { value in
                     value += 1
@@ -371,7 +391,15 @@ public struct BatchRunner: Sendable {
                 }
                 events.emit(.finished(report, done: count, total: total, elapsed: Date().timeIntervalSince(start)))
             })
-        var reports = results.sorted { $0.0.position < $1.0.position }.map(\.1)
+        // One report per file: a retried file's last attempt, saying how many it took.
+        var last: [Int: (PlannedFile, FileReport)] = [:]
+        for (file, report) in results where last[file.position].map({ $0.0.attempt <= file.attempt }) ?? true {
+            var report = report
+            report.attempts = file.attempt > 0 ? file.attempt + 1 : nil
+            last[file.position] = (file, report)
+        }
+        var reports = last.values.sorted { $0.0.position < $1.0.position }.map(\.1)
+        if control.stoppedBy == nil { reports += orphans.map(prune) }
         if options.fsync { Self.syncFolders(of: &reports) }
         var report = BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
         report.summary.passedOver = passedOver
@@ -380,6 +408,30 @@ public struct BatchRunner: Sendable {
         events.emit(.runFinished(report))
         events.drain()
         return report
+    }
+
+    /// Removes an orphan's outputs that are as FastResize wrote them (one edited since is left,
+    /// reported skipped: it is no longer FastResize's to remove) and drops its record; its report
+    /// has status `removed` (the input is gone from the record), each output its own.
+    private func prune(_ orphan: Orphan) -> FileReport {
+        var outputs: [OutputRecord] = []
+        var failure: FileError?
+        for var output in orphan.current {
+            if FileSystemPath.withCString(output.path, { unlink($0) }) == 0 || errno == ENOENT {
+                output.status = .removed
+            } else {
+                failure = failure ?? .writeFailed("cannot remove \(output.path): \(String(cString: strerror(errno)))")
+                output.status = .failed
+            }
+            outputs.append(output)
+        }
+        for var output in orphan.changed {
+            output.status = .skipped
+            output.reason = .exists
+            outputs.append(output)
+        }
+        if failure == nil { recorder?.forget(orphan) }
+        return FileReport(input: orphan.path, status: failure == nil ? .removed : .failed, outputs: outputs, error: failure, ms: 0)
     }
 
     /// Makes the names of the outputs written durable: each of their folders flushed once, at the

@@ -15,6 +15,9 @@ public enum BatchEvent: Sendable {
     case stage(input: String, stage: Stage, seconds: Double)
     /// An output is in place under its final name.
     case outputWritten(input: String, output: OutputRecord)
+    /// A file failed in a way that may not recur and will be tried again (attempt `attempt`,
+    /// counting from 1, after `delay` seconds); `failure` is the attempt that failed.
+    case retrying(failure: FileReport, attempt: Int, of: Int, delay: Double)
     /// A file is done, whatever its status (a failure carries its kind); `done` files so far, of
     /// `total` when the source knows it.
     case finished(FileReport, done: Int, total: Int?, elapsed: Double)

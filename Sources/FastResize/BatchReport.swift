@@ -13,6 +13,8 @@ public struct FileReport: Sendable, Codable, Equatable {
         case cancelled
         /// A dry run's: would be written.
         case planned
+        /// Its input is gone (or no longer selected) and FastResize's outputs of it were removed (--prune).
+        case removed
 
         /// A file's status from its outputs': failed if any failed, skipped if all were, else written.
         static func combining(_ outputs: [OutputRecord]) -> Status {
@@ -38,8 +40,13 @@ public struct FileReport: Sendable, Codable, Equatable {
     public var error: String?
     /// What kind of failure `error` is (failed and cancelled files only).
     public var errorKind: FailureKind?
-    /// Wall time spent on this file, in milliseconds.
+    /// Wall time spent on this file, in milliseconds (its last attempt's).
     public var ms: Double
+    /// How many attempts it took, when more than one (--retries).
+    public var attempts: Int?
+    /// Whether trying again in this run may help (not in the JSON): its kind's `retryable`, but not
+    /// for a full disk, which stays full for the rest of the run (`FullDisks`).
+    public var retryable = false
     /// Milliseconds in each stage ("decode", "resize", "encode", "write") of files that were worked on.
     public var stageMilliseconds: [String: Double]?
     /// How the file was decoded (rows, whole, frames), for a file making one output.
@@ -52,6 +59,10 @@ public struct FileReport: Sendable, Codable, Equatable {
         self.status = status
         self.error = error?.description
         errorKind = status == .cancelled ? .cancelled : error?.kind
+        retryable = status == .failed && error.map { error in
+            if case .outputDiskFull = error { return false }        // not attempted: the disk is full
+            return error.kind.retryable && !error.isDiskFull
+        } == true
         self.ms = ms
         self.outputs = outputs.map { output in
             var output = output
@@ -70,7 +81,7 @@ public struct FileReport: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case input, status, reason, outputs, error, errorKind = "error_kind", ms, stageMilliseconds = "stage_ms", decode
+        case input, status, reason, outputs, error, errorKind = "error_kind", ms, attempts, stageMilliseconds = "stage_ms", decode
     }
 }
 
@@ -82,6 +93,8 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public var failed: Int
     public var notImages: Int
     public var cancelled: Int
+    /// Inputs gone whose outputs were removed (--prune).
+    public var removed = 0
     /// A dry run's files that would be written.
     public var planned = 0
     /// Whether this is a dry run's report: nothing was written.
@@ -103,7 +116,7 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case total, written, skipped, failed, notImages = "not_images", cancelled, stoppedBy = "stopped_by", seconds,
              imagesPerSecond = "images_per_second", peakRSSKiB = "peak_rss_kib", failuresByKind = "failures_by_kind",
-             passedOver = "passed_over", planned, dryRun = "dry_run", notAttemptedDiskFull = "not_attempted_disk_full"
+             passedOver = "passed_over", planned, dryRun = "dry_run", notAttemptedDiskFull = "not_attempted_disk_full", removed
     }
 
     /// The failure counts in `FailureKind`'s order, for people: "2 corrupt, 1 timeout".
@@ -130,7 +143,8 @@ public struct BatchReport: Sendable, Codable, Equatable {
     public init(files: [FileReport], seconds: Double, stoppedBy signal: Int32? = nil) {
         self.files = files
         func count(_ status: FileReport.Status) -> Int { files.filter { $0.status == status }.count }
-        summary = BatchSummary(total: files.count, written: count(.written), skipped: count(.skipped),
+        // Outputs removed for inputs that are gone are no inputs of this run.
+        summary = BatchSummary(total: files.count - count(.removed), written: count(.written), skipped: count(.skipped),
                                failed: count(.failed), notImages: count(.notImage), cancelled: count(.cancelled),
                                stoppedBy: signal.map(Self.signalName), seconds: seconds,
                                imagesPerSecond: seconds > 0 ? Double(count(.written)) / seconds : 0,
@@ -140,6 +154,7 @@ public struct BatchReport: Sendable, Codable, Equatable {
             if let kind = file.errorKind { summary.failuresByKind[kind.rawValue, default: 0] += 1 }
         }
         summary.planned = count(.planned)
+        summary.removed = count(.removed)
         stopSignal = signal
     }
 

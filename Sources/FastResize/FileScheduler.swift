@@ -115,6 +115,34 @@ enum FileOutcome: Sendable {
     case finishing(@Sendable () -> FileReport)
 }
 
+/// When a failed file is run again within its run (--retries, --retry-delay): a failure that may
+/// not recur (`FileReport.retryable`: an I/O error other than a full disk, a timeout, a crashed
+/// worker) is tried again
+/// after an exponential backoff with jitter — `delay`, doubled for each attempt made, times a
+/// random factor in [0.5, 1.5) — so files that failed together (a disk that filled, a busy NFS
+/// server) do not all come back at the same instant.
+public struct RetryPolicy: Sendable {
+    /// Attempts after the first.
+    public var retries: Int
+    /// Seconds before the first retry.
+    public var delay: Double
+
+    public init(retries: Int, delay: Double) {
+        self.retries = retries
+        self.delay = delay
+    }
+
+    /// Whether a file's report calls for another attempt.
+    func retries(_ file: PlannedFile, _ report: FileReport) -> Bool {
+        file.attempt < retries && report.retryable
+    }
+
+    /// Seconds to wait before the attempt after `attempt` (0-based).
+    func backoff(after attempt: Int) -> Double {
+        delay * Double(1 << min(attempt, 20)) * Double.random(in: 0.5..<1.5)
+    }
+}
+
 enum FileScheduler {
     /// Takes files from `source` on up to `workers` threads, runs `work` for each and returns every
     /// file taken with its report, in the order taken, then those never started (after a stop)
@@ -126,10 +154,16 @@ enum FileScheduler {
     /// committer thread, at most `2 × workers` waiting. Once `control` stops the run, the source is
     /// closed: no file starts, files in flight finish. `finished` sees each report as it is made
     /// (under the scheduler's lock, so it must not wait on the scheduler).
+    /// With a `retry` policy, a file whose failure may not recur is taken again (`attempt` one more)
+    /// after its backoff; `retrying` is told instead of `finished`, and every attempt's report is
+    /// returned (the caller keeps the last). A stop drops the retries still waiting: their last
+    /// failure stands.
     static func run(source: any FileSource, workers: Int, timeout: Double?, control: BatchControl,
+                    retry: RetryPolicy? = nil,
                     work: @escaping @Sendable (PlannedFile, WorkerSlot) -> FileOutcome,
                     timedOut: @escaping @Sendable (PlannedFile) -> FileReport,
                     notStarted: (PlannedFile) -> FileReport,
+                    retrying: @escaping @Sendable (PlannedFile, FileReport, Double) -> Void = { _, _, _ in },
                     finished: @escaping @Sendable (PlannedFile, FileReport) -> Void) -> [(PlannedFile, FileReport)] {
         let state = SchedulerState()
         let condition = control.condition
@@ -140,6 +174,16 @@ enum FileScheduler {
         /// Records a file's report (under the lock).
         @Sendable func record(_ index: Int, _ report: FileReport) {
             state.results[index] = report
+            let file = state.files[index]
+            if let retry, !control.stoppedLocked, retry.retries(file, report) {
+                let delay = retry.backoff(after: file.attempt)
+                var again = file
+                again.attempt += 1
+                state.retries.append((again, Date().addingTimeInterval(delay)))
+                retrying(file, report, delay)
+                condition.broadcast()
+                return
+            }
             // Reported before it counts as done: once the count is full the batch may end
             // and the process exit, and a report still on its way would be lost.
             finished(state.files[index], report)
@@ -168,11 +212,27 @@ enum FileScheduler {
                         condition.unlock()
                         return
                     }
-                    condition.unlock()
-                    // Outside the lock: an open-ended source waits here for its next file.
-                    let next = source.next()
-                    condition.lock()
+                    // A retry whose time has come goes first.
+                    var next: PlannedFile?
+                    if let due = state.retries.indices.min(by: { state.retries[$0].due < state.retries[$1].due }),
+                       state.retries[due].due <= Date() {
+                        next = state.retries.remove(at: due).file
+                    } else if !state.sourceDone {
+                        condition.unlock()
+                        // Outside the lock: an open-ended source waits here for its next file.
+                        next = source.next()
+                        condition.lock()
+                        if next == nil { state.sourceDone = true }
+                    }
                     guard let file = next else {
+                        // The source is done; stay while a retry waits or a file in flight may
+                        // still fail into one.
+                        let inFlight = state.slots.contains { $0 !== slot && ($0.state == .running || $0.state == .committing) }
+                        if !control.stoppedLocked && (!state.retries.isEmpty || inFlight || state.finishing > 0) {
+                            if let soonest = state.retries.map(\.due).min() { _ = condition.wait(until: soonest) } else { condition.wait() }
+                            condition.unlock()
+                            continue
+                        }
                         leave(slot)
                         condition.unlock()
                         return
@@ -269,5 +329,9 @@ private final class SchedulerState: @unchecked Sendable {
     var finishing = 0
     /// What the source still held when the run stopped.
     var unstarted: [PlannedFile] = []
+    /// The source has no more files.
+    var sourceDone = false
+    /// Failed files to be taken again, and when.
+    var retries: [(file: PlannedFile, due: Date)] = []
     var slots: [WorkerSlot] = []
 }

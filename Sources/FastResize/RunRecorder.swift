@@ -57,4 +57,26 @@ public protocol RunRecorder: Sendable {
     func finished(_ input: InputFile, report: FileReport)
     /// The run is over; `report` is its whole report.
     func runFinished(_ report: BatchReport)
+    /// Inputs on record for this output folder that the walk did not find (gone, or no longer
+    /// selected), with the outputs FastResize wrote for them: `current` still as written,
+    /// `changed` edited or replaced since.
+    func orphans(walked: [InputFile]) -> [Orphan]
+    /// An orphan's outputs were dealt with: its record goes.
+    func forget(_ orphan: Orphan)
+}
+
+/// An input on record whose file the walk no longer finds (--prune).
+public struct Orphan: Sendable, Equatable {
+    public var input: String
+    /// Where it was last read from.
+    public var path: String
+    public var current: [OutputRecord]
+    public var changed: [OutputRecord]
+
+    public init(input: String, path: String, current: [OutputRecord], changed: [OutputRecord]) {
+        self.input = input
+        self.path = path
+        self.current = current
+        self.changed = changed
+    }
 }

@@ -81,6 +81,8 @@ public struct SettingKey: Sendable, Equatable {
     public static let maxPixels = SettingKey(name: "max-pixels", kind: .value, scope: .run, default: String(FilePipeline.defaultMaxPixels))
     public static let failOn = SettingKey(name: "fail-on", kind: .value, scope: .run, default: FailOn.error.rawValue)
     public static let timeout = SettingKey(name: "timeout", kind: .value, scope: .run, default: String(Int(BatchOptions.defaultTimeout)))
+    public static let retries = SettingKey(name: "retries", kind: .value, scope: .run, default: "2")
+    public static let retryDelay = SettingKey(name: "retry-delay", kind: .value, scope: .run, default: "1")
     public static let isolate = SettingKey(name: "isolate", kind: .value, scope: .run, default: IsolationMode.auto.rawValue)
     public static let overwrite = SettingKey(name: "overwrite", kind: .flag, scope: .run)
     public static let fsync = SettingKey(name: "fsync", kind: .flag, scope: .run, default: "true")
@@ -94,6 +96,7 @@ public struct SettingKey: Sendable, Equatable {
     public static let dryRun = SettingKey(name: "dry-run", kind: .flag, scope: .run)
     public static let state = SettingKey(name: "state", kind: .value, scope: .run, default: "OUTPUT/\(StateLocation.defaultPath)")
     public static let force = SettingKey(name: "force", kind: .flag, scope: .run)
+    public static let prune = SettingKey(name: "prune", kind: .flag, scope: .run)
     // Which config file.
     public static let config = SettingKey(name: "config", kind: .value, scope: .locator)
 
@@ -102,8 +105,8 @@ public struct SettingKey: Sendable, Equatable {
     public static let all: [SettingKey] = [
         .scale, .width, .height, .fit, .fill, .gravity, .enlarge, .filter, .format, .quality, .progressive,
         .lossless, .lossy, .compressionLevel, .background, .autoOrient, .keepProfile, .keepMetadata, .linear,
-        .firstFrame, .name, .output, .profile, .jobs, .memoryLimit, .maxPixels, .failOn, .timeout, .isolate,
-        .overwrite, .fsync, .include, .exclude, .caseSensitive, .followSymlinks, .report, .quiet, .verbose, .dryRun, .state, .force,
+        .firstFrame, .name, .output, .profile, .jobs, .memoryLimit, .maxPixels, .failOn, .timeout, .retries, .retryDelay, .isolate,
+        .overwrite, .fsync, .include, .exclude, .caseSensitive, .followSymlinks, .report, .quiet, .verbose, .dryRun, .state, .force, .prune,
         .config,
     ]
 

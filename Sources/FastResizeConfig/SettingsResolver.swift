@@ -421,6 +421,7 @@ public enum SettingsResolver {
         options.exclude = read.list(.exclude).map { GlobPattern($0, caseSensitive: caseSensitive) }
         options.followSymlinks = read.flag(.followSymlinks) ?? false
         options.fsync = read.flag(.fsync) ?? true
+        options.prune = read.flag(.prune) ?? false
         if let limit = try read.value(.memoryLimit, { text, option throws(UsageError) in
             // Under a megabyte not even a thumbnail's rows fit: a typo (a unit left out), not a budget.
             let limit = try OptionParsing.byteSize(text, for: option)
@@ -436,6 +437,20 @@ public enum SettingsResolver {
             return seconds
         }) {
             options.timeout = timeout
+        }
+        if let retries = try read.value(.retries, { text, option throws(UsageError) in
+            let retries = try OptionParsing.integer(text, in: 0...100, for: option)
+            return retries
+        }) {
+            options.retries = retries
+        }
+        if let delay = try read.value(.retryDelay, { text, option throws(UsageError) -> Double in
+            guard Double(text.trimmingCharacters(in: .whitespaces)) != 0 else { return 0 }
+            let seconds = try OptionParsing.positiveNumber(text, for: option)
+            try OptionParsing.atMost(seconds, 3600, text, for: option)
+            return seconds
+        }) {
+            options.retryDelay = delay
         }
         if let isolation: IsolationMode = try read.value(.isolate, OptionParsing.choice) { options.isolation = isolation }
         if let failOn: FailOn = try read.value(.failOn, OptionParsing.choice) { options.failOn = failOn }

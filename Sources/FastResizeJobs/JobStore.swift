@@ -187,6 +187,8 @@ public protocol JobStore: Sendable {
     /// state, with the outputs now on disk, replaces the old.
     func finishAttempt(_ attempt: Int64?, job: Int64, outputFolder: String, state: InputState,
                        stageMilliseconds: [String: Double]?, at nanoseconds: Int64) throws(StoreError)
+    /// An input gone (--prune): its outputs' records go, its attempts stay as history.
+    func markRemoved(outputFolder: String, input: String, at nanoseconds: Int64) throws(StoreError)
     /// An input found unchanged by its content under a new stamp (touched, copied): the new stamp kept.
     func restamp(outputFolder: String, input: String, stamp: FileStamp, at nanoseconds: Int64) throws(StoreError)
     /// The attempts of a job, in the order they started.

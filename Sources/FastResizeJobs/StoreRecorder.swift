@@ -181,6 +181,28 @@ public final class StoreRecorder: RunRecorder, Sendable {
         }
     }
 
+    public func orphans(walked: [InputFile]) -> [Orphan] {
+        let found = Set(walked.map(\.relativePath))
+        return known().values.filter { !found.contains($0.input) && !$0.outputs.isEmpty }
+            .sorted { $0.input < $1.input }
+            .map { state in
+                let current = state.outputs.filter(Self.isAsWritten)
+                let changed = state.outputs.filter { output in !current.contains { $0.path == output.path } }
+                    .filter { FileSystem.exists($0.path) }
+                return Orphan(input: state.input, path: state.path, current: current.map(Self.record),
+                              changed: changed.map(Self.record))
+            }
+    }
+
+    public func forget(_ orphan: Orphan) {
+        guard job != nil else { return }
+        do throws(StoreError) {
+            try store.markRemoved(outputFolder: outputFolder, input: orphan.input, at: Self.now)
+        } catch {
+            note(error)
+        }
+    }
+
     public func runFinished(_ report: BatchReport) {
         guard let job else { return }
         let status: JobStatus = report.summary.stoppedBy == nil ? .finished : .interrupted

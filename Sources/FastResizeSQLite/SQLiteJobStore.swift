@@ -289,6 +289,16 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func markRemoved(outputFolder: String, input: String, at nanoseconds: Int64) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: """
+                DELETE FROM output WHERE file_id IN (SELECT id FROM file WHERE output_folder = ? AND input = ?)
+                """, arguments: [outputFolder, input])
+            try db.execute(sql: "UPDATE file SET status = 'removed', stamped_ns = ? WHERE output_folder = ? AND input = ?",
+                           arguments: [nanoseconds, outputFolder, input])
+        }
+    }
+
     public func restamp(outputFolder: String, input: String, stamp: FileStamp, at nanoseconds: Int64) throws(StoreError) {
         try write { db in
             try db.execute(sql: """

@@ -31,8 +31,17 @@ final class Console: BatchEventSubscriber {
     }
 
     func receive(_ event: BatchEvent) {
-        guard case .finished(let file, let done, let total, let elapsed) = event else { return }
-        update(file, done: done, total: total, elapsed: elapsed)
+        switch event {
+        case .finished(let file, let done, let total, let elapsed):
+            update(file, done: done, total: total, elapsed: elapsed)
+        case .retrying(let failure, let attempt, let attempts, let delay):
+            // Said as it happens (not quiet: a failure that may recur is worth knowing about).
+            guard !quiet else { return }
+            error("\(failure.input): \(failure.error ?? "failed"); trying again in \(String(format: "%.1f", delay)) s "
+                  + "(attempt \(attempt) of \(attempts))")
+        default:
+            return
+        }
     }
 
     /// After each file: its error (or, with --verbose, its line) and the progress line.
@@ -100,6 +109,7 @@ final class Console: BatchEventSubscriber {
         if p.symbolicLinks > 0 {
             passed.append("\(p.symbolicLinks) symbolic link\(p.symbolicLinks == 1 ? "" : "s") skipped, see --follow-symlinks")
         }
+        if s.removed > 0 { passed.append("\(s.removed) gone, FastResize's outputs of \(s.removed == 1 ? "it" : "them") removed") }
         let aside = passed.isEmpty ? "" : "; " + passed.joined(separator: ", ")
         if s.total == s.notImages && s.stoppedBy == nil {
             let reasons = (s.notImages > 0 ? ["\(s.notImages) file\(s.notImages == 1 ? "" : "s") not images"] : []) + passed
@@ -162,6 +172,11 @@ final class Console: BatchEventSubscriber {
         case .failed: return "\(file.input): \(file.error ?? "failed")"
         case .cancelled: return "\(file.input): not started (stopped)"
         case .planned: return "\(file.input): planned"
+        case .removed:
+            let removed = file.outputs.filter { $0.status == .removed }.map(\.path)
+            let kept = file.outputs.filter { $0.status == .skipped }.map(\.path)
+            return "\(file.input): gone" + (removed.isEmpty ? "" : "; removed \(removed.joined(separator: ", "))")
+                + (kept.isEmpty ? "" : "; kept, changed since written: \(kept.joined(separator: ", "))")
         }
     }
 

@@ -87,6 +87,12 @@ struct SettingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Give up a file that takes longer than this many seconds (default 120; 0 for no limit).", valueName: "seconds"))
     var timeout: String?
 
+    @Option(help: ArgumentHelp("Try a file again this many times when its failure may not recur (an I/O error, a timeout, a crashed worker); 0 for never (default 2).", valueName: "N"))
+    var retries: String?
+
+    @Option(help: ArgumentHelp("Seconds before the first retry, doubled for each one after, with jitter (default 1).", valueName: "seconds"))
+    var retryDelay: String?
+
     @Option(help: ArgumentHelp("Damage that fails a file: none (draw truncated files as far as they go), truncated, error (the default) or warning (even damage a decoder recovers from).", valueName: "level"))
     var failOn: String?
 
@@ -128,6 +134,9 @@ struct SettingOptions: ParsableArguments {
 
     @Flag(inversion: .prefixedNo, help: "Make every file again, even those the job store says are up to date.")
     var force: Bool?
+
+    @Flag(inversion: .prefixedNo, help: "Remove the outputs FastResize wrote for inputs that are gone or no longer selected (the job store says which).")
+    var prune: Bool?
 
     @Flag(name: .shortAndLong, inversion: .prefixedNo, help: "Print only errors.")
     var quiet: Bool?
@@ -185,6 +194,8 @@ struct ClearedSettings: ParsableArguments {
     @Flag(help: .hidden) var noMaxPixels = false
     @Flag(help: .hidden) var noTimeout = false
     @Flag(help: .hidden) var noFailOn = false
+    @Flag(help: .hidden) var noRetries = false
+    @Flag(help: .hidden) var noRetryDelay = false
     @Flag(help: .hidden) var noIsolate = false
     @Flag(help: .hidden) var noName = false
     @Flag(help: .hidden) var noJobs = false

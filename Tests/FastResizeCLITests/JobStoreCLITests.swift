@@ -53,6 +53,22 @@ import TestSupport
         #expect(try loadReport(scratch.path("r.json")).files.allSatisfy { $0.reason == .exists })
     }
 
+    /// --prune through the process: a deleted input's output goes, the summary says so; a bad
+    /// --retries is refused before anything is done.
+    @Test func pruneAndRetriesOptions() throws {
+        let scratch = try ScratchFolder()
+        for name in ["a", "b"] { try scratch.write(try Inputs.jpeg(300, 200), to: "in/\(name).jpg") }
+        #expect(try CommandRunner.run(["in", "-o", "out", "--width", "50"], in: scratch.url).status == 0)
+        try FileManager.default.removeItem(atPath: scratch.path("in/b.jpg"))
+        let pruned = try CommandRunner.run(["in", "-o", "out", "--width", "50", "--prune", "--report", "r.json"], in: scratch.url)
+        #expect(pruned.status == 0 && pruned.stderr.contains("1 gone, FastResize's outputs of it removed"), "\(pruned.stderr)")
+        #expect(scratch.files(under: "out") == ["a.jpg"])
+        let report = try loadReport(scratch.path("r.json"))
+        #expect(report.summary.removed == 1 && report.files.contains { $0.status == .removed && $0.input == "in/b.jpg" })
+        let bad = try CommandRunner.run(["in", "-o", "out", "--width", "50", "--retries", "-1"], in: scratch.url)
+        #expect(bad.status == 2 && bad.stderr.contains("--retries"), "\(bad.stderr)")
+    }
+
     /// --state puts the store elsewhere; --no-state keeps none.
     @Test func stateOptionPlacesTheStore() throws {
         let scratch = try ScratchFolder()

@@ -133,7 +133,7 @@ private func contents(_ path: String) throws -> Data {
         try scratch.write(try Inputs.png(6000, 4000), to: "in/victim.png")
         for i in 0..<3 { try scratch.write(try Inputs.png(30, 20), to: "in/ok\(i).png") }
         let run = try RunningBatch(["in", "-o", "out", "--width", "10", "--isolate", "all", "-j", "1",
-                                    "--report", "report.json"], in: scratch.url)
+                                    "--report", "report.json", "--retries", "0"], in: scratch.url)
         // Largest file first: the first worker's first file is the victim.
         var worker: pid_t?
         let deadline = Date().addingTimeInterval(30)
@@ -149,6 +149,22 @@ private func contents(_ path: String) throws -> Data {
         #expect(stderr.contains("in/victim.png: the decoder crashed (signal 11, Segmentation fault)"), "\(stderr)")
         #expect(scratch.files(under: "out") == ["ok0.png", "ok1.png", "ok2.png"])
         #expect(!scratch.files().contains { $0.hasSuffix(AtomicFile.temporarySuffix) })
+
+        // With retries (the default), a crash that does not recur costs one attempt, not the file.
+        let again = try RunningBatch(["in", "-o", "retried", "--width", "10", "--isolate", "all", "-j", "1",
+                                      "--retry-delay", "0.1"], in: scratch.url)
+        var first: pid_t?
+        while first == nil && Date() < deadline.addingTimeInterval(30) {
+            first = Self.children(of: again.process.processIdentifier).first
+            if first == nil { usleep(2_000) }
+        }
+        usleep(100_000)
+        kill(try #require(first, "no worker process appeared"), SIGSEGV)
+        let (retriedStatus, retriedErrors) = again.finish()
+        #expect(retriedStatus == 0, "\(retriedErrors)")
+        #expect(retriedErrors.contains("in/victim.png: the decoder crashed (signal 11, Segmentation fault)")
+                && retriedErrors.contains("trying again in 0.") && retriedErrors.contains("(attempt 2 of 3)"), "\(retriedErrors)")
+        #expect(scratch.files(under: "retried") == ["ok0.png", "ok1.png", "ok2.png", "victim.png"])
     }
 
     static func children(of pid: pid_t) -> [pid_t] {

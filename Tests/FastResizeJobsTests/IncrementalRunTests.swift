@@ -12,7 +12,7 @@ import TestSupport
 
     /// One run of `folder/in` into `folder/out` recorded in `folder/state.db`.
     static func run(_ folder: ScratchFolder, decoder: SlowDecoder, settings: ResizeSettings = settings, force: Bool = false,
-                    overwrite: Bool = false) throws -> BatchReport {
+                    overwrite: Bool = false, prune: Bool = false) throws -> BatchReport {
         let store = try SQLiteJobStore(path: folder.path("state.db"))
         let fingerprint = settings.fingerprint
         let job = try store.createJob(JobRecord(status: .running, createdNs: 1, command: ["test"], settings: "{}",
@@ -21,6 +21,7 @@ import TestSupport
         var options = BatchOptions(inputs: [folder.path("in")], outputDirectory: folder.path("out"), outputs: [settings],
                                    overwrite: overwrite, jobs: 2)
         options.timeout = nil
+        options.prune = prune
         var runner = BatchRunner(options: options, codecs: FakeCodecs.registry(decoder))
         let recorder = StoreRecorder(store: store, job: job, outputFolder: folder.path("out"), fingerprint: fingerprint,
                                      force: force)
@@ -161,6 +162,32 @@ import TestSupport
         #expect(written.outputs.first?.contentHash?.hasPrefix("xxh3-128:") == true)
         let states = try store.inputStates(outputFolder: folder.path("out"))
         #expect(states["name0.bmp"]?.attempts == 1 && states["broken.bmp"]?.status == "failed")
+    }
+
+    /// --prune removes the outputs FastResize wrote for inputs that are gone — not one edited
+    /// since, and nothing without --prune — and the record goes, so the next run has nothing to prune.
+    @Test func pruneRemovesOnlyWhatItWrote() throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(4, in: folder)
+        _ = try Self.run(folder, decoder: SlowDecoder(delay: 0))
+        for gone in ["name1", "name2"] { try FileManager.default.removeItem(atPath: folder.path("in/\(gone).bmp")) }
+        try folder.write(Array("touched up by hand\n".utf8), to: "out/name2.png")
+        let unpruned = try Self.run(folder, decoder: SlowDecoder(delay: 0))
+        #expect(unpruned.summary.removed == 0 && FileManager.default.fileExists(atPath: folder.path("out/name1.png")))
+
+        let pruned = try Self.run(folder, decoder: SlowDecoder(delay: 0), prune: true)
+        // Both gone inputs are listed `removed` (their records are); each output says what became of it.
+        #expect(pruned.summary.removed == 2 && pruned.summary.total == 2 && pruned.summary.failed == 0)
+        let removed = try #require(pruned.files.first { $0.input == folder.path("in/name1.bmp") })
+        #expect(removed.status == .removed && removed.outputs.map(\.status) == [.removed])
+        #expect(!FileManager.default.fileExists(atPath: folder.path("out/name1.png")))
+        let kept = try #require(pruned.files.first { $0.input == folder.path("in/name2.bmp") })
+        #expect(kept.status == .removed && kept.outputs.map(\.status) == [.skipped] && kept.outputs.first?.reason == .exists)
+        #expect(try String(contentsOfFile: folder.path("out/name2.png"), encoding: .utf8) == "touched up by hand\n")
+        #expect(FileManager.default.fileExists(atPath: folder.path("out/name0.png")))
+
+        let again = try Self.run(folder, decoder: SlowDecoder(delay: 0), prune: true)
+        #expect(again.summary.removed == 0 && again.files.count == 2 && again.summary.skipped == 2)
     }
 
     /// Moves every input a few seconds into the past, out of the window where a stamp alone is not trusted.

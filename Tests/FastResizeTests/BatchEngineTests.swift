@@ -131,6 +131,7 @@ import TestSupport
                 case .outputWritten(let input, _): return "\(stem(input)) written"
                 case .finished(let report, let done, let total, _):
                     return "\(stem(report.input)) finished \(done)/\(total.map(String.init) ?? "?")"
+                case .retrying(let failure, let attempt, _, _): return "\(stem(failure.input)) retrying \(attempt)"
                 case .runFinished: return "run finished"
                 }
             }
@@ -226,5 +227,82 @@ import TestSupport
         #expect(decoded == errors)
         #expect(decoded.map(\.description) == errors.map(\.description))
         #expect(FailureKind.allCases.filter(\.retryable) == [.timeout, .crashed, .io, .cancelled])
+    }
+}
+
+/// --retries: a failure that may not recur is tried again after a backoff; one that always
+/// recurs is not; a stop drops the retries still waiting.
+@Suite struct RetryTests {
+    /// A file that times out once (its first decode is slow) is written at its second attempt,
+    /// which the report counts; the retry is announced to subscribers with its delay.
+    @Test func aTimeoutIsTriedAgain() throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(1, in: folder)
+        let decoder = SlowDecoder(delay: 1.0, slowDecodes: 1)
+        let runner = BatchEngineTests.runner(folder, decoder: decoder, jobs: 1) { options in
+            options.timeout = 0.2
+            options.retries = 2
+            options.retryDelay = 0.05
+        }
+        let events = BatchEngineTests.Recorder()
+        let report = runner.run(runner.plan(), events: [events])
+        let file = try #require(report.files.first)
+        #expect(report.files.count == 1)
+        #expect(file.status == .written && file.attempts == 2, "\(file)")
+        #expect(decoder.decodes == 2)
+        let retries = events.events.compactMap { event -> (Int, Int, Double)? in
+            guard case .retrying(let failure, let attempt, let of, let delay) = event else { return nil }
+            #expect(failure.errorKind == .timeout)
+            return (attempt, of, delay)
+        }
+        #expect(retries.count == 1 && retries.first?.0 == 2 && retries.first?.1 == 3)
+        // Backoff with jitter: the first delay within [0.5, 1.5) × 0.05 s.
+        #expect(retries.first.map { $0.2 >= 0.025 && $0.2 < 0.075 } == true)
+        #expect(report.summary.written == 1 && report.summary.failed == 0)
+    }
+
+    /// A file that keeps timing out fails after 1 + retries attempts, with its last failure.
+    @Test func retriesEnd() throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(1, in: folder)
+        let decoder = SlowDecoder(delay: 0.6)
+        let runner = BatchEngineTests.runner(folder, decoder: decoder, jobs: 1) { options in
+            options.timeout = 0.1
+            options.retries = 2
+            options.retryDelay = 0.01
+        }
+        let report = runner.run(runner.plan())
+        let file = try #require(report.files.first)
+        #expect(file.status == .failed && file.errorKind == .timeout && file.attempts == 3, "\(file)")
+        #expect(report.summary.failed == 1 && report.files.count == 1)
+    }
+
+    /// A corrupt file is never tried again: its failure would recur.
+    @Test func corruptIsNotTriedAgain() throws {
+        let folder = try ScratchFolder()
+        try folder.write(Array("BM this is not a bitmap".utf8), to: "in/bad.bmp")
+        let decoder = SlowDecoder(delay: 0)
+        let runner = BatchEngineTests.runner(folder, decoder: decoder, jobs: 2) { $0.retryDelay = 0.01 }
+        let events = BatchEngineTests.Recorder()
+        let report = runner.run(runner.plan(), events: [events])
+        #expect(report.files.first?.errorKind == .corrupt && report.files.first?.attempts == nil)
+        #expect(!events.events.contains { if case .retrying = $0 { true } else { false } })
+    }
+
+    /// A stop while a retry waits out its backoff ends the run at once; the file's failure stands.
+    @Test func aStopDropsWaitingRetries() throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(1, in: folder)
+        let runner = BatchEngineTests.runner(folder, decoder: SlowDecoder(delay: 0.5), jobs: 1) { options in
+            options.timeout = 0.1
+            options.retries = 3
+            options.retryDelay = 30
+        }
+        let control = BatchControl()
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.4) { control.stop(signal: SIGTERM) }
+        let start = Date()
+        let report = runner.run(runner.plan(), control: control)
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(report.files.count == 1 && report.files.first?.errorKind == .timeout && report.files.first?.attempts == nil)
     }
 }

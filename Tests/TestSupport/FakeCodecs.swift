@@ -9,10 +9,14 @@ import Synchronization
 /// size after sleeping `delay` seconds, counting how many decodes run at once.
 public final class SlowDecoder: ImageDecoding, @unchecked Sendable {
     public let delay: Double
+    /// Only the first this many decodes take `delay`; later ones are instant (a file that is
+    /// slow once, then fine: a retry's case).
+    public let slowDecodes: Int
     private let counts = Mutex((running: 0, peak: 0, total: 0, probes: 0))
 
-    public init(delay: Double) {
+    public init(delay: Double, slowDecodes: Int = .max) {
         self.delay = delay
+        self.slowDecodes = slowDecodes
     }
 
     /// The most decodes that ever ran at the same time, and how many ran in all.
@@ -33,13 +37,14 @@ public final class SlowDecoder: ImageDecoding, @unchecked Sendable {
         guard data.count >= 26 else { throw .decodeFailed(FakeCodecs.input, "short header") }
         let width = Int(data.loadUnaligned(fromByteOffset: 18, as: Int32.self).littleEndian)
         let height = abs(Int(data.loadUnaligned(fromByteOffset: 22, as: Int32.self).littleEndian))
-        counts.withLock { counts in
+        let slow = counts.withLock { counts in
             counts.running += 1
             counts.total += 1
             counts.peak = max(counts.peak, counts.running)
+            return counts.total <= slowDecodes
         }
         defer { counts.withLock { $0.running -= 1 } }
-        Thread.sleep(forTimeInterval: delay)
+        if slow { Thread.sleep(forTimeInterval: delay) }
         return TestImages.pattern(width: width, height: height, format: .rgb)
     }
 }

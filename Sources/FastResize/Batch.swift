@@ -481,6 +481,7 @@ public struct BatchRunner: Sendable {
                                     ms: Date().timeIntervalSince(start) * 1000)
             report.stageMilliseconds = clock.seconds.isEmpty ? nil : clock.milliseconds
             report.decode = plan?.decode
+            report.inputPixels = file.info.map { $0.width * $0.height }
             // Every file the run tried to make is on record, failed ones included; those it left
             // alone (up to date, in the way, not images) are not. Here, on the worker's (or the
             // committer's) thread, once its outputs are in place: not under the scheduler's lock.

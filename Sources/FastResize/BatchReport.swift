@@ -51,6 +51,8 @@ public struct FileReport: Sendable, Codable, Equatable {
     public var stageMilliseconds: [String: Double]?
     /// How the file was decoded (rows, whole, frames), for a file making one output.
     public var decode: DecodeMode?
+    /// The input's pixels (width × height, as its header says), once it was read.
+    public var inputPixels: Int?
 
     /// A file's outcome; a failed or cancelled file's planned outputs that were not written take
     /// its status (and, when it failed, its error's kind).
@@ -81,7 +83,8 @@ public struct FileReport: Sendable, Codable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case input, status, reason, outputs, error, errorKind = "error_kind", ms, attempts, stageMilliseconds = "stage_ms", decode
+        case input, status, reason, outputs, error, errorKind = "error_kind", ms, attempts, stageMilliseconds = "stage_ms", decode,
+             inputPixels = "input_pixels"
     }
 }
 

@@ -156,6 +156,50 @@ public struct AttemptRecord: Sendable, Codable, Equatable {
     }
 }
 
+/// What an attempt read: the input's bytes and pixels (for the figures of `jobs stats`).
+public struct AttemptInput: Sendable, Equatable {
+    public var bytes: Int?
+    public var pixels: Int?
+
+    public init(bytes: Int?, pixels: Int?) {
+        self.bytes = bytes
+        self.pixels = pixels
+    }
+}
+
+/// The figures a user asks of past runs: how fast, how much in and out, what failed, what was slow.
+public struct JobStats: Sendable, Codable, Equatable {
+    public var jobs = 0
+    public var written = 0, skipped = 0, failed = 0
+    /// Seconds the jobs ran, together.
+    public var seconds = 0.0
+    /// Over the attempts that wrote: inputs read and outputs written, in bytes, and input megapixels.
+    public var bytesIn = 0, bytesOut = 0
+    public var megapixels = 0.0
+    public var filesPerSecond = 0.0
+    public var megapixelsPerSecond = 0.0
+    /// Failed attempts by their kind.
+    public var failuresByKind: [String: Int] = [:]
+    /// The slowest attempts that wrote, slowest first.
+    public var slowest: [Slow] = []
+
+    public struct Slow: Sendable, Codable, Equatable {
+        public var job: Int64
+        public var input: String
+        public var seconds: Double
+        public var megapixels: Double?
+
+        public init(job: Int64, input: String, seconds: Double, megapixels: Double?) {
+            self.job = job
+            self.input = input
+            self.seconds = seconds
+            self.megapixels = megapixels
+        }
+    }
+
+    public init() {}
+}
+
 /// Why a job store could not do what was asked, in words a user can act on.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var description: String
@@ -184,9 +228,11 @@ public protocol JobStore: Sendable {
     /// outputs recorded as FastResize's before any is written. Returns the attempt's id.
     func startAttempt(job: Int64, outputFolder: String, state: InputState, at nanoseconds: Int64) throws(StoreError) -> Int64
     /// An attempt ends (`attempt` nil for a file that failed before it started): the input's new
-    /// state, with the outputs now on disk, replaces the old.
+    /// state, with the outputs now on disk, replaces the old; `input` says what was read.
     func finishAttempt(_ attempt: Int64?, job: Int64, outputFolder: String, state: InputState,
-                       stageMilliseconds: [String: Double]?, at nanoseconds: Int64) throws(StoreError)
+                       stageMilliseconds: [String: Double]?, input: AttemptInput, at nanoseconds: Int64) throws(StoreError)
+    /// Figures over the jobs of the store (the newest `limit`, or all).
+    func stats(limit: Int?) throws(StoreError) -> JobStats
     /// An input gone (--prune): its outputs' records go, its attempts stay as history.
     func markRemoved(outputFolder: String, input: String, at nanoseconds: Int64) throws(StoreError)
     /// An input found unchanged by its content under a new stamp (touched, copied): the new stamp kept.

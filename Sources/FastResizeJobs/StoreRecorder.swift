@@ -175,7 +175,8 @@ public final class StoreRecorder: RunRecorder, Sendable {
                                failure: report.error, stampedNs: startedNs, outputs: outputs + kept)
         do throws(StoreError) {
             try store.finishAttempt(attempt, job: job, outputFolder: outputFolder, state: state,
-                                    stageMilliseconds: report.stageMilliseconds, at: Self.now)
+                                    stageMilliseconds: report.stageMilliseconds,
+                                    input: AttemptInput(bytes: input.stamp?.size, pixels: report.inputPixels), at: Self.now)
         } catch {
             note(error)
         }

@@ -187,6 +187,12 @@ public final class SQLiteJobStore: JobStore {
                 CREATE INDEX attempt_file ON attempt (file_id);
                 """)
         }
+        migrator.registerMigration("v2: what each attempt read") { db in
+            try db.execute(sql: """
+                ALTER TABLE attempt ADD COLUMN input_bytes INTEGER;
+                ALTER TABLE attempt ADD COLUMN input_pixels INTEGER;
+                """)
+        }
         return migrator
     }
 
@@ -270,22 +276,70 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func finishAttempt(_ attempt: Int64?, job: Int64, outputFolder: String, state: InputState,
-                              stageMilliseconds: [String: Double]?, at nanoseconds: Int64) throws(StoreError) {
+                              stageMilliseconds: [String: Double]?, input: AttemptInput, at nanoseconds: Int64) throws(StoreError) {
         try write { db in
             let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: attempt == nil, db: db)
             let values: [(any DatabaseValueConvertible)?] = [state.status, nanoseconds, state.failureKind, state.failure,
-                                                             stageMilliseconds.map(Self.json), Self.json(state.outputs)]
+                                                             stageMilliseconds.map(Self.json), Self.json(state.outputs),
+                                                             input.bytes, input.pixels]
             if let attempt {
                 try db.cachedStatement(sql: """
-                    UPDATE attempt SET status = ?, finished_ns = ?, failure_kind = ?, failure = ?, stage_ms = ?, outputs = ?
+                    UPDATE attempt SET status = ?, finished_ns = ?, failure_kind = ?, failure = ?, stage_ms = ?, outputs = ?,
+                                       input_bytes = ?, input_pixels = ?
                     WHERE id = ?
                     """).execute(arguments: StatementArguments(values + [attempt]))
             } else {
                 try db.execute(sql: """
-                    INSERT INTO attempt (status, finished_ns, failure_kind, failure, stage_ms, outputs, job_id, file_id, started_ns)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO attempt (status, finished_ns, failure_kind, failure, stage_ms, outputs, input_bytes, input_pixels,
+                                         job_id, file_id, started_ns)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: StatementArguments(values + [job, file, nanoseconds]))
             }
+        }
+    }
+
+    public func stats(limit: Int?) throws(StoreError) -> JobStats {
+        try read { db in
+            var stats = JobStats()
+            let jobs = try Row.fetchAll(db, sql: "SELECT id, counts FROM job ORDER BY id DESC LIMIT ?", arguments: [limit ?? -1])
+            stats.jobs = jobs.count
+            guard let oldest: Int64 = jobs.last?["id"] else { return stats }
+            for row in jobs {
+                guard let counts: JobCounts = Self.decoded(row["counts"]) else { continue }
+                stats.written += counts.written
+                stats.skipped += counts.skipped
+                stats.failed += counts.failed
+                stats.seconds += counts.seconds
+            }
+            var megapixels = 0.0
+            let written = try Row.fetchCursor(db, sql: """
+                SELECT input_bytes, input_pixels, outputs FROM attempt WHERE job_id >= ? AND status = 'written'
+                """, arguments: [oldest])
+            while let row = try written.next() {
+                stats.bytesIn += row["input_bytes"] ?? 0
+                megapixels += Double(row["input_pixels"] ?? 0) / 1e6
+                let outputs: [OutputState] = Self.decoded(row["outputs"]) ?? []
+                stats.bytesOut += outputs.reduce(0) { $0 + ($1.size ?? 0) }
+            }
+            stats.megapixels = megapixels
+            if stats.seconds > 0 {
+                stats.filesPerSecond = Double(stats.written) / stats.seconds
+                stats.megapixelsPerSecond = megapixels / stats.seconds
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT failure_kind, count(*) AS n FROM attempt WHERE job_id >= ? AND status = 'failed' GROUP BY failure_kind
+                """, arguments: [oldest]) {
+                stats.failuresByKind[row["failure_kind"] ?? "unknown"] = row["n"]
+            }
+            stats.slowest = try Row.fetchAll(db, sql: """
+                SELECT attempt.job_id, file.path, attempt.finished_ns - attempt.started_ns AS ns, attempt.input_pixels
+                FROM attempt JOIN file ON file.id = attempt.file_id
+                WHERE attempt.job_id >= ? AND attempt.status = 'written' ORDER BY ns DESC LIMIT 5
+                """, arguments: [oldest]).map { row in
+                JobStats.Slow(job: row["job_id"], input: row["path"], seconds: Double(row["ns"] as Int64? ?? 0) / 1e9,
+                              megapixels: (row["input_pixels"] as Int?).map { Double($0) / 1e6 })
+            }
+            return stats
         }
     }
 

@@ -188,3 +188,103 @@ private extension String {
         count >= width ? self + " " : self + String(repeating: " ", count: width - count)
     }
 }
+
+/// `fastresize jobs resume [ID]`: runs an interrupted job's command again, in the folder it was
+/// given in — the store then makes only what that job did not finish.
+struct JobsResumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fastresize jobs resume",
+        abstract: "Run an interrupted job's command again (default: the newest job, if it was interrupted); only what it did not finish is made.",
+        discussion: "The command runs as it was typed, in the folder it was typed in; FASTRESIZE_* variables are today's."
+    )
+
+    @Argument(help: "The job's id (from fastresize jobs).")
+    var id: Int64?
+
+    @OptionGroup var store: StoreOptions
+
+    /// The job to resume, checked: it must be interrupted (its process gone), not finished or running.
+    func job() throws(UsageError) -> JobRecord {
+        let opened = try store.open()
+        do throws(StoreError) {
+            if let id {
+                guard let job = try opened.job(id).map(JobsFormat.alive) else { throw StoreError("no job \(id) in \(opened.location)") }
+                guard job.status == .interrupted else {
+                    throw StoreError("job \(id) is \(job.status.rawValue), not interrupted: nothing to resume")
+                }
+                return job
+            }
+            // The newest job, when it is the one interrupted (an older one is resumed by its id:
+            // once resumed, the newest job is the run that finished it).
+            guard let job = try opened.jobs(limit: 1).map(JobsFormat.alive).first else {
+                throw StoreError("no job in \(opened.location)")
+            }
+            guard job.status == .interrupted else {
+                throw StoreError("no interrupted job to resume: the newest, \(job.id), is \(job.status.rawValue) (give an id to resume an older one)")
+            }
+            return job
+        } catch {
+            throw UsageError(error.description)
+        }
+    }
+
+    /// Becomes the job's command (exec: the same program, its arguments, its folder); returns only on failure.
+    func resume() throws(UsageError) -> Never {
+        let job = try job()
+        FileHandle.standardError.write(Data("resuming job \(job.id): fastresize \(job.command.joined(separator: " ")) (in \(job.workingDirectory))\n".utf8))
+        guard FileSystemPath.withCString(job.workingDirectory, { chdir($0) }) == 0 else {
+            throw UsageError("cannot enter \(job.workingDirectory), where job \(job.id) ran: \(String(cString: strerror(errno)))")
+        }
+        let program = FastResizeCommand.executablePath
+        let arguments = [program] + job.command
+        // Each argument as the bytes it was given as (a file name need not be UTF-8).
+        var pointers = arguments.map { argument in FileSystemPath.withCString(argument) { strdup($0) } } + [nil]
+        execv(program, &pointers)
+        throw UsageError("cannot run \(program): \(String(cString: strerror(errno)))")
+    }
+}
+
+/// `fastresize jobs stats`: the figures over past jobs.
+struct JobsStatsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fastresize jobs stats",
+        abstract: "Figures over past jobs: files and megapixels per second, bytes in and out, failures by kind, the slowest files."
+    )
+
+    @OptionGroup var store: StoreOptions
+
+    @Option(help: ArgumentHelp("Over the newest N jobs (default: all).", valueName: "N"))
+    var last: Int?
+
+    func report() throws(UsageError) -> String {
+        let opened = try store.open()
+        let stats: JobStats
+        do throws(StoreError) {
+            stats = try opened.stats(limit: last)
+        } catch {
+            throw UsageError(error.description)
+        }
+        if store.json { return StoreOptions.json(stats) }
+        func megabytes(_ bytes: Int) -> String {
+            bytes < 1_000_000 ? String(format: "%.1f kB", Double(bytes) / 1e3) : String(format: "%.1f MB", Double(bytes) / 1e6)
+        }
+        var lines = [
+            "\(stats.jobs) job\(stats.jobs == 1 ? "" : "s"): \(stats.written) written, \(stats.skipped) skipped, \(stats.failed) failed "
+                + "in \(JobsFormat.seconds(stats.seconds))",
+            String(format: "  speed     %.1f files/s, %.1f megapixels/s (%.1f megapixels read)", stats.filesPerSecond,
+                   stats.megapixelsPerSecond, stats.megapixels),
+            "  bytes     \(megabytes(stats.bytesIn)) read, \(megabytes(stats.bytesOut)) written"
+                + (stats.bytesIn > 0 ? String(format: " (%.1f%%)", 100 * Double(stats.bytesOut) / Double(stats.bytesIn)) : ""),
+        ]
+        if !stats.failuresByKind.isEmpty {
+            lines.append("  failures  " + stats.failuresByKind.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+        }
+        if !stats.slowest.isEmpty { lines.append("  slowest") }
+        for slow in stats.slowest {
+            let size = slow.megapixels.map { String(format: ", %.1f megapixels", $0) } ?? ""
+            let took = slow.seconds < 10 ? String(format: "%6.0f ms", slow.seconds * 1000) : JobsFormat.seconds(slow.seconds)
+            lines.append(FileSystemPath.shown("    \(took)  \(slow.input) (job \(slow.job)\(size))", controls: true))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

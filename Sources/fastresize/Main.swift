@@ -39,6 +39,16 @@ enum Main {
             // Started by a run's --isolate: requests on stdin carry every setting.
             FastResizeCommand.serveAsWorker()
             exit(0)
+        case "jobs" where arguments.dropFirst().first == "resume":
+            let command = parsed(JobsResumeCommand.self, Array(arguments.dropFirst(2)))
+            do {
+                try command.resume()
+            } catch {
+                FileHandle.standardError.write(Data(("Error: " + error.message + "\n").utf8))
+                exit(2)
+            }
+        case "jobs" where arguments.dropFirst().first == "stats":
+            printReport(JobsStatsCommand.self, Array(arguments.dropFirst(2))) { command throws(UsageError) in try command.report() }
         case "jobs" where arguments.dropFirst().first == "show":
             printReport(JobsShowCommand.self, Array(arguments.dropFirst(2))) { command throws(UsageError) in try command.report() }
         case "jobs":

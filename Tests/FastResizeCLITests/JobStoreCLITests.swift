@@ -47,6 +47,18 @@ import TestSupport
         let missing = try CommandRunner.run(["jobs", "show", "99", "-o", "out"], in: scratch.url)
         #expect(missing.status == 2 && missing.stderr.contains("no job 99"))
 
+        // The figures: 4 + 1 + 4 files written over five jobs, their megapixels and bytes.
+        let stats = try CommandRunner.run(["jobs", "stats", "-o", "out", "--json"], in: scratch.url)
+        let figures = try #require(try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any], "\(stats.stderr)")
+        #expect(figures["jobs"] as? Int == 5 && figures["written"] as? Int == 9, "\(stats.stdout)")
+        let megapixels = try #require(figures["megapixels"] as? Double)
+        // (300 + 301 + 302 + 303) × 200, then 500 × 200, then (300 + 301 + 500 + 303) × 200.
+        #expect(abs(megapixels - 0.622) < 0.001, "\(megapixels)")
+        #expect((figures["bytes_in"] as? Int ?? 0) > (figures["bytes_out"] as? Int ?? 0) && (figures["bytes_out"] as? Int ?? 0) > 0)
+        #expect((figures["slowest"] as? [[String: Any]])?.count == 5)
+        let figuresText = try CommandRunner.run(["jobs", "stats", "-o", "out"], in: scratch.url)
+        #expect(figuresText.stdout.contains("5 jobs: 9 written") && figuresText.stdout.contains("megapixels/s"), "\(figuresText.stdout)")
+
         // Without a store a run is as it always was: existing outputs are someone's, kept.
         let stateless = try CommandRunner.run(command + ["--quality", "70", "--no-state"], in: scratch.url)
         #expect(stateless.stderr.contains("nothing to do: 4 up to date"), "\(stateless.stderr)")
@@ -67,6 +79,31 @@ import TestSupport
         #expect(report.summary.removed == 1 && report.files.contains { $0.status == .removed && $0.input == "in/b.jpg" })
         let bad = try CommandRunner.run(["in", "-o", "out", "--width", "50", "--retries", "-1"], in: scratch.url)
         #expect(bad.status == 2 && bad.stderr.contains("--retries"), "\(bad.stderr)")
+    }
+
+    /// A run killed part way is finished by `jobs resume`, from its folder, with its own command:
+    /// only what it did not make is made, and the resumed job ends finished.
+    @Test func resumeFinishesAnInterruptedJob() throws {
+        let scratch = try ScratchFolder()
+        for index in 0..<120 { try scratch.write(try Inputs.jpeg(400, 300), to: "in/\(index).jpg") }
+        let run = try RunningBatch(["in", "-o", "out", "--width", "64", "-j", "1"], in: scratch.url)
+        // Killed once its job is on record and some files are made, long before the last.
+        let deadline = Date().addingTimeInterval(60)
+        while scratch.files(under: "out").count < 5 && Date() < deadline { usleep(10_000) }
+        run.signal(SIGKILL)
+        #expect(run.finish().status == 128 + SIGKILL)
+        let made = scratch.files(under: "out").filter { !$0.hasSuffix(AtomicFile.temporarySuffix) }.count
+        #expect(made < 120, "the run finished before it was killed: the test proved nothing")
+
+        // From elsewhere: the command runs in its own folder.
+        let resumed = try CommandRunner.run(["jobs", "resume", "--state", scratch.path("out/.fastresize/state.db")],
+                                            in: URL(fileURLWithPath: "/"))
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("resuming job 1: fastresize in -o out --width 64 -j 1"), "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("\(120 - made) written") || resumed.stderr.contains("written, \(made)"), "\(resumed.stderr)")
+        #expect(scratch.files(under: "out").filter { !$0.hasSuffix(AtomicFile.temporarySuffix) }.count == 120)
+        let none = try CommandRunner.run(["jobs", "resume", "-o", "out"], in: scratch.url)
+        #expect(none.status == 2 && none.stderr.contains("no interrupted job to resume: the newest, 2, is finished"), "\(none.stderr)")
     }
 
     /// --state puts the store elsewhere; --no-state keeps none.

@@ -49,7 +49,7 @@ import TestSupport
         state.outputs[0].size = 99
         state.outputs[0].modifiedNs = 300
         try store.finishAttempt(attempt, job: job, outputFolder: folder.path("out"), state: state,
-                                stageMilliseconds: ["decode": 1.5], at: 400)
+                                stageMilliseconds: ["decode": 1.5], input: AttemptInput(bytes: 10, pixels: 12), at: 400)
         let done = try #require(try store.inputStates(outputFolder: folder.path("out"))["a.bmp"])
         #expect(done.status == "written" && done.attempts == 1 && done.outputs[0].size == 99 && done.contentHash == "xxh3-128:00")
         let attempts = try store.attempts(job: job)

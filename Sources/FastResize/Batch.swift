@@ -391,14 +391,7 @@ public struct BatchRunner: Sendable {
                 }
                 events.emit(.finished(report, done: count, total: total, elapsed: Date().timeIntervalSince(start)))
             })
-        // One report per file: a retried file's last attempt, saying how many it took.
-        var last: [Int: (PlannedFile, FileReport)] = [:]
-        for (file, report) in results where last[file.position].map({ $0.0.attempt <= file.attempt }) ?? true {
-            var report = report
-            report.attempts = file.attempt > 0 ? file.attempt + 1 : nil
-            last[file.position] = (file, report)
-        }
-        var reports = last.values.sorted { $0.0.position < $1.0.position }.map(\.1)
+        var reports = Self.lastAttempts(results)
         if control.stoppedBy == nil { reports += orphans.map(prune) }
         if options.fsync { Self.syncFolders(of: &reports) }
         var report = BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
@@ -408,6 +401,21 @@ public struct BatchRunner: Sendable {
         events.emit(.runFinished(report))
         events.drain()
         return report
+    }
+
+    /// One report per file, in plan order: a retried file's last attempt, saying how many it took.
+    /// (Without retries, the reports as they are: a 10,000-file run keeps no second copy of them.)
+    private static func lastAttempts(_ results: [(PlannedFile, FileReport)]) -> [FileReport] {
+        guard results.contains(where: { $0.0.attempt > 0 }) else {
+            return results.sorted { $0.0.position < $1.0.position }.map(\.1)
+        }
+        var last: [Int: (attempt: Int, report: FileReport)] = [:]
+        for (file, report) in results where (last[file.position]?.attempt ?? -1) < file.attempt {
+            var report = report
+            report.attempts = file.attempt > 0 ? file.attempt + 1 : nil
+            last[file.position] = (file.attempt, report)
+        }
+        return last.keys.sorted().map { last[$0]!.report }
     }
 
     /// Removes an orphan's outputs that are as FastResize wrote them (one edited since is left,

@@ -156,6 +156,23 @@ public struct AttemptRecord: Sendable, Codable, Equatable {
     }
 }
 
+/// An attempt that ended (`attempt` nil for a file that failed before it started), as recorded.
+public struct FinishedAttempt: Sendable, Equatable {
+    public var attempt: Int64?
+    public var state: InputState
+    public var stageMilliseconds: [String: Double]?
+    public var input: AttemptInput
+    public var nanoseconds: Int64
+
+    public init(attempt: Int64?, state: InputState, stageMilliseconds: [String: Double]?, input: AttemptInput, at nanoseconds: Int64) {
+        self.attempt = attempt
+        self.state = state
+        self.stageMilliseconds = stageMilliseconds
+        self.input = input
+        self.nanoseconds = nanoseconds
+    }
+}
+
 /// What an attempt read: the input's bytes and pixels (for the figures of `jobs stats`).
 public struct AttemptInput: Sendable, Equatable {
     public var bytes: Int?
@@ -225,12 +242,14 @@ public protocol JobStore: Sendable {
     /// Everything known of the inputs whose outputs go to `outputFolder`, by input path.
     func inputStates(outputFolder: String) throws(StoreError) -> [String: InputState]
     /// An attempt at `state.input` begins, by `job`: the input is marked running and its planned
-    /// outputs recorded as FastResize's before any is written. Returns the attempt's id.
-    func startAttempt(job: Int64, outputFolder: String, state: InputState, at nanoseconds: Int64) throws(StoreError) -> Int64
-    /// An attempt ends (`attempt` nil for a file that failed before it started): the input's new
-    /// state, with the outputs now on disk, replaces the old; `input` says what was read.
-    func finishAttempt(_ attempt: Int64?, job: Int64, outputFolder: String, state: InputState,
-                       stageMilliseconds: [String: Double]?, input: AttemptInput, at nanoseconds: Int64) throws(StoreError)
+    /// outputs recorded as FastResize's before any is written. `finishing`, attempts that ended
+    /// since the last call, are recorded first in the same transaction (one commit where there
+    /// would be two). Returns the new attempt's id.
+    func startAttempt(job: Int64, outputFolder: String, state: InputState, at nanoseconds: Int64,
+                      finishing: [FinishedAttempt]) throws(StoreError) -> Int64
+    /// Attempts that ended, in one transaction: each input's new state, with the outputs now on
+    /// disk, replaces the old.
+    func finishAttempts(_ finished: [FinishedAttempt], job: Int64, outputFolder: String) throws(StoreError)
     /// Figures over the jobs of the store (the newest `limit`, or all).
     func stats(limit: Int?) throws(StoreError) -> JobStats
     /// An input gone (--prune): its outputs' records go, its attempts stay as history.

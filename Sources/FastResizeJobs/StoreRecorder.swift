@@ -22,6 +22,10 @@ public final class StoreRecorder: RunRecorder, Sendable {
     private let startedNs: Int64
     private let states: Mutex<[String: InputState]?>
     private let attempts = Mutex<[String: Int64]>([:])
+    /// Attempts that ended and are not yet in the store: the next start's transaction (or the
+    /// run's end) records them, so a file costs one commit, not two. A run killed before that
+    /// leaves them `running`, and they are made again: nothing is lost but a little work.
+    private let ended = Mutex<[FinishedAttempt]>([])
     private let firstProblem = Mutex<StoreError?>(nil)
 
     /// `known`: the folder's records when the caller has read them already (else read on first need).
@@ -141,8 +145,13 @@ public final class StoreRecorder: RunRecorder, Sendable {
         let previous = known()[input.relativePath]?.outputs.filter { old in !planned.contains { $0.path == old.path } } ?? []
         let state = InputState(input: input.relativePath, path: input.path, stamp: input.stamp, contentHash: nil,
                                fingerprint: fingerprint, status: "running", stampedNs: startedNs, outputs: planned + previous)
+        let finishing = ended.withLock { ended in
+            defer { ended = [] }
+            return ended
+        }
         do throws(StoreError) {
-            let attempt = try store.startAttempt(job: job, outputFolder: outputFolder, state: state, at: Self.now)
+            let attempt = try store.startAttempt(job: job, outputFolder: outputFolder, state: state, at: Self.now,
+                                                 finishing: finishing)
             attempts.withLock { $0[input.relativePath] = attempt }
         } catch {
             note(error)
@@ -173,13 +182,9 @@ public final class StoreRecorder: RunRecorder, Sendable {
         let state = InputState(input: input.relativePath, path: input.path, stamp: stamp, contentHash: hash,
                                fingerprint: fingerprint, status: report.status.rawValue, failureKind: report.errorKind?.rawValue,
                                failure: report.error, stampedNs: startedNs, outputs: outputs + kept)
-        do throws(StoreError) {
-            try store.finishAttempt(attempt, job: job, outputFolder: outputFolder, state: state,
-                                    stageMilliseconds: report.stageMilliseconds,
-                                    input: AttemptInput(bytes: input.stamp?.size, pixels: report.inputPixels), at: Self.now)
-        } catch {
-            note(error)
-        }
+        let finished = FinishedAttempt(attempt: attempt, state: state, stageMilliseconds: report.stageMilliseconds,
+                                       input: AttemptInput(bytes: input.stamp?.size, pixels: report.inputPixels), at: Self.now)
+        ended.withLock { $0.append(finished) }
     }
 
     public func orphans(walked: [InputFile]) -> [Orphan] {
@@ -207,7 +212,12 @@ public final class StoreRecorder: RunRecorder, Sendable {
     public func runFinished(_ report: BatchReport) {
         guard let job else { return }
         let status: JobStatus = report.summary.stoppedBy == nil ? .finished : .interrupted
+        let finishing = ended.withLock { ended in
+            defer { ended = [] }
+            return ended
+        }
         do throws(StoreError) {
+            try store.finishAttempts(finishing, job: job, outputFolder: outputFolder)
             try store.updateJob(job, status: status, counts: JobCounts(report.summary), at: Self.now)
         } catch {
             note(error)

@@ -266,8 +266,10 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func startAttempt(job: Int64, outputFolder: String, state: InputState, at nanoseconds: Int64) throws(StoreError) -> Int64 {
+    public func startAttempt(job: Int64, outputFolder: String, state: InputState, at nanoseconds: Int64,
+                             finishing: [FinishedAttempt]) throws(StoreError) -> Int64 {
         try write { db in
+            for finished in finishing { try Self.finish(finished, job: job, outputFolder: outputFolder, db: db) }
             let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: true, db: db)
             try db.cachedStatement(sql: "INSERT INTO attempt (job_id, file_id, status, started_ns) VALUES (?, ?, 'running', ?)")
                 .execute(arguments: [job, file, nanoseconds])
@@ -275,26 +277,32 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func finishAttempt(_ attempt: Int64?, job: Int64, outputFolder: String, state: InputState,
-                              stageMilliseconds: [String: Double]?, input: AttemptInput, at nanoseconds: Int64) throws(StoreError) {
+    public func finishAttempts(_ finished: [FinishedAttempt], job: Int64, outputFolder: String) throws(StoreError) {
+        guard !finished.isEmpty else { return }
         try write { db in
-            let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: attempt == nil, db: db)
-            let values: [(any DatabaseValueConvertible)?] = [state.status, nanoseconds, state.failureKind, state.failure,
-                                                             stageMilliseconds.map(Self.json), Self.json(state.outputs),
-                                                             input.bytes, input.pixels]
-            if let attempt {
-                try db.cachedStatement(sql: """
-                    UPDATE attempt SET status = ?, finished_ns = ?, failure_kind = ?, failure = ?, stage_ms = ?, outputs = ?,
-                                       input_bytes = ?, input_pixels = ?
-                    WHERE id = ?
-                    """).execute(arguments: StatementArguments(values + [attempt]))
-            } else {
-                try db.execute(sql: """
-                    INSERT INTO attempt (status, finished_ns, failure_kind, failure, stage_ms, outputs, input_bytes, input_pixels,
-                                         job_id, file_id, started_ns)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: StatementArguments(values + [job, file, nanoseconds]))
-            }
+            for attempt in finished { try Self.finish(attempt, job: job, outputFolder: outputFolder, db: db) }
+        }
+    }
+
+    /// One ended attempt, inside the caller's transaction.
+    private static func finish(_ finished: FinishedAttempt, job: Int64, outputFolder: String, db: Database) throws {
+        let state = finished.state
+        let file = try upsert(state, outputFolder: outputFolder, job: job, attempt: finished.attempt == nil, db: db)
+        let values: [(any DatabaseValueConvertible)?] = [state.status, finished.nanoseconds, state.failureKind, state.failure,
+                                                         finished.stageMilliseconds.map(json), json(state.outputs),
+                                                         finished.input.bytes, finished.input.pixels]
+        if let attempt = finished.attempt {
+            try db.cachedStatement(sql: """
+                UPDATE attempt SET status = ?, finished_ns = ?, failure_kind = ?, failure = ?, stage_ms = ?, outputs = ?,
+                                   input_bytes = ?, input_pixels = ?
+                WHERE id = ?
+                """).execute(arguments: StatementArguments(values + [attempt]))
+        } else {
+            try db.execute(sql: """
+                INSERT INTO attempt (status, finished_ns, failure_kind, failure, stage_ms, outputs, input_bytes, input_pixels,
+                                     job_id, file_id, started_ns)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: StatementArguments(values + [job, file, finished.nanoseconds]))
         }
     }
 

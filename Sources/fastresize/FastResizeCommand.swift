@@ -154,6 +154,7 @@ struct FastResizeCommand: ParsableCommand {
         let result = runner.run(plan, control: control, events: [console] + (reportFile.map { [$0] } ?? []))
         signals.forEach { $0.cancel() }
         console.finish(result)
+        RunStore.finish(result.summary)
         // The outputs stand whatever the store did; what it could not record is said once.
         if let problem = recorder?.problem {
             console.error("warning: job store: \(problem) (this run's record is incomplete; its outputs are as reported)")

@@ -41,15 +41,16 @@ import TestSupport
                                   format: "png", contentHash: nil)
         var state = InputState(input: "a.bmp", path: folder.path("in/a.bmp"), stamp: stamp, contentHash: nil,
                                fingerprint: "fp", status: "running", stampedNs: 100, outputs: [planned])
-        let attempt = try store.startAttempt(job: job, outputFolder: folder.path("out"), state: state, at: 200)
+        let attempt = try store.startAttempt(job: job, outputFolder: folder.path("out"), state: state, at: 200, finishing: [])
         let running = try #require(try store.inputStates(outputFolder: folder.path("out"))["a.bmp"])
         #expect(running.status == "running" && running.outputs == [planned] && running.stamp == stamp)
         state.status = "written"
         state.contentHash = "xxh3-128:00"
         state.outputs[0].size = 99
         state.outputs[0].modifiedNs = 300
-        try store.finishAttempt(attempt, job: job, outputFolder: folder.path("out"), state: state,
-                                stageMilliseconds: ["decode": 1.5], input: AttemptInput(bytes: 10, pixels: 12), at: 400)
+        try store.finishAttempts([FinishedAttempt(attempt: attempt, state: state, stageMilliseconds: ["decode": 1.5],
+                                                  input: AttemptInput(bytes: 10, pixels: 12), at: 400)],
+                                 job: job, outputFolder: folder.path("out"))
         let done = try #require(try store.inputStates(outputFolder: folder.path("out"))["a.bmp"])
         #expect(done.status == "written" && done.attempts == 1 && done.outputs[0].size == 99 && done.contentHash == "xxh3-128:00")
         let attempts = try store.attempts(job: job)

@@ -228,7 +228,7 @@ enum FileScheduler {
                         // The source is done; stay while a retry waits or a file in flight may
                         // still fail into one.
                         let inFlight = state.slots.contains { $0 !== slot && ($0.state == .running || $0.state == .committing) }
-                        if !control.stoppedLocked && (!state.retries.isEmpty || inFlight || state.finishing > 0) {
+                        if retry != nil, !control.stoppedLocked, !state.retries.isEmpty || inFlight || state.finishing > 0 {
                             if let soonest = state.retries.map(\.due).min() { _ = condition.wait(until: soonest) } else { condition.wait() }
                             condition.unlock()
                             continue

@@ -254,8 +254,9 @@ public protocol JobStore: Sendable {
     func stats(limit: Int?) throws(StoreError) -> JobStats
     /// An input gone (--prune): its outputs' records go, its attempts stay as history.
     func markRemoved(outputFolder: String, input: String, at nanoseconds: Int64) throws(StoreError)
-    /// An input found unchanged by its content under a new stamp (touched, copied): the new stamp kept.
-    func restamp(outputFolder: String, input: String, stamp: FileStamp, at nanoseconds: Int64) throws(StoreError)
+    /// Inputs found unchanged by their content under new stamps (touched, copied): the new stamps
+    /// kept, by input path, in one transaction.
+    func restamp(outputFolder: String, stamps: [String: FileStamp], at nanoseconds: Int64) throws(StoreError)
     /// The attempts of a job, in the order they started.
     func attempts(job: Int64) throws(StoreError) -> [AttemptRecord]
 }

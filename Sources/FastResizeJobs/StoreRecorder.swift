@@ -76,11 +76,13 @@ public final class StoreRecorder: RunRecorder, Sendable {
 
     public func recall(_ inputs: [InputFile]) -> [Recollection] {
         let known = known()
+        // Inputs found unchanged under a new stamp: their new stamps, kept in one transaction.
+        var restamped: [String: FileStamp] = [:]
         let recalled = inputs.map { input -> Recollection in
             guard let state = known[input.relativePath] else { return .unknown }
             let own = Set(state.outputs.map(\.path))
             guard !force, let stamp = input.stamp, state.fingerprint == fingerprint,
-                  unchanged(input, stamp: stamp, state: state) else { return .outdated(ownOutputs: own) }
+                  unchanged(input, stamp: stamp, state: state, restamped: &restamped) else { return .outdated(ownOutputs: own) }
             let current = state.outputs.filter(Self.isAsWritten)
             guard state.status == FileReport.Status.written.rawValue, !state.outputs.isEmpty,
                   current.count == state.outputs.count else {
@@ -98,25 +100,26 @@ public final class StoreRecorder: RunRecorder, Sendable {
         if !settled.isEmpty {
             states.withLock { cached in for key in settled { cached?.removeValue(forKey: key) } }
         }
+        if job != nil {
+            do throws(StoreError) {
+                try store.restamp(outputFolder: outputFolder, stamps: restamped, at: startedNs)
+            } catch {
+                note(error)
+            }
+        }
         return recalled
     }
 
     /// Whether the input is the one its outputs were made from: by its stamp when that can be
     /// trusted, else by its content (a touched or copied file keeps its outputs; the new stamp is kept).
-    private func unchanged(_ input: InputFile, stamp: FileStamp, state: InputState) -> Bool {
+    private func unchanged(_ input: InputFile, stamp: FileStamp, state: InputState, restamped: inout [String: FileStamp]) -> Bool {
         if let recorded = state.stamp, recorded.size == stamp.size, recorded.modifiedNs == stamp.modifiedNs,
            recorded.inode == stamp.inode, recorded.modifiedNs < state.stampedNs - Self.racyWindowNs {
             return true
         }
         guard let hash = state.contentHash, state.stamp?.size ?? stamp.size == stamp.size, state.status != "running",
               ContentHash.of(file: input.readPath) == hash else { return false }
-        if job != nil {
-            do throws(StoreError) {
-                try store.restamp(outputFolder: outputFolder, input: input.relativePath, stamp: stamp, at: startedNs)
-            } catch {
-                note(error)
-            }
-        }
+        restamped[input.relativePath] = stamp
         return true
     }
 

@@ -361,13 +361,17 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func restamp(outputFolder: String, input: String, stamp: FileStamp, at nanoseconds: Int64) throws(StoreError) {
+    public func restamp(outputFolder: String, stamps: [String: FileStamp], at nanoseconds: Int64) throws(StoreError) {
+        guard !stamps.isEmpty else { return }
         try write { db in
-            try db.execute(sql: """
+            let update = try db.cachedStatement(sql: """
                 UPDATE file SET size = ?, mtime_ns = ?, inode = ?, device = ?, stamped_ns = ?
                 WHERE output_folder = ? AND input = ?
-                """, arguments: [stamp.size, stamp.modifiedNs, Int64(bitPattern: stamp.inode), Int64(bitPattern: stamp.device),
-                                 nanoseconds, outputFolder, input])
+                """)
+            for (input, stamp) in stamps {
+                try update.execute(arguments: [stamp.size, stamp.modifiedNs, Int64(bitPattern: stamp.inode),
+                                               Int64(bitPattern: stamp.device), nanoseconds, outputFolder, input])
+            }
         }
     }
 

@@ -33,11 +33,6 @@ public enum ContentHash {
         return text(XXH3_128bits_digest(state))
     }
 
-    /// The hash of bytes in memory, in the same form.
-    public static func of(bytes: UnsafeRawBufferPointer) -> String {
-        text(XXH3_128bits(bytes.baseAddress, bytes.count))
-    }
-
     private static func text(_ hash: XXH128_hash_t) -> String {
         func hex(_ value: UInt64) -> String {
             let digits = String(value, radix: 16)

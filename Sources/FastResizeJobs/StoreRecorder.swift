@@ -47,7 +47,8 @@ public final class StoreRecorder: RunRecorder, Sendable {
         firstProblem.withLock { if $0 == nil { $0 = error } }
     }
 
-    private static var now: Int64 {
+    /// Nanoseconds since 1970, now: the clock every record of a run is stamped by.
+    public static var now: Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)

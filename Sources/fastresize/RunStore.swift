@@ -36,7 +36,7 @@ enum RunStore {
         Self.keptOpen = store
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        let now = StoreRecorder.now
         var job = JobRecord(status: .running, createdNs: now, command: command,
                             workingDirectory: FileManager.default.currentDirectoryPath,
                             settings: String(decoding: (try? encoder.encode(settings)) ?? Data(), as: UTF8.self),

@@ -174,7 +174,7 @@ public enum AtomicFile {
                 continue
             }
             guard name.hasPrefix("."), name.hasSuffix(temporarySuffix) else { continue }
-            if let pid = writerProcess(name), kill(pid, 0) == 0 || errno == EPERM { continue }
+            if let pid = writerProcess(name), ProcessLiveness.isAlive(pid) { continue }
             if FileSystem.unlink(path) { removed += 1 }
         }
         return removed

@@ -26,6 +26,9 @@ public struct BatchOptions: Sendable {
     /// Remove the outputs FastResize wrote for inputs that are gone or no longer selected (--prune;
     /// needs a recorder that knows them).
     public var prune = false
+    /// Only these inputs, by their path below their input folder, are made (a retry of an earlier
+    /// run's failures); nil for every input the walk finds.
+    public var only: Set<String>?
     /// Which files are read in worker processes (--isolate).
     public var isolation = IsolationMode.auto
     /// Outputs are flushed to disk before they take their final names, and their folders once at
@@ -159,6 +162,7 @@ public struct BatchRunner: Sendable {
         let earlier = OutputRecognizer(options: options, codecs: pipeline.codecs).earlierOutputs(among: walk.files)
         passedOver.earlierOutputs = earlier.count
         let files = walk.files.enumerated().filter { !earlier.contains($0.offset) }.map(\.element)
+            .filter { options.only?.contains($0.relativePath) ?? true }
         // What the record says is settled before any header is read: an up-to-date file is not read at all.
         let recalled = recorder?.recall(files) ?? [Recollection](repeating: .unknown, count: files.count)
         // Reading headers is independent per file, so it runs in parallel; decisions stay in input order.
@@ -477,7 +481,26 @@ public struct BatchRunner: Sendable {
         let plan = file.action == .process ? file.info.map { FilePipeline.plan(for: $0, outputs: pending.map { pipelines[$0] }, threads: threads) } : nil
         var planned = file.outputs
         if let plan { for (position, index) in pending.enumerated() { planned[index].encode = plan.outputs[position].encode } }
-        events.emit(.planned(input: input, outputs: planned, action: file.action))
+        // Claimed before anything else (another run or worker on these outputs may hold it), and
+        // recorded as started before any output takes its name.
+        let claim = file.action == .process && plan != nil && !file.outputs.isEmpty
+            ? recorder?.started(file.input, outputs: pending.map { planned[$0] }) : nil
+        var replacing = file.ownOutputs
+        var elsewhere: [OutputRecord]?
+        switch claim {
+        case .granted(let alsoOwn): replacing.formUnion(alsoOwn)
+        case .busy: return .later(Double.random(in: 0.2..<0.4))
+        case .madeElsewhere(let outputs):
+            elsewhere = outputs.map { output in
+                var output = output
+                output.status = .skipped
+                output.reason = .upToDate
+                return output
+            }
+        case nil: break
+        }
+        let madeElsewhere = elsewhere
+        events.emit(.planned(input: input, outputs: madeElsewhere ?? planned, action: madeElsewhere == nil ? file.action : .skip))
         /// The file's report; its stage times and written outputs told to the subscribers.
         @Sendable func finish(_ status: FileReport.Status, _ outputs: [OutputRecord] = [], _ error: FileError? = nil) -> FileReport {
             for (stage, seconds) in clock.seconds.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
@@ -493,10 +516,15 @@ public struct BatchRunner: Sendable {
             // Every file the run tried to make is on record, failed ones included; those it left
             // alone (up to date, in the way, not images) are not. Here, on the worker's (or the
             // committer's) thread, once its outputs are in place: not under the scheduler's lock.
-            if file.skipReason == nil, status != .notImage {
+            if file.skipReason == nil, status != .notImage, madeElsewhere == nil {
                 recorder?.finished(file.input, report: report)
             }
             return report
+        }
+        if let madeElsewhere {
+            var report = finish(.skipped, madeElsewhere)
+            report.reason = .upToDate
+            return .done(report)
         }
         switch file.action {
         case .skip:
@@ -521,7 +549,6 @@ public struct BatchRunner: Sendable {
         let admission = budget.acquire(need)
         events.emit(.admitted(input: input, bytes: need))
         events.emit(.started(input: input))
-        recorder?.started(file.input, outputs: pending.map { planned[$0] })
         slot.startClock()
         slot.whenAbandoned { admission.release() }      // a file given up must not hold the budget
         defer { admission.release() }
@@ -530,7 +557,7 @@ public struct BatchRunner: Sendable {
             // plans the file again from the same settings, to the same plan.
             slot.keepsOwnTime()
             var job = WorkerJob(options)
-            job.replacing = file.ownOutputs
+            job.replacing = replacing
             switch workers.call(.render(input: source, outputs: planned, job: job), timeout: options.timeout) {
             case .success(.rendered(let status, let outputs, let failure, let stages)):
                 clock.add(stages)
@@ -542,7 +569,7 @@ public struct BatchRunner: Sendable {
             }
         }
         let encoded: Encoded
-        switch encode(input: source, outputs: planned, plan: plan, replacing: file.ownOutputs, workspace: slot.workspace,
+        switch encode(input: source, outputs: planned, plan: plan, replacing: replacing, workspace: slot.workspace,
                       threads: threads, temporaries: temporaries, clock: clock) {
         case .success(let made): encoded = made
         case .failure(let error): return .done(finish(.failed, planned, error))

@@ -113,6 +113,9 @@ public final class WorkerSlot: @unchecked Sendable {
 enum FileOutcome: Sendable {
     case done(FileReport)
     case finishing(@Sendable () -> FileReport)
+    /// Not now (another run holds the file): taken again after this many seconds, as the same
+    /// attempt, with no report for this turn.
+    case later(Double)
 }
 
 /// When a failed file is run again within its run (--retries, --retry-delay): a failure that may
@@ -157,7 +160,8 @@ enum FileScheduler {
     /// With a `retry` policy, a file whose failure may not recur is taken again (`attempt` one more)
     /// after its backoff; `retrying` is told instead of `finished`, and every attempt's report is
     /// returned (the caller keeps the last). A stop drops the retries still waiting: their last
-    /// failure stands.
+    /// failure stands. Work may also hand a file back for `later` (held elsewhere): it waits like
+    /// a retry, and a stop reports it with those never started.
     static func run(source: any FileSource, workers: Int, timeout: Double?, control: BatchControl,
                     retry: RetryPolicy? = nil,
                     work: @escaping @Sendable (PlannedFile, WorkerSlot) -> FileOutcome,
@@ -179,7 +183,7 @@ enum FileScheduler {
                 let delay = retry.backoff(after: file.attempt)
                 var again = file
                 again.attempt += 1
-                state.retries.append((again, Date().addingTimeInterval(delay)))
+                state.retries.append((again, Date().addingTimeInterval(delay), false))
                 retrying(file, report, delay)
                 condition.broadcast()
                 return
@@ -228,7 +232,8 @@ enum FileScheduler {
                         // The source is done; stay while a retry waits or a file in flight may
                         // still fail into one.
                         let inFlight = state.slots.contains { $0 !== slot && ($0.state == .running || $0.state == .committing) }
-                        if retry != nil, !control.stoppedLocked, !state.retries.isEmpty || inFlight || state.finishing > 0 {
+                        if !control.stoppedLocked,
+                           !state.retries.isEmpty || (retry != nil || state.deferred) && (inFlight || state.finishing > 0) {
                             if let soonest = state.retries.map(\.due).min() { _ = condition.wait(until: soonest) } else { condition.wait() }
                             condition.unlock()
                             continue
@@ -257,6 +262,12 @@ enum FileScheduler {
                     switch outcome {
                     case .done(let report):
                         record(slot.index, report)
+                    case .later(let delay):
+                        // The same attempt, again; this turn leaves no report.
+                        state.deferred = true
+                        state.dropped.insert(slot.index)
+                        state.retries.append((file, Date().addingTimeInterval(delay), true))
+                        condition.broadcast()
                     case .finishing(let step):
                         state.finishing += 1
                         let index = slot.index
@@ -311,8 +322,10 @@ enum FileScheduler {
                 if let wakeUp { _ = condition.wait(until: wakeUp) } else { condition.wait() }
             }
         }
-        let taken = Array(zip(state.files, state.results.map { $0! }))
-        let unstarted = state.unstarted
+        let taken = zip(state.files, state.results).enumerated().filter { !state.dropped.contains($0.offset) }
+            .map { ($0.element.0, $0.element.1!) }
+        // Files handed back for later and not taken again before a stop were never made.
+        let unstarted = state.unstarted + state.retries.filter(\.deferred).map(\.file)
         condition.unlock()
         return taken + unstarted.map { ($0, notStarted($0)) }
     }
@@ -331,7 +344,12 @@ private final class SchedulerState: @unchecked Sendable {
     var unstarted: [PlannedFile] = []
     /// The source has no more files.
     var sourceDone = false
-    /// Failed files to be taken again, and when.
-    var retries: [(file: PlannedFile, due: Date)] = []
+    /// Files to be taken again, and when: failed ones (a retry) and `deferred` ones handed back
+    /// for later.
+    var retries: [(file: PlannedFile, due: Date, deferred: Bool)] = []
+    /// A file was handed back for later: workers wait for those in flight, which may be too.
+    var deferred = false
+    /// Turns that left no report (handed back for later).
+    var dropped: Set<Int> = []
     var slots: [WorkerSlot] = []
 }

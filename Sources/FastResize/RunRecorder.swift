@@ -50,9 +50,10 @@ public enum Recollection: Sendable, Equatable {
 public protocol RunRecorder: Sendable {
     /// What is known of each input (in the same order), before any of them is read.
     func recall(_ inputs: [InputFile]) -> [Recollection]
-    /// A file is about to be made into `outputs`: recorded before any of them takes its name, so
-    /// a run killed in between leaves them known as FastResize's own.
-    func started(_ input: InputFile, outputs: [OutputRecord])
+    /// A file is about to be made into `outputs`: claimed for this run (another run or worker on
+    /// the same outputs may hold it) and recorded before any of them takes its name, so a run
+    /// killed in between leaves them known as FastResize's own.
+    func started(_ input: InputFile, outputs: [OutputRecord]) -> Claim
     /// A file that was started is done (written, skipped at the last moment, or failed).
     func finished(_ input: InputFile, report: FileReport)
     /// The run is over; `report` is its whole report.
@@ -63,6 +64,19 @@ public protocol RunRecorder: Sendable {
     func orphans(walked: [InputFile]) -> [Orphan]
     /// An orphan's outputs were dealt with: its record goes.
     func forget(_ orphan: Orphan)
+}
+
+/// Whether a run may make a file now: the answer to `RunRecorder.started`.
+public enum Claim: Sendable, Equatable {
+    /// Go ahead. `alsoOwn`: outputs FastResize wrote for this input since the run looked (another
+    /// run's, with other settings), which it may replace like its own.
+    case granted(alsoOwn: Set<String> = [])
+    /// Another run or worker is making it now: the file is taken again a little later, when the
+    /// record says how that went.
+    case busy
+    /// Another run made it, from this same input with these same settings, after this run looked:
+    /// it is up to date with these outputs and is not made again.
+    case madeElsewhere([OutputRecord])
 }
 
 /// An input on record whose file the walk no longer finds (--prune).

@@ -47,6 +47,8 @@ public struct JobRecord: Sendable, Codable, Equatable {
     public var host: String
     public var pid: Int32
     public var counts: JobCounts?
+    /// Put in the queue by `submit`, for workers (an ordinary run's job is its own process's).
+    public var submitted = false
 
     public init(status: JobStatus, createdNs: Int64, command: [String], workingDirectory: String = "", settings: String,
                 fingerprint: String, inputs: [String], outputFolder: String, host: String, pid: Int32) {
@@ -108,9 +110,13 @@ public struct InputState: Sendable, Equatable {
     /// have changed again unseen, so its stamp alone does not vouch for it (git's "racy" case).
     public var stampedNs: Int64
     public var outputs: [OutputState]
+    /// The attempt that last changed this record (nil before any): a record whose attempt is not
+    /// the one a run read was changed by another run since.
+    public var attempt: Int64?
 
     public init(input: String, path: String, stamp: FileStamp?, contentHash: String?, fingerprint: String, status: String,
-                attempts: Int = 0, failureKind: String? = nil, failure: String? = nil, stampedNs: Int64, outputs: [OutputState]) {
+                attempts: Int = 0, failureKind: String? = nil, failure: String? = nil, stampedNs: Int64, outputs: [OutputState],
+                attempt: Int64? = nil) {
         self.input = input
         self.path = path
         self.stamp = stamp
@@ -122,7 +128,42 @@ public struct InputState: Sendable, Equatable {
         self.failure = failure
         self.stampedNs = stampedNs
         self.outputs = outputs
+        self.attempt = attempt
     }
+}
+
+/// A run's hold on the files it is making: whose it is (`owner`: the host, the process and a
+/// token of the run, "host:pid:token") and until when. The run renews it while it works; a run
+/// that died holds nothing once it expires (or at once, when its host sees its process gone).
+public struct Lease: Sendable, Equatable {
+    public var owner: String
+    /// Nanoseconds since 1970.
+    public var expiresNs: Int64
+
+    public init(owner: String, expiresNs: Int64) {
+        self.owner = owner
+        self.expiresNs = expiresNs
+    }
+
+    /// The host and process named by the owner (nil for an owner not written by FastResize).
+    public var process: (host: String, pid: Int32)? {
+        let parts = owner.split(separator: ":")
+        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]) else { return nil }
+        return (parts[..<(parts.count - 2)].joined(separator: ":"), pid)
+    }
+}
+
+/// What became of a request to start an attempt (`JobStore.startAttempt`).
+public enum AttemptStart: Sendable, Equatable {
+    /// Started: the attempt's id; the file is held by the caller's lease.
+    case started(Int64)
+    /// Another live run holds the file: nothing was recorded.
+    case held(Lease)
+    /// Another run changed the file's record since the caller read it (made it, or failed):
+    /// nothing was recorded; the record as it is now.
+    case newer(InputState)
+    /// The job was cancelled: nothing was recorded, and no more of its files should start.
+    case cancelled
 }
 
 /// One attempt at one file, as `jobs show` lists it.
@@ -220,7 +261,12 @@ public struct JobStats: Sendable, Codable, Equatable {
 /// Why a job store could not do what was asked, in words a user can act on.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// Not a failure: there is nothing to do (a queued job another worker finished meanwhile).
+    public var nothingToDo = false
+    public init(_ description: String, nothingToDo: Bool = false) {
+        self.description = description
+        self.nothingToDo = nothingToDo
+    }
 }
 
 /// A job store: jobs, and per output folder the state of each input, its outputs and attempts.
@@ -241,15 +287,34 @@ public protocol JobStore: Sendable {
 
     /// Everything known of the inputs whose outputs go to `outputFolder`, by input path.
     func inputStates(outputFolder: String) throws(StoreError) -> [String: InputState]
-    /// An attempt at `state.input` begins, by `job`: the input is marked running and its planned
-    /// outputs recorded as FastResize's before any is written. `finishing`, attempts that ended
-    /// since the last call, are recorded first in the same transaction (one commit where there
-    /// would be two). Returns the new attempt's id.
-    func startAttempt(job: Int64, outputFolder: String, state: InputState, at nanoseconds: Int64,
-                      finishing: [FinishedAttempt]) throws(StoreError) -> Int64
+    /// An attempt at `state.input` begins, by `job`, under `lease`: the input is marked running,
+    /// held by the lease, and its planned outputs recorded as FastResize's before any is written.
+    /// Not when another owner's lease on it is still valid (`held`; `takingOver` names an owner
+    /// known dead, whose lease does not count), nor when another owner changed its record since the
+    /// caller read it as of attempt `basedOn` (`newer`), nor when the job was cancelled. `finishing`, attempts that ended since the
+    /// last call, are recorded first in the same transaction (one commit where there would be two).
+    func startAttempt(job: Int64, outputFolder: String, state: InputState, lease: Lease, basedOn: Int64?, takingOver: String?,
+                      at nanoseconds: Int64, finishing: [FinishedAttempt]) throws(StoreError) -> AttemptStart
+    /// Keeps the files `owner` holds held until `until`; returns the status of `job` (a job
+    /// cancelled meanwhile stops its run).
+    func renewLeases(owner: String, until: Int64, job: Int64) throws(StoreError) -> JobStatus?
+    /// The job a worker should run next: of those submitted and queued or running (a running one
+    /// is shared with the workers on it, file by file, by leases), the highest priority, then the
+    /// oldest. Jobs in `skipping` (done by this worker) are passed over.
+    func nextJob(skipping: Set<Int64>) throws(StoreError) -> JobRecord?
+    /// A process takes part in a job: it is marked running, by that process (unless it was
+    /// cancelled or finished meanwhile); returns the job as it now is.
+    func attachJob(_ id: Int64, host: String, pid: Int32, at nanoseconds: Int64) throws(StoreError) -> JobRecord?
+    /// Cancels a queued, running or interrupted job; returns its status before (nil: no such job).
+    func cancelJob(_ id: Int64, at nanoseconds: Int64) throws(StoreError) -> JobStatus?
+    /// The leases under which a job's files are being made now (unexpired at `nanoseconds`).
+    func holders(job: Int64, at nanoseconds: Int64) throws(StoreError) -> [Lease]
+    /// How many of a job's files were written and failed, by each file's last attempt in it (a job
+    /// several workers shared is counted whole).
+    func tally(job: Int64) throws(StoreError) -> (written: Int, failed: Int)
     /// Attempts that ended, in one transaction: each input's new state, with the outputs now on
-    /// disk, replaces the old.
-    func finishAttempts(_ finished: [FinishedAttempt], job: Int64, outputFolder: String) throws(StoreError)
+    /// disk, replaces the old; `owner`'s leases on them end.
+    func finishAttempts(_ finished: [FinishedAttempt], job: Int64, outputFolder: String, owner: String) throws(StoreError)
     /// Figures over the jobs of the store (the newest `limit`, or all).
     func stats(limit: Int?) throws(StoreError) -> JobStats
     /// An input gone (--prune): its outputs' records go, its attempts stay as history.

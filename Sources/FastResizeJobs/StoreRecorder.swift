@@ -9,6 +9,12 @@ import Synchronization
 /// settings' fingerprint is the one its outputs were made with, and every output is on disk with
 /// the size and modification time it was written with. Store failures during the run do not fail
 /// files (the outputs are made all the same): the first is kept in `problem` for the caller to tell.
+///
+/// Runs and workers on the same outputs share them file by file: each file is claimed under the
+/// run's lease before it is made (a file another live run holds waits; one another run made
+/// meanwhile, the same way, is not made again), and the lease is renewed while the run lives — a
+/// run that dies holds nothing once its lease expires, or at once when its process is seen gone
+/// on this host. The renewal also notices the job cancelled (`onCancel`).
 public final class StoreRecorder: RunRecorder, Sendable {
     public let store: any JobStore
     /// The job this run records into; nil to read only (a dry run).
@@ -17,6 +23,13 @@ public final class StoreRecorder: RunRecorder, Sendable {
     public let fingerprint: String
     /// Every input is made again (--force): its own outputs still replaceable without --overwrite.
     public let force: Bool
+    /// The job is shared with other processes (a queued job several workers run): its counts
+    /// are taken from the store at the end, not from this run's summary alone.
+    public let shared: Bool
+    /// Who this run is, in its leases: the host, the process, and a token of the run.
+    public let owner: String
+    /// How long a claim holds without renewal (renewed every third of it).
+    public let leaseSeconds: Double
     /// When this run began: stamps taken after it whose modification time is this close are not
     /// trusted alone next time (git's racy files).
     private let startedNs: Int64
@@ -27,17 +40,73 @@ public final class StoreRecorder: RunRecorder, Sendable {
     /// leaves them `running`, and they are made again: nothing is lost but a little work.
     private let ended = Mutex<[FinishedAttempt]>([])
     private let firstProblem = Mutex<StoreError?>(nil)
+    /// Renews the run's leases every third of their length, and watches for the job cancelled.
+    private let heartbeat = Mutex<Heartbeat?>(nil)
+    private let cancelHandler = Mutex<(@Sendable () -> Void)?>(nil)
+    private let sawCancel = Mutex(false)
 
     /// `known`: the folder's records when the caller has read them already (else read on first need).
     public init(store: any JobStore, job: Int64?, outputFolder: String, fingerprint: String, force: Bool = false,
-                known: [String: InputState]? = nil) {
+                known: [String: InputState]? = nil, shared: Bool = false, leaseSeconds: Double = StoreRecorder.defaultLeaseSeconds) {
         self.store = store
         states = Mutex(known)
         self.job = job
         self.outputFolder = outputFolder
         self.fingerprint = fingerprint
         self.force = force
+        self.shared = shared
+        self.leaseSeconds = leaseSeconds
+        owner = "\(Self.hostName):\(getpid()):\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
         startedNs = Self.now
+        if job != nil {
+            let beating = Heartbeat(every: leaseSeconds / 3) { [weak self] in self?.beat() }
+            heartbeat.withLock { $0 = beating }
+        }
+    }
+
+    deinit {
+        heartbeat.withLock { $0?.stop() }
+    }
+
+    /// Long enough that a busy disk's stall does not lose a claim, short enough that a dead
+    /// worker on another machine holds its files for half a minute only.
+    public static let defaultLeaseSeconds = 30.0
+
+    /// Called (once, from another thread) when the job is found cancelled while the run goes on.
+    public func onCancel(_ action: @escaping @Sendable () -> Void) {
+        cancelHandler.withLock { $0 = action }
+    }
+
+    /// The job was cancelled while this run went on.
+    public var cancelled: Bool { sawCancel.withLock { $0 } }
+
+    /// This machine's name, as leases and jobs record it.
+    public static var hostName: String {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
+        return String(cString: name)
+    }
+
+    private func beat() {
+        guard let job else { return }
+        do throws(StoreError) {
+            let status = try store.renewLeases(owner: owner, until: Self.now + Int64(leaseSeconds * 1e9), job: job)
+            if status == .cancelled { cancel() }
+        } catch {
+            note(error)
+        }
+    }
+
+    /// The job was found cancelled: the handler is told, once.
+    private func cancel() {
+        guard !sawCancel.withLock({ seen in defer { seen = true }; return seen }) else { return }
+        cancelHandler.withLock { $0 }?()
+    }
+
+    /// Whether a lease's owner is a process of this host that no longer exists.
+    public static func isDead(_ lease: Lease) -> Bool {
+        guard let (host, pid) = lease.process, host == hostName else { return false }
+        return !ProcessLiveness.isAlive(pid)
     }
 
     /// The first thing the store failed to do in this run, if any.
@@ -139,27 +208,61 @@ public final class StoreRecorder: RunRecorder, Sendable {
                      bytes: output.size ?? 0)
     }
 
-    public func started(_ input: InputFile, outputs: [OutputRecord]) {
-        guard let job, input.stamp != nil else { return }
+    public func started(_ input: InputFile, outputs: [OutputRecord]) -> Claim {
+        guard let job, let stamp = input.stamp else { return .granted() }
         let planned = outputs.map {
             OutputState(path: $0.path, size: nil, modifiedNs: nil, width: $0.width, height: $0.height, format: $0.format.rawValue,
                         contentHash: nil)
         }
-        // The outputs of the last good attempt stay listed as FastResize's alongside the planned ones.
-        let previous = known()[input.relativePath]?.outputs.filter { old in !planned.contains { $0.path == old.path } } ?? []
-        let state = InputState(input: input.relativePath, path: input.path, stamp: input.stamp, contentHash: nil,
-                               fingerprint: fingerprint, status: "running", stampedNs: startedNs, outputs: planned + previous)
         let finishing = ended.withLock { ended in
             defer { ended = [] }
             return ended
         }
-        do throws(StoreError) {
-            let attempt = try store.startAttempt(job: job, outputFolder: outputFolder, state: state, at: Self.now,
-                                                 finishing: finishing)
-            attempts.withLock { $0[input.relativePath] = attempt }
-        } catch {
-            note(error)
+        // The record as this run read it. One read while another run had the file in hand is
+        // no version at all: whatever that attempt became since is news (`newer`).
+        var record = known()[input.relativePath]
+        var takingOver: String?
+        var alsoOwn: Set<String> = []
+        // At most three turns: the record changed by another run, then a holder found dead.
+        for turn in 0..<3 {
+            // The outputs of the last good attempt stay listed as FastResize's alongside the planned ones.
+            let previous = record?.outputs.filter { old in !planned.contains { $0.path == old.path } } ?? []
+            let state = InputState(input: input.relativePath, path: input.path, stamp: stamp, contentHash: nil,
+                                   fingerprint: fingerprint, status: "running", stampedNs: startedNs, outputs: planned + previous)
+            let now = Self.now
+            do throws(StoreError) {
+                switch try store.startAttempt(job: job, outputFolder: outputFolder, state: state,
+                                              lease: Lease(owner: owner, expiresNs: now + Int64(leaseSeconds * 1e9)),
+                                              basedOn: record?.status == "running" ? nil : record?.attempt,
+                                              takingOver: takingOver, at: now,
+                                              finishing: turn == 0 ? finishing : []) {
+                case .started(let attempt):
+                    attempts.withLock { $0[input.relativePath] = attempt }
+                    return .granted(alsoOwn: alsoOwn)
+                case .cancelled:
+                    // Handed back, and the run stops before taking it again: it is reported not started.
+                    cancel()
+                    return .busy
+                case .held(let lease):
+                    guard Self.isDead(lease) else { return .busy }
+                    takingOver = lease.owner
+                case .newer(let newer):
+                    // Another run made it, the way this one would: it stands. Else this run makes
+                    // it, over what the other wrote.
+                    if newer.stamp == stamp, newer.fingerprint == fingerprint, newer.status == FileReport.Status.written.rawValue,
+                       !newer.outputs.isEmpty, newer.outputs.allSatisfy(Self.isAsWritten) {
+                        return .madeElsewhere(newer.outputs.map(Self.record))
+                    }
+                    record = newer
+                    alsoOwn.formUnion(newer.outputs.map(\.path))
+                    states.withLock { $0?[input.relativePath] = newer }
+                }
+            } catch {
+                note(error)
+                return .granted(alsoOwn: alsoOwn)
+            }
         }
+        return .busy
     }
 
     public func finished(_ input: InputFile, report: FileReport) {
@@ -215,16 +318,62 @@ public final class StoreRecorder: RunRecorder, Sendable {
 
     public func runFinished(_ report: BatchReport) {
         guard let job else { return }
-        let status: JobStatus = report.summary.stoppedBy == nil ? .finished : .interrupted
+        heartbeat.withLock { $0?.stop() }
+        var status: JobStatus = cancelled ? .cancelled : report.summary.stoppedBy == nil ? .finished : .interrupted
         let finishing = ended.withLock { ended in
             defer { ended = [] }
             return ended
         }
         do throws(StoreError) {
-            try store.finishAttempts(finishing, job: job, outputFolder: outputFolder)
-            try store.updateJob(job, status: status, counts: JobCounts(report.summary), at: Self.now)
+            try store.finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: owner)
+            var counts = JobCounts(report.summary)
+            if shared {
+                // Every worker's share: what each file's last attempt in the job did; the rest
+                // (made by others before, or up to date) skipped.
+                let tally = try store.tally(job: job)
+                counts.written = tally.written
+                counts.failed = tally.failed
+                counts.skipped = max(0, counts.total - counts.written - counts.failed - counts.notImages - counts.cancelled)
+                if let started = try store.job(job)?.startedNs { counts.seconds = Double(Self.now - started) / 1e9 }
+                // Not over while another live run still has files of it in hand: should that run
+                // die, the job stays running, for a worker to take up what it left.
+                if status == .finished, try store.holders(job: job, at: Self.now).contains(where: { !Self.isDead($0) }) {
+                    status = .running
+                }
+            }
+            try store.updateJob(job, status: status, counts: counts, at: Self.now)
         } catch {
             note(error)
         }
+    }
+}
+
+/// A thread that calls `beat` every `interval` seconds until stopped.
+private final class Heartbeat: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var stopped = false
+
+    init(every interval: Double, _ beat: @escaping @Sendable () -> Void) {
+        let thread = Thread { [self] in
+            condition.lock()
+            while !stopped {
+                // Woken early only by `stop`.
+                if !condition.wait(until: Date().addingTimeInterval(interval)), !stopped {
+                    condition.unlock()
+                    beat()
+                    condition.lock()
+                }
+            }
+            condition.unlock()
+        }
+        thread.name = "fastresize-leases"
+        thread.start()
+    }
+
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
     }
 }

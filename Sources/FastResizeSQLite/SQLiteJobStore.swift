@@ -53,25 +53,51 @@ public final class SQLiteJobStore: JobStore {
             try db.execute(sql: "PRAGMA synchronous = OFF")
             _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
         }
+        // Two runs started at once on a new store both make it: SQLite's busy timeout does not
+        // cover a switch to WAL, and both may find the schema missing and make it; the one that
+        // loses tries again (the other's schema then stands).
+        var tries = 0
+        while true {
+            do {
+                database = try Self.open(path, configuration: configuration, durable: durable, advice: advice)
+                break
+            } catch let error as DatabaseError where tries < 100 && Self.isContention(error) {
+                tries += 1
+                usleep(UInt32.random(in: 5_000...30_000))
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                throw StoreError("\(path): not a usable job store: \(Self.reason(error, at: path)); \(advice)")
+            }
+        }
+    }
+
+    /// The store opened and its schema brought up to date.
+    private static func open(_ path: String, configuration: Configuration, durable: Bool, advice: String) throws -> DatabaseQueue {
+        let database: DatabaseQueue
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
+        } catch let error as DatabaseError where isContention(error) {
+            throw error
         } catch {
             throw StoreError("\(path): cannot open the job store: \(Self.reason(error, at: path)); \(advice)")
         }
-        do {
-            let migrator = Self.migrator
-            let superseded = try database.read { db in try migrator.hasBeenSuperseded(db) }
-            if superseded {
-                throw StoreError("\(path): the job store was written by a newer FastResize; use that version, "
-                                 + "or \(advice)")
-            }
-            try migrator.migrate(database)
-            if durable { try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = NORMAL") } }
-        } catch let error as StoreError where error.description.hasPrefix(path) {
-            throw error
-        } catch {
-            throw StoreError("\(path): not a usable job store: \(Self.reason(error, at: path)); \(advice)")
+        let migrator = Self.migrator
+        let superseded = try database.read { db in try migrator.hasBeenSuperseded(db) }
+        if superseded {
+            throw StoreError("\(path): the job store was written by a newer FastResize; use that version, or \(advice)")
         }
+        try migrator.migrate(database)
+        if durable { try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = NORMAL") } }
+        return database
+    }
+
+    /// Another process making the same new store at the same moment (a schema change both made:
+    /// the loser's transaction was rolled back, and its next try finds the change made).
+    private static func isContention(_ error: DatabaseError) -> Bool {
+        let message = error.message ?? ""
+        return [.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) || message.hasSuffix("already exists")
+            || message.hasPrefix("duplicate column name")
     }
 
     /// What is wrong with the file at `path` by its first 100 bytes and its size, if anything (a
@@ -193,6 +219,15 @@ public final class SQLiteJobStore: JobStore {
                 ALTER TABLE attempt ADD COLUMN input_pixels INTEGER;
                 """)
         }
+        migrator.registerMigration("v3: the queue and leases") { db in
+            try db.execute(sql: """
+                ALTER TABLE job ADD COLUMN submitted INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE file ADD COLUMN attempt_id INTEGER;
+                ALTER TABLE file ADD COLUMN lease_owner TEXT;
+                ALTER TABLE file ADD COLUMN lease_expires_ns INTEGER;
+                CREATE INDEX file_lease ON file (lease_owner) WHERE lease_expires_ns IS NOT NULL;
+                """)
+        }
         return migrator
     }
 
@@ -202,19 +237,21 @@ public final class SQLiteJobStore: JobStore {
         try write { db in
             try db.execute(sql: """
                 INSERT INTO job (status, priority, created_ns, started_ns, command, working_directory, settings, fingerprint,
-                                 inputs, output_folder, host, pid)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 inputs, output_folder, host, pid, submitted)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [job.status.rawValue, job.priority, job.createdNs, job.startedNs, Self.json(job.command),
-                                 job.workingDirectory, job.settings, job.fingerprint, Self.json(job.inputs), job.outputFolder, job.host, job.pid])
+                                 job.workingDirectory, job.settings, job.fingerprint, Self.json(job.inputs), job.outputFolder, job.host, job.pid,
+                                 job.submitted])
             return db.lastInsertedRowID
         }
     }
 
     public func updateJob(_ id: Int64, status: JobStatus, counts: JobCounts?, at nanoseconds: Int64) throws(StoreError) {
         let ends = [.finished, .interrupted, .cancelled].contains(status)
+        // A job cancelled stays cancelled, whatever its runs say as they stop.
         try write { db in
             try db.execute(sql: """
-                UPDATE job SET status = ?, counts = coalesce(?, counts),
+                UPDATE job SET status = CASE WHEN status = 'cancelled' THEN status ELSE ? END, counts = coalesce(?, counts),
                                finished_ns = CASE WHEN ? THEN ? ELSE finished_ns END
                 WHERE id = ?
                 """, arguments: [status.rawValue, counts.map(Self.json), ends, nanoseconds, id])
@@ -242,7 +279,75 @@ public final class SQLiteJobStore: JobStore {
         job.startedNs = row["started_ns"]
         job.finishedNs = row["finished_ns"]
         job.counts = decoded(row["counts"])
+        job.submitted = row["submitted"]
         return job
+    }
+
+    public func nextJob(skipping: Set<Int64>) throws(StoreError) -> JobRecord? {
+        try read { db in
+            let candidates = try Row.fetchCursor(db, sql: """
+                SELECT * FROM job WHERE submitted = 1 AND status IN ('queued', 'running') ORDER BY priority DESC, id
+                """)
+            while let row = try candidates.next() {
+                if !skipping.contains(row["id"]) { return Self.job(row) }
+            }
+            return nil
+        }
+    }
+
+    public func attachJob(_ id: Int64, host: String, pid: Int32, at nanoseconds: Int64) throws(StoreError) -> JobRecord? {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE job SET status = 'running', host = ?, pid = ?, started_ns = coalesce(started_ns, ?)
+                WHERE id = ? AND status IN ('queued', 'running', 'interrupted')
+                """, arguments: [host, pid, nanoseconds, id])
+            return try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id]).map(Self.job)
+        }
+    }
+
+    public func cancelJob(_ id: Int64, at nanoseconds: Int64) throws(StoreError) -> JobStatus? {
+        try write { db in
+            guard let before = try String.fetchOne(db, sql: "SELECT status FROM job WHERE id = ?", arguments: [id]) else { return nil }
+            try db.execute(sql: """
+                UPDATE job SET status = 'cancelled', finished_ns = ? WHERE id = ? AND status IN ('queued', 'running', 'interrupted')
+                """, arguments: [nanoseconds, id])
+            return JobStatus(rawValue: before)
+        }
+    }
+
+    public func tally(job: Int64) throws(StoreError) -> (written: Int, failed: Int) {
+        try read { db in
+            var tally = (written: 0, failed: 0)
+            for row in try Row.fetchAll(db, sql: """
+                SELECT status, count(*) AS n FROM attempt AS last WHERE job_id = ?
+                    AND id = (SELECT max(id) FROM attempt WHERE file_id = last.file_id AND job_id = last.job_id)
+                GROUP BY status
+                """, arguments: [job]) {
+                switch row["status"] as String {
+                case FileReport.Status.written.rawValue: tally.written = row["n"]
+                case FileReport.Status.failed.rawValue: tally.failed = row["n"]
+                default: break
+                }
+            }
+            return tally
+        }
+    }
+
+    public func holders(job: Int64, at nanoseconds: Int64) throws(StoreError) -> [Lease] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT lease_owner, max(lease_expires_ns) AS expires FROM file
+                WHERE job_id = ? AND status = 'running' AND lease_expires_ns > ? GROUP BY lease_owner
+                """, arguments: [job, nanoseconds]).map { Lease(owner: $0["lease_owner"], expiresNs: $0["expires"]) }
+        }
+    }
+
+    public func renewLeases(owner: String, until: Int64, job: Int64) throws(StoreError) -> JobStatus? {
+        try write { db in
+            try db.execute(sql: "UPDATE file SET lease_expires_ns = ? WHERE lease_owner = ? AND lease_expires_ns IS NOT NULL",
+                           arguments: [until, owner])
+            return try String.fetchOne(db, sql: "SELECT status FROM job WHERE id = ?", arguments: [job]).flatMap(JobStatus.init)
+        }
     }
 
     // MARK: Files and attempts
@@ -266,28 +371,50 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func startAttempt(job: Int64, outputFolder: String, state: InputState, at nanoseconds: Int64,
-                             finishing: [FinishedAttempt]) throws(StoreError) -> Int64 {
+    public func startAttempt(job: Int64, outputFolder: String, state: InputState, lease: Lease, basedOn: Int64?,
+                             takingOver: String?, at nanoseconds: Int64, finishing: [FinishedAttempt]) throws(StoreError) -> AttemptStart {
         try write { db in
-            for finished in finishing { try Self.finish(finished, job: job, outputFolder: outputFolder, db: db) }
-            let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: true, db: db)
+            for finished in finishing { try Self.finish(finished, job: job, outputFolder: outputFolder, owner: lease.owner, db: db) }
+            if try String.fetchOne(db.cachedStatement(sql: "SELECT status FROM job WHERE id = ?"), arguments: [job])
+                == JobStatus.cancelled.rawValue {
+                return .cancelled
+            }
+            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM file WHERE output_folder = ? AND input = ?"),
+                                          arguments: [outputFolder, state.input]) {
+                let owner: String? = row["lease_owner"]
+                let status: String = row["status"]
+                if status == "running", let owner, owner != lease.owner, owner != takingOver,
+                   let expires: Int64 = row["lease_expires_ns"], expires > nanoseconds {
+                    return .held(Lease(owner: owner, expiresNs: expires))
+                }
+                if status != "running", owner != lease.owner, row["attempt_id"] as Int64? != basedOn {
+                    let outputs = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM output WHERE file_id = ?"),
+                                                   arguments: [row["id"] as Int64]).map(Self.output)
+                    return .newer(Self.state(row, outputs: outputs))
+                }
+            }
+            let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: true, lease: lease, db: db)
             try db.cachedStatement(sql: "INSERT INTO attempt (job_id, file_id, status, started_ns) VALUES (?, ?, 'running', ?)")
                 .execute(arguments: [job, file, nanoseconds])
-            return db.lastInsertedRowID
+            let attempt = db.lastInsertedRowID
+            try db.cachedStatement(sql: "UPDATE file SET attempt_id = ? WHERE id = ?").execute(arguments: [attempt, file])
+            return .started(attempt)
         }
     }
 
-    public func finishAttempts(_ finished: [FinishedAttempt], job: Int64, outputFolder: String) throws(StoreError) {
+    public func finishAttempts(_ finished: [FinishedAttempt], job: Int64, outputFolder: String, owner: String) throws(StoreError) {
         guard !finished.isEmpty else { return }
         try write { db in
-            for attempt in finished { try Self.finish(attempt, job: job, outputFolder: outputFolder, db: db) }
+            for attempt in finished { try Self.finish(attempt, job: job, outputFolder: outputFolder, owner: owner, db: db) }
         }
     }
 
-    /// One ended attempt, inside the caller's transaction.
-    private static func finish(_ finished: FinishedAttempt, job: Int64, outputFolder: String, db: Database) throws {
+    /// One ended attempt, inside the caller's transaction: its file no longer held, still marked
+    /// as the owner's doing.
+    private static func finish(_ finished: FinishedAttempt, job: Int64, outputFolder: String, owner: String, db: Database) throws {
         let state = finished.state
-        let file = try upsert(state, outputFolder: outputFolder, job: job, attempt: finished.attempt == nil, db: db)
+        let file = try upsert(state, outputFolder: outputFolder, job: job, attempt: finished.attempt == nil,
+                              lease: Lease(owner: owner, expiresNs: 0), held: false, db: db)
         let values: [(any DatabaseValueConvertible)?] = [state.status, finished.nanoseconds, state.failureKind, state.failure,
                                                          finished.stageMilliseconds.map(json), json(state.outputs),
                                                          finished.input.bytes, finished.input.pixels]
@@ -303,6 +430,7 @@ public final class SQLiteJobStore: JobStore {
                                      job_id, file_id, started_ns)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: StatementArguments(values + [job, file, finished.nanoseconds]))
+            try db.cachedStatement(sql: "UPDATE file SET attempt_id = ? WHERE id = ?").execute(arguments: [db.lastInsertedRowID, file])
         }
     }
 
@@ -389,27 +517,31 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    /// The input's row made to say `state` (its outputs replaced by the state's); returns its id.
-    /// `attempt` counts one more attempt.
-    private static func upsert(_ state: InputState, outputFolder: String, job: Int64, attempt: Bool, db: Database) throws -> Int64 {
+    /// The input's row made to say `state` (its outputs replaced by the state's), as `lease`'s
+    /// owner's doing, `held` by it till the lease expires or not held; returns its id. `attempt`
+    /// counts one more attempt.
+    private static func upsert(_ state: InputState, outputFolder: String, job: Int64, attempt: Bool, lease: Lease, held: Bool = true,
+                               db: Database) throws -> Int64 {
         let stamp = state.stamp
         // Cached statements: each is compiled once per run, not once per file.
         let upsert = try db.cachedStatement(sql: """
             INSERT INTO file (output_folder, input, path, size, mtime_ns, inode, device, content_hash, fingerprint, status,
-                              attempts, failure_kind, failure, stamped_ns, job_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                              attempts, failure_kind, failure, stamped_ns, job_id, lease_owner, lease_expires_ns)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (output_folder, input) DO UPDATE SET
                 path = excluded.path, size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
                 device = excluded.device, content_hash = excluded.content_hash, fingerprint = excluded.fingerprint,
                 status = excluded.status, attempts = attempts + excluded.attempts, failure_kind = excluded.failure_kind,
-                failure = excluded.failure, stamped_ns = excluded.stamped_ns, job_id = excluded.job_id
+                failure = excluded.failure, stamped_ns = excluded.stamped_ns, job_id = excluded.job_id,
+                lease_owner = excluded.lease_owner, lease_expires_ns = excluded.lease_expires_ns
             RETURNING id
             """)
         let id = try Int64.fetchOne(upsert, arguments: [outputFolder, state.input, state.path, stamp?.size, stamp?.modifiedNs,
                                                        stamp.map { Int64(bitPattern: $0.inode) },
                                                        stamp.map { Int64(bitPattern: $0.device) }, state.contentHash,
                                                        state.fingerprint, state.status, attempt ? 1 : 0, state.failureKind,
-                                                       state.failure, state.stampedNs, job])!
+                                                       state.failure, state.stampedNs, job, lease.owner,
+                                                       held ? lease.expiresNs : nil])!
         try db.cachedStatement(sql: "DELETE FROM output WHERE file_id = ?").execute(arguments: [id])
         // A path another input's row held (the same name made from another folder) is this one's now.
         let insert = try db.cachedStatement(sql: """
@@ -432,7 +564,7 @@ public final class SQLiteJobStore: JobStore {
         return InputState(input: row["input"], path: row["path"], stamp: stamp, contentHash: row["content_hash"],
                           fingerprint: row["fingerprint"], status: row["status"], attempts: row["attempts"],
                           failureKind: row["failure_kind"], failure: row["failure"], stampedNs: row["stamped_ns"],
-                          outputs: outputs)
+                          outputs: outputs, attempt: row["attempt_id"])
     }
 
     private static func output(_ row: Row) -> OutputState {

@@ -34,6 +34,14 @@ struct FastResizeCommand: ParsableCommand {
 
     @OptionGroup var settings: SettingOptions
 
+    /// Set by a worker for the job it runs (`fastresize worker`): this run is that job's.
+    @Option(name: .customLong("job-id"), help: ArgumentHelp(visibility: .private))
+    var jobID: Int64?
+
+    /// Set by `fastresize jobs retry ID`: only the files that failed in job ID are made.
+    @Option(name: .customLong("retry-of"), help: ArgumentHelp(visibility: .private))
+    var retryOf: Int64?
+
     /// Resolves every setting (command line > environment > config file > defaults) and checks
     /// it, and where the report goes, then makes the output folder: before any input is read.
     func resolve() throws(UsageError) -> (settings: ResolvedSettings, report: ReportTarget?) {
@@ -122,21 +130,37 @@ struct FastResizeCommand: ParsableCommand {
             FileHandle.standardError.write(Data((Self.fullMessage(for: ValidationError(error.message)) + "\n").utf8))
             return 2
         }
-        var runner = BatchRunner(options: resolved.options, codecs: Codecs.all)
+        var options = resolved.options
         // The job store is opened, and the run recorded in it, before any file is read.
         let recorder: StoreRecorder?
         do throws(StoreError) {
-            recorder = try RunStore.recorder(for: resolved, command: Array(CommandLine.arguments.dropFirst()))
+            if let retryOf {
+                options.only = try RunStore.failedInputs(of: retryOf, resolved: resolved)
+                options.prune = false
+            }
+            recorder = try RunStore.recorder(for: resolved, command: Array(CommandLine.arguments.dropFirst()),
+                                             role: RunStore.Role(job: jobID, retrying: retryOf))
         } catch {
+            if error.nothingToDo {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                return 0
+            }
             FileHandle.standardError.write(Data("fastresize: error: job store: \(error)\n".utf8))
             return 2
         }
+        var runner = BatchRunner(options: options, codecs: Codecs.all)
         runner.recorder = recorder
         let console = Console(quiet: resolved.quiet, verbose: resolved.verbose,
                               reportTakesStandardOutput: reportTarget?.takesStandardOutput ?? false)
         // From before planning: a signal while headers are read stops the run before any file starts.
         let control = BatchControl()
         let signals = Self.stopOnSignals(control, console: console)
+        // `fastresize jobs cancel` on this run's job stops it as SIGTERM would.
+        let jobNumber = recorder?.job ?? 0
+        recorder?.onCancel {
+            console.error("job \(jobNumber) was cancelled: no new files start; files in flight finish")
+            control.stop(signal: SIGTERM)
+        }
         let plan = runner.planBatch(control: control)
         let reportFile = reportTarget.map(ReportWriter.init)
         if resolved.dryRun {

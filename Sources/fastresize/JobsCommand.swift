@@ -1,4 +1,4 @@
-// JobsCommand: `fastresize jobs` and `fastresize jobs show ID` — the history a job store keeps, for people and (--json) for scripts.
+// JobsCommand: `fastresize jobs`, `jobs show ID`, `jobs stats`, `jobs resume` — the history a job store keeps, for people and (--json) for scripts.
 
 import ArgumentParser
 import FastResize
@@ -10,14 +10,30 @@ import Foundation
 
 /// Where the store is and how to show it: shared by every `jobs` command.
 struct StoreOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The job store (default: OUTPUT/.fastresize/state.db of -o, FASTRESIZE_STATE, or the config's state/output).", valueName: "file"))
-    var state: String?
-
-    @Option(name: [.short, .long], help: ArgumentHelp("The output folder whose job store to read.", valueName: "dir"))
-    var output: String?
+    @OptionGroup var location: StoreLocation
 
     @Flag(help: "JSON for scripts instead of text.")
     var json = false
+
+    func open() throws(UsageError) -> SQLiteJobStore {
+        try location.open()
+    }
+
+    static func json(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self) + "\n"
+    }
+}
+
+/// Which job store a command works on (`jobs`, `worker`): never created by it.
+struct StoreLocation: ParsableArguments {
+    @Option(help: ArgumentHelp("The job store (default: OUTPUT/.fastresize/state.db of -o, FASTRESIZE_STATE, or the config's state/output).", valueName: "file"))
+    var state: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp("The output folder whose job store to use.", valueName: "dir"))
+    var output: String?
 
     /// The store, found as a run would find it (command line, environment, config file); never created.
     func open() throws(UsageError) -> SQLiteJobStore {
@@ -26,7 +42,8 @@ struct StoreOptions: ParsableArguments {
         if let output { given[SettingKey.output.name] = .text(output) }
         let resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: given, outputFormats: Codecs.all.outputFormats),
                                                     requireSize: false, applyingProfile: false)
-        guard let path = resolved.state.path(outputFolder: resolved.outputFolder ?? "") , resolved.outputFolder != nil || state != nil else {
+        guard let path = resolved.state.path(outputFolder: resolved.outputFolder ?? ""),
+              resolved.outputFolder != nil || resolved.state != .underOutput else {
             throw UsageError("expected --state FILE or -o DIR: which job store to read")
         }
         do throws(StoreError) {
@@ -34,13 +51,6 @@ struct StoreOptions: ParsableArguments {
         } catch {
             throw UsageError(error.description)
         }
-    }
-
-    static func json(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self) + "\n"
     }
 }
 
@@ -142,7 +152,7 @@ enum JobsFormat {
     /// A job recorded as running whose process is gone (killed, or the machine rebooted) is shown
     /// as interrupted: only a live process can be running it.
     static func alive(_ job: JobRecord) -> JobRecord {
-        guard job.status == .running, job.host == RunStore.hostName, kill(job.pid, 0) != 0, errno == ESRCH else { return job }
+        guard job.status == .running, job.host == StoreRecorder.hostName, !ProcessLiveness.isAlive(job.pid) else { return job }
         var shown = job
         shown.status = .interrupted
         return shown
@@ -232,11 +242,16 @@ struct JobsResumeCommand: ParsableCommand {
     func resume() throws(UsageError) -> Never {
         let job = try job()
         FileHandle.standardError.write(Data("resuming job \(job.id): fastresize \(job.command.joined(separator: " ")) (in \(job.workingDirectory))\n".utf8))
+        try Self.exec(job, extra: [])
+    }
+
+    /// Becomes `job`'s command, `extra` options first, in the folder it was given in; returns only on failure.
+    static func exec(_ job: JobRecord, extra: [String]) throws(UsageError) -> Never {
         guard FileSystemPath.withCString(job.workingDirectory, { chdir($0) }) == 0 else {
             throw UsageError("cannot enter \(job.workingDirectory), where job \(job.id) ran: \(String(cString: strerror(errno)))")
         }
         let program = FastResizeCommand.executablePath
-        let arguments = [program] + job.command
+        let arguments = [program] + extra + job.command
         // Each argument as the bytes it was given as (a file name need not be UTF-8).
         var pointers = arguments.map { argument in FileSystemPath.withCString(argument) { strdup($0) } } + [nil]
         execv(program, &pointers)

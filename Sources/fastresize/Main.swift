@@ -1,4 +1,4 @@
-// Main: the entry point; dispatches `config check` and `profiles`, and maps every usage or config error to exit code 2.
+// Main: the entry point; dispatches `config check`, `profiles`, `jobs …`, `submit` and `worker`, and maps every usage or config error to exit code 2.
 
 import ArgumentParser
 import CCodecShims
@@ -39,6 +39,26 @@ enum Main {
             // Started by a run's --isolate: requests on stdin carry every setting.
             FastResizeCommand.serveAsWorker()
             exit(0)
+        case "submit":
+            exit(SubmitCommand.run(Array(arguments.dropFirst())))
+        case "worker":
+            let command = parsed(WorkerCommand.self, Array(arguments.dropFirst()))
+            do {
+                exit(try command.work())
+            } catch {
+                FileHandle.standardError.write(Data(("Error: " + error.message + "\n").utf8))
+                exit(2)
+            }
+        case "jobs" where arguments.dropFirst().first == "cancel":
+            printReport(JobsCancelCommand.self, Array(arguments.dropFirst(2))) { command throws(UsageError) in try command.report() }
+        case "jobs" where arguments.dropFirst().first == "retry":
+            let command = parsed(JobsRetryCommand.self, Array(arguments.dropFirst(2)))
+            do {
+                try command.retry()
+            } catch {
+                FileHandle.standardError.write(Data(("Error: " + error.message + "\n").utf8))
+                exit(2)
+            }
         case "jobs" where arguments.dropFirst().first == "resume":
             let command = parsed(JobsResumeCommand.self, Array(arguments.dropFirst(2)))
             do {
@@ -70,7 +90,9 @@ enum Main {
                 print(Command.fullMessage(for: error))
                 exit(0)
             }
-            FileHandle.standardError.write(Data((closerSuggestion(Command.fullMessage(for: error)) + "\n").utf8))
+            let message = Command.fullMessage(for: error)
+            // The run's options are the settings; other commands' suggestions are ArgumentParser's own.
+            FileHandle.standardError.write(Data(((Command.self == FastResizeCommand.self ? closerSuggestion(message) : message) + "\n").utf8))
             exit(2)
         }
     }

@@ -14,13 +14,24 @@ enum RunStore {
         var failOn: FailOn
     }
 
+    /// How a run takes part in the job store beyond recording itself.
+    struct Role {
+        /// Runs a job already in the store (a worker's run of a submitted job) instead of recording
+        /// a new one.
+        var job: Int64?
+        /// Makes only the files that failed in this earlier job (`jobs retry`).
+        var retrying: Int64?
+    }
+
     /// The recorder for this run, or nil without a store (--no-state). A dry run reads an existing
     /// store and records nothing.
-    static func recorder(for resolved: ResolvedSettings, command: [String]) throws(StoreError) -> StoreRecorder? {
+    static func recorder(for resolved: ResolvedSettings, command: [String], role: Role = Role()) throws(StoreError) -> StoreRecorder? {
         let options = resolved.options
-        guard let path = resolved.state.path(outputFolder: options.outputDirectory) else { return nil }
-        let settings = OutputSettings(outputs: options.outputs, failOn: options.failOn)
-        let fingerprint = Fingerprint.of(settings)
+        guard let path = resolved.state.path(outputFolder: options.outputDirectory) else {
+            if role.job != nil || role.retrying != nil { throw StoreError("a queued or retried job needs its store: not with --no-state") }
+            return nil
+        }
+        let (settings, fingerprint) = fingerprinted(options)
         let folder = FileSystem.realPath(options.outputDirectory) ?? options.outputDirectory
         if resolved.dryRun {
             guard FileSystem.exists(path) else { return nil }
@@ -34,20 +45,62 @@ enum RunStore {
         // next run folds the write-ahead log in. Closing would checkpoint now — two flushes and
         // every page copied, a tenth of the store's cost on a 40-photo run.
         Self.keptOpen = store
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let now = StoreRecorder.now
-        var job = JobRecord(status: .running, createdNs: now, command: command,
-                            workingDirectory: FileManager.default.currentDirectoryPath,
-                            settings: String(decoding: (try? encoder.encode(settings)) ?? Data(), as: UTF8.self),
-                            fingerprint: fingerprint, inputs: options.inputs, outputFolder: folder, host: hostName,
-                            pid: getpid())
-        job.startedNs = now
         // Read before the job is recorded: a damaged store stops the run and records nothing.
         let known = try store.inputStates(outputFolder: folder)
-        let id = try store.createJob(job)
+        let id: Int64
+        if let attached = role.job {
+            guard let job = try store.attachJob(attached, host: StoreRecorder.hostName, pid: getpid(), at: StoreRecorder.now) else {
+                throw StoreError("\(path): no job \(attached)")
+            }
+            // Another worker may have finished it, or someone cancelled it, since it was picked.
+            guard job.status == .running else {
+                throw StoreError("job \(attached) is \(job.status.rawValue): nothing to do", nothingToDo: true)
+            }
+            id = attached
+        } else {
+            var job = record(resolved, command: command, settings: settings, fingerprint: fingerprint, status: .running)
+            job.startedNs = job.createdNs
+            id = try store.createJob(job)
+        }
         return StoreRecorder(store: store, job: id, outputFolder: folder, fingerprint: fingerprint, force: resolved.force,
-                             known: known)
+                             known: known, shared: role.job != nil)
+    }
+
+    /// A job as the store records it: the command as typed and where, the settings that decide
+    /// the outputs, and this process.
+    static func record(_ resolved: ResolvedSettings, command: [String], settings: OutputSettings, fingerprint: String,
+                       status: JobStatus) -> JobRecord {
+        let options = resolved.options
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return JobRecord(status: status, createdNs: StoreRecorder.now, command: command,
+                         workingDirectory: FileManager.default.currentDirectoryPath,
+                         settings: String(decoding: (try? encoder.encode(settings)) ?? Data(), as: UTF8.self),
+                         fingerprint: fingerprint, inputs: options.inputs,
+                         outputFolder: FileSystem.realPath(options.outputDirectory) ?? options.outputDirectory,
+                         host: StoreRecorder.hostName, pid: getpid())
+    }
+
+    static func fingerprinted(_ options: BatchOptions) -> (OutputSettings, String) {
+        let settings = OutputSettings(outputs: options.outputs, failOn: options.failOn)
+        return (settings, Fingerprint.of(settings))
+    }
+
+    /// The inputs (by their path below their input folder) whose last attempt in `job` failed.
+    static func failedInputs(of job: Int64, resolved: ResolvedSettings) throws(StoreError) -> Set<String> {
+        guard let path = resolved.state.path(outputFolder: resolved.options.outputDirectory) else {
+            throw StoreError("a retried job needs its store: not with --no-state")
+        }
+        let store = try SQLiteJobStore(path: path, create: false)
+        guard try store.job(job) != nil else { throw StoreError("\(path): no job \(job)") }
+        return failed(try store.attempts(job: job))
+    }
+
+    /// The inputs whose last attempt among `attempts` failed.
+    static func failed(_ attempts: [AttemptRecord]) -> Set<String> {
+        var last: [String: String] = [:]
+        for attempt in attempts { last[attempt.input] = attempt.status }
+        return Set(last.filter { $0.value == FileReport.Status.failed.rawValue }.keys)
     }
 
     nonisolated(unsafe) private static var keptOpen: SQLiteJobStore?
@@ -58,11 +111,5 @@ enum RunStore {
     /// leaves it open.
     static func finish(_ summary: BatchSummary) {
         if summary.written + summary.failed >= 256 { keptOpen = nil }
-    }
-
-    static var hostName: String {
-        var name = [CChar](repeating: 0, count: 256)
-        guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
-        return String(cString: name)
     }
 }

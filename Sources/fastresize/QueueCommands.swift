@@ -1,0 +1,295 @@
+// QueueCommands: `fastresize submit`, `fastresize worker`, `jobs cancel` and `jobs retry` — the job store as a queue with priorities, run by worker processes.
+
+import ArgumentParser
+import FastResize
+import FastResizeConfig
+import FastResizeJobs
+import FastResizeSQLite
+import Foundation
+import Synchronization
+
+/// `fastresize submit [--priority N] INPUT... -o OUT [options]`: checks the command as a run would,
+/// records it as a queued job and prints its id (alone on stdout, for scripts); a worker runs it.
+enum SubmitCommand {
+    static let usage = """
+        Usage: fastresize submit [--priority <n>] <input> ... -o <dir> [<run options>]
+          Queue a run as a job in its job store (--state, else OUTPUT/.fastresize/state.db) and print
+          its id; `fastresize worker` runs queued jobs, highest priority first (default 0; higher
+          first, oldest first within a priority).
+        """
+
+    static func run(_ arguments: [String]) -> Int32 {
+        if arguments.isEmpty || arguments.contains(where: { ["--help", "-h"].contains($0) }) {
+            print(usage)
+            return arguments.isEmpty ? 2 : 0
+        }
+        var rest: [String] = []
+        var priority = 0
+        var index = 0
+        while index < arguments.count {
+            let word = arguments[index]
+            if word == "--" {
+                rest += arguments[index...]
+                break
+            }
+            var value: String?
+            if word == "--priority" {
+                index += 1
+                guard index < arguments.count else { return fail("--priority needs a value") }
+                value = arguments[index]
+            } else if word.hasPrefix("--priority=") {
+                value = String(word.dropFirst("--priority=".count))
+            }
+            if let value {
+                guard let number = Int(value), abs(number) <= 1_000_000 else {
+                    return fail("--priority must be a whole number between -1000000 and 1000000, not \(value)")
+                }
+                priority = number
+            } else {
+                rest.append(word)
+            }
+            index += 1
+        }
+        let command = Main.parsed(FastResizeCommand.self, rest)
+        let resolved: ResolvedSettings
+        do {
+            (resolved, _) = try command.resolve()
+        } catch {
+            FileHandle.standardError.write(Data((FastResizeCommand.fullMessage(for: ValidationError(error.message)) + "\n").utf8))
+            return 2
+        }
+        guard !resolved.dryRun else { return fail("--dry-run cannot be queued: run it directly") }
+        guard let path = resolved.state.path(outputFolder: resolved.options.outputDirectory) else {
+            return fail("a queued job lives in a job store: not with --no-state")
+        }
+        do throws(StoreError) {
+            let store = try SQLiteJobStore(path: path, durable: resolved.options.fsync)
+            let (settings, fingerprint) = RunStore.fingerprinted(resolved.options)
+            var job = RunStore.record(resolved, command: rest, settings: settings, fingerprint: fingerprint, status: .queued)
+            job.priority = priority
+            job.submitted = true
+            let id = try store.createJob(job)
+            print(id)
+            FileHandle.standardError.write(Data("queued job \(id) (priority \(priority)) in \(path); run it with: fastresize worker --state \(path)\n".utf8))
+            return 0
+        } catch {
+            FileHandle.standardError.write(Data("fastresize: error: job store: \(error)\n".utf8))
+            return 2
+        }
+    }
+
+    private static func fail(_ message: String) -> Int32 {
+        FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+        return 2
+    }
+}
+
+/// `fastresize worker`: runs queued jobs, one at a time, each in a child run of its own command
+/// (in the folder it was submitted from). Several workers on one store share a job file by file
+/// (the runs' leases), so none makes a file another has taken.
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fastresize worker",
+        abstract: "Run the queued jobs of a job store, highest priority first, until stopped.",
+        discussion: """
+        Each job runs as `fastresize` with the command it was submitted with, in the folder it was \
+        submitted from. Start several workers on one store (on this machine) to share the work: a \
+        file is made by one of them only; a worker killed mid-file leaves it to the others. \
+        SIGINT or SIGTERM stops the job in hand gently (its files in flight finish) and the worker. \
+        Exit codes: 0 every job ran without failed files, 1 some file failed, 2 usage or store \
+        error, 130/143 stopped by SIGINT/SIGTERM.
+        """
+    )
+
+    @OptionGroup var location: StoreLocation
+
+    @Flag(help: "Exit when no job is queued instead of waiting for one.")
+    var exitWhenEmpty = false
+
+    @Option(help: ArgumentHelp("Seconds between looks at an empty queue (default 1).", valueName: "S"))
+    var poll = 1.0
+
+    func validate() throws {
+        guard poll > 0, poll <= 3600 else { throw ValidationError("--poll must be between 0 and 3600 seconds") }
+    }
+
+    func work() throws(UsageError) -> Int32 {
+        let store = try location.open()
+        let storePath = store.location.hasPrefix("/") ? store.location
+            : FileManager.default.currentDirectoryPath + "/" + store.location
+        let stop = WorkerStop()
+        let signals = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.signal(number) }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+        var done: Set<Int64> = []
+        var retaken: [Int64: Int] = [:]
+        var failed = false
+        while stop.signalNumber == nil {
+            let job: JobRecord?
+            do throws(StoreError) {
+                if let next = try store.nextJob(skipping: done) {
+                    job = next
+                } else {
+                    job = try abandoned(among: &done, retaken: &retaken, in: store)
+                }
+            } catch {
+                throw UsageError(error.description)
+            }
+            guard let job else {
+                if exitWhenEmpty { break }
+                stop.sleep(poll)
+                continue
+            }
+            done.insert(job.id)
+            FileHandle.standardError.write(Data("worker: job \(job.id) (priority \(job.priority)): fastresize \(job.command.joined(separator: " ")) (in \(job.workingDirectory))\n".utf8))
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: FastResizeCommand.executablePath)
+            // Before the job's own words, which may end its options with `--`.
+            child.arguments = ["--state", storePath, "--job-id", String(job.id)] + job.command
+            child.currentDirectoryURL = URL(fileURLWithPath: job.workingDirectory)
+            do {
+                try stop.run(child)
+            } catch {
+                FileHandle.standardError.write(Data("worker: job \(job.id): cannot start its run in \(job.workingDirectory): \(error)\n".utf8))
+                failed = true
+                continue
+            }
+            child.waitUntilExit()
+            stop.finished()
+            // A job cancelled under its run stopped as asked: not a failure.
+            let cancelled = (try? store.job(job.id))??.status == .cancelled
+            if child.terminationStatus != 0 && !cancelled { failed = true }
+        }
+        if let number = stop.signalNumber { return 128 + number }
+        return failed ? 1 : 0
+    }
+
+    /// A job this worker has run that is still running with nobody on it (the other workers on it
+    /// died mid-file): taken up again, for the files they left. Jobs since ended are forgotten.
+    /// (A job whose run cannot even start stays as it is: this worker tries it at most three times.)
+    private func abandoned(among done: inout Set<Int64>, retaken: inout [Int64: Int], in store: SQLiteJobStore) throws(StoreError) -> JobRecord? {
+        for id in done.sorted() where retaken[id, default: 0] < 3 {
+            guard let job = try store.job(id), [.queued, .running, .interrupted].contains(job.status) else {
+                done.remove(id)
+                continue
+            }
+            guard job.status == .running,
+                  try !store.holders(job: id, at: StoreRecorder.now).contains(where: { !StoreRecorder.isDead($0) }) else { continue }
+            retaken[id, default: 0] += 1
+            done.remove(id)
+            return job
+        }
+        return nil
+    }
+}
+
+/// A worker's stop: the signal that asked for it, passed on to the job's run in hand.
+private final class WorkerStop: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var child: Process?
+    private(set) var signalNumber: Int32? {
+        get { condition.withLock { stored } }
+        set { condition.withLock { stored = newValue } }
+    }
+    private var stored: Int32?
+
+    func signal(_ number: Int32) {
+        condition.lock()
+        if stored == nil { stored = number }
+        // The run stops as it would at a terminal: gently at the first signal, at once at the second.
+        if let child, child.isRunning { kill(child.processIdentifier, number) }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func run(_ process: Process) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        guard stored == nil else { return }
+        try process.run()
+        child = process
+    }
+
+    func finished() {
+        condition.withLock { child = nil }
+    }
+
+    /// Waits `seconds`, or until a signal.
+    func sleep(_ seconds: Double) {
+        condition.lock()
+        if stored == nil { _ = condition.wait(until: Date().addingTimeInterval(seconds)) }
+        condition.unlock()
+    }
+}
+
+/// `fastresize jobs cancel ID`: a queued job is never run; a running one stops as at SIGTERM
+/// (its files in flight finish) when its run next renews its leases.
+struct JobsCancelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fastresize jobs cancel",
+        abstract: "Cancel a queued or running job (a running one starts no more files; those in flight finish)."
+    )
+
+    @Argument(help: "The job's id (from fastresize jobs).")
+    var id: Int64
+
+    @OptionGroup var location: StoreLocation
+
+    func report() throws(UsageError) -> String {
+        let store = try location.open()
+        do throws(StoreError) {
+            guard let before = try store.cancelJob(id, at: StoreRecorder.now) else {
+                throw StoreError("no job \(id) in \(store.location)")
+            }
+            switch before {
+            case .queued: return "job \(id) cancelled: it will not run\n"
+            case .running: return "job \(id) cancelled: its run starts no more files, and stops when those in flight finish\n"
+            case .interrupted: return "job \(id) cancelled: it will not be resumed by workers\n"
+            case .finished, .cancelled: throw StoreError("job \(id) is \(before.rawValue): nothing to cancel")
+            }
+        } catch {
+            throw UsageError(error.description)
+        }
+    }
+}
+
+/// `fastresize jobs retry ID`: runs the job's command again for the files that failed in it only
+/// (after the disk was freed, the network share came back), as a new job.
+struct JobsRetryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fastresize jobs retry",
+        abstract: "Make again the files that failed in a past job (its command, in its folder, for those files only).",
+        discussion: "A file changed since is made from what it is now; one made since by another run is left as it is."
+    )
+
+    @Argument(help: "The job's id (from fastresize jobs).")
+    var id: Int64
+
+    @OptionGroup var location: StoreLocation
+
+    func retry() throws(UsageError) -> Never {
+        let store = try location.open()
+        let job: JobRecord
+        let failed: Int
+        do throws(StoreError) {
+            guard let found = try store.job(id) else { throw StoreError("no job \(id) in \(store.location)") }
+            job = found
+            failed = RunStore.failed(try store.attempts(job: id)).count
+        } catch {
+            throw UsageError(error.description)
+        }
+        guard failed > 0 else {
+            print("job \(id) has no failed files: nothing to retry")
+            Glibc.exit(0)
+        }
+        let storePath = store.location.hasPrefix("/") ? store.location
+            : FileManager.default.currentDirectoryPath + "/" + store.location
+        FileHandle.standardError.write(Data("retrying the \(failed) failed file\(failed == 1 ? "" : "s") of job \(id)\n".utf8))
+        try JobsResumeCommand.exec(job, extra: ["--state", storePath, "--retry-of", String(id)])
+    }
+}

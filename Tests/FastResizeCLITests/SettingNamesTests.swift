@@ -34,7 +34,8 @@ import TestSupport
         }
         // And every option of the command line is a setting (or about the command itself).
         let negations = Set(SettingKey.all.map { "no-" + $0.name })
-        let own: Set = ["help", "version", "no-config"]
+        // (--job-id and --retry-of are set by `fastresize worker` and `jobs retry`, hidden from users.)
+        let own: Set = ["help", "version", "no-config", "job-id", "retry-of"]
         for option in options where !settings.contains(option) && !negations.contains(option) && !own.contains(option) {
             Issue.record("--\(option) is on the command line but not in SettingKey.all (config files and FASTRESIZE_* cannot set it)")
         }

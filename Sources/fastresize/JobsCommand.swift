@@ -35,6 +35,11 @@ struct StoreLocation: ParsableArguments {
     @Option(name: [.short, .long], help: ArgumentHelp("The output folder whose job store to use.", valueName: "dir"))
     var output: String?
 
+    /// `path` from the root, as a child process in another folder must be given it.
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+
     /// The store, found as a run would find it (command line, environment, config file); never created.
     func open() throws(UsageError) -> SQLiteJobStore {
         var given: [String: SettingValue] = [:]

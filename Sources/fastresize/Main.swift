@@ -43,30 +43,15 @@ enum Main {
             exit(SubmitCommand.run(Array(arguments.dropFirst())))
         case "worker":
             let command = parsed(WorkerCommand.self, Array(arguments.dropFirst()))
-            do {
-                exit(try command.work())
-            } catch {
-                FileHandle.standardError.write(Data(("Error: " + error.message + "\n").utf8))
-                exit(2)
-            }
+            exit(orUsageError { () throws(UsageError) in try command.work() })
         case "jobs" where arguments.dropFirst().first == "cancel":
             printReport(JobsCancelCommand.self, Array(arguments.dropFirst(2))) { command throws(UsageError) in try command.report() }
         case "jobs" where arguments.dropFirst().first == "retry":
             let command = parsed(JobsRetryCommand.self, Array(arguments.dropFirst(2)))
-            do {
-                try command.retry()
-            } catch {
-                FileHandle.standardError.write(Data(("Error: " + error.message + "\n").utf8))
-                exit(2)
-            }
+            orUsageError { () throws(UsageError) in try command.retry() }
         case "jobs" where arguments.dropFirst().first == "resume":
             let command = parsed(JobsResumeCommand.self, Array(arguments.dropFirst(2)))
-            do {
-                try command.resume()
-            } catch {
-                FileHandle.standardError.write(Data(("Error: " + error.message + "\n").utf8))
-                exit(2)
-            }
+            orUsageError { () throws(UsageError) in try command.resume() }
         case "jobs" where arguments.dropFirst().first == "stats":
             printReport(JobsStatsCommand.self, Array(arguments.dropFirst(2))) { command throws(UsageError) in try command.report() }
         case "jobs" where arguments.dropFirst().first == "show":
@@ -149,16 +134,21 @@ enum Main {
         return message.replacingCharacters(in: hint.lowerBound..<hintEnd.upperBound, with: replacement)
     }
 
-    /// Runs a reading command: its text on stdout, or its error on stderr with exit code 2.
-    static func printReport<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [String],
-                                                     _ body: (Command) throws(UsageError) -> String) -> Never {
-        let command = parsed(type, arguments)
+    /// `body`'s result; its error on stderr with exit code 2.
+    static func orUsageError<T>(_ body: () throws(UsageError) -> T) -> T {
         do {
-            print(try body(command), terminator: "")
-            exit(0)
+            return try body()
         } catch {
             FileHandle.standardError.write(Data(("Error: " + error.message + "\n").utf8))
             exit(2)
         }
+    }
+
+    /// Runs a reading command: its text on stdout, or its error on stderr with exit code 2.
+    static func printReport<Command: ParsableCommand>(_ type: Command.Type, _ arguments: [String],
+                                                     _ body: (Command) throws(UsageError) -> String) -> Never {
+        let command = parsed(type, arguments)
+        print(orUsageError { () throws(UsageError) in try body(command) }, terminator: "")
+        exit(0)
     }
 }

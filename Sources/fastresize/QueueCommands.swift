@@ -115,8 +115,7 @@ struct WorkerCommand: ParsableCommand {
 
     func work() throws(UsageError) -> Int32 {
         let store = try location.open()
-        let storePath = store.location.hasPrefix("/") ? store.location
-            : FileManager.default.currentDirectoryPath + "/" + store.location
+        let storePath = StoreLocation.absolute(store.location)
         let stop = WorkerStop()
         let signals = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
@@ -228,7 +227,7 @@ private final class WorkerStop: @unchecked Sendable {
 }
 
 /// `fastresize jobs cancel ID`: a queued job is never run; a running one stops as at SIGTERM
-/// (its files in flight finish) when its run next renews its leases.
+/// (its files in flight finish) at its next claim or lease renewal, whichever comes first.
 struct JobsCancelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fastresize jobs cancel",
@@ -287,8 +286,7 @@ struct JobsRetryCommand: ParsableCommand {
             print("job \(id) has no failed files: nothing to retry")
             Glibc.exit(0)
         }
-        let storePath = store.location.hasPrefix("/") ? store.location
-            : FileManager.default.currentDirectoryPath + "/" + store.location
+        let storePath = StoreLocation.absolute(store.location)
         FileHandle.standardError.write(Data("retrying the \(failed) failed file\(failed == 1 ? "" : "s") of job \(id)\n".utf8))
         try JobsResumeCommand.exec(job, extra: ["--state", storePath, "--retry-of", String(id)])
     }

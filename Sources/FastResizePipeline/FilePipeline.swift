@@ -98,11 +98,8 @@ public struct FilePipeline: Sendable {
         guard fstat(descriptor, &status) == 0 else { throw .unreadable(String(cString: strerror(errno))) }
         guard (status.st_mode & S_IFMT) == S_IFREG else {
             // Not a regular file (a pipe, say): read it whole.
-            do {
-                return (try FileHandle(fileDescriptor: descriptor, closeOnDealloc: false).readToEnd() ?? Data(), false)
-            } catch {
-                throw .unreadable(Self.describe(error))
-            }
+            guard let data = FileSystem.readAll(descriptor) else { throw .unreadable(String(cString: strerror(errno))) }
+            return (data, false)
         }
         let size = Int(status.st_size)
         if size == 0 { return (Data(), false) }

@@ -190,6 +190,24 @@ public enum FileSystem {
         return names
     }
 
+    /// Everything left to read from `descriptor` (a pipe, say), or nil with errno set. A read a
+    /// signal interrupts is made again: Foundation's FileHandle reports EINTR as a failure (and its
+    /// readDataToEndOfFile traps on it), and a process with child processes gets SIGCHLD.
+    public static func readAll(_ descriptor: Int32) -> Data? {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Foundation.read(descriptor, $0.baseAddress, $0.count) }
+            if count > 0 {
+                data.append(contentsOf: buffer[..<count])
+            } else if count == 0 {
+                return data
+            } else if errno != EINTR {
+                return nil
+            }
+        }
+    }
+
     /// The absolute path with every symbolic link resolved, or nil when some part does not exist.
     public static func realPath(_ path: String) -> String? {
         guard let resolved = FileSystemPath.withCString(path, { realpath($0, nil) }) else { return nil }

@@ -191,6 +191,12 @@ final class Console: BatchEventSubscriber {
         write(FileSystemPath.shown(text, controls: true) + "\n", to: descriptor)
     }
 
+    /// A message on standard error as it is (the caller ends it with a newline). Not through
+    /// FileHandle, whose write traps when a signal (SIGCHLD, in a worker) interrupts it.
+    static func writeError(_ text: String) {
+        write(text, to: STDERR_FILENO)
+    }
+
     /// Unbuffered, so progress, errors and the summary interleave in the order they happen.
     private static func write(_ text: String, to descriptor: Int32) {
         var bytes = Array(text.utf8)[...]

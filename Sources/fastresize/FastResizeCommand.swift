@@ -64,7 +64,7 @@ struct FastResizeCommand: ParsableCommand {
         resolved.options.inputs = inputs
         resolved.options.outputDirectory = folder
         for warning in Self.ignoredSettings(resolved) {
-            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            Console.writeError("warning: \(warning)\n")
         }
         // Workers are this same program in worker mode; each request carries the settings.
         resolved.options.workerCommand = [Self.executablePath, "--worker"]
@@ -127,7 +127,7 @@ struct FastResizeCommand: ParsableCommand {
             (resolved, reportTarget) = try resolve()
         } catch {
             // Worded as ArgumentParser words a mistake on the command line, usage and all.
-            FileHandle.standardError.write(Data((Self.fullMessage(for: ValidationError(error.message)) + "\n").utf8))
+            Console.writeError(Self.fullMessage(for: ValidationError(error.message)) + "\n")
             return 2
         }
         var options = resolved.options
@@ -142,10 +142,10 @@ struct FastResizeCommand: ParsableCommand {
                                              role: RunStore.Role(job: jobID, retrying: retryOf))
         } catch {
             if error.nothingToDo {
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                Console.writeError("\(error)\n")
                 return 0
             }
-            FileHandle.standardError.write(Data("fastresize: error: job store: \(error)\n".utf8))
+            Console.writeError("fastresize: error: job store: \(error)\n")
             return 2
         }
         var runner = BatchRunner(options: options, codecs: Codecs.all)

@@ -246,7 +246,7 @@ struct JobsResumeCommand: ParsableCommand {
     /// Becomes the job's command (exec: the same program, its arguments, its folder); returns only on failure.
     func resume() throws(UsageError) -> Never {
         let job = try job()
-        FileHandle.standardError.write(Data("resuming job \(job.id): fastresize \(job.command.joined(separator: " ")) (in \(job.workingDirectory))\n".utf8))
+        Console.writeError("resuming job \(job.id): fastresize \(job.command.joined(separator: " ")) (in \(job.workingDirectory))\n")
         try Self.exec(job, extra: [])
     }
 

@@ -77,7 +77,7 @@ enum Main {
             }
             let message = Command.fullMessage(for: error)
             // The run's options are the settings; other commands' suggestions are ArgumentParser's own.
-            FileHandle.standardError.write(Data(((Command.self == FastResizeCommand.self ? closerSuggestion(message) : message) + "\n").utf8))
+            Console.writeError((Command.self == FastResizeCommand.self ? closerSuggestion(message) : message) + "\n")
             exit(2)
         }
     }
@@ -139,7 +139,7 @@ enum Main {
         do {
             return try body()
         } catch {
-            FileHandle.standardError.write(Data(("Error: " + error.message + "\n").utf8))
+            Console.writeError("Error: " + error.message + "\n")
             exit(2)
         }
     }

@@ -55,7 +55,7 @@ enum SubmitCommand {
         do {
             (resolved, _) = try command.resolve()
         } catch {
-            FileHandle.standardError.write(Data((FastResizeCommand.fullMessage(for: ValidationError(error.message)) + "\n").utf8))
+            Console.writeError(FastResizeCommand.fullMessage(for: ValidationError(error.message)) + "\n")
             return 2
         }
         guard !resolved.dryRun else { return fail("--dry-run cannot be queued: run it directly") }
@@ -70,16 +70,16 @@ enum SubmitCommand {
             job.submitted = true
             let id = try store.createJob(job)
             print(id)
-            FileHandle.standardError.write(Data("queued job \(id) (priority \(priority)) in \(path); run it with: fastresize worker --state \(path)\n".utf8))
+            Console.writeError("queued job \(id) (priority \(priority)) in \(path); run it with: fastresize worker --state \(path)\n")
             return 0
         } catch {
-            FileHandle.standardError.write(Data("fastresize: error: job store: \(error)\n".utf8))
+            Console.writeError("fastresize: error: job store: \(error)\n")
             return 2
         }
     }
 
     private static func fail(_ message: String) -> Int32 {
-        FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+        Console.writeError("Error: \(message)\n")
         return 2
     }
 }
@@ -145,7 +145,7 @@ struct WorkerCommand: ParsableCommand {
                 continue
             }
             done.insert(job.id)
-            FileHandle.standardError.write(Data("worker: job \(job.id) (priority \(job.priority)): fastresize \(job.command.joined(separator: " ")) (in \(job.workingDirectory))\n".utf8))
+            Console.writeError("worker: job \(job.id) (priority \(job.priority)): fastresize \(job.command.joined(separator: " ")) (in \(job.workingDirectory))\n")
             let child = Process()
             child.executableURL = URL(fileURLWithPath: FastResizeCommand.executablePath)
             // Before the job's own words, which may end its options with `--`.
@@ -154,7 +154,7 @@ struct WorkerCommand: ParsableCommand {
             do {
                 try stop.run(child)
             } catch {
-                FileHandle.standardError.write(Data("worker: job \(job.id): cannot start its run in \(job.workingDirectory): \(error)\n".utf8))
+                Console.writeError("worker: job \(job.id): cannot start its run in \(job.workingDirectory): \(error)\n")
                 failed = true
                 continue
             }
@@ -287,7 +287,7 @@ struct JobsRetryCommand: ParsableCommand {
             Glibc.exit(0)
         }
         let storePath = StoreLocation.absolute(store.location)
-        FileHandle.standardError.write(Data("retrying the \(failed) failed file\(failed == 1 ? "" : "s") of job \(id)\n".utf8))
+        Console.writeError("retrying the \(failed) failed file\(failed == 1 ? "" : "s") of job \(id)\n")
         try JobsResumeCommand.exec(job, extra: ["--state", storePath, "--retry-of", String(id)])
     }
 }

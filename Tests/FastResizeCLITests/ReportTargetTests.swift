@@ -33,7 +33,9 @@ import TestSupport
         #expect(mkfifo(folder.path("fifo"), 0o600) == 0)
         let received = Mutex(Data())
         let reader = Thread {
-            let data = FileHandle(forReadingAtPath: folder.path("fifo"))?.readDataToEndOfFile() ?? Data()
+            let descriptor = open(folder.path("fifo"), O_RDONLY)
+            let data = descriptor < 0 ? Data() : FileSystem.readAll(descriptor) ?? Data()
+            if descriptor >= 0 { close(descriptor) }
             received.withLock { $0 = data }
         }
         reader.start()

@@ -26,7 +26,7 @@ final class RunningBatch {
 
     /// Waits for the end; returns the exit code (128 + n for a signal, as a shell reports it) and stderr.
     func finish() -> (status: Int32, stderr: String) {
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: readAll(errors), as: UTF8.self)
         process.waitUntilExit()
         let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         return (status, text)

@@ -1,5 +1,6 @@
 // CommandRunner: runs the built fastresize binary as a real process, in scratch folders of its own.
 
+import FastResize
 import Foundation
 import Synchronization
 
@@ -55,15 +56,21 @@ public enum CommandRunner {
         let errorData = Mutex(Data())
         let reading = DispatchGroup()
         DispatchQueue.global().async(group: reading) {
-            let data = err.fileHandleForReading.readDataToEndOfFile()
+            let data = readAll(err)
             errorData.withLock { $0 = data }
         }
-        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        let outputData = readAll(out)
         reading.wait()
         process.waitUntilExit()
         return CommandResult(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
                              stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
     }
+}
+
+/// All a pipe gives until its writers close it, read again when a signal interrupts (this process
+/// has children, so SIGCHLD comes while it reads; FileHandle's readDataToEndOfFile traps on EINTR).
+public func readAll(_ pipe: Pipe) -> Data {
+    FileSystem.readAll(pipe.fileHandleForReading.fileDescriptor) ?? Data()
 }
 
 /// Another program (a reference tool such as libvips' `vips`): its exit status, output discarded.

@@ -57,6 +57,9 @@ let package = Package(
         // The job store in one SQLite file.
         .target(name: "FastResizeSQLite", dependencies: ["FastResizeJobs", .product(name: "GRDB", package: "GRDB.swift")]),
 
+        // `fastresize watch`: inotify on a tree, files taken once complete, fed to an open-ended run.
+        .target(name: "FastResizeWatch", dependencies: ["FastResize"]),
+
         // Settings from the command line, the environment and TOML/YAML config files; profiles.
         .target(
             name: "FastResizeConfig",
@@ -67,7 +70,8 @@ let package = Package(
         .executableTarget(
             name: "fastresize",
             dependencies: [
-                "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "CCodecShims",
+                "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "FastResizeWatch",
+                "CCodecShims",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -81,6 +85,7 @@ let package = Package(
             name: "FastResizeJobsTests",
             dependencies: ["FastResize", "FastResizeJobs", "FastResizeSQLite", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .testTarget(name: "FastResizeWatchTests", dependencies: ["FastResizeWatch", "TestSupport"]),
         .testTarget(
             name: "FastResizeCLITests",
             dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "TestSupport"]

@@ -180,24 +180,16 @@ public struct BatchRunner: Sendable {
         return plan
     }
 
-    /// Plans one input at a time, as an open-ended source hands them over (`InputQueue`): its
-    /// header read and its outputs claimed against those of every input planned before it.
-    public func planner() -> @Sendable (InputFile) -> PlannedFile {
-        let claimed = Mutex([String: String]())
-        let next = Mutex(0)
-        return { input in
-            var entry = inspect(input, recalled: recorder?.recall([input]).first ?? .unknown)
-            entry = withSkippedAsOnDisk(claimed.withLock { claimed in claim(entry, in: &claimed) })
-            entry.position = next.withLock { position in defer { position += 1 }; return position }
-            return entry
-        }
+    /// Plans one input at a time, as an open-ended source hands them over (`InputQueue`).
+    public func planner() -> InputPlanner {
+        InputPlanner(runner: self)
     }
 
     /// Settles a planned file's outputs against those claimed so far (output path → the input
     /// claiming it): a path claimed already fails the file; an output that exists already,
     /// without --overwrite, is skipped on its own (unless FastResize wrote it for this input).
     /// An up-to-date file claims its outputs too.
-    private func claim(_ planned: PlannedFile, in claimed: inout [String: String]) -> PlannedFile {
+    fileprivate func claim(_ planned: PlannedFile, in claimed: inout [String: String]) -> PlannedFile {
         var entry = planned
         guard entry.action == .process || entry.skipReason == .upToDate else { return entry }
         // A plain loop reads the table in place (a closure could only read a copy of it).
@@ -229,7 +221,7 @@ public struct BatchRunner: Sendable {
     /// `planned` with each skipped output as it is on disk — its bytes, and its size and format
     /// from its header — rather than as this run would have made it (a run at another size
     /// reported the old output at the new size, 0 bytes).
-    private func withSkippedAsOnDisk(_ planned: PlannedFile) -> PlannedFile {
+    fileprivate func withSkippedAsOnDisk(_ planned: PlannedFile) -> PlannedFile {
         var entry = planned
         for index in entry.outputs.indices where entry.outputs[index].reason == .exists {
             let path = entry.outputs[index].path
@@ -243,7 +235,7 @@ public struct BatchRunner: Sendable {
     }
 
     /// Reads one file's header and works out its output, unless the record says it is up to date.
-    private func inspect(_ input: InputFile, recalled: Recollection) -> PlannedFile {
+    fileprivate func inspect(_ input: InputFile, recalled: Recollection) -> PlannedFile {
         switch recalled {
         case .upToDate(let outputs):
             var entry = PlannedFile(input: input, action: .skip, outputs: outputs.map { output in
@@ -343,14 +335,17 @@ public struct BatchRunner: Sendable {
     /// Processes the files `source` hands over, `options.jobs` at a time, until it has no more
     /// (or `control` stops the run: files not started are reported as cancelled), telling
     /// `events`' subscribers what happens as it happens. Leftover temporaries of killed runs in
-    /// the output folder are removed first. The report lists the files in their plan's order.
+    /// the output folder are removed first. The report lists the files in their plan's order;
+    /// with `keepReports` false it lists only those a stop left unstarted and counts the rest
+    /// (a run that goes on for months — a watch — holds no report once its events are out).
     public func run(source: any FileSource, control: BatchControl = BatchControl(),
-                    events subscribers: [any BatchEventSubscriber] = []) -> BatchReport {
-        run(source: source, control: control, events: subscribers, threadsPerImage: 1)
+                    events subscribers: [any BatchEventSubscriber] = [], keepReports: Bool = true) -> BatchReport {
+        run(source: source, control: control, events: subscribers, threadsPerImage: 1, keepReports: keepReports)
     }
 
     private func run(source: any FileSource, control: BatchControl, events subscribers: [any BatchEventSubscriber],
-                     threadsPerImage: Int, passedOver: PassedOver = PassedOver(), orphans: [Orphan] = []) -> BatchReport {
+                     threadsPerImage: Int, keepReports: Bool = true, passedOver: PassedOver = PassedOver(),
+                     orphans: [Orphan] = []) -> BatchReport {
         let start = Date()
         let events = EventBus(subscribers)
         // The folder exists from the start, so where outputs land can be checked on real paths.
@@ -365,16 +360,24 @@ public struct BatchRunner: Sendable {
         // Flushing on the committer while the worker goes on pays only when there is a next file.
         let overlapCommits = (total ?? 2) > 1
         let done = Mutex(0)
+        let counted = Mutex(BatchSummary())
         let budget = MemoryBudget(limit: options.memoryLimit)
         let fullDisks = FullDisks()
         let timeout = options.timeout
         let results = FileScheduler.run(
             source: source, workers: options.jobs, timeout: timeout, control: control,
             retry: options.retries > 0 ? RetryPolicy(retries: options.retries, delay: options.retryDelay) : nil,
+            keep: keepReports,
             work: { file, slot in
-                execute(file, slot: slot, threads: threadsPerImage, budget: budget, fullDisks: fullDisks, temporaries: temporaries,
-                        events: events,
-                        overlapCommits: overlapCommits)
+                let outcome = execute(file, slot: slot, threads: threadsPerImage, budget: budget, fullDisks: fullDisks,
+                                      temporaries: temporaries, events: events, overlapCommits: overlapCommits)
+                // A run that keeps no reports cannot sync their folders at its end: each file's now.
+                guard !keepReports && options.fsync else { return outcome }
+                switch outcome {
+                case .done(let report): return .done(Self.syncedFolders(of: report))
+                case .finishing(let step): return .finishing { Self.syncedFolders(of: step()) }
+                case .later: return outcome
+                }
             },
             timedOut: { file in
                 let report = FileReport(input: file.input.path, status: .failed, outputs: file.outputs,
@@ -388,17 +391,26 @@ public struct BatchRunner: Sendable {
             retrying: { file, report, delay in
                 events.emit(.retrying(failure: report, attempt: file.attempt + 2, of: options.retries + 1, delay: delay))
             },
-            finished: { _, report in
+            finished: { file, report in
                 let count = done.withLock { value in
                     value += 1
                     return value
                 }
+                if !keepReports { counted.withLock { $0.count(report) } }
                 events.emit(.finished(report, done: count, total: total, elapsed: Date().timeIntervalSince(start)))
+                source.done(file, report: report)
             })
-        var reports = Self.lastAttempts(results)
+        var reports = keepReports ? Self.lastAttempts(results) : results.map(\.1)
         if control.stoppedBy == nil { reports += orphans.map(prune) }
-        if options.fsync { Self.syncFolders(of: &reports) }
-        var report = BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
+        if options.fsync && keepReports { Self.syncFolders(of: &reports) }
+        var report: BatchReport
+        if keepReports {
+            report = BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
+        } else {
+            var summary = counted.withLock { $0 }
+            for file in reports { summary.count(file) }
+            report = BatchReport(counted: summary, files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
+        }
         report.summary.passedOver = passedOver
         report.summary.notAttemptedDiskFull = fullDisks.notAttempted
         recorder?.runFinished(report)
@@ -424,8 +436,9 @@ public struct BatchRunner: Sendable {
 
     /// Removes an orphan's outputs that are as FastResize wrote them (one edited since is left,
     /// reported skipped: it is no longer FastResize's to remove) and drops its record; its report
-    /// has status `removed` (the input is gone from the record), each output its own.
-    private func prune(_ orphan: Orphan) -> FileReport {
+    /// has status `removed` (the input is gone from the record), each output its own. A run
+    /// prunes the orphans of its plan at its end; a watch, an input it saw deleted.
+    public func prune(_ orphan: Orphan) -> FileReport {
         var outputs: [OutputRecord] = []
         var failure: FileError?
         for var output in orphan.current {
@@ -449,6 +462,12 @@ public struct BatchRunner: Sendable {
     /// Makes the names of the outputs written durable: each of their folders flushed once, at the
     /// end (their data was flushed before they took their names). A folder that cannot be synced
     /// fails the files written into it, since their outputs may not survive a crash.
+    private static func syncedFolders(of report: FileReport) -> FileReport {
+        var reports = [report]
+        syncFolders(of: &reports)
+        return reports[0]
+    }
+
     private static func syncFolders(of reports: inout [FileReport]) {
         func folder(_ output: OutputRecord) -> String { PathNames.folder(of: output.path) }
         let folders = Set(reports.flatMap { $0.outputs.filter { $0.status == .written }.map(folder) })
@@ -713,5 +732,34 @@ public struct BatchRunner: Sendable {
             results.withLock { $0[index] = result }
         }
         return results.withLock { $0.map { $0! } }
+    }
+}
+
+/// Plans the inputs of an open-ended run one at a time: each one's header read and its outputs
+/// claimed against those of the inputs planned and not yet done — claims are let go as files
+/// are done, so a run that lasts months holds those of the files in hand only, and an input
+/// that changes is planned again. (Against outputs made earlier, the rule is the one on disk:
+/// an output FastResize did not write for this input is not replaced without --overwrite.)
+public final class InputPlanner: Sendable {
+    private let runner: BatchRunner
+    private let claimed = Mutex([String: String]())
+    private let next = Mutex(0)
+
+    init(runner: BatchRunner) {
+        self.runner = runner
+    }
+
+    public func plan(_ input: InputFile) -> PlannedFile {
+        var entry = runner.inspect(input, recalled: runner.recorder?.recall([input]).first ?? .unknown)
+        entry = runner.withSkippedAsOnDisk(claimed.withLock { claimed in runner.claim(entry, in: &claimed) })
+        entry.position = next.withLock { position in defer { position += 1 }; return position }
+        return entry
+    }
+
+    /// A planned file is done: its claims go.
+    public func release(_ file: PlannedFile) {
+        claimed.withLock { claimed in
+            for output in file.outputs where claimed[output.path] == file.input.path { claimed[output.path] = nil }
+        }
     }
 }

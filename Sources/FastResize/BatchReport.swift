@@ -122,6 +122,30 @@ public struct BatchSummary: Sendable, Codable, Equatable {
              passedOver = "passed_over", planned, dryRun = "dry_run", notAttemptedDiskFull = "not_attempted_disk_full", removed
     }
 
+    /// Nothing counted yet.
+    public init() {
+        (total, written, skipped, failed, notImages, cancelled) = (0, 0, 0, 0, 0, 0)
+        (seconds, imagesPerSecond) = (0, 0)
+    }
+
+    /// Counts one more file's report in: its status, and a failure's kind (every failed file
+    /// carries one: FileReport.init). Outputs removed for inputs that are gone are no inputs of
+    /// the run, so not in `total`.
+    public mutating func count(_ file: FileReport) {
+        switch file.status {
+        case .written: written += 1
+        case .skipped: skipped += 1
+        case .failed:
+            failed += 1
+            if let kind = file.errorKind { failuresByKind[kind.rawValue, default: 0] += 1 }
+        case .notImage: notImages += 1
+        case .cancelled: cancelled += 1
+        case .planned: planned += 1
+        case .removed: removed += 1
+        }
+        if file.status != .removed { total += 1 }
+    }
+
     /// The failure counts in `FailureKind`'s order, for people: "2 corrupt, 1 timeout".
     public var failureKindsText: String {
         FailureKind.allCases.compactMap { kind in failuresByKind[kind.rawValue].map { "\($0) \(kind.rawValue)" } }
@@ -144,20 +168,20 @@ public struct BatchReport: Sendable, Codable, Equatable {
     public var files: [FileReport]
 
     public init(files: [FileReport], seconds: Double, stoppedBy signal: Int32? = nil) {
+        var counts = BatchSummary()
+        for file in files { counts.count(file) }
+        self.init(counted: counts, files: files, seconds: seconds, stoppedBy: signal)
+    }
+
+    /// A report whose files were counted as they were done (`BatchSummary.count`), listing
+    /// `files` (an open-ended run keeps none).
+    public init(counted: BatchSummary, files: [FileReport], seconds: Double, stoppedBy signal: Int32? = nil) {
         self.files = files
-        func count(_ status: FileReport.Status) -> Int { files.filter { $0.status == status }.count }
-        // Outputs removed for inputs that are gone are no inputs of this run.
-        summary = BatchSummary(total: files.count - count(.removed), written: count(.written), skipped: count(.skipped),
-                               failed: count(.failed), notImages: count(.notImage), cancelled: count(.cancelled),
-                               stoppedBy: signal.map(Self.signalName), seconds: seconds,
-                               imagesPerSecond: seconds > 0 ? Double(count(.written)) / seconds : 0,
-                               peakRSSKiB: BatchSummary.currentPeakRSSKiB())
-        // Every failed file carries its error's kind (FileReport.init).
-        for file in files where file.status == .failed {
-            if let kind = file.errorKind { summary.failuresByKind[kind.rawValue, default: 0] += 1 }
-        }
-        summary.planned = count(.planned)
-        summary.removed = count(.removed)
+        summary = counted
+        summary.stoppedBy = signal.map(Self.signalName)
+        summary.seconds = seconds
+        summary.imagesPerSecond = seconds > 0 ? Double(counted.written) / seconds : 0
+        summary.peakRSSKiB = BatchSummary.currentPeakRSSKiB()
         stopSignal = signal
     }
 

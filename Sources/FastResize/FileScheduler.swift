@@ -148,11 +148,12 @@ public struct RetryPolicy: Sendable {
 
 enum FileScheduler {
     /// Takes files from `source` on up to `workers` threads, runs `work` for each and returns every
-    /// file taken with its report, in the order taken, then those never started (after a stop)
-    /// as `notStarted` reports them. A file running longer than `timeout` seconds after its work
-    /// called `WorkerSlot.startClock` is reported by `timedOut` and given up: its thread is left to
-    /// finish on its own (C decoders cannot be interrupted), its output is never moved into place,
-    /// and a new thread takes its place. Work that hands back a `.finishing` step (after
+    /// file taken with its report, as each was done, then those never started (after a stop)
+    /// as `notStarted` reports them; with `keep` false only the latter (an open-ended run that
+    /// lasts months keeps no file's report once `finished` has seen it). A file running longer
+    /// than `timeout` seconds after its work called `WorkerSlot.startClock` is reported by
+    /// `timedOut` and given up: its thread is left to finish on its own (C decoders cannot be
+    /// interrupted), its output is never moved into place, and a new thread takes its place. Work that hands back a `.finishing` step (after
     /// `WorkerSlot.mayCommit`, so it can no longer be given up) has it run in order on one
     /// committer thread, at most `2 × workers` waiting. Once `control` stops the run, the source is
     /// closed: no file starts, files in flight finish. `finished` sees each report as it is made
@@ -163,7 +164,7 @@ enum FileScheduler {
     /// failure stands. Work may also hand a file back for `later` (held elsewhere): it waits like
     /// a retry, and a stop reports it with those never started.
     static func run(source: any FileSource, workers: Int, timeout: Double?, control: BatchControl,
-                    retry: RetryPolicy? = nil,
+                    retry: RetryPolicy? = nil, keep: Bool = true,
                     work: @escaping @Sendable (PlannedFile, WorkerSlot) -> FileOutcome,
                     timedOut: @escaping @Sendable (PlannedFile) -> FileReport,
                     notStarted: (PlannedFile) -> FileReport,
@@ -177,8 +178,8 @@ enum FileScheduler {
 
         /// Records a file's report (under the lock).
         @Sendable func record(_ index: Int, _ report: FileReport) {
-            state.results[index] = report
-            let file = state.files[index]
+            guard let file = state.inFlight.removeValue(forKey: index) else { return }
+            if keep { state.taken.append((file, report)) }
             if let retry, !control.stoppedLocked, retry.retries(file, report) {
                 let delay = retry.backoff(after: file.attempt)
                 var again = file
@@ -190,7 +191,7 @@ enum FileScheduler {
             }
             // Reported before it counts as done: once the count is full the batch may end
             // and the process exit, and a report still on its way would be lost.
-            finished(state.files[index], report)
+            finished(file, report)
             condition.broadcast()
         }
 
@@ -242,9 +243,9 @@ enum FileScheduler {
                         condition.unlock()
                         return
                     }
-                    slot.index = state.files.count
-                    state.files.append(file)
-                    state.results.append(nil)
+                    slot.index = state.nextIndex
+                    state.nextIndex += 1
+                    state.inFlight[slot.index] = file
                     slot.timing = false
                     slot.state = .running
                     slot.selfTimed = false
@@ -265,7 +266,7 @@ enum FileScheduler {
                     case .later(let delay):
                         // The same attempt, again; this turn leaves no report.
                         state.deferred = true
-                        state.dropped.insert(slot.index)
+                        state.inFlight[slot.index] = nil
                         state.retries.append((file, Date().addingTimeInterval(delay), true))
                         condition.broadcast()
                     case .finishing(let step):
@@ -309,7 +310,7 @@ enum FileScheduler {
                     if deadline <= now {
                         slot.state = .abandoned
                         slot.onAbandon?()
-                        record(slot.index, timedOut(state.files[slot.index]))
+                        record(slot.index, timedOut(state.inFlight[slot.index]!))
                         state.workers -= 1
                         if !control.stoppedLocked { startWorker() }
                     } else {
@@ -322,8 +323,7 @@ enum FileScheduler {
                 if let wakeUp { _ = condition.wait(until: wakeUp) } else { condition.wait() }
             }
         }
-        let taken = zip(state.files, state.results).enumerated().filter { !state.dropped.contains($0.offset) }
-            .map { ($0.element.0, $0.element.1!) }
+        let taken = state.taken
         // Files handed back for later and not taken again before a stop were never made.
         let unstarted = state.unstarted + state.retries.filter(\.deferred).map(\.file)
         condition.unlock()
@@ -333,9 +333,11 @@ enum FileScheduler {
 
 /// What the scheduler's threads share, always under the control's lock.
 private final class SchedulerState: @unchecked Sendable {
-    /// Files taken from the source, in order, and their reports once made.
-    var files: [PlannedFile] = []
-    var results: [FileReport?] = []
+    /// Files taken and not yet reported, by the number of their turn.
+    var inFlight: [Int: PlannedFile] = [:]
+    var nextIndex = 0
+    /// Every turn's report, as made (when the run keeps them).
+    var taken: [(PlannedFile, FileReport)] = []
     /// Worker threads still taking files (a thread given up on no longer counts).
     var workers = 0
     /// Files whose last step waits for, or runs on, the committer.
@@ -349,7 +351,5 @@ private final class SchedulerState: @unchecked Sendable {
     var retries: [(file: PlannedFile, due: Date, deferred: Bool)] = []
     /// A file was handed back for later: workers wait for those in flight, which may be too.
     var deferred = false
-    /// Turns that left no report (handed back for later).
-    var dropped: Set<Int> = []
     var slots: [WorkerSlot] = []
 }

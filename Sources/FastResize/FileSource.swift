@@ -14,6 +14,13 @@ public protocol FileSource: AnyObject, Sendable {
     /// The run is stopping: `next` returns nil from now on, and what was never handed out is
     /// returned (to be reported as not started).
     func close() -> [PlannedFile]
+    /// A file it handed out is done, with its last attempt's report (called on the run's
+    /// scheduler, so it must not wait for the run).
+    func done(_ file: PlannedFile, report: FileReport)
+}
+
+extension FileSource {
+    public func done(_ file: PlannedFile, report: FileReport) {}
 }
 
 /// A planned batch, largest files first (so no big file starts last and runs alone while the
@@ -52,17 +59,30 @@ public final class PlannedList: FileSource, @unchecked Sendable {
 /// server's requests) and planned as a worker takes them; `finish()` says no more will come.
 public final class InputQueue: FileSource, @unchecked Sendable {
     private let condition = NSCondition()
+    /// Inputs added and not yet taken: those from `head` on (taken ones are dropped in bulk, so
+    /// a walk of 100,000 files added at once is taken in linear time).
     private var waiting: [InputFile] = []
+    private var head = 0
     private var finished = false
     private var closed = false
-    private let plan: @Sendable (InputFile) -> PlannedFile
+    private let planner: InputPlanner
+    private let onDone: @Sendable (PlannedFile, FileReport) -> Void
 
-    /// `plan` makes a taken input's plan (`BatchRunner.planner()`).
-    public init(plan: @escaping @Sendable (InputFile) -> PlannedFile) {
-        self.plan = plan
+    /// `planner` makes a taken input's plan (`BatchRunner.planner()`); `onDone` hears of each file
+    /// done (on the run's scheduler: it must not wait for the run).
+    public init(planner: InputPlanner, onDone: @escaping @Sendable (PlannedFile, FileReport) -> Void = { _, _ in }) {
+        self.planner = planner
+        self.onDone = onDone
     }
 
     public var expectedCount: Int? { nil }
+
+    /// How many inputs wait to be taken.
+    public var waitingCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return waiting.count - head
+    }
 
     /// Adds an input; false when the queue no longer takes any.
     @discardableResult
@@ -85,21 +105,32 @@ public final class InputQueue: FileSource, @unchecked Sendable {
 
     public func next() -> PlannedFile? {
         condition.lock()
-        while waiting.isEmpty && !finished && !closed { condition.wait() }
-        guard !closed, !waiting.isEmpty else {
+        while head == waiting.count && !finished && !closed { condition.wait() }
+        guard !closed, head < waiting.count else {
             condition.unlock()
             return nil
         }
-        let input = waiting.removeFirst()
+        let input = waiting[head]
+        head += 1
+        if head == waiting.count || head >= 4096 && head * 2 >= waiting.count {
+            waiting.removeFirst(head)
+            head = 0
+        }
         condition.unlock()
-        return plan(input)
+        return planner.plan(input)
+    }
+
+    public func done(_ file: PlannedFile, report: FileReport) {
+        planner.release(file)
+        onDone(file, report)
     }
 
     public func close() -> [PlannedFile] {
         condition.lock()
         closed = true
-        let rest = waiting
+        let rest = waiting[head...]
         waiting.removeAll()
+        head = 0
         condition.broadcast()
         condition.unlock()
         // Never planned: after every file that was (their place in the report).

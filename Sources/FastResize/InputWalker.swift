@@ -58,6 +58,9 @@ public struct InputWalk: Sendable {
     public var failures: [(path: String, error: FileError)] = []
     /// Excluded files and folders, symbolic links not followed (earlier outputs are the planner's).
     public var passedOver = PassedOver()
+    /// Every folder walked, by its path below the folder walked ("" for that folder itself), when
+    /// the walker records them (`recordsFolders`; a watch, walking one folder, watches each).
+    public var folders: [String] = []
 }
 
 /// Walks input folders: recursive, hidden files skipped, symbolic links followed only on request,
@@ -74,6 +77,8 @@ public struct InputWalker: Sendable {
     /// The most a stream input may hold, and how long it may take to arrive (nil: no limit).
     public var streamLimit = Int.max
     public var streamSeconds: Double?
+    /// Lists every folder walked in `InputWalk.folders` (a watch watches each).
+    public var recordsFolders = false
 
     public init(include: [GlobPattern] = [], exclude: [GlobPattern] = [], followSymlinks: Bool = false,
                 skipFolders: [String] = []) {
@@ -101,6 +106,7 @@ public struct InputWalker: Sendable {
             guard input != Self.standardInput, let status = FileSystem.status(input), status.st_mode & S_IFMT == S_IFDIR else { return nil }
             return [UInt64(status.st_dev), UInt64(status.st_ino)]
         })
+        let severalFolders = folders.count > 1
         for input in inputs {
             if input == Self.standardInput {
                 found.takeStream(input, named: "stdin", from: STDIN_FILENO, limit: streamLimit, seconds: streamSeconds, stopped: stopped)
@@ -114,8 +120,8 @@ public struct InputWalker: Sendable {
             switch status.st_mode & S_IFMT {
             case S_IFDIR:
                 var visited = Set<String>()
-                let level = folders.count > 1 && !input.hasSuffix("/") && ![".", "..", "/"].contains(name) ? name + "/" : ""
-                walk(folder: input, relative: "", level: level, into: &found, visited: &visited)
+                walk(folder: input, relative: "", level: Self.level(of: input, severalFolders: severalFolders), into: &found,
+                     visited: &visited)
             case S_IFREG:
                 found.add(InputFile(path: input, relativePath: name, isExplicit: true, size: Int(status.st_size)), status)
             case S_IFIFO, S_IFCHR:
@@ -131,6 +137,36 @@ public struct InputWalker: Sendable {
             }
         }
         return found.walk
+    }
+
+    /// What the relative paths of the files below input folder `input` start with: nothing, or
+    /// (with several folders) the folder's own name.
+    public static func level(of input: String, severalFolders: Bool) -> String {
+        let name = PathNames.lastComponent(of: input)
+        return severalFolders && !input.hasSuffix("/") && ![".", "..", "/"].contains(name) ? name + "/" : ""
+    }
+
+    /// The files below `relative`, a folder inside input folder `root` whose files' relative paths
+    /// start with `level`, found as a walk of the whole of `root` would find them (a watch walks
+    /// a folder that was moved in).
+    public func collect(below relative: String, of root: String, level: String) -> InputWalk {
+        var found = Found()
+        var visited = Set<String>()
+        walk(folder: root, relative: relative, level: level, into: &found, visited: &visited)
+        return found.walk
+    }
+
+    /// Whether a walk goes into the folder at `relativePath` below its input folder (each name
+    /// on the way visible, the folder not excluded).
+    public func enters(folder relativePath: String) -> Bool {
+        !relativePath.split(separator: "/").contains { $0.hasPrefix(".") }
+            && !exclude.contains { $0.matches(relativePath: relativePath) }
+    }
+
+    /// Whether a walk takes a file found at `relativePath` below its input folder (its name
+    /// visible and selected by --include and --exclude).
+    public func takes(file relativePath: String) -> Bool {
+        !PathNames.lastComponent(of: relativePath).hasPrefix(".") && isSelected(relativePath)
     }
 
     /// What a walk has found so far.
@@ -173,6 +209,7 @@ public struct InputWalker: Sendable {
         // An output folder below the input is never read as input (but an output folder that is the
         // input folder itself still is: there, outputs that would replace inputs are refused).
         if (!relative.isEmpty && skipFolders.contains(resolvedHere)) || !visited.insert(resolvedHere).inserted { return }
+        if recordsFolders { found.walk.folders.append(relative) }
         let names: [String]
         do throws(FileSystem.FolderError) {
             names = try FileSystem.names(in: here).sorted()

@@ -62,6 +62,9 @@ public protocol RunRecorder: Sendable {
     /// selected), with the outputs FastResize wrote for them: `current` still as written,
     /// `changed` edited or replaced since.
     func orphans(walked: [InputFile]) -> [Orphan]
+    /// One input on record, as an orphan (its file is gone: a watch saw it deleted), when
+    /// FastResize wrote outputs for it.
+    func orphan(_ input: String) -> Orphan?
     /// An orphan's outputs were dealt with: its record goes.
     func forget(_ orphan: Orphan)
 }

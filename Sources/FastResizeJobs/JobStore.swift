@@ -287,6 +287,8 @@ public protocol JobStore: Sendable {
 
     /// Everything known of the inputs whose outputs go to `outputFolder`, by input path.
     func inputStates(outputFolder: String) throws(StoreError) -> [String: InputState]
+    /// What is known of one input (a run whose inputs come as they arrive asks one at a time).
+    func inputState(outputFolder: String, input: String) throws(StoreError) -> InputState?
     /// An attempt at `state.input` begins, by `job`, under `lease`: the input is marked running,
     /// held by the lease, and its planned outputs recorded as FastResize's before any is written.
     /// Not when another owner's lease on it is still valid (`held`; `takingOver` names an owner

@@ -30,24 +30,31 @@ public final class StoreRecorder: RunRecorder, Sendable {
     public let owner: String
     /// How long a claim holds without renewal (renewed every third of it).
     public let leaseSeconds: Double
+    /// The run's inputs come as they arrive and it may last months (a watch): each input is
+    /// looked up in the store when it comes (nothing of the folder is held in memory), and each
+    /// attempt's end is recorded at once (the next start may be hours away).
+    public let openEnded: Bool
     /// When this run began: stamps taken after it whose modification time is this close are not
     /// trusted alone next time (git's racy files).
     private let startedNs: Int64
     private let states: Mutex<[String: InputState]?>
     private let attempts = Mutex<[String: Int64]>([:])
+    /// An open-ended run's record of each file in hand as it was before its attempt began.
+    private let before = Mutex<[String: InputState]>([:])
     /// Attempts that ended and are not yet in the store: the next start's transaction (or the
     /// run's end) records them, so a file costs one commit, not two. A run killed before that
     /// leaves them `running`, and they are made again: nothing is lost but a little work.
     private let ended = Mutex<[FinishedAttempt]>([])
     private let firstProblem = Mutex<StoreError?>(nil)
     /// Renews the run's leases every third of their length, and watches for the job cancelled.
-    private let heartbeat = Mutex<Heartbeat?>(nil)
+    private let heartbeat = Mutex<Ticker?>(nil)
     private let cancelHandler = Mutex<(@Sendable () -> Void)?>(nil)
     private let sawCancel = Mutex(false)
 
     /// `known`: the folder's records when the caller has read them already (else read on first need).
     public init(store: any JobStore, job: Int64?, outputFolder: String, fingerprint: String, force: Bool = false,
-                known: [String: InputState]? = nil, shared: Bool = false, leaseSeconds: Double = StoreRecorder.defaultLeaseSeconds) {
+                known: [String: InputState]? = nil, shared: Bool = false, leaseSeconds: Double = StoreRecorder.defaultLeaseSeconds,
+                openEnded: Bool = false) {
         self.store = store
         states = Mutex(known)
         self.job = job
@@ -56,10 +63,11 @@ public final class StoreRecorder: RunRecorder, Sendable {
         self.force = force
         self.shared = shared
         self.leaseSeconds = leaseSeconds
+        self.openEnded = openEnded
         owner = "\(Self.hostName):\(getpid()):\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
         startedNs = Self.now
         if job != nil {
-            let beating = Heartbeat(every: leaseSeconds / 3) { [weak self] in self?.beat() }
+            let beating = Ticker(every: leaseSeconds / 3, name: "fastresize-leases") { [weak self] in self?.beat() }
             heartbeat.withLock { $0 = beating }
         }
     }
@@ -144,12 +152,33 @@ public final class StoreRecorder: RunRecorder, Sendable {
         }
     }
 
+    /// What is on record for one input: from the folder's records read once, or (open-ended)
+    /// from the store now.
+    private func state(of input: String) -> InputState? {
+        guard openEnded else { return known()[input] }
+        do throws(StoreError) {
+            return try store.inputState(outputFolder: outputFolder, input: input)
+        } catch {
+            note(error)
+            return nil
+        }
+    }
+
     public func recall(_ inputs: [InputFile]) -> [Recollection] {
-        let known = known()
         // Inputs found unchanged under a new stamp: their new stamps, kept in one transaction.
         var restamped: [String: FileStamp] = [:]
+        // An open-ended run asked about many inputs at once (a watch's rescan) reads the
+        // folder's records once for them, and keeps none after.
+        var records: [String: InputState]?
+        if openEnded && inputs.count > 16 {
+            do throws(StoreError) {
+                records = try store.inputStates(outputFolder: outputFolder)
+            } catch {
+                note(error)
+            }
+        }
         let recalled = inputs.map { input -> Recollection in
-            guard let state = known[input.relativePath] else { return .unknown }
+            guard let state = records.map({ $0[input.relativePath] }) ?? state(of: input.relativePath) else { return .unknown }
             let own = Set(state.outputs.map(\.path))
             guard !force, let stamp = input.stamp, state.fingerprint == fingerprint,
                   unchanged(input, stamp: stamp, state: state, restamped: &restamped) else { return .outdated(ownOutputs: own) }
@@ -167,10 +196,10 @@ public final class StoreRecorder: RunRecorder, Sendable {
             if case .upToDate = recollection { return input.relativePath }
             return nil
         }
-        if !settled.isEmpty {
+        if !settled.isEmpty && !openEnded {
             states.withLock { cached in for key in settled { cached?.removeValue(forKey: key) } }
         }
-        if job != nil {
+        if job != nil && !restamped.isEmpty {
             do throws(StoreError) {
                 try store.restamp(outputFolder: outputFolder, stamps: restamped, at: startedNs)
             } catch {
@@ -220,7 +249,7 @@ public final class StoreRecorder: RunRecorder, Sendable {
         }
         // The record as this run read it. One read while another run had the file in hand is
         // no version at all: whatever that attempt became since is news (`newer`).
-        var record = known()[input.relativePath]
+        var record = state(of: input.relativePath)
         var takingOver: String?
         var alsoOwn: Set<String> = []
         // At most three turns: the record changed by another run, then a holder found dead.
@@ -238,6 +267,7 @@ public final class StoreRecorder: RunRecorder, Sendable {
                                               finishing: turn == 0 ? finishing : []) {
                 case .started(let attempt):
                     attempts.withLock { $0[input.relativePath] = attempt }
+                    if openEnded, let record { before.withLock { $0[input.relativePath] = record } }
                     return .granted(alsoOwn: alsoOwn)
                 case .cancelled:
                     // Handed back, and the run stops before taking it again: it is reported not started.
@@ -270,7 +300,8 @@ public final class StoreRecorder: RunRecorder, Sendable {
         let attempt = attempts.withLock { $0.removeValue(forKey: input.relativePath) }
         // Outputs written now, and those kept as up to date (a profile's others) as they were recorded.
         let written = report.outputs.filter { $0.status == .written }
-        let previous = known()[input.relativePath]?.outputs ?? []
+        let previous = (openEnded ? before.withLock { $0.removeValue(forKey: input.relativePath) } : known()[input.relativePath])?
+            .outputs ?? []
         let kept = report.outputs.filter { $0.status == .skipped && $0.reason == .upToDate }
             .compactMap { output in previous.first { $0.path == output.path } }
         // The content is hashed now, then the stamp checked again: a file that changed while it
@@ -291,20 +322,46 @@ public final class StoreRecorder: RunRecorder, Sendable {
                                failure: report.error, stampedNs: startedNs, outputs: outputs + kept)
         let finished = FinishedAttempt(attempt: attempt, state: state, stageMilliseconds: report.stageMilliseconds,
                                        input: AttemptInput(bytes: input.stamp?.size, pixels: report.inputPixels), at: Self.now)
-        ended.withLock { $0.append(finished) }
+        guard openEnded else {
+            ended.withLock { $0.append(finished) }
+            return
+        }
+        do throws(StoreError) {
+            try store.finishAttempts([finished], job: job, outputFolder: outputFolder, owner: owner)
+        } catch {
+            note(error)
+        }
     }
 
     public func orphans(walked: [InputFile]) -> [Orphan] {
         let found = Set(walked.map(\.relativePath))
-        return known().values.filter { !found.contains($0.input) && !$0.outputs.isEmpty }
-            .sorted { $0.input < $1.input }
-            .map { state in
-                let current = state.outputs.filter(Self.isAsWritten)
-                let changed = state.outputs.filter { output in !current.contains { $0.path == output.path } }
-                    .filter { FileSystem.exists($0.path) }
-                return Orphan(input: state.input, path: state.path, current: current.map(Self.record),
-                              changed: changed.map(Self.record))
+        // An open-ended run reads the folder's records afresh, and keeps none of them.
+        var records: [String: InputState]
+        if openEnded {
+            do throws(StoreError) {
+                records = try store.inputStates(outputFolder: outputFolder)
+            } catch {
+                note(error)
+                records = [:]
             }
+        } else {
+            records = known()
+        }
+        return records.values.filter { !found.contains($0.input) && !$0.outputs.isEmpty }
+            .sorted { $0.input < $1.input }
+            .map(Self.orphan)
+    }
+
+    public func orphan(_ input: String) -> Orphan? {
+        guard let state = state(of: input), !state.outputs.isEmpty else { return nil }
+        return Self.orphan(state)
+    }
+
+    private static func orphan(_ state: InputState) -> Orphan {
+        let current = state.outputs.filter(isAsWritten)
+        let changed = state.outputs.filter { output in !current.contains { $0.path == output.path } }
+            .filter { FileSystem.exists($0.path) }
+        return Orphan(input: state.input, path: state.path, current: current.map(record), changed: changed.map(record))
     }
 
     public func forget(_ orphan: Orphan) {
@@ -319,7 +376,8 @@ public final class StoreRecorder: RunRecorder, Sendable {
     public func runFinished(_ report: BatchReport) {
         guard let job else { return }
         heartbeat.withLock { $0?.stop() }
-        var status: JobStatus = cancelled ? .cancelled : report.summary.stoppedBy == nil ? .finished : .interrupted
+        // An open-ended run (a watch) ends when it is stopped: that is its finish.
+        var status: JobStatus = cancelled ? .cancelled : report.summary.stoppedBy == nil || openEnded ? .finished : .interrupted
         let finishing = ended.withLock { ended in
             defer { ended = [] }
             return ended
@@ -345,35 +403,5 @@ public final class StoreRecorder: RunRecorder, Sendable {
         } catch {
             note(error)
         }
-    }
-}
-
-/// A thread that calls `beat` every `interval` seconds until stopped.
-private final class Heartbeat: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var stopped = false
-
-    init(every interval: Double, _ beat: @escaping @Sendable () -> Void) {
-        let thread = Thread { [self] in
-            condition.lock()
-            while !stopped {
-                // Woken early only by `stop`.
-                if !condition.wait(until: Date().addingTimeInterval(interval)), !stopped {
-                    condition.unlock()
-                    beat()
-                    condition.lock()
-                }
-            }
-            condition.unlock()
-        }
-        thread.name = "fastresize-leases"
-        thread.start()
-    }
-
-    func stop() {
-        condition.lock()
-        stopped = true
-        condition.signal()
-        condition.unlock()
     }
 }

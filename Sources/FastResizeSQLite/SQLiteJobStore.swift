@@ -371,6 +371,16 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func inputState(outputFolder: String, input: String) throws(StoreError) -> InputState? {
+        try read { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM file WHERE output_folder = ? AND input = ?"),
+                                             arguments: [outputFolder, input]) else { return nil }
+            let outputs = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM output WHERE file_id = ?"),
+                                           arguments: [row["id"] as Int64]).map(Self.output)
+            return Self.state(row, outputs: outputs)
+        }
+    }
+
     public func startAttempt(job: Int64, outputFolder: String, state: InputState, lease: Lease, basedOn: Int64?,
                              takingOver: String?, at nanoseconds: Int64, finishing: [FinishedAttempt]) throws(StoreError) -> AttemptStart {
         try write { db in

@@ -15,10 +15,15 @@ final class Console: BatchEventSubscriber {
     private let lines: Int32
     /// When the progress line was last drawn, and whether one is on screen.
     private let state = Mutex((lastDraw: 0.0, showing: false))
+    /// A watch's console: each file made gets its line (not only with --verbose), and the
+    /// progress line is the watch's status (`status`).
+    private let watching: Bool
+    private let statusText = Mutex<(@Sendable () -> String)?>(nil)
 
-    init(quiet: Bool, verbose: Bool, reportTakesStandardOutput: Bool = false) {
+    init(quiet: Bool, verbose: Bool, reportTakesStandardOutput: Bool = false, watching: Bool = false) {
         self.quiet = quiet
         self.verbose = verbose
+        self.watching = watching
         lines = reportTakesStandardOutput ? STDERR_FILENO : STDOUT_FILENO
         self.interactive = !quiet && isatty(STDERR_FILENO) == 1
     }
@@ -50,15 +55,46 @@ final class Console: BatchEventSubscriber {
             if file.status == .failed {
                 clearLine(&state)
                 Self.writeLine("\(file.input): \(file.error ?? "failed")", to: STDERR_FILENO)
-            } else if verbose {
+            } else if verbose || watching && !quiet && file.status == .written {
                 clearLine(&state)
                 Self.writeLine(Self.describe(file), to: lines)
             }
             guard interactive, Self.redraws(at: elapsed, lastDrawn: state.lastDraw, done: done, total: total) else { return }
             state.lastDraw = elapsed
-            state.showing = true
-            let line = Self.progressLine(done: done, total: total, elapsed: elapsed)
-            Self.write("\r\u{1B}[K" + Self.fitted(line, width: Self.terminalWidth()), to: STDERR_FILENO)
+            draw(statusText.withLock { $0 }?() ?? Self.progressLine(done: done, total: total, elapsed: elapsed), &state)
+        }
+    }
+
+    private func draw(_ line: String, _ state: inout (lastDraw: Double, showing: Bool)) {
+        state.showing = true
+        Self.write("\r\u{1B}[K" + Self.fitted(line, width: Self.terminalWidth()), to: STDERR_FILENO)
+    }
+
+    /// A watch's status line, drawn (on a terminal) after each file and by `refresh`.
+    func showStatus(_ text: @escaping @Sendable () -> String) {
+        statusText.withLock { $0 = text }
+    }
+
+    /// Draws the status line again (a watch's clock: the line moves while no file is done).
+    func refresh() {
+        guard interactive, let text = statusText.withLock({ $0 }) else { return }
+        state.withLock { draw(text(), &$0) }
+    }
+
+    /// A line of a watch's own (what it watches, a rescan, an input gone): on standard error,
+    /// not to be mixed with the lines of files made.
+    func note(_ line: String) {
+        guard !quiet else { return }
+        error(line)
+    }
+
+    /// An input found gone whose outputs were removed: its line, as a run's --prune reports it.
+    func removed(_ file: FileReport) {
+        if file.status == .failed { return error("\(file.input): \(file.error ?? "failed")") }
+        guard !quiet else { return }
+        state.withLock { state in
+            clearLine(&state)
+            Self.writeLine(Self.describe(file), to: lines)
         }
     }
 

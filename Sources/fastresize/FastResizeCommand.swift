@@ -23,6 +23,7 @@ struct FastResizeCommand: ParsableCommand {
         $XDG_CONFIG_HOME/fastresize/config.toml); the command line wins over the environment, \
         which wins over the file. `fastresize config check [FILE]` shows where each setting \
         comes from; `fastresize profiles` lists the config's profiles.
+        Other commands: `fastresize watch FOLDER... -o OUT` (keep OUT up to date as files         arrive), `fastresize jobs` (history, resume, retry, cancel), `fastresize submit` and         `fastresize worker` (a queue of runs); each has --help.
         Exit codes: 0 every file written or skipped, 1 one or more files failed, 2 usage or \
         config error, 130/143 stopped by SIGINT/SIGTERM.
         """,
@@ -44,7 +45,9 @@ struct FastResizeCommand: ParsableCommand {
 
     /// Resolves every setting (command line > environment > config file > defaults) and checks
     /// it, and where the report goes, then makes the output folder: before any input is read.
-    func resolve() throws(UsageError) -> (settings: ResolvedSettings, report: ReportTarget?) {
+    /// `check` is a wrapping command's own check of the settings, made before anything is touched.
+    func resolve(check: (ResolvedSettings) throws(UsageError) -> Void = { _ throws(UsageError) in })
+        throws(UsageError) -> (settings: ResolvedSettings, report: ReportTarget?) {
         var resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: settings.givenOptions, cleared: settings.cleared.names,
                                                                             noConfig: settings.noConfig,
                                                                             outputFormats: Codecs.all.outputFormats))
@@ -60,6 +63,7 @@ struct FastResizeCommand: ParsableCommand {
         }
         // Where the report goes is checked before the output folder is made: a mistake touches nothing.
         let report = try resolved.report.map { path throws(UsageError) in try ReportTarget(path: path) }
+        try check(resolved)
         try Self.prepareOutputFolder(folder, create: !resolved.dryRun)
         resolved.options.inputs = inputs
         resolved.options.outputDirectory = folder
@@ -196,11 +200,19 @@ extension FastResizeCommand {
     /// reach --timeout), the summary is printed, and the exit code is 130 or 143. A second signal
     /// does not wait: temporaries are removed, workers killed, and the process exits at once.
     static func stopOnSignals(_ control: BatchControl, console: Console) -> [any DispatchSourceSignal] {
+        stopOnSignals(console: console) { (control, control.stoppedBy == nil) }
+    }
+
+    /// The same, for a command whose control changes as it goes (a watch): `stopping` gives the
+    /// control in use and whether this is the first stop asked for.
+    static func stopOnSignals(console: Console,
+                              stopping: @escaping @Sendable () -> (control: BatchControl, first: Bool)) -> [any DispatchSourceSignal] {
         [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)     // delivered to the dispatch source instead
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                if control.stoppedBy == nil {
+                let (control, first) = stopping()
+                if first {
                     control.stop(signal: number)
                     console.error("stopping: no new files start; files in flight finish (signal again to abandon them)")
                 } else {

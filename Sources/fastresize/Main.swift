@@ -1,4 +1,4 @@
-// Main: the entry point; dispatches `config check`, `profiles`, `jobs …`, `submit` and `worker`, and maps every usage or config error to exit code 2.
+// Main: the entry point; dispatches `config check`, `profiles`, `jobs …`, `submit`, `worker` and `watch`, and maps every usage or config error to exit code 2.
 
 import ArgumentParser
 import CCodecShims
@@ -39,6 +39,8 @@ enum Main {
             // Started by a run's --isolate: requests on stdin carry every setting.
             FastResizeCommand.serveAsWorker()
             exit(0)
+        case "watch":
+            exit(WatchCommand.run(Array(arguments.dropFirst())))
         case "submit":
             exit(SubmitCommand.run(Array(arguments.dropFirst())))
         case "worker":

@@ -23,32 +23,19 @@ enum SubmitCommand {
             print(usage)
             return arguments.isEmpty ? 2 : 0
         }
-        var rest: [String] = []
+        let own: OwnOptions
+        do throws(UsageError) {
+            own = try OwnOptions(arguments, values: ["priority"])
+        } catch {
+            return fail(error.message)
+        }
+        let rest = own.rest
         var priority = 0
-        var index = 0
-        while index < arguments.count {
-            let word = arguments[index]
-            if word == "--" {
-                rest += arguments[index...]
-                break
+        if let value = own.values["priority"] {
+            guard let number = Int(value), abs(number) <= 1_000_000 else {
+                return fail("--priority must be a whole number between -1000000 and 1000000, not \(value)")
             }
-            var value: String?
-            if word == "--priority" {
-                index += 1
-                guard index < arguments.count else { return fail("--priority needs a value") }
-                value = arguments[index]
-            } else if word.hasPrefix("--priority=") {
-                value = String(word.dropFirst("--priority=".count))
-            }
-            if let value {
-                guard let number = Int(value), abs(number) <= 1_000_000 else {
-                    return fail("--priority must be a whole number between -1000000 and 1000000, not \(value)")
-                }
-                priority = number
-            } else {
-                rest.append(word)
-            }
-            index += 1
+            priority = number
         }
         let command = Main.parsed(FastResizeCommand.self, rest)
         let resolved: ResolvedSettings

@@ -21,6 +21,9 @@ enum RunStore {
         var job: Int64?
         /// Makes only the files that failed in this earlier job (`jobs retry`).
         var retrying: Int64?
+        /// Takes files as they arrive, for as long as it runs (a watch): the store is asked one
+        /// input at a time, and none of the folder's records is held.
+        var openEnded = false
     }
 
     /// The recorder for this run, or nil without a store (--no-state). A dry run reads an existing
@@ -46,7 +49,9 @@ enum RunStore {
         // every page copied, a tenth of the store's cost on a 40-photo run.
         Self.keptOpen = store
         // Read before the job is recorded: a damaged store stops the run and records nothing.
-        let known = try store.inputStates(outputFolder: folder)
+        // (An open-ended run reads one record only: the folder's may be 100,000.)
+        let known = role.openEnded ? nil : try store.inputStates(outputFolder: folder)
+        if role.openEnded { _ = try store.inputState(outputFolder: folder, input: "") }
         let id: Int64
         if let attached = role.job {
             guard let job = try store.attachJob(attached, host: StoreRecorder.hostName, pid: getpid(), at: StoreRecorder.now) else {
@@ -63,7 +68,7 @@ enum RunStore {
             id = try store.createJob(job)
         }
         return StoreRecorder(store: store, job: id, outputFolder: folder, fingerprint: fingerprint, force: resolved.force,
-                             known: known, shared: role.job != nil)
+                             known: known, shared: role.job != nil, openEnded: role.openEnded)
     }
 
     /// A job as the store records it: the command as typed and where, the settings that decide

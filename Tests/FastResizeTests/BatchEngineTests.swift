@@ -4,6 +4,7 @@
 @testable import FastResizePipeline
 @testable import FastResizePixels
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 
@@ -180,7 +181,7 @@ import TestSupport
         let inputs = try FakeCodecs.inputs(6, in: folder)
         let recorder = Recorder()
         let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.01), jobs: 2)
-        let queue = InputQueue(plan: runner.planner())
+        let queue = InputQueue(planner: runner.planner())
         Thread.detachNewThread {
             for path in inputs {
                 Thread.sleep(forTimeInterval: 0.03)
@@ -195,12 +196,40 @@ import TestSupport
         #expect(queue.add(InputFile(path: inputs[0], relativePath: "late.bmp", isExplicit: true)) == false)
     }
 
+    /// A run that keeps no file's report (a watch's, which may see millions): its summary still
+    /// counts each file, `onDone` hears of each, and an input made again once done is planned
+    /// afresh — its first plan's output claim was released, so it is no collision.
+    @Test func anOpenEndedRunWithoutReportsCountsAndReleasesEachFile() throws {
+        let folder = try ScratchFolder()
+        let inputs = try FakeCodecs.inputs(4, in: folder)
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.01), jobs: 2) { $0.overwrite = true }
+        let done = Mutex<[String]>([])
+        let allDone = DispatchSemaphore(value: 0)
+        let queue = InputQueue(planner: runner.planner()) { file, report in
+            done.withLock { $0.append("\((file.input.path as NSString).lastPathComponent) \(report.status)") }
+            allDone.signal()
+        }
+        Thread.detachNewThread {
+            for path in inputs { queue.add(InputFile(path: path, relativePath: (path as NSString).lastPathComponent, isExplicit: true)) }
+            for _ in inputs { allDone.wait() }
+            // The first again, as a watch hands in a file changed after it was made.
+            queue.add(InputFile(path: inputs[0], relativePath: (inputs[0] as NSString).lastPathComponent, isExplicit: true))
+            allDone.wait()
+            queue.finish()
+        }
+        let report = runner.run(source: queue, keepReports: false)
+        #expect(report.files.isEmpty)
+        #expect(report.summary.written == 5 && report.summary.failed == 0, "\(report.summary)")
+        let first = (inputs[0] as NSString).lastPathComponent
+        #expect(done.withLock { $0 }.filter { $0.hasPrefix(first) } == ["\(first) written", "\(first) written"])
+    }
+
     /// Stopping a run that waits on an open-ended source ends it; what was queued is cancelled.
     @Test func stoppingAnOpenEndedRunEndsIt() throws {
         let folder = try ScratchFolder()
         let inputs = try FakeCodecs.inputs(3, in: folder)
         let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.3), jobs: 1)
-        let queue = InputQueue(plan: runner.planner())
+        let queue = InputQueue(planner: runner.planner())
         let control = BatchControl()
         for path in inputs { queue.add(InputFile(path: path, relativePath: (path as NSString).lastPathComponent, isExplicit: true)) }
         Thread.detachNewThread {

@@ -1,0 +1,312 @@
+// WatchCLITests: `fastresize watch` as a real process on real inotify — complete files only, each made once, deletions, overflow, stops and reloads.
+
+import FastResize
+import FastResizeSQLite
+import Foundation
+import Synchronization
+import Testing
+import TestSupport
+
+/// A running `fastresize watch`, its output read as it comes.
+final class Watcher: @unchecked Sendable {
+    let process = Process()
+    private let out = Pipe(), err = Pipe()
+    /// What came on standard output (0) and standard error (1) so far.
+    private let texts = Mutex(["", ""])
+    private let reading = DispatchGroup()
+
+    init(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws {
+        process.executableURL = CommandRunner.binary
+        process.arguments = ["watch", "--settle", "100ms"] + arguments
+        process.currentDirectoryURL = directory
+        process.environment = CommandRunner.environment(environment)
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        for (slot, pipe) in [out, err].enumerated() {
+            DispatchQueue.global().async(group: reading) { [self] in
+                let descriptor = pipe.fileHandleForReading.fileDescriptor
+                var buffer = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let count = read(descriptor, &buffer, buffer.count)
+                    if count > 0 {
+                        texts.withLock { $0[slot] += String(decoding: buffer[..<count], as: UTF8.self) }
+                    } else if count == 0 || errno != EINTR {
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    var stdout: String { texts.withLock { $0[0] } }
+    var stderr: String { texts.withLock { $0[1] } }
+    /// The files made so far: one "input -> output" line each.
+    var made: Int { stdout.split(separator: "\n").filter { $0.contains(" -> ") }.count }
+
+    /// Waits up to `timeout` seconds for `condition`; whether it came.
+    @discardableResult
+    func wait(_ timeout: Double = 30, until condition: () -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    /// Waits until the catch-up is done and every folder watched.
+    func waitUntilWatching() -> Bool { wait { stderr.contains("watching ") } }
+
+    func waitUntilMade(_ count: Int, timeout: Double = 30) -> Bool { wait(timeout) { made >= count } }
+
+    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+
+    /// Stops the watch (SIGTERM unless told) and waits for its end: exit status and stderr.
+    func stop(_ number: Int32 = SIGTERM) -> (status: Int32, stderr: String) {
+        signal(number)
+        process.waitUntilExit()
+        reading.wait()
+        return (process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus, stderr)
+    }
+}
+
+@Suite(.serialized) struct WatchCLITests {
+    static func attempts(_ scratch: ScratchFolder, output: String = "out") throws -> [String: Int] {
+        try QueueCLITests.writtenAttempts(SQLiteJobStore(path: scratch.path("\(output)/.fastresize/state.db")))
+    }
+
+    /// Writes `bytes` at `path` in chunks, quiet between them for longer than the settle time.
+    static func writeSlowly(_ bytes: [UInt8], to path: String, chunks: Int, pause: useconds_t) throws {
+        FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        let size = (bytes.count + chunks - 1) / chunks
+        for start in stride(from: 0, to: bytes.count, by: size) {
+            try handle.write(contentsOf: bytes[start..<min(bytes.count, start + size)])
+            usleep(pause)
+        }
+        try handle.close()
+    }
+
+    /// What was there before is caught up; a save through a temporary renamed into place, a
+    /// file written slowly in chunks and a folder moved in with files are each made once, and
+    /// no temporary is ever read.
+    @Test func completeFilesAreMadeOnceEach() throws {
+        let scratch = try ScratchFolder()
+        let jpeg = try Inputs.jpeg(160, 120)
+        for name in ["a", "b"] { try scratch.write(jpeg, to: "in/\(name).jpg") }
+        let watcher = try Watcher(["in", "-o", "out", "--width", "40"], in: scratch.url)
+        #expect(watcher.waitUntilWatching(), "\(watcher.stderr)")
+        #expect(watcher.waitUntilMade(2), "\(watcher.stdout)")
+
+        // Save by rename: a download's .part, an editor's hidden temporary.
+        try scratch.write(jpeg, to: "in/c.jpg.part")
+        try FileManager.default.moveItem(atPath: scratch.path("in/c.jpg.part"), toPath: scratch.path("in/c.jpg"))
+        try scratch.write(jpeg, to: "in/.d.jpg.tmp")
+        try FileManager.default.moveItem(atPath: scratch.path("in/.d.jpg.tmp"), toPath: scratch.path("in/d.jpg"))
+        // Written in five chunks 150 ms apart: quiet for longer than the settle time between
+        // them, yet open, so it is read once, after its close.
+        try Self.writeSlowly(try Inputs.png(300, 200), to: scratch.path("in/slow.png"), chunks: 5, pause: 150_000)
+        // A folder made elsewhere, moved in with its files (and a folder inside it).
+        for index in 0..<12 { try scratch.write(jpeg, to: "staging/album/\(index / 6)/\(index).jpg") }
+        try FileManager.default.moveItem(atPath: scratch.path("staging/album"), toPath: scratch.path("in/album"))
+        // A second name for a file made elsewhere (`ln`): created, and never closed after writing.
+        try scratch.write(jpeg, to: "staging/linked.jpg")
+        #expect(link(scratch.path("staging/linked.jpg"), scratch.path("in/linked.jpg")) == 0)
+        #expect(watcher.waitUntilMade(2 + 4 + 12), "\(watcher.stdout)\n\(watcher.stderr)")
+        // A file written into the moved-in folder's subfolder later: that folder is watched too.
+        try scratch.write(jpeg, to: "in/album/1/late.jpg")
+        #expect(watcher.waitUntilMade(19), "\(watcher.stdout)\n\(watcher.stderr)")
+        usleep(400_000)     // time for anything made twice to show
+        let stopped = watcher.stop()
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(watcher.made == 19, "\(watcher.stdout)")
+
+        let attempts = try Self.attempts(scratch)
+        #expect(attempts.count == 19 && attempts.values.allSatisfy { $0 == 1 }, "\(attempts)")
+        #expect(!attempts.keys.contains { $0.contains(".part") || $0.contains(".tmp") }, "\(attempts.keys.sorted())")
+        #expect(scratch.files(under: "out").allSatisfy { !$0.contains(".part") && !$0.contains(".tmp") }, "\(scratch.files(under: "out"))")
+        try checkOutputsDecode(scratch, under: "out", width: 40)
+        #expect(try decodeFile(scratch.path("out/slow.png")).height == 27, "the whole picture, not the first chunk")
+    }
+
+    /// Stopped, then started again: what was added, changed or touched meanwhile is looked at
+    /// once; only what changed is made (a touch changes nothing the store fingerprints).
+    @Test func whatChangedWhileStoppedIsCaughtUpOnStart() throws {
+        let scratch = try ScratchFolder()
+        for name in ["keep", "touched", "changed"] { try scratch.write(try Inputs.jpeg(120, 90), to: "in/\(name).jpg") }
+        let first = try Watcher(["in", "-o", "out", "--width", "30"], in: scratch.url)
+        #expect(first.waitUntilMade(3), "\(first.stderr)")
+        #expect(first.stop().status == 0)
+
+        try scratch.write(try Inputs.jpeg(90, 60), to: "in/changed.jpg")
+        try scratch.write(try Inputs.jpeg(120, 90), to: "in/sub/new.jpg")
+        #expect(utimensat(AT_FDCWD, scratch.path("in/touched.jpg"), nil, 0) == 0, "touched: its time now, its bytes as they were")
+        let second = try Watcher(["in", "-o", "out", "--width", "30"], in: scratch.url)
+        #expect(second.waitUntilWatching(), "\(second.stderr)")
+        #expect(second.stderr.contains("(2 files to catch up)"), "\(second.stderr)")
+        #expect(second.waitUntilMade(2), "\(second.stdout)")
+        usleep(300_000)
+        #expect(second.stop().status == 0)
+        #expect(second.made == 2, "\(second.stdout)")
+        let attempts = try Self.attempts(scratch)
+        #expect(attempts == ["keep.jpg": 1, "touched.jpg": 1, "changed.jpg": 2, "sub/new.jpg": 1], "\(attempts)")
+        #expect(try decodeFile(scratch.path("out/changed.jpg")).height == 20)
+    }
+
+    /// Without --delete-outputs a deleted input's outputs stay; with it, deleting or moving an
+    /// input away removes what FastResize wrote for it, and nothing else.
+    @Test func deletionsRemoveOutputsOnlyWhenAsked() throws {
+        let scratch = try ScratchFolder()
+        for name in ["a", "b", "c"] { try scratch.write(try Inputs.jpeg(120, 90), to: "in/\(name).jpg") }
+        try scratch.write(Array("mine".utf8), to: "out/notes.txt")
+
+        let keeping = try Watcher(["in", "-o", "out", "--width", "30"], in: scratch.url)
+        #expect(keeping.waitUntilMade(3), "\(keeping.stderr)")
+        try FileManager.default.removeItem(atPath: scratch.path("in/a.jpg"))
+        usleep(600_000)
+        #expect(keeping.stop().status == 0)
+        #expect(FileManager.default.fileExists(atPath: scratch.path("out/a.jpg")))
+
+        let deleting = try Watcher(["in", "-o", "out", "--width", "30", "--delete-outputs"], in: scratch.url)
+        #expect(deleting.waitUntilWatching(), "\(deleting.stderr)")
+        // The catch-up found a.jpg gone while nobody watched with --delete-outputs.
+        #expect(deleting.wait { !FileManager.default.fileExists(atPath: scratch.path("out/a.jpg")) }, "\(deleting.stdout)")
+        try FileManager.default.removeItem(atPath: scratch.path("in/b.jpg"))
+        try FileManager.default.moveItem(atPath: scratch.path("in/c.jpg"), toPath: scratch.path("c-elsewhere.jpg"))
+        #expect(deleting.wait { scratch.files(under: "out") == ["notes.txt"] }, "\(scratch.files(under: "out"))\n\(deleting.stdout)")
+        #expect(deleting.stop().status == 0)
+        #expect(deleting.stdout.split(separator: "\n").filter { $0.contains(": gone; removed ") }.count == 3, "\(deleting.stdout)")
+    }
+
+    /// 1,000 files copied in at once are each made exactly once (counted from the store).
+    @Test func aBurstIsMadeOnceEach() throws {
+        let scratch = try ScratchFolder()
+        let jpeg = try Inputs.jpeg(64, 48)
+        let count = 1000
+        for index in 0..<count { try scratch.write(jpeg, to: "staging/\(index).jpg") }
+        try FileManager.default.createDirectory(atPath: scratch.path("in"), withIntermediateDirectories: true)
+        let watcher = try Watcher(["in", "-o", "out", "--width", "16", "-j", "2"], in: scratch.url)
+        #expect(watcher.waitUntilWatching(), "\(watcher.stderr)")
+        for index in 0..<count {
+            try FileManager.default.copyItem(atPath: scratch.path("staging/\(index).jpg"), toPath: scratch.path("in/\(index).jpg"))
+        }
+        #expect(watcher.waitUntilMade(count, timeout: 120), "\(watcher.made) made\n\(watcher.stderr)")
+        usleep(300_000)
+        let stopped = watcher.stop()
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        let attempts = try Self.attempts(scratch)
+        #expect(attempts.count == count && attempts.values.allSatisfy { $0 == 1 }, "\(attempts.filter { $0.value != 1 })")
+    }
+
+    /// The kernel's event queue overflows while the watcher is stopped (SIGSTOP): it says so,
+    /// rescans, and the files among the flood are made; the temporaries are not.
+    @Test func anOverflowIsRecoveredByARescan() throws {
+        let scratch = try ScratchFolder()
+        let queueSize = (try? String(contentsOfFile: "/proc/sys/fs/inotify/max_queued_events", encoding: .utf8))
+            .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 16384
+        try FileManager.default.createDirectory(atPath: scratch.path("in"), withIntermediateDirectories: true)
+        let watcher = try Watcher(["in", "-o", "out", "--width", "16"], in: scratch.url)
+        #expect(watcher.waitUntilWatching(), "\(watcher.stderr)")
+        watcher.signal(SIGSTOP)
+        // Each empty file makes two events (created, closed): enough to fill the queue.
+        for index in 0..<(queueSize / 2 + 200) {
+            FileManager.default.createFile(atPath: scratch.path("in/flood-\(index).part"), contents: nil)
+        }
+        for index in 0..<5 { try scratch.write(try Inputs.jpeg(64, 48), to: "in/real-\(index).jpg") }
+        watcher.signal(SIGCONT)
+        #expect(watcher.wait { watcher.stderr.contains("overflowed") }, "\(watcher.stderr)")
+        #expect(watcher.waitUntilMade(5), "\(watcher.stdout)\n\(watcher.stderr)")
+        let stopped = watcher.stop()
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        let attempts = try Self.attempts(scratch)
+        #expect(attempts == Dictionary(uniqueKeysWithValues: (0..<5).map { ("real-\($0).jpg", 1) }), "\(attempts)")
+    }
+
+    /// SIGTERM in the middle of a burst: files in flight finish, exit 0, nothing half-written;
+    /// the next start makes the rest, and nothing twice.
+    @Test func aStopMidBurstLosesNothing() throws {
+        let scratch = try ScratchFolder()
+        let count = 40
+        let jpeg = try Inputs.jpeg(900, 700)
+        try FileManager.default.createDirectory(atPath: scratch.path("in"), withIntermediateDirectories: true)
+        let first = try Watcher(["in", "-o", "out", "--width", "50", "-j", "2"], in: scratch.url)
+        #expect(first.waitUntilWatching(), "\(first.stderr)")
+        for index in 0..<count { try scratch.write(jpeg, to: "in/\(index).jpg") }
+        #expect(first.waitUntilMade(3), "\(first.stderr)")
+        let stopped = first.stop()
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(first.made < count, "the stop came after the burst was done: the test proved nothing")
+        #expect(scratch.files(under: "out").allSatisfy { !$0.hasSuffix(AtomicFile.temporarySuffix) }, "\(scratch.files(under: "out"))")
+        try checkOutputsDecode(scratch, under: "out", width: 50)
+
+        let second = try Watcher(["in", "-o", "out", "--width", "50", "-j", "2"], in: scratch.url)
+        #expect(second.waitUntilMade(count - first.made, timeout: 120), "\(second.stderr)")
+        usleep(300_000)
+        #expect(second.stop().status == 0)
+        let attempts = try Self.attempts(scratch)
+        #expect(attempts.count == count && attempts.values.allSatisfy { $0 == 1 }, "\(attempts.filter { $0.value != 1 })")
+    }
+
+    /// SIGHUP reads the config file again: good settings are used from then on (what was made
+    /// with the old ones is made again, as a run with new settings would); bad ones are refused
+    /// with the reason and the watch goes on with those in use.
+    @Test func aHangUpReloadsTheConfig() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(Array("width = 40\n".utf8), to: "fastresize.toml")
+        try scratch.write(try Inputs.jpeg(160, 120), to: "in/a.jpg")
+        let watcher = try Watcher(["in", "-o", "out"], in: scratch.url)
+        #expect(watcher.waitUntilMade(1), "\(watcher.stderr)")
+        #expect(try decodeFile(scratch.path("out/a.jpg")).width == 40)
+
+        try scratch.write(Array("width = 30\n".utf8), to: "fastresize.toml")
+        watcher.signal(SIGHUP)
+        #expect(watcher.wait { watcher.stderr.contains("settings read again") }, "\(watcher.stderr)")
+        #expect(watcher.waitUntilMade(2), "\(watcher.stderr)")
+        #expect(try decodeFile(scratch.path("out/a.jpg")).width == 30)
+
+        try scratch.write(Array("width = \"wide\"\n".utf8), to: "fastresize.toml")
+        watcher.signal(SIGHUP)
+        #expect(watcher.wait { watcher.stderr.contains("cannot be read again") }, "\(watcher.stderr)")
+        try scratch.write(try Inputs.jpeg(160, 120), to: "in/b.jpg")
+        #expect(watcher.waitUntilMade(3), "\(watcher.stderr)")
+        let stopped = watcher.stop()
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(try decodeFile(scratch.path("out/b.jpg")).width == 30)
+    }
+
+    /// Out of inotify watches: the message names the sysctl and how many are needed, and files
+    /// in folders not watched are still found, by the periodic rescan.
+    @Test func runningOutOfWatchesFallsBackToRescans() throws {
+        let scratch = try ScratchFolder()
+        for folder in ["x", "y", "z"] { try FileManager.default.createDirectory(atPath: scratch.path("in/\(folder)"), withIntermediateDirectories: true) }
+        let watcher = try Watcher(["in", "-o", "out", "--width", "16", "--rescan-interval", "1"], in: scratch.url,
+                                  environment: ["FASTRESIZE_TEST_WATCH_LIMIT": "1"])
+        #expect(watcher.waitUntilWatching(), "\(watcher.stderr)")
+        #expect(watcher.stderr.contains("fs.inotify.max_user_watches"), "\(watcher.stderr)")
+        #expect(watcher.stderr.contains("3 of 4 folders are not watched"), "\(watcher.stderr)")
+        try scratch.write(try Inputs.jpeg(64, 48), to: "in/y/unwatched.jpg")
+        #expect(watcher.waitUntilMade(1, timeout: 10), "\(watcher.stderr)")
+        let stopped = watcher.stop()
+        #expect(stopped.status == 0)
+        #expect(stopped.stderr.components(separatedBy: "inotify ran out of watches").count == 2, "said once: \(stopped.stderr)")
+    }
+
+    @Test func whatAWatchCannotDoIsRefused() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(64, 48), to: "in/a.jpg")
+        let cases: [([String], String)] = [
+            (["watch", "in/a.jpg", "-o", "out", "--width", "9"], "watches folders"),
+            (["watch", "in", "-o", "out", "--width", "9", "--no-state"], "--no-state"),
+            (["watch", "in", "-o", "out", "--width", "9", "--report", "r.json"], "--report"),
+            (["watch", "in", "-o", "out", "--width", "9", "--dry-run"], "--dry-run"),
+            (["watch", "--settle", "soon", "in", "-o", "out", "--width", "9"], "--settle"),
+        ]
+        for (arguments, reason) in cases {
+            let result = try CommandRunner.run(arguments, in: scratch.url)
+            #expect(result.status == 2 && result.stderr.contains(reason), "\(arguments): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("out")))
+    }
+}

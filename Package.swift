@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 // FastResize: a batch image resizer. The package layout is described in ARCHITECTURE.md.
 import Foundation
 import PackageDescription
@@ -16,6 +16,14 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         // The job store: SQLite through GRDB (MIT; Debian's libsqlite3 underneath).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // Logs, metrics and the metrics/health server: the Swift server ecosystem's own (Apache-2.0).
+        // Hummingbird without its default traits: no swift-configuration to build.
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
     ],
     targets: [
         // Pixels and kernels (pure): buffers, filters, weights, the resamplers, geometry.
@@ -60,6 +68,25 @@ let package = Package(
         // `fastresize watch`: inotify on a tree, files taken once complete, fed to an open-ended run.
         .target(name: "FastResizeWatch", dependencies: ["FastResize"]),
 
+        // Logs through swift-log: one line per record, as text or JSON; a file reopened on SIGHUP.
+        .target(name: "FastResizeLog", dependencies: ["FastResize", .product(name: "Logging", package: "swift-log")]),
+        // Metrics through swift-metrics into a Prometheus registry: a subscriber of the run's events.
+        .target(
+            name: "FastResizeMetrics",
+            dependencies: ["FastResize", .product(name: "CoreMetrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus")]
+        ),
+        // /metrics and the health endpoints over HTTP (Hummingbird): linked in, started only when asked for.
+        .target(
+            name: "FastResizeServer",
+            dependencies: [
+                "FastResizeMetrics", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // Settings from the command line, the environment and TOML/YAML config files; profiles.
         .target(
             name: "FastResizeConfig",
@@ -71,7 +98,8 @@ let package = Package(
             name: "fastresize",
             dependencies: [
                 "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "FastResizeWatch",
-                "CCodecShims",
+                "FastResizeLog", "FastResizeMetrics", "FastResizeServer", "CCodecShims",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -86,6 +114,10 @@ let package = Package(
             dependencies: ["FastResize", "FastResizeJobs", "FastResizeSQLite", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "FastResizeWatchTests", dependencies: ["FastResizeWatch", "TestSupport"]),
+        .testTarget(
+            name: "FastResizeObservabilityTests",
+            dependencies: ["FastResize", "FastResizeLog", "FastResizeMetrics", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "FastResizeCLITests",
             dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "TestSupport"]

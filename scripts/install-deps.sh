@@ -22,6 +22,7 @@ packages=(
     libvips-tools         # tests only: vipsthumbnail is the oracle the fidelity tests compare with
     liblcms2-utils        # tests only: jpgicc, the oracle for profiles libvips 8.14 gets wrong
     strace                # tests only: shows that outputs are fsynced before they take their names
+    prometheus            # tests only: promtool checks the metrics; a real server scrapes a watcher
 )
 
 missing=()

@@ -361,7 +361,7 @@ public struct BatchRunner: Sendable {
         let overlapCommits = (total ?? 2) > 1
         let done = Mutex(0)
         let counted = Mutex(BatchSummary())
-        let budget = MemoryBudget(limit: options.memoryLimit)
+        let budget = MemoryBudget(limit: options.memoryLimit, gauges: control.gauges)
         let fullDisks = FullDisks()
         let timeout = options.timeout
         let results = FileScheduler.run(
@@ -532,6 +532,7 @@ public struct BatchRunner: Sendable {
             report.stageMilliseconds = clock.seconds.isEmpty ? nil : clock.milliseconds
             report.decode = plan?.decode
             report.inputPixels = file.info.map { $0.width * $0.height }
+            report.inputBytes = file.input.size
             // Every file the run tried to make is on record, failed ones included; those it left
             // alone (up to date, in the way, not images) are not. Here, on the worker's (or the
             // committer's) thread, once its outputs are in place: not under the scheduler's lock.

@@ -53,6 +53,8 @@ public struct FileReport: Sendable, Codable, Equatable {
     public var decode: DecodeMode?
     /// The input's pixels (width × height, as its header says), once it was read.
     public var inputPixels: Int?
+    /// The input's size in bytes, when the walk or the watch saw it (logs and metrics; not in the JSON report).
+    public var inputBytes: Int?
 
     /// A file's outcome; a failed or cancelled file's planned outputs that were not written take
     /// its status (and, when it failed, its error's kind).

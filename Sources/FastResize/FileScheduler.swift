@@ -10,14 +10,32 @@ public final class BatchControl: @unchecked Sendable {
     private var signal: Int32?
     private var temporaries: [TemporaryFiles] = []
     private var pools: [WorkerPool] = []
+    /// What the runs under this control are doing now, for health checks and metrics.
+    public let gauges = RunGauges()
+    private var stalled = false
 
     public init() {}
+
+    /// For a test of health checks only: the scheduler stops beating, as a deadlocked one would
+    /// (its workers go on).
+    public func stallForTesting() {
+        condition.lock()
+        stalled = true
+        condition.unlock()
+    }
+
+    fileprivate func beat() {
+        if !stalled { gauges.beat() }
+    }
 
     /// A run's temporaries and worker pool, for `abandon`.
     func adopt(_ files: TemporaryFiles, _ pool: WorkerPool?) {
         condition.lock()
         temporaries.append(files)
-        if let pool { pools.append(pool) }
+        if let pool {
+            pools.append(pool)
+            pool.gauges.withLock { $0 = gauges }
+        }
         condition.unlock()
     }
 
@@ -179,6 +197,7 @@ enum FileScheduler {
         /// Records a file's report (under the lock).
         @Sendable func record(_ index: Int, _ report: FileReport) {
             guard let file = state.inFlight.removeValue(forKey: index) else { return }
+            control.gauges.update { $0.filesInFlight = state.inFlight.count }
             if keep { state.taken.append((file, report)) }
             if let retry, !control.stoppedLocked, retry.retries(file, report) {
                 let delay = retry.backoff(after: file.attempt)
@@ -246,6 +265,7 @@ enum FileScheduler {
                     slot.index = state.nextIndex
                     state.nextIndex += 1
                     state.inFlight[slot.index] = file
+                    control.gauges.update { $0.filesInFlight = state.inFlight.count }
                     slot.timing = false
                     slot.state = .running
                     slot.selfTimed = false
@@ -267,6 +287,7 @@ enum FileScheduler {
                         // The same attempt, again; this turn leaves no report.
                         state.deferred = true
                         state.inFlight[slot.index] = nil
+                        control.gauges.update { $0.filesInFlight = state.inFlight.count }
                         state.retries.append((file, Date().addingTimeInterval(delay), true))
                         condition.broadcast()
                     case .finishing(let step):
@@ -292,6 +313,7 @@ enum FileScheduler {
         // No more threads than files, when the source knows how many.
         for _ in 0..<max(1, min(workers, source.expectedCount ?? workers)) { startWorker() }
         var closed = false
+        control.beat()
         while state.workers > 0 || state.finishing > 0 {
             if control.stoppedLocked && !closed {
                 // No file starts from now on; a worker waiting on an open-ended source is let go.
@@ -302,7 +324,9 @@ enum FileScheduler {
                 state.unstarted = rest
                 continue
             }
-            var wakeUp: Date?
+            // Awake at least once a second, to beat: health checks tell a live scheduler from a stuck one.
+            control.beat()
+            var wakeUp = Date().addingTimeInterval(RunGauges.beatInterval)
             if let timeout {
                 let now = Date()
                 for slot in state.slots where slot.state == .running && slot.timing && !slot.selfTimed {
@@ -314,14 +338,11 @@ enum FileScheduler {
                         state.workers -= 1
                         if !control.stoppedLocked { startWorker() }
                     } else {
-                        wakeUp = min(wakeUp ?? deadline, deadline)
+                        wakeUp = min(wakeUp, deadline)
                     }
                 }
             }
-            // (Foundation on Linux traps on wait(until: .distantFuture): wait without a deadline.)
-            if state.workers > 0 || state.finishing > 0 {
-                if let wakeUp { _ = condition.wait(until: wakeUp) } else { condition.wait() }
-            }
+            if state.workers > 0 || state.finishing > 0 { _ = condition.wait(until: wakeUp) }
         }
         let taken = state.taken
         // Files handed back for later and not taken again before a stop were never made.

@@ -282,6 +282,8 @@ public final class WorkerPool: @unchecked Sendable {
 
     private let command: [String]
     private let idle = Mutex([WorkerProcess]())
+    /// The gauges of the run using the pool, which count the workers replaced.
+    let gauges = Mutex<RunGauges?>(nil)
 
     init(command: [String]) {
         self.command = command
@@ -306,6 +308,8 @@ public final class WorkerPool: @unchecked Sendable {
             return .success(reply)
         case .failure(let failure):
             for path in request.outputPaths { AtomicFile.removeLeftovers(of: worker.pid, for: path) }
+            // The worker is gone: the next risky file starts another.
+            gauges.withLock { $0 }?.update { $0.workerRestarts += 1 }
             switch failure {
             case .crashed(let how): return .failure(.isolation(how + "; it ran in its own process, the batch goes on"))
             case .timedOut: return .failure(.timedOut(seconds: timeout ?? 0))

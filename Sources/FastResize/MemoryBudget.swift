@@ -9,10 +9,23 @@ import Synchronization
 public final class MemoryBudget: @unchecked Sendable {
     public let limit: Int
     private var inUse = 0
+    private var waiting = 0
     private let condition = NSCondition()
+    /// Where what is admitted, and what waits, is shown (a run's gauges).
+    private let gauges: RunGauges?
 
-    public init(limit: Int) {
+    public init(limit: Int, gauges: RunGauges? = nil) {
         self.limit = limit
+        self.gauges = gauges
+        gauges?.update { $0.memoryLimit = limit }
+    }
+
+    private func show() {
+        let (inUse, waiting) = (inUse, waiting)
+        gauges?.update {
+            $0.admittedBytes = inUse
+            $0.waitingForMemory = waiting
+        }
     }
 
     /// The smallest --memory-limit taken (1 MiB).
@@ -28,8 +41,14 @@ public final class MemoryBudget: @unchecked Sendable {
     /// refuse files that need more than the limit).
     public func acquire(_ bytes: Int) -> Admission {
         condition.lock()
-        while inUse > 0 && inUse + bytes > limit { condition.wait() }
+        if inUse > 0 && inUse + bytes > limit {
+            waiting += 1
+            show()
+            while inUse > 0 && inUse + bytes > limit { condition.wait() }
+            waiting -= 1
+        }
         inUse += bytes
+        show()
         condition.unlock()
         return Admission(budget: self, bytes: bytes)
     }
@@ -37,6 +56,7 @@ public final class MemoryBudget: @unchecked Sendable {
     fileprivate func release(_ bytes: Int) {
         condition.lock()
         inUse -= bytes
+        show()
         condition.broadcast()
         condition.unlock()
     }

@@ -97,6 +97,11 @@ public struct SettingKey: Sendable, Equatable {
     public static let state = SettingKey(name: "state", kind: .value, scope: .run, default: "OUTPUT/\(StateLocation.defaultPath)")
     public static let force = SettingKey(name: "force", kind: .flag, scope: .run)
     public static let prune = SettingKey(name: "prune", kind: .flag, scope: .run)
+    public static let logFormat = SettingKey(name: "log-format", kind: .value, scope: .run, default: "text")
+    public static let logLevel = SettingKey(name: "log-level", kind: .value, scope: .run, default: "info")
+    public static let logFile = SettingKey(name: "log-file", kind: .value, scope: .run, default: "(standard error)")
+    public static let metricsListen = SettingKey(name: "metrics-listen", kind: .value, scope: .run, default: "(none)")
+    public static let metricsFile = SettingKey(name: "metrics-file", kind: .value, scope: .run, default: "(none)")
     // Which config file.
     public static let config = SettingKey(name: "config", kind: .value, scope: .locator)
 
@@ -107,7 +112,7 @@ public struct SettingKey: Sendable, Equatable {
         .lossless, .lossy, .compressionLevel, .background, .autoOrient, .keepProfile, .keepMetadata, .linear,
         .firstFrame, .name, .output, .profile, .jobs, .memoryLimit, .maxPixels, .failOn, .timeout, .retries, .retryDelay, .isolate,
         .overwrite, .fsync, .include, .exclude, .caseSensitive, .followSymlinks, .report, .quiet, .verbose, .dryRun, .state, .force, .prune,
-        .config,
+        .logFormat, .logLevel, .logFile, .metricsListen, .metricsFile, .config,
     ]
 
     public static func named(_ name: String) -> SettingKey? {

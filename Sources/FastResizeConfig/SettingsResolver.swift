@@ -25,6 +25,8 @@ public struct ResolvedSettings: Sendable {
     public var state: StateLocation = .underOutput
     /// Make every file again, whatever the job store says is up to date (--force).
     public var force = false
+    /// Logs and metrics.
+    public var observability = ObservabilitySettings()
 }
 
 /// Where a run keeps its job store.
@@ -187,7 +189,7 @@ public enum SettingsResolver {
 
     /// Variables that start with FASTRESIZE_ but set no setting: the test suite's and the fuzzer's
     /// (FASTRESIZE_TEST_WATCH_LIMIT: the inotify watches a watch may take, to run out in a test).
-    static let otherVariables: Set = ["FASTRESIZE_BINARY", "FASTRESIZE_CORPUS", "FASTRESIZE_FUZZ", "FASTRESIZE_TEST_WATCH_LIMIT"]
+    static let otherVariables: Set = ["FASTRESIZE_BINARY", "FASTRESIZE_CORPUS", "FASTRESIZE_FUZZ", "FASTRESIZE_TEST_WATCH_LIMIT", "FASTRESIZE_TEST_HOOKS"]
 
     /// FASTRESIZE_* variables for the known settings (an empty variable counts as unset). Any
     /// other FASTRESIZE_ variable is a mistake, as an unknown key in a config file is: a typo must
@@ -457,10 +459,27 @@ public enum SettingsResolver {
         if let failOn: FailOn = try read.value(.failOn, OptionParsing.choice) { options.failOn = failOn }
         let quiet = read.flag(.quiet) ?? false, verbose = read.flag(.verbose) ?? false
         if quiet && verbose { throw UsageError("expected at most one of --quiet and --verbose") }
-        return ResolvedSettings(config: config, configFoundBy: foundBy, profile: profile, run: run, outputs: outputs,
-                                options: options, outputFolder: folder,
-                                report: try read.value(.report) { text, _ throws(UsageError) in text },
-                                quiet: quiet, verbose: verbose, dryRun: read.flag(.dryRun) ?? false)
+        var resolved = ResolvedSettings(config: config, configFoundBy: foundBy, profile: profile, run: run, outputs: outputs,
+                                        options: options, outputFolder: folder,
+                                        report: try read.value(.report) { text, _ throws(UsageError) in text },
+                                        quiet: quiet, verbose: verbose, dryRun: read.flag(.dryRun) ?? false)
+        resolved.observability = try observability(read)
+        return resolved
+    }
+
+    private static func observability(_ read: Reader) throws(UsageError) -> ObservabilitySettings {
+        var settings = ObservabilitySettings()
+        if let format: ObservabilitySettings.LogFormat = try read.value(.logFormat, OptionParsing.choice) { settings.logFormat = format }
+        if let level: ObservabilitySettings.LogLevel = try read.value(.logLevel, OptionParsing.choice) {
+            settings.logLevel = level
+            settings.logLevelGiven = true
+        }
+        settings.logFile = try read.value(.logFile) { text, _ throws(UsageError) in text }
+        settings.metricsListen = try read.value(.metricsListen) { text, option throws(UsageError) in
+            try ListenAddress(parsing: text, for: option)
+        }
+        settings.metricsFile = try read.value(.metricsFile) { text, _ throws(UsageError) in text }
+        return settings
     }
 
     /// Typed reads of a table of settings; a bad value's message says where it came from.

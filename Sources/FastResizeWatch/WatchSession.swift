@@ -77,7 +77,7 @@ public final class WatchSession: @unchecked Sendable {
     private var folders: [Int32: WatchedName] = [:]
     private var watchOf: [WatchedName: Int32] = [:]
     /// Folders the last attempts could not watch, and whether that was said.
-    private var unwatched = 0
+    private var unwatched: Set<WatchedName> = []
     private var saidUnwatched = false
     private var rescanInterval: Double?
     private var inHandPaths: [String: WatchedName] = [:]
@@ -90,6 +90,8 @@ public final class WatchSession: @unchecked Sendable {
     private let wake: Int32
     private let wakeWriter: Int32
     private let current = Mutex(WatchStatus())
+    /// The run's queue while it runs.
+    private let queued = Mutex<InputQueue?>(nil)
 
     /// `runner` makes the files (its recorder, a job store's, decides what is up to date: a watch
     /// needs one); its options' inputs are the folders watched.
@@ -128,19 +130,17 @@ public final class WatchSession: @unchecked Sendable {
     /// Where the watch stands now.
     public var status: WatchStatus { current.withLock { $0 } }
 
+    /// Files seen and not yet started: settling, or handed to the run and waiting for a worker.
+    public var queueDepth: Int {
+        let (status, waiting) = (status, queued.withLock { $0?.waitingCount ?? 0 })
+        return status.settling + waiting
+    }
+
     /// Watches until `control` stops it (files in flight finish; those queued are left to the
     /// next start's catch-up), then returns the run's report (counts only: a watch keeps no
     /// file's report).
     public func run(control: BatchControl, events: [any BatchEventSubscriber]) throws(WatchError) -> BatchReport {
         let inotify = try Inotify()
-        // Folders are watched before their files are listed: a file made in between is seen
-        // by one or the other.
-        for (index, root) in roots.enumerated() {
-            for folder in walker.collect(below: "", of: root.path, level: root.level).folders {
-                watch(WatchedName(root: index, relative: folder), with: inotify)
-            }
-        }
-        sayIfUnwatched()
         // The queue holds this session until the run ends, no longer.
         let queue = InputQueue(planner: runner.planner()) { [self] file, report in
             doneInputs.withLock { $0.append(file.input.path) }
@@ -151,6 +151,8 @@ public final class WatchSession: @unchecked Sendable {
             var byte: UInt8 = 1
             _ = write(wakeWriter, &byte, 1)     // a full pipe wakes the loop as well
         }
+        queued.withLock { $0 = queue }
+        defer { queued.withLock { $0 = nil } }
         let result = Mutex<BatchReport?>(nil)
         let finished = DispatchSemaphore(value: 0)
         let runner = runner
@@ -309,10 +311,7 @@ public final class WatchSession: @unchecked Sendable {
         var found: [(WatchedName, InputFile)] = []
         var complete = true
         for (index, root) in roots.enumerated() {
-            let walk = walker.collect(below: "", of: root.path, level: root.level)
-            for folder in walk.folders where watchOf[WatchedName(root: index, relative: folder)] == nil {
-                watch(WatchedName(root: index, relative: folder), with: inotify)
-            }
+            let walk = watchedWalk(below: "", root: index, inotify: inotify)
             complete = complete && walk.failures.isEmpty
             found += walk.files.map { (WatchedName(root: index, relative: String($0.relativePath.dropFirst(root.level.count))), $0) }
         }
@@ -344,14 +343,27 @@ public final class WatchSession: @unchecked Sendable {
     /// at once quiet (those moved in with it are complete; those being written wait).
     private func addTree(_ folder: WatchedName, inotify: Inotify, now: Double) {
         guard walker.enters(folder: folder.relative) else { return }
+        watch(folder, with: inotify)
         let root = roots[folder.root]
-        let walk = walker.collect(below: folder.relative, of: root.path, level: root.level)
-        for below in walk.folders { watch(WatchedName(root: folder.root, relative: below), with: inotify) }
-        sayIfUnwatched()
-        for file in walk.files {
+        for file in watchedWalk(below: folder.relative, root: folder.root, inotify: inotify).files {
             let name = WatchedName(root: folder.root, relative: String(file.relativePath.dropFirst(root.level.count)))
             foundByWalk.insert(name)
             settle.saw(name, .settled, at: now)
+        }
+    }
+
+    /// Walks the tree below `relative` and watches every folder found that is not watched yet,
+    /// then walks again while that found new folders: a folder is listed only after it is
+    /// watched, so a file made in it at any moment is seen by its watch or by a listing.
+    private func watchedWalk(below relative: String, root index: Int, inotify: Inotify) -> InputWalk {
+        let root = roots[index]
+        while true {
+            let walk = walker.collect(below: relative, of: root.path, level: root.level)
+            let fresh = walk.folders.map { WatchedName(root: index, relative: $0) }.filter { watchOf[$0] == nil }
+            let before = folders.count
+            for folder in fresh { watch(folder, with: inotify) }
+            // Done when nothing new could be watched (none found, or none left to the limit).
+            if folders.count == before { return walk }
         }
     }
 
@@ -363,38 +375,39 @@ public final class WatchSession: @unchecked Sendable {
             folders[watch] = nil
             watchOf[name] = nil
         }
+        unwatched = unwatched.filter { $0.root != folder.root || $0.relative != folder.relative && !$0.relative.hasPrefix(prefix) }
     }
 
     private func watch(_ folder: WatchedName, with inotify: Inotify) {
         if let limit = settings.watchLimit, folders.count >= limit {
-            unwatched += 1
+            unwatched.insert(folder)
             return
         }
         switch inotify.watch(path(of: folder), followLinks: walker.followSymlinks) {
         case .success(let watch):
             folders[watch] = folder
             watchOf[folder] = watch
+            unwatched.remove(folder)
         case .failure(let error) where error.code == ENOSPC:
-            unwatched += 1
+            unwatched.insert(folder)
         case .failure(let error) where error.code == ENOENT || error.code == ENOTDIR:
             return      // gone already: its removal is an event of its parent
         case .failure(let error):
             output.note("\(path(of: folder)): cannot watch this folder: \(error.text); it is rescanned instead")
-            unwatched += 1
+            unwatched.insert(folder)
         }
     }
 
     /// Folders inotify could not watch are said once, with what to do, and from then on the
     /// tree is rescanned on a timer (each rescan tries to watch them again).
     private func sayIfUnwatched() {
-        defer { unwatched = 0 }
-        guard unwatched > 0, !saidUnwatched else { return }
+        guard !unwatched.isEmpty, !saidUnwatched else { return }
         saidUnwatched = true
         let limit = settings.watchLimit ?? (try? String(contentsOfFile: "/proc/sys/fs/inotify/max_user_watches", encoding: .utf8))
             .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
         let interval = rescanInterval ?? WatchSettings.fallbackRescanInterval
-        let needed = folders.count + unwatched
-        output.note("inotify ran out of watches: \(unwatched) of \(needed) folders are not watched (the kernel's "
+        let needed = folders.count + unwatched.count
+        output.note("inotify ran out of watches: \(unwatched.count) of \(needed) folders are not watched (the kernel's "
                     + "fs.inotify.max_user_watches is \(limit), shared by every program of this user, and this tree needs \(needed) "
                     + "of them): raise it, e.g. `sysctl -w fs.inotify.max_user_watches=\(limit + 2 * needed)`, and in "
                     + "/etc/sysctl.d/ to keep it; until then the tree is rescanned every \(Self.seconds(interval))")

@@ -1,7 +1,9 @@
 // Console: what a person sees — the live progress line, per-file errors and the final summary.
 
 import FastResize
+import FastResizeLog
 import Foundation
+import Logging
 import Synchronization
 
 /// Writes progress to a terminal (and only a terminal), errors and the summary always. A subscriber
@@ -19,16 +21,32 @@ final class Console: BatchEventSubscriber {
     /// progress line is the watch's status (`status`).
     private let watching: Bool
     private let statusText = Mutex<(@Sendable () -> String)?>(nil)
+    /// Where every line goes instead, as a log record with its fields (--log-format json,
+    /// --log-file); the logger's level decides what is written.
+    private let log: Logger?
 
-    init(quiet: Bool, verbose: Bool, reportTakesStandardOutput: Bool = false, watching: Bool = false) {
+    /// `progress`: whether a progress line may be drawn on a terminal (not with JSON logs).
+    init(quiet: Bool, verbose: Bool, reportTakesStandardOutput: Bool = false, watching: Bool = false,
+         log: Logger? = nil, progress: Bool = true) {
         self.quiet = quiet
         self.verbose = verbose
         self.watching = watching
+        self.log = log
         lines = reportTakesStandardOutput ? STDERR_FILENO : STDOUT_FILENO
-        self.interactive = !quiet && isatty(STDERR_FILENO) == 1
+        self.interactive = progress && !quiet && isatty(STDERR_FILENO) == 1
+    }
+
+    /// Hands a line to the log, if there is one: true when it took it.
+    private func logged(_ level: Logger.Level, _ line: String, _ fields: Logger.Metadata? = nil) -> Bool {
+        guard let log else { return false }
+        state.withLock { clearLine(&$0) }
+        log.log(level: level, Logger.Message(stringLiteral: line), metadata: fields)
+        return true
     }
 
     func error(_ line: String) {
+        if line.hasPrefix("warning: "), logged(.warning, String(line.dropFirst("warning: ".count))) { return }
+        if logged(.error, line) { return }
         state.withLock { state in
             clearLine(&state)
             Self.writeLine(line, to: STDERR_FILENO)
@@ -41,6 +59,10 @@ final class Console: BatchEventSubscriber {
             update(file, done: done, total: total, elapsed: elapsed)
         case .retrying(let failure, let attempt, let attempts, let delay):
             // Said as it happens (not quiet: a failure that may recur is worth knowing about).
+            var fields = failure.logFields
+            fields["attempt"] = .stringConvertible(attempt)
+            fields["delay_s"] = .stringConvertible(delay)
+            if logged(.warning, failure.line + String(format: "; trying again in %.1f s", delay), fields) { return }
             guard !quiet else { return }
             error("\(failure.input): \(failure.error ?? "failed"); trying again in \(String(format: "%.1f", delay)) s "
                   + "(attempt \(attempt) of \(attempts))")
@@ -51,13 +73,22 @@ final class Console: BatchEventSubscriber {
 
     /// After each file: its error (or, with --verbose, its line) and the progress line.
     private func update(_ file: FileReport, done: Int, total: Int?, elapsed: Double) {
+        if let log {
+            var fields = file.logFields
+            fields["done"] = .stringConvertible(done)
+            if let total { fields["total"] = .stringConvertible(total) }
+            log.log(level: file.logLevel, Logger.Message(stringLiteral: file.line), metadata: fields)
+            guard interactive else { return }
+        }
         state.withLock { state in
-            if file.status == .failed {
+            if log != nil {
+                // Logged above: only the progress line here.
+            } else if file.status == .failed {
                 clearLine(&state)
                 Self.writeLine("\(file.input): \(file.error ?? "failed")", to: STDERR_FILENO)
             } else if verbose || watching && !quiet && file.status == .written {
                 clearLine(&state)
-                Self.writeLine(Self.describe(file), to: lines)
+                Self.writeLine(file.line, to: lines)
             }
             guard interactive, Self.redraws(at: elapsed, lastDrawn: state.lastDraw, done: done, total: total) else { return }
             state.lastDraw = elapsed
@@ -84,17 +115,19 @@ final class Console: BatchEventSubscriber {
     /// A line of a watch's own (what it watches, a rescan, an input gone): on standard error,
     /// not to be mixed with the lines of files made.
     func note(_ line: String) {
+        if logged(.notice, line) { return }
         guard !quiet else { return }
         error(line)
     }
 
     /// An input found gone whose outputs were removed: its line, as a run's --prune reports it.
     func removed(_ file: FileReport) {
+        if logged(file.logLevel, file.line, file.logFields) { return }
         if file.status == .failed { return error("\(file.input): \(file.error ?? "failed")") }
         guard !quiet else { return }
         state.withLock { state in
             clearLine(&state)
-            Self.writeLine(Self.describe(file), to: lines)
+            Self.writeLine(file.line, to: lines)
         }
     }
 
@@ -130,6 +163,9 @@ final class Console: BatchEventSubscriber {
 
     func finish(_ report: BatchReport) {
         state.withLock { clearLine(&$0) }
+        var fields = report.summary.logFields
+        fields["event"] = "run finished"
+        if logged(.notice, Self.summaryLine(report.summary), fields) { return }
         guard !quiet else { return }
         Self.writeLine(Self.summaryLine(report.summary), to: STDERR_FILENO)
     }
@@ -170,6 +206,20 @@ final class Console: BatchEventSubscriber {
     }
 
     func printPlan(_ planned: [PlannedFile]) {
+        if let log {
+            for file in planned {
+                let outputs: Logger.Metadata.Value = .array(file.outputs.map { .string($0.path) })
+                let action: String
+                switch file.action {
+                case .process: action = "write"
+                case .skip: action = file.skipReason == .upToDate ? "up-to-date" : "exists"
+                case .notImage: action = "not-image"
+                case .fail(let error): action = "fail: \(error)"
+                }
+                log.info("\(file.input.path): \(action)", metadata: ["input": .string(file.input.path), "plan": .string(action), "outputs": outputs])
+            }
+            return
+        }
         for file in planned {
             switch file.action {
             case .process:
@@ -194,25 +244,6 @@ final class Console: BatchEventSubscriber {
         if state.showing {
             Self.write("\r\u{1B}[K", to: STDERR_FILENO)
             state.showing = false
-        }
-    }
-
-    private static func describe(_ file: FileReport) -> String {
-        switch file.status {
-        case .written:
-            let outputs = file.outputs.filter { $0.status == .written }
-                .map { "\($0.path) (\($0.width)x\($0.height) \($0.format.displayName), \($0.bytes) bytes)" }
-            return "\(file.input) -> \(outputs.joined(separator: ", ")) in \(Int(file.ms.rounded())) ms"
-        case .skipped: return "\(file.input): skipped (\(file.reason == .upToDate ? "up to date" : "output exists"))"
-        case .notImage: return "\(file.input): not an image"
-        case .failed: return "\(file.input): \(file.error ?? "failed")"
-        case .cancelled: return "\(file.input): not started (stopped)"
-        case .planned: return "\(file.input): planned"
-        case .removed:
-            let removed = file.outputs.filter { $0.status == .removed }.map(\.path)
-            let kept = file.outputs.filter { $0.status == .skipped }.map(\.path)
-            return "\(file.input): gone" + (removed.isEmpty ? "" : "; removed \(removed.joined(separator: ", "))")
-                + (kept.isEmpty ? "" : "; kept, changed since written: \(kept.joined(separator: ", "))")
         }
     }
 

@@ -154,11 +154,18 @@ struct FastResizeCommand: ParsableCommand {
         }
         var runner = BatchRunner(options: options, codecs: Codecs.all)
         runner.recorder = recorder
-        let console = Console(quiet: resolved.quiet, verbose: resolved.verbose,
-                              reportTakesStandardOutput: reportTarget?.takesStandardOutput ?? false)
+        let observability: Observability
+        do throws(UsageError) {
+            observability = try Observability(resolved, reportTakesStandardOutput: reportTarget?.takesStandardOutput ?? false)
+        } catch {
+            Console.writeError("Error: \(error.message)\n")
+            return 2
+        }
+        let console = observability.console
         // From before planning: a signal while headers are read stops the run before any file starts.
         let control = BatchControl()
-        let signals = Self.stopOnSignals(control, console: console)
+        observability.began(control)
+        let signals = Self.stopOnSignals(control, console: console) + Self.reopenLogOnHangUp(observability, resolved)
         // `fastresize jobs cancel` on this run's job stops it as SIGTERM would.
         let jobNumber = recorder?.job ?? 0
         recorder?.onCancel {
@@ -172,16 +179,18 @@ struct FastResizeCommand: ParsableCommand {
             let report = BatchReport(dryRun: plan)
             reportFile?.receive(.runFinished(report))
             console.finish(report)
+            let metricsWritten = observability.finish()
             if let reportFile, let error = reportFile.error {
                 console.error("\(reportFile.target.path): cannot write report: \(error)")
                 return 1
             }
-            return report.summary.failed > 0 ? 1 : 0
+            return report.summary.failed > 0 || !metricsWritten ? 1 : 0
         }
-        // The console and the report are the run's event subscribers.
-        let result = runner.run(plan, control: control, events: [console] + (reportFile.map { [$0] } ?? []))
+        // The console, the metrics and the report are the run's event subscribers.
+        let result = runner.run(plan, control: control, events: observability.subscribers + (reportFile.map { [$0] } ?? []))
         signals.forEach { $0.cancel() }
         console.finish(result)
+        let metricsWritten = observability.finish()
         RunStore.finish(result.summary)
         // The outputs stand whatever the store did; what it could not record is said once.
         if let problem = recorder?.problem {
@@ -191,7 +200,18 @@ struct FastResizeCommand: ParsableCommand {
             console.error("\(reportFile.target.path): cannot write report: \(error)")
             return 1
         }
-        return result.exitCode
+        return result.exitCode == 0 && !metricsWritten ? 1 : result.exitCode
+    }
+
+    /// With --log-file, SIGHUP opens the log file again (logrotate's `postrotate`); without one
+    /// a hang-up ends a run as it always has.
+    static func reopenLogOnHangUp(_ observability: Observability, _ resolved: ResolvedSettings) -> [any DispatchSourceSignal] {
+        guard resolved.observability.logFile != nil else { return [] }
+        signal(SIGHUP, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        source.setEventHandler { observability.reopenLog() }
+        source.resume()
+        return [source]
     }
 }
 

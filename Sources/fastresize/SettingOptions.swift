@@ -144,6 +144,21 @@ struct SettingOptions: ParsableArguments {
     @Flag(name: .shortAndLong, inversion: .prefixedNo, help: "Print a line for every file.")
     var verbose: Bool?
 
+    @Option(help: ArgumentHelp("Log lines as text (what a person reads) or json (one object per line: ts, level, msg and the fields; no progress line).", valueName: "format"))
+    var logFormat: String?
+
+    @Option(help: ArgumentHelp("The least important records logged: trace, debug, info, notice, warning or error (default info; debug lists every file).", valueName: "level"))
+    var logLevel: String?
+
+    @Option(help: ArgumentHelp("Append log lines to this file instead of standard error; opened again on SIGHUP (for logrotate).", valueName: "file"))
+    var logFile: String?
+
+    @Option(help: ArgumentHelp("Serve /metrics (Prometheus), /livez, /readyz and /healthz on this address: HOST:PORT, or :PORT for loopback.", valueName: "address"))
+    var metricsListen: String?
+
+    @Option(help: ArgumentHelp("Write the final metrics to this file, at once, in Prometheus's text format (node_exporter's textfile collector).", valueName: "file"))
+    var metricsFile: String?
+
     @OptionGroup var cleared: ClearedSettings
 
     /// The settings given on this command line, by their long names: every option that is a
@@ -202,6 +217,11 @@ struct ClearedSettings: ParsableArguments {
     @Flag(help: .hidden) var noInclude = false
     @Flag(help: .hidden) var noExclude = false
     @Flag(help: .hidden) var noReport = false
+    @Flag(help: .hidden) var noLogFormat = false
+    @Flag(help: .hidden) var noLogLevel = false
+    @Flag(help: .hidden) var noLogFile = false
+    @Flag(help: .hidden) var noMetricsListen = false
+    @Flag(help: .hidden) var noMetricsFile = false
     @Flag(help: "Keep no job store: nothing is remembered between runs.") var noState = false
 
     /// The settings cleared, by name (read from the properties, as `givenOptions` reads the

@@ -44,8 +44,16 @@ enum WatchCommand {
         } catch {
             return fail(error.message)
         }
-        let console = Console(quiet: resolved.quiet, verbose: resolved.verbose, watching: true)
         let current = CurrentControl()
+        // Logs and metrics are set up once, by the settings the watch starts with (a reload
+        // changes what is made, not where the watch reports).
+        let observability: Observability
+        do throws(UsageError) {
+            observability = try Observability(resolved, watching: true) { current.session?.queueDepth ?? 0 }
+        } catch {
+            return fail(error.message)
+        }
+        let console = observability.console
         // SIGINT and SIGTERM end the watch as they end a run (files in flight finish), with exit 0:
         // the clean stop of a service.
         let signals = FastResizeCommand.stopOnSignals(console: console) { (current.control, current.firstStop()) }
@@ -54,6 +62,7 @@ enum WatchCommand {
         signal(SIGHUP, SIG_IGN)
         let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         hangUp.setEventHandler {
+            observability.reopenLog()
             do throws(UsageError) {
                 let fresh = try checked(command)
                 current.reload(with: fresh)
@@ -63,12 +72,23 @@ enum WatchCommand {
             }
         }
         hangUp.resume()
+        // A test's way to freeze the scheduler, which /livez must notice: SIGUSR2, only with
+        // FASTRESIZE_TEST_HOOKS=1.
+        var stall: (any DispatchSourceSignal)?
+        if ProcessInfo.processInfo.environment["FASTRESIZE_TEST_HOOKS"] == "1" {
+            signal(SIGUSR2, SIG_IGN)
+            stall = DispatchSource.makeSignalSource(signal: SIGUSR2, queue: .global())
+            stall?.setEventHandler { current.control.stallForTesting() }
+            stall?.resume()
+        }
         defer {
             hangUp.cancel()
+            stall?.cancel()
             signals.forEach { $0.cancel() }
         }
         while true {
             let control = current.control
+            observability.began(control)
             let recorder: StoreRecorder?
             do throws(StoreError) {
                 recorder = try RunStore.recorder(for: resolved, command: ["watch"] + arguments, role: RunStore.Role(openEnded: true))
@@ -80,6 +100,7 @@ enum WatchCommand {
             runner.recorder = recorder
             let session = WatchSession(runner: runner, settings: settings,
                                        output: WatchOutput(note: { console.note($0) }, removed: { console.removed($0) }))
+            current.session = session
             let started = Date()
             console.showStatus {
                 let status = session.status
@@ -90,10 +111,11 @@ enum WatchCommand {
             let ticker = Ticker(every: 1, name: "fastresize-status") { console.refresh() }
             let report: BatchReport
             do throws(WatchError) {
-                report = try session.run(control: control, events: [console])
+                report = try session.run(control: control, events: observability.subscribers)
             } catch {
                 ticker.stop()
                 console.error("fastresize: error: \(error)")
+                _ = observability.finish()
                 return 2
             }
             ticker.stop()
@@ -106,7 +128,7 @@ enum WatchCommand {
                 continue
             }
             console.finish(report)
-            return 0
+            return observability.finish() ? 0 : 1
         }
     }
 
@@ -166,8 +188,15 @@ enum WatchCommand {
 /// to start the next stretch with settings read again; SIGINT and SIGTERM stop the watch.
 final class CurrentControl: Sendable {
     private let state = Mutex<(control: BatchControl, reload: ResolvedSettings?, stopping: Bool)>((BatchControl(), nil, false))
+    private let currentSession = Mutex<WatchSession?>(nil)
 
     var control: BatchControl { state.withLock { $0.control } }
+
+    /// The stretch of the watch going on now (its queue is the metrics' queue depth).
+    var session: WatchSession? {
+        get { currentSession.withLock { $0 } }
+        set { currentSession.withLock { $0 = newValue } }
+    }
 
     /// Stops the current stretch; the next starts with `settings` — unless a stop came first.
     func reload(with settings: ResolvedSettings) {

@@ -66,6 +66,11 @@ final class Watcher: @unchecked Sendable {
     /// Stops the watch (SIGTERM unless told) and waits for its end: exit status and stderr.
     func stop(_ number: Int32 = SIGTERM) -> (status: Int32, stderr: String) {
         signal(number)
+        return finish()
+    }
+
+    /// Waits for the end (of a watch already told to stop): exit status and stderr.
+    func finish() -> (status: Int32, stderr: String) {
         process.waitUntilExit()
         reading.wait()
         return (process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus, stderr)
@@ -180,7 +185,8 @@ final class Watcher: @unchecked Sendable {
         #expect(deleting.stdout.split(separator: "\n").filter { $0.contains(": gone; removed ") }.count == 3, "\(deleting.stdout)")
     }
 
-    /// 1,000 files copied in at once are each made exactly once (counted from the store).
+    /// 1,000 files copied at once into a folder made just before (files land in it while the
+    /// watch is being added) are each made exactly once (counted from the store).
     @Test func aBurstIsMadeOnceEach() throws {
         let scratch = try ScratchFolder()
         let jpeg = try Inputs.jpeg(64, 48)
@@ -189,8 +195,9 @@ final class Watcher: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: scratch.path("in"), withIntermediateDirectories: true)
         let watcher = try Watcher(["in", "-o", "out", "--width", "16", "-j", "2"], in: scratch.url)
         #expect(watcher.waitUntilWatching(), "\(watcher.stderr)")
+        try FileManager.default.createDirectory(atPath: scratch.path("in/burst"), withIntermediateDirectories: true)
         for index in 0..<count {
-            try FileManager.default.copyItem(atPath: scratch.path("staging/\(index).jpg"), toPath: scratch.path("in/\(index).jpg"))
+            try FileManager.default.copyItem(atPath: scratch.path("staging/\(index).jpg"), toPath: scratch.path("in/burst/\(index).jpg"))
         }
         #expect(watcher.waitUntilMade(count, timeout: 120), "\(watcher.made) made\n\(watcher.stderr)")
         usleep(300_000)

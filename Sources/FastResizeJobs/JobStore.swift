@@ -284,6 +284,8 @@ public protocol JobStore: Sendable {
     /// Jobs, newest first (at most `limit`; all with nil).
     func jobs(limit: Int?) throws(StoreError) -> [JobRecord]
     func job(_ id: Int64) throws(StoreError) -> JobRecord?
+    /// How many jobs wait in the queue (a worker's queue depth).
+    func queuedCount() throws(StoreError) -> Int
 
     /// Everything known of the inputs whose outputs go to `outputFolder`, by input path.
     func inputStates(outputFolder: String) throws(StoreError) -> [String: InputState]

@@ -75,26 +75,54 @@ public final class RunMetrics: BatchEventSubscriber, Sendable {
     /// One file's outcome: its status and format, its failure's kind, its bytes and pixels.
     private func count(_ report: FileReport) {
         // The format of what it was made into (its first output's), or "none" when nothing was planned.
-        let format = report.outputs.first?.format.rawValue ?? "none"
-        labelled(files, "\(report.status.rawValue) \(format)") {
-            CoreMetrics.Counter(label: "fastresize_files_total", dimensions: [("status", report.status.rawValue), ("format", format)],
-                    handler: registry.makeCounter(name: "fastresize_files_total",
-                                                  labels: [("status", report.status.rawValue), ("format", format)],
-                                                  help: "Files done, by status (written, skipped, failed, not-image, cancelled, removed) and output format."))
-        }.increment()
-        if report.status == .failed, let kind = report.errorKind?.rawValue {
-            labelled(failures, kind) {
-                CoreMetrics.Counter(label: "fastresize_failures_total", dimensions: [("kind", kind)],
-                        handler: registry.makeCounter(name: "fastresize_failures_total", labels: [("kind", kind)],
-                                                      help: "Files that failed, by the kind of failure."))
-            }.increment()
-        }
+        filesCounter(status: report.status.rawValue, format: report.outputs.first?.format.rawValue ?? "none").increment()
+        if report.status == .failed, let kind = report.errorKind?.rawValue { failuresCounter(kind: kind).increment() }
         if report.status == .written || report.status == .failed {
             if let bytes = report.inputBytes { inputBytes.increment(by: bytes) }
             if let pixels = report.inputPixels { inputPixels.increment(by: pixels) }
         }
         let written = report.outputs.filter { $0.status == .written }.reduce(0) { $0 + $1.bytes }
         if written > 0 { outputBytes.increment(by: written) }
+    }
+
+    private func filesCounter(status: String, format: String) -> CoreMetrics.Counter {
+        labelled(files, "\(status) \(format)") {
+            CoreMetrics.Counter(label: "fastresize_files_total", dimensions: [("status", status), ("format", format)],
+                                handler: registry.makeCounter(name: "fastresize_files_total", labels: [("status", status), ("format", format)],
+                                                              help: "Files done, by status (written, skipped, failed, not-image, cancelled, removed) and output format."))
+        }
+    }
+
+    private func failuresCounter(kind: String) -> CoreMetrics.Counter {
+        labelled(failures, kind) {
+            CoreMetrics.Counter(label: "fastresize_failures_total", dimensions: [("kind", kind)],
+                                handler: registry.makeCounter(name: "fastresize_failures_total", labels: [("kind", kind)],
+                                                              help: "Files that failed, by the kind of failure."))
+        }
+    }
+
+    /// Adds the counters of another process's final metrics (`write(to:)`) to these: a worker's
+    /// jobs run as processes of their own, and the worker's metrics are the sum of theirs. Their
+    /// stage histograms are not carried over.
+    public func absorb(_ exposition: String) {
+        for line in exposition.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]), value > 0 else { continue }
+            let series = line[..<space]
+            let name = series.prefix { $0 != "{" }
+            var labels: [String: String] = [:]
+            for match in series.matches(of: /(\w+)="([^"]*)"/) { labels[String(match.1)] = String(match.2) }
+            let amount = Int(value)
+            switch name {
+            case "fastresize_files_total":
+                filesCounter(status: labels["status"] ?? "unknown", format: labels["format"] ?? "none").increment(by: amount)
+            case "fastresize_failures_total": failuresCounter(kind: labels["kind"] ?? "unknown").increment(by: amount)
+            case "fastresize_input_bytes_total": inputBytes.increment(by: amount)
+            case "fastresize_output_bytes_total": outputBytes.increment(by: amount)
+            case "fastresize_input_pixels_total": inputPixels.increment(by: amount)
+            case "fastresize_worker_restarts_total": workerRestarts.increment(by: amount)
+            default: continue
+            }
+        }
     }
 
     private func timer(_ stage: String) -> CoreMetrics.Timer {

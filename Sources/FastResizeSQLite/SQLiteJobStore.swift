@@ -264,6 +264,10 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func queuedCount() throws(StoreError) -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE status = 'queued'") ?? 0 }
+    }
+
     public func job(_ id: Int64) throws(StoreError) -> JobRecord? {
         try read { db in try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id]).map(Self.job) }
     }

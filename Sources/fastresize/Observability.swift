@@ -35,9 +35,16 @@ final class Observability: Sendable {
     /// The console, logs and metrics `resolved` asks for; `queueDepth` for a command with a
     /// queue. A log file that cannot be opened, or an address that cannot be listened on, is a
     /// usage error: nothing has started.
-    init(_ resolved: ResolvedSettings, watching: Bool = false, reportTakesStandardOutput: Bool = false,
-         queueDepth: (@Sendable () -> Int)? = nil) throws(UsageError) {
-        let settings = resolved.observability
+    convenience init(_ resolved: ResolvedSettings, watching: Bool = false, reportTakesStandardOutput: Bool = false,
+                     queueDepth: (@Sendable () -> Int)? = nil) throws(UsageError) {
+        try self.init(resolved.observability, quiet: resolved.quiet, verbose: resolved.verbose, watching: watching,
+                      reportTakesStandardOutput: reportTakesStandardOutput, queueDepth: queueDepth)
+    }
+
+    /// `health`: the probes' answers for a command without a run of its own (a worker); by
+    /// default they follow the current run.
+    init(_ settings: ObservabilitySettings, quiet: Bool, verbose: Bool, watching: Bool = false, reportTakesStandardOutput: Bool = false,
+         queueDepth: (@Sendable () -> Int)? = nil, health: HealthChecks? = nil) throws(UsageError) {
         self.settings = settings
         let current = CurrentRun()
         self.current = current
@@ -57,8 +64,8 @@ final class Observability: Sendable {
             }
             self.destination = destination
             var level = Logger.Level(rawValue: settings.logLevel.rawValue) ?? .info
-            if !settings.logLevelGiven && resolved.quiet { level = .warning }
-            if !settings.logLevelGiven && resolved.verbose { level = .debug }
+            if !settings.logLevelGiven && quiet { level = .warning }
+            if !settings.logLevelGiven && verbose { level = .debug }
             let format: LogFormat = settings.logFormat == .json ? .json : .text
             log = Logger(label: "fastresize") { _ in LineLogHandler(format: format, level: level, destination: destination) }
             log?.logLevel = level
@@ -67,15 +74,16 @@ final class Observability: Sendable {
         }
         // On a terminal, --log-level speaks as --quiet and --verbose do.
         let level = settings.logLevel
-        let quiet = resolved.quiet || settings.logLevelGiven && level >= .warning
-        let verbose = resolved.verbose || settings.logLevelGiven && level <= .debug
-        console = Console(quiet: quiet, verbose: verbose && !quiet, reportTakesStandardOutput: reportTakesStandardOutput,
+        let terse = quiet || settings.logLevelGiven && level >= .warning
+        let wordy = verbose || settings.logLevelGiven && level <= .debug
+        console = Console(quiet: terse, verbose: wordy && !terse, reportTakesStandardOutput: reportTakesStandardOutput,
                           watching: watching, log: log, progress: settings.logFormat == .text)
         metrics = settings.wantsMetrics ? RunMetrics(gauges: { current.control?.gauges }, queueDepth: queueDepth) : nil
         if let metrics, let address = settings.metricsListen {
             do throws(MetricsServerError) {
                 server = try MetricsServer(host: address.host, port: address.port, metrics: metrics,
-                                           health: HealthChecks(live: { Self.live(current.control) }, ready: { Self.ready(current.control) }))
+                                           health: health ?? HealthChecks(live: { Self.live(current.control) },
+                                                                          ready: { Self.ready(current.control) }))
             } catch {
                 throw UsageError("--metrics-listen: \(error)")
             }

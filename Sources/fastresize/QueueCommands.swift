@@ -3,6 +3,7 @@
 import ArgumentParser
 import FastResize
 import FastResizeConfig
+import FastResizeServer
 import FastResizeJobs
 import FastResizeSQLite
 import Foundation
@@ -96,6 +97,12 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds between looks at an empty queue (default 1).", valueName: "S"))
     var poll = 1.0
 
+    @Option(help: ArgumentHelp("Serve /metrics (the jobs' counts summed, the queue's depth), /livez, /readyz and /healthz on this address: HOST:PORT, or :PORT for loopback.", valueName: "address"))
+    var metricsListen: String?
+
+    @Option(help: ArgumentHelp("Write the final metrics to this file when the worker stops (Prometheus's text format).", valueName: "file"))
+    var metricsFile: String?
+
     func validate() throws {
         guard poll > 0, poll <= 3600 else { throw ValidationError("--poll must be between 0 and 3600 seconds") }
     }
@@ -104,6 +111,22 @@ struct WorkerCommand: ParsableCommand {
         let store = try location.open()
         let storePath = StoreLocation.absolute(store.location)
         let stop = WorkerStop()
+        var watching = ObservabilitySettings()
+        watching.metricsListen = try metricsListen.map { text throws(UsageError) in try ListenAddress(parsing: text, for: "--metrics-listen") }
+        watching.metricsFile = metricsFile
+        // Alive while its loop turns or a job's run is under way; ready until told to stop.
+        let staleAfter = max(Observability.staleAfter, 3 * poll)
+        let observability = try Observability(
+            watching, quiet: false, verbose: false, queueDepth: { (try? store.queuedCount()) ?? 0 },
+            health: HealthChecks(live: { stop.alive(staleAfter: staleAfter) ? (true, "alive") : (false, "stuck: the worker's loop has not turned") },
+                                 ready: { stop.signalNumber == nil ? (true, "ready") : (false, "draining: stopping, the job in hand finishes") }))
+        // Each job's run writes its final metrics here, for the worker to add to its own.
+        let jobMetrics = observability.metrics.map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("fastresize-worker-\(getpid())").path }
+        if let jobMetrics { try? FileManager.default.createDirectory(atPath: jobMetrics, withIntermediateDirectories: true) }
+        defer {
+            if let jobMetrics { try? FileManager.default.removeItem(atPath: jobMetrics) }
+            _ = observability.finish()
+        }
         let signals = [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -136,7 +159,8 @@ struct WorkerCommand: ParsableCommand {
             let child = Process()
             child.executableURL = URL(fileURLWithPath: FastResizeCommand.executablePath)
             // Before the job's own words, which may end its options with `--`.
-            child.arguments = ["--state", storePath, "--job-id", String(job.id)] + job.command
+            let metricsPath = jobMetrics.map { "\($0)/job-\(job.id).prom" }
+            child.arguments = ["--state", storePath, "--job-id", String(job.id)] + (metricsPath.map { ["--metrics-file", $0] } ?? []) + job.command
             child.currentDirectoryURL = URL(fileURLWithPath: job.workingDirectory)
             do {
                 try stop.run(child)
@@ -147,6 +171,10 @@ struct WorkerCommand: ParsableCommand {
             }
             child.waitUntilExit()
             stop.finished()
+            if let metricsPath, let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) {
+                observability.metrics?.absorb(text)
+                try? FileManager.default.removeItem(atPath: metricsPath)
+            }
             // A job cancelled under its run stopped as asked: not a failure.
             let cancelled = (try? store.job(job.id))??.status == .cancelled
             if child.terminationStatus != 0 && !cancelled { failed = true }
@@ -202,14 +230,27 @@ private final class WorkerStop: @unchecked Sendable {
     }
 
     func finished() {
-        condition.withLock { child = nil }
+        condition.withLock {
+            child = nil
+            lastTurn = Date()
+        }
     }
 
     /// Waits `seconds`, or until a signal.
     func sleep(_ seconds: Double) {
         condition.lock()
+        lastTurn = Date()
         if stored == nil { _ = condition.wait(until: Date().addingTimeInterval(seconds)) }
+        lastTurn = Date()
         condition.unlock()
+    }
+
+    /// When the loop last turned: between jobs it sleeps at most --poll.
+    private var lastTurn = Date()
+
+    /// Whether the worker is alive: a job's run is under way, or its loop turned lately.
+    func alive(staleAfter: Double) -> Bool {
+        condition.withLock { child?.isRunning == true || Date().timeIntervalSince(lastTurn) < staleAfter }
     }
 }
 

@@ -180,6 +180,26 @@ func sample(_ exposition: String, _ series: String) -> Double? {
         #expect(scratch.files(under: "out").allSatisfy { !$0.contains("fastresize-tmp") })
     }
 
+    /// A worker's metrics are its jobs' summed (each job runs as a process of its own), with its
+    /// queue's depth; promtool accepts them.
+    @Test func aWorkerSumsItsJobsMetrics() throws {
+        let scratch = try ScratchFolder()
+        for index in 0..<3 { try scratch.write(try Inputs.jpeg(100, 80), to: "a/\(index).jpg") }
+        for index in 0..<2 { try scratch.write(try Inputs.jpeg(100, 80), to: "b/\(index).jpg") }
+        for folder in ["a", "b"] {
+            let submitted = try CommandRunner.run(["submit", folder, "-o", "out-\(folder)", "--width", "20", "--state", "q.db"], in: scratch.url)
+            #expect(submitted.status == 0, "\(submitted.stderr)")
+        }
+        let worker = try CommandRunner.run(["worker", "--state", "q.db", "--exit-when-empty", "--metrics-file", "worker.prom"], in: scratch.url)
+        #expect(worker.status == 0, "\(worker.stderr)")
+        let text = try String(contentsOfFile: scratch.path("worker.prom"), encoding: .utf8)
+        #expect(sample(text, "fastresize_files_total{status=\"written\",format=\"jpeg\"}") == 5, "\(text)")
+        #expect(sample(text, "fastresize_input_pixels_total") == Double(5 * 100 * 80))
+        #expect(sample(text, "fastresize_queue_depth") == 0)
+        let checked = try promtool(text)
+        #expect(checked.status == 0, "\(checked.output)")
+    }
+
     /// --log-file: the lines go to the file, and SIGHUP opens it again by name (logrotate moved
     /// the old one away).
     @Test func theLogFileIsReopenedOnHangUp() throws {

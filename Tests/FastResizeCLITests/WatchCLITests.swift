@@ -136,6 +136,21 @@ final class Watcher: @unchecked Sendable {
         #expect(try decodeFile(scratch.path("out/slow.png")).height == 27, "the whole picture, not the first chunk")
     }
 
+    /// An output folder inside the watched tree is neither watched nor read: its outputs are
+    /// not made again as inputs.
+    @Test func anOutputFolderInsideTheTreeIsLeftAlone() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(120, 90), to: "in/a.jpg")
+        let watcher = try Watcher(["in", "-o", "in/thumbs", "--width", "30"], in: scratch.url)
+        #expect(watcher.waitUntilMade(1), "\(watcher.stderr)")
+        try scratch.write(try Inputs.jpeg(120, 90), to: "in/b.jpg")
+        #expect(watcher.waitUntilMade(2), "\(watcher.stderr)")
+        usleep(600_000)     // time for a thumbnail of a thumbnail to show
+        #expect(watcher.stop().status == 0)
+        #expect(watcher.made == 2, "\(watcher.stdout)")
+        #expect(scratch.files(under: "in") == ["a.jpg", "b.jpg", "thumbs/a.jpg", "thumbs/b.jpg"])
+    }
+
     /// Stopped, then started again: what was added, changed or touched meanwhile is looked at
     /// once; only what changed is made (a touch changes nothing the store fingerprints).
     @Test func whatChangedWhileStoppedIsCaughtUpOnStart() throws {

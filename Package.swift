@@ -8,6 +8,8 @@ let package = Package(
     products: [
         .library(name: "FastResize", targets: ["FastResizePixels", "FastResizePipeline", "FastResize", "FastResizeCodecs"]),
         .executable(name: "fastresize", targets: ["fastresize"]),
+        // The metrics server, opened by `fastresize --metrics-listen` from beside the binary.
+        .library(name: "FastResizeServer", type: .dynamic, targets: ["FastResizeServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -76,11 +78,12 @@ let package = Package(
             dependencies: ["FastResize", .product(name: "CoreMetrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus")]
         ),
-        // /metrics and the health endpoints over HTTP (Hummingbird): linked in, started only when asked for.
+        // /metrics and the health endpoints over HTTP (Hummingbird): a library of its own, which the
+        // command opens only when --metrics-listen asks (a plain run loads none of swift-nio).
         .target(
             name: "FastResizeServer",
             dependencies: [
-                "FastResizeMetrics", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -98,7 +101,7 @@ let package = Package(
             name: "fastresize",
             dependencies: [
                 "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "FastResizeWatch",
-                "FastResizeLog", "FastResizeMetrics", "FastResizeServer", "CCodecShims",
+                "FastResizeLog", "FastResizeMetrics", "CCodecShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -4,7 +4,6 @@ import FastResize
 import FastResizeConfig
 import FastResizeLog
 import FastResizeMetrics
-import FastResizeServer
 import Foundation
 import Logging
 import Synchronization

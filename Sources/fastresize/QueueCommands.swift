@@ -3,7 +3,6 @@
 import ArgumentParser
 import FastResize
 import FastResizeConfig
-import FastResizeServer
 import FastResizeJobs
 import FastResizeSQLite
 import Foundation

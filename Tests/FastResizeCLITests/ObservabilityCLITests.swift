@@ -1,6 +1,7 @@
 // ObservabilityCLITests: JSON logs, the metrics file and the metrics server of the real binary, checked by real clients (promtool, a Prometheus server).
 
 import FastResize
+import FastResizeCodecs
 import Foundation
 import Testing
 import TestSupport
@@ -158,23 +159,31 @@ func sample(_ exposition: String, _ series: String) -> Double? {
         #expect(stopped.status == 0, "\(stopped.stderr)")
     }
 
-    /// /readyz turns 503 once SIGTERM came, while the files in flight finish; the exit is 0.
-    @Test func readinessDrainsOnTerm() throws {
+    /// /readyz turns 503 while files wait for memory (the budget is full), and once SIGTERM
+    /// came, while the files in flight finish; the exit is 0.
+    @Test func readinessFollowsMemoryAndDraining() throws {
         let scratch = try ScratchFolder()
         try FileManager.default.createDirectory(atPath: scratch.path("in"), withIntermediateDirectories: true)
-        let watcher = try Watcher(["in", "-o", "out", "--width", "20", "-j", "1", "--metrics-listen", ":0"], in: scratch.url)
+        // Each 8000x4000 PNG is budgeted at 6 to 8 MB (its rows streamed): one at a time under 12M.
+        let watcher = try Watcher(["in", "-o", "out", "--width", "20", "-j", "2", "--memory-limit", "12M", "--metrics-listen", ":0"],
+                                  in: scratch.url)
         #expect(watcher.waitUntilWatching(), "\(watcher.stderr)")
         let port = try #require(watcher.stderr.firstMatch(of: /metrics: http:\/\/127\.0\.0\.1:(\d+)\//).flatMap { Int($0.1) }, "\(watcher.stderr)")
-        let big = try Inputs.jpeg(4000, 3000)
-        for index in 0..<6 { try scratch.write(big, to: "in/\(index).jpg") }
-        #expect(watcher.wait { sample(HTTPProbe.get(port: port, "/metrics")?.body ?? "", "fastresize_files_in_flight") == 1 })
-        watcher.signal(SIGTERM)
+        #expect(HTTPProbe.get(port: port, "/readyz")?.status == 200)
+        let big = try PNGEncoder().encode(TestImages.constant(width: 8000, height: 4000, format: .rgb), options: EncodeOptions())
+        for index in 0..<6 { try scratch.write(big, to: "in/\(index).png") }
         var seen: (status: Int, body: String)?
+        #expect(watcher.wait(30) {
+            seen = HTTPProbe.get(port: port, "/readyz")
+            return seen?.body.contains("memory at the limit") == true
+        }, "\(String(describing: seen))")
+        #expect(seen?.status == 503)
+        watcher.signal(SIGTERM)
         #expect(watcher.wait(10) {
             seen = HTTPProbe.get(port: port, "/readyz")
-            return seen?.status == 503
+            return seen?.body.contains("draining") == true
         }, "\(String(describing: seen))")
-        #expect(seen?.body.contains("draining") == true)
+        #expect(seen?.status == 503)
         let stopped = watcher.finish()
         #expect(stopped.status == 0, "\(stopped.stderr)")
         #expect(scratch.files(under: "out").allSatisfy { !$0.contains("fastresize-tmp") })

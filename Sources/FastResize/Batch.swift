@@ -29,6 +29,8 @@ public struct BatchOptions: Sendable {
     /// Only these inputs, by their path below their input folder, are made (a retry of an earlier
     /// run's failures); nil for every input the walk finds.
     public var only: Set<String>?
+    /// Only this shard's inputs are made (--shard K/N); nil for all.
+    public var shard: Shard?
     /// Which files are read in worker processes (--isolate).
     public var isolation = IsolationMode.auto
     /// Outputs are flushed to disk before they take their final names, and their folders once at
@@ -163,6 +165,7 @@ public struct BatchRunner: Sendable {
         passedOver.earlierOutputs = earlier.count
         let files = walk.files.enumerated().filter { !earlier.contains($0.offset) }.map(\.element)
             .filter { options.only?.contains($0.relativePath) ?? true }
+            .filter { options.shard?.takes($0.relativePath) ?? true }
         // What the record says is settled before any header is read: an up-to-date file is not read at all.
         let recalled = recorder?.recall(files) ?? [Recollection](repeating: .unknown, count: files.count)
         // Reading headers is independent per file, so it runs in parallel; decisions stay in input order.
@@ -175,7 +178,8 @@ public struct BatchRunner: Sendable {
         var plan = BatchPlan(files: planned, passedOver: passedOver)
         // Only after a whole walk: a folder that could not be read must not look like inputs gone.
         if options.prune, walk.failures.isEmpty, let recorder {
-            plan.orphans = recorder.orphans(walked: walk.files)
+            // A shard prunes only its own inputs: the other shards' are not gone, only not walked here.
+            plan.orphans = recorder.orphans(walked: walk.files).filter { options.shard?.takes($0.input) ?? true }
         }
         return plan
     }
@@ -413,6 +417,7 @@ public struct BatchRunner: Sendable {
         }
         report.summary.passedOver = passedOver
         report.summary.notAttemptedDiskFull = fullDisks.notAttempted
+        report.summary.shard = options.shard?.description
         recorder?.runFinished(report)
         events.emit(.runFinished(report))
         events.drain()

@@ -117,11 +117,13 @@ public struct BatchSummary: Sendable, Codable, Equatable {
     public var passedOver = PassedOver()
     /// Files not attempted because an earlier output found their disk full (counted in `failed`).
     public var notAttemptedDiskFull = 0
+    /// Which shard of the inputs this run made ("2/7", --shard), absent when it made them all.
+    public var shard: String?
 
     enum CodingKeys: String, CodingKey {
         case total, written, skipped, failed, notImages = "not_images", cancelled, stoppedBy = "stopped_by", seconds,
              imagesPerSecond = "images_per_second", peakRSSKiB = "peak_rss_kib", failuresByKind = "failures_by_kind",
-             passedOver = "passed_over", planned, dryRun = "dry_run", notAttemptedDiskFull = "not_attempted_disk_full", removed
+             passedOver = "passed_over", planned, dryRun = "dry_run", notAttemptedDiskFull = "not_attempted_disk_full", removed, shard
     }
 
     /// Nothing counted yet.

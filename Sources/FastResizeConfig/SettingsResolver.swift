@@ -156,7 +156,8 @@ public enum SettingsResolver {
             settings.append(try resizeSettings(values, place: place, formats: sources.outputFormats))
         }
         try checkNames(settings, places: places)
-        var resolved = try batch(run: run, outputs: outputs, settings: settings, config: config, foundBy: foundBy, profile: profileName)
+        var resolved = try batch(run: run, outputs: outputs, settings: settings, config: config, foundBy: foundBy, profile: profileName,
+                                 environment: sources.environment)
         if sources.cleared.contains(SettingKey.state.name) {
             resolved.state = .none
         } else if let path = try Reader(values: run).value(.state, { text, option throws(UsageError) in
@@ -401,7 +402,8 @@ public enum SettingsResolver {
 
     /// The run's settings checked, and the batch they make.
     private static func batch(run: [String: Setting], outputs: [[String: Setting]], settings: [ResizeSettings],
-                              config: ConfigSettings?, foundBy: String?, profile: String?) throws(UsageError) -> ResolvedSettings {
+                              config: ConfigSettings?, foundBy: String?, profile: String?,
+                              environment: [String: String]) throws(UsageError) -> ResolvedSettings {
         let read = Reader(values: run)
         let folder: String? = try read.value(.output) { text, _ throws(UsageError) in text }
         var options = BatchOptions(inputs: [], outputDirectory: folder ?? "", outputs: settings,
@@ -455,6 +457,7 @@ public enum SettingsResolver {
         }) {
             options.retryDelay = delay
         }
+        options.shard = try read.value(.shard) { text, option throws(UsageError) in try shard(text, for: option, environment: environment) }
         if let isolation: IsolationMode = try read.value(.isolate, OptionParsing.choice) { options.isolation = isolation }
         if let failOn: FailOn = try read.value(.failOn, OptionParsing.choice) { options.failOn = failOn }
         let quiet = read.flag(.quiet) ?? false, verbose = read.flag(.verbose) ?? false
@@ -465,6 +468,39 @@ public enum SettingsResolver {
                                         quiet: quiet, verbose: verbose, dryRun: read.flag(.dryRun) ?? false)
         resolved.observability = try observability(read)
         return resolved
+    }
+
+    /// The array-job index variables `--shard auto/N` reads, in the order they are looked for.
+    public static let shardIndexVariables = ["JOB_COMPLETION_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX", "SLURM_ARRAY_TASK_ID"]
+
+    /// `K/N`, or `auto/N` with K from the array job's index: Kubernetes' Indexed Job, AWS Batch's
+    /// array, Slurm's array (counted from its SLURM_ARRAY_TASK_MIN, which may be 1).
+    static func shard(_ text: String, for option: String, environment: [String: String]) throws(UsageError) -> Shard {
+        let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, let count = Int(parts[1]), count >= 1, count <= 1_000_000 else {
+            throw .expected("K/N or auto/N, with N from 1 to 1000000 (such as 0/4)", for: option, got: text)
+        }
+        var index: Int
+        if parts[0] == "auto" {
+            guard let variable = shardIndexVariables.first(where: { environment[$0]?.isEmpty == false }) else {
+                throw UsageError("\(option) \(text): none of \(shardIndexVariables.joined(separator: ", ")) is set, so the shard's "
+                                 + "number is unknown (give it as \(option) K/\(count), or run as an array job)")
+            }
+            guard let value = Int(environment[variable]!) else {
+                throw UsageError("\(option) \(text): \(variable) is \"\(environment[variable]!)\", not a number")
+            }
+            index = value
+            if variable == "SLURM_ARRAY_TASK_ID", let first = environment["SLURM_ARRAY_TASK_MIN"].flatMap(Int.init) { index -= first }
+            guard (0..<count).contains(index) else {
+                throw UsageError("\(option) \(text): \(variable) makes this shard \(index), but shards of \(count) are 0 to \(count - 1)")
+            }
+        } else {
+            guard let given = Int(parts[0]), (0..<count).contains(given) else {
+                throw .expected("K/N with 0 <= K < N (such as 0/\(count))", for: option, got: text)
+            }
+            index = given
+        }
+        return Shard(index: index, count: count)
     }
 
     private static func observability(_ read: Reader) throws(UsageError) -> ObservabilitySettings {

@@ -71,6 +71,7 @@ extension BatchSummary {
         if let peakRSSKiB { fields["peak_rss_kib"] = .stringConvertible(peakRSSKiB) }
         if !failuresByKind.isEmpty { fields["failures_by_kind"] = .dictionary(failuresByKind.mapValues { .stringConvertible($0) }) }
         if let stoppedBy { fields["stopped_by"] = .string(stoppedBy) }
+        if let shard { fields["shard"] = .string(shard) }
         if dryRun { fields["dry_run"] = .stringConvertible(true) }
         return fields
     }

@@ -182,6 +182,7 @@ final class Console: BatchEventSubscriber {
             passed.append("\(p.symbolicLinks) symbolic link\(p.symbolicLinks == 1 ? "" : "s") skipped, see --follow-symlinks")
         }
         if s.removed > 0 { passed.append("\(s.removed) gone, FastResize's outputs of \(s.removed == 1 ? "it" : "them") removed") }
+        if let shard = s.shard { passed.append("shard \(shard)") }
         let aside = passed.isEmpty ? "" : "; " + passed.joined(separator: ", ")
         if s.total == s.notImages && s.stoppedBy == nil {
             let reasons = (s.notImages > 0 ? ["\(s.notImages) file\(s.notImages == 1 ? "" : "s") not images"] : []) + passed
@@ -216,7 +217,9 @@ final class Console: BatchEventSubscriber {
                 case .notImage: action = "not-image"
                 case .fail(let error): action = "fail: \(error)"
                 }
-                log.info("\(file.input.path): \(action)", metadata: ["input": .string(file.input.path), "plan": .string(action), "outputs": outputs])
+                var level = Logger.Level.info
+                if case .fail = file.action { level = .error }
+                log.log(level: level, "\(file.input.path): \(action)", metadata: ["input": .string(file.input.path), "plan": .string(action), "outputs": outputs])
             }
             return
         }

@@ -176,7 +176,8 @@ struct FastResizeCommand: ParsableCommand {
         let reportFile = reportTarget.map(ReportWriter.init)
         if resolved.dryRun {
             console.printPlan(plan.files)
-            let report = BatchReport(dryRun: plan)
+            var report = BatchReport(dryRun: plan)
+            report.summary.shard = options.shard?.description
             reportFile?.receive(.runFinished(report))
             console.finish(report)
             let metricsWritten = observability.finish()

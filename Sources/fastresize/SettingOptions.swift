@@ -138,6 +138,9 @@ struct SettingOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Remove the outputs FastResize wrote for inputs that are gone or no longer selected (the job store says which).")
     var prune: Bool?
 
+    @Option(help: ArgumentHelp("Make only shard K of N of the inputs (a stable hash of each path below its input folder): N runs with K = 0…N-1 make every input once; auto/N takes K from an array job (JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, SLURM_ARRAY_TASK_ID).", valueName: "K/N"))
+    var shard: String?
+
     @Flag(name: .shortAndLong, inversion: .prefixedNo, help: "Print only errors.")
     var quiet: Bool?
 
@@ -217,6 +220,7 @@ struct ClearedSettings: ParsableArguments {
     @Flag(help: .hidden) var noInclude = false
     @Flag(help: .hidden) var noExclude = false
     @Flag(help: .hidden) var noReport = false
+    @Flag(help: .hidden) var noShard = false
     @Flag(help: .hidden) var noLogFormat = false
     @Flag(help: .hidden) var noLogLevel = false
     @Flag(help: .hidden) var noLogFile = false

@@ -224,6 +224,27 @@ import TestSupport
         #expect(done.withLock { $0 }.filter { $0.hasPrefix(first) } == ["\(first) written", "\(first) written"])
     }
 
+    /// The N shards of one tree cover every input exactly once, for N = 1, 3 and 7, and each
+    /// shard's choice depends on the path alone (the same from a second walk).
+    @Test func shardsCoverEveryInputOnce() throws {
+        let folder = try ScratchFolder()
+        let inputs = try FakeCodecs.inputs(60, in: folder)
+        for count in [1, 3, 7] {
+            var seen: [String: Int] = [:]
+            for index in 0..<count {
+                let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0), jobs: 2) { $0.shard = Shard(index: index, count: count) }
+                let planned = runner.plan().map(\.input.path)
+                #expect(planned == runner.plan().map(\.input.path), "a shard is the same from walk to walk")
+                for path in planned { seen[path, default: 0] += 1 }
+                if count > 1 { #expect(planned.count < inputs.count, "shard \(index)/\(count) took everything") }
+            }
+            #expect(Set(seen.keys) == Set(inputs) && seen.values.allSatisfy { $0 == 1 }, "N = \(count): \(seen.filter { $0.value != 1 })")
+        }
+        // The hash is of the path's bytes: fixed values, so a change to it (which would move files
+        // between shards of a job already half done) cannot pass unnoticed.
+        #expect(Shard.hash("") == 0xcbf2_9ce4_8422_2325 && Shard.hash("a") == 0xaf63_dc4c_8601_ec8c)
+    }
+
     /// Stopping a run that waits on an open-ended source ends it; what was queued is cancelled.
     @Test func stoppingAnOpenEndedRunEndsIt() throws {
         let folder = try ScratchFolder()

@@ -23,11 +23,12 @@ final class ProcessMetrics: Sendable {
     init() {
         let registry = registry
         func meter(_ name: String, _ help: String) -> Meter {
-            Meter(label: name, dimensions: [], handler: registry.makeGauge(name: name, labels: [], help: help))
+            Meter(label: name, dimensions: [], handler: registry.makeGauge(descriptor: RunMetrics.named(name, help), labels: []))
         }
         cpu = FloatingPointCounter(label: "process_cpu_seconds_total", dimensions: [],
-                                   handler: registry.makeCounter(name: "process_cpu_seconds_total", labels: [],
-                                                                 help: "Total user and system CPU time spent in seconds."))
+                                   handler: registry.makeCounter(descriptor: RunMetrics.named("process_cpu_seconds_total",
+                                                                                              "Total user and system CPU time spent in seconds."),
+                                                                 labels: []))
         resident = meter("process_resident_memory_bytes", "Resident memory size in bytes.")
         virtual = meter("process_virtual_memory_bytes", "Virtual memory size in bytes.")
         openFiles = meter("process_open_fds", "Number of open file descriptors.")

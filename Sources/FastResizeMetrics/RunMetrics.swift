@@ -32,6 +32,14 @@ public final class RunMetrics: BatchEventSubscriber, Sendable {
     private let restartsSeen = Mutex<(run: ObjectIdentifier?, count: Int)>((nil, 0))
     private let process: ProcessMetrics
 
+    static let filesHelp = "Files done, by status (written, skipped, failed, not-image, cancelled, removed) and output format."
+
+    /// A metric's whole name and its help (the name is not split into namespace and unit: it
+    /// reads as Prometheus shows it).
+    static func named(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     /// Stage durations from 1 ms to 60 s.
     public static let stageBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
@@ -44,10 +52,10 @@ public final class RunMetrics: BatchEventSubscriber, Sendable {
         self.queueDepth = queueDepth
         let registry = registry
         func counter(_ name: String, _ help: String) -> CoreMetrics.Counter {
-            CoreMetrics.Counter(label: name, dimensions: [], handler: registry.makeCounter(name: name, labels: [], help: help))
+            CoreMetrics.Counter(label: name, dimensions: [], handler: registry.makeCounter(descriptor: Self.named(name, help), labels: []))
         }
         func meter(_ name: String, _ help: String, labels: [(String, String)] = []) -> Meter {
-            Meter(label: name, dimensions: labels, handler: registry.makeGauge(name: name, labels: labels, help: help))
+            Meter(label: name, dimensions: labels, handler: registry.makeGauge(descriptor: Self.named(name, help), labels: labels))
         }
         inputBytes = counter("fastresize_input_bytes_total", "Bytes of the input files worked on.")
         outputBytes = counter("fastresize_output_bytes_total", "Bytes of the outputs written.")
@@ -88,16 +96,16 @@ public final class RunMetrics: BatchEventSubscriber, Sendable {
     private func filesCounter(status: String, format: String) -> CoreMetrics.Counter {
         labelled(files, "\(status) \(format)") {
             CoreMetrics.Counter(label: "fastresize_files_total", dimensions: [("status", status), ("format", format)],
-                                handler: registry.makeCounter(name: "fastresize_files_total", labels: [("status", status), ("format", format)],
-                                                              help: "Files done, by status (written, skipped, failed, not-image, cancelled, removed) and output format."))
+                                handler: registry.makeCounter(descriptor: Self.named("fastresize_files_total", Self.filesHelp),
+                                                              labels: [("status", status), ("format", format)]))
         }
     }
 
     private func failuresCounter(kind: String) -> CoreMetrics.Counter {
         labelled(failures, kind) {
             CoreMetrics.Counter(label: "fastresize_failures_total", dimensions: [("kind", kind)],
-                                handler: registry.makeCounter(name: "fastresize_failures_total", labels: [("kind", kind)],
-                                                              help: "Files that failed, by the kind of failure."))
+                                handler: registry.makeCounter(descriptor: Self.named("fastresize_failures_total", "Files that failed, by the kind of failure."),
+                                                              labels: [("kind", kind)]))
         }
     }
 
@@ -128,9 +136,9 @@ public final class RunMetrics: BatchEventSubscriber, Sendable {
     private func timer(_ stage: String) -> CoreMetrics.Timer {
         labelled(stages, stage) {
             CoreMetrics.Timer(label: "fastresize_stage_duration_seconds", dimensions: [("stage", stage)],
-                              handler: registry.makeDurationHistogram(name: "fastresize_stage_duration_seconds", labels: [("stage", stage)],
-                                                                      buckets: Self.stageBuckets,
-                                                                      help: "Time files spent in each stage: decode, resize, encode, write."))
+                              handler: registry.makeDurationHistogram(descriptor: Self.named("fastresize_stage_duration_seconds",
+                                                                                             "Time files spent in each stage: decode, resize, encode, write."),
+                                                                      labels: [("stage", stage)], buckets: Self.stageBuckets))
         }
     }
 

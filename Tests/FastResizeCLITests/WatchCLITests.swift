@@ -84,7 +84,7 @@ final class Watcher: @unchecked Sendable {
 
     /// Writes `bytes` at `path` in chunks, quiet between them for longer than the settle time.
     static func writeSlowly(_ bytes: [UInt8], to path: String, chunks: Int, pause: useconds_t) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         let size = (bytes.count + chunks - 1) / chunks
         for start in stride(from: 0, to: bytes.count, by: size) {
@@ -234,7 +234,7 @@ final class Watcher: @unchecked Sendable {
         watcher.signal(SIGSTOP)
         // Each empty file makes two events (created, closed): enough to fill the queue.
         for index in 0..<(queueSize / 2 + 200) {
-            FileManager.default.createFile(atPath: scratch.path("in/flood-\(index).part"), contents: nil)
+            _ = FileManager.default.createFile(atPath: scratch.path("in/flood-\(index).part"), contents: nil)
         }
         for index in 0..<5 { try scratch.write(try Inputs.jpeg(64, 48), to: "in/real-\(index).jpg") }
         watcher.signal(SIGCONT)

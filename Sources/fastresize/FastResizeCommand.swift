@@ -135,22 +135,29 @@ struct FastResizeCommand: ParsableCommand {
             return 2
         }
         var options = resolved.options
-        // The job store is opened, and the run recorded in it, before any file is read.
-        let recorder: StoreRecorder?
-        do throws(StoreError) {
-            if let retryOf {
+        if let retryOf {
+            do throws(StoreError) {
                 options.only = try RunStore.failedInputs(of: retryOf, resolved: resolved)
                 options.prune = false
+            } catch {
+                return Self.storeFailed(error)
             }
-            recorder = try RunStore.recorder(for: resolved, command: Array(CommandLine.arguments.dropFirst()),
-                                             role: RunStore.Role(job: jobID, retrying: retryOf))
-        } catch {
-            if error.nothingToDo {
-                Console.writeError("\(error)\n")
-                return 0
+        }
+        // The job store is opened, and the run recorded in it, before any file is made. A store
+        // that does not exist yet knows no input, so nothing waits for it: it is made while the
+        // headers are read, and joined before the first file starts (10 ms of a run's start).
+        let role = RunStore.Role(job: jobID, retrying: retryOf)
+        let command = Array(CommandLine.arguments.dropFirst())
+        let opening = RunStore.isNew(for: resolved, role: role)
+            ? RunStore.Opening { () throws(StoreError) in try RunStore.recorder(for: resolved, command: command, role: role) }
+            : nil
+        var recorder: StoreRecorder?
+        if opening == nil {
+            do throws(StoreError) {
+                recorder = try RunStore.recorder(for: resolved, command: command, role: role)
+            } catch {
+                return Self.storeFailed(error)
             }
-            Console.writeError("fastresize: error: job store: \(error)\n")
-            return 2
         }
         var runner = BatchRunner(options: options, codecs: Codecs.all)
         runner.recorder = recorder
@@ -167,12 +174,25 @@ struct FastResizeCommand: ParsableCommand {
         observability.began(control)
         let signals = Self.stopOnSignals(control, console: console) + Self.reopenLogOnHangUp(observability, resolved)
         // `fastresize jobs cancel` on this run's job stops it as SIGTERM would.
-        let jobNumber = recorder?.job ?? 0
-        recorder?.onCancel {
-            console.error("job \(jobNumber) was cancelled: no new files start; files in flight finish")
-            control.stop(signal: SIGTERM)
+        let stopOnCancel = { (recorder: StoreRecorder?) in
+            let jobNumber = recorder?.job ?? 0
+            recorder?.onCancel {
+                console.error("job \(jobNumber) was cancelled: no new files start; files in flight finish")
+                control.stop(signal: SIGTERM)
+            }
         }
+        stopOnCancel(recorder)
         let plan = runner.planBatch(control: control)
+        if let opening {
+            do throws(StoreError) {
+                recorder = try opening.result()
+            } catch {
+                signals.forEach { $0.cancel() }
+                return Self.storeFailed(error)
+            }
+            runner.recorder = recorder
+            stopOnCancel(recorder)
+        }
         let reportFile = reportTarget.map(ReportWriter.init)
         if resolved.dryRun {
             console.printPlan(plan.files)
@@ -202,6 +222,16 @@ struct FastResizeCommand: ParsableCommand {
             return 1
         }
         return result.exitCode == 0 && !metricsWritten ? 1 : result.exitCode
+    }
+
+    /// The exit of a run whose job store failed before any file was made.
+    static func storeFailed(_ error: StoreError) -> Int32 {
+        if error.nothingToDo {
+            Console.writeError("\(error)\n")
+            return 0
+        }
+        Console.writeError("fastresize: error: job store: \(error)\n")
+        return 2
     }
 
     /// With --log-file, SIGHUP opens the log file again (logrotate's `postrotate`); without one

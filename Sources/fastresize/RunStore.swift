@@ -26,6 +26,39 @@ enum RunStore {
         var openEnded = false
     }
 
+    /// Whether this run makes a new store: an ordinary run (not a dry run, not a queued job's or
+    /// a retry's) whose store does not exist yet. Such a store has nothing to recall, so the run
+    /// may plan while it is made.
+    static func isNew(for resolved: ResolvedSettings, role: Role) -> Bool {
+        guard !resolved.dryRun, role.job == nil, role.retrying == nil, !role.openEnded,
+              let path = resolved.state.path(outputFolder: resolved.options.outputDirectory) else { return false }
+        return !FileSystem.exists(path)
+    }
+
+    /// A store being opened (and the run recorded in it) on a thread of its own.
+    final class Opening: @unchecked Sendable {
+        private let done = DispatchSemaphore(value: 0)
+        private var outcome: Result<StoreRecorder?, StoreError>?
+
+        init(_ open: @escaping @Sendable () throws(StoreError) -> StoreRecorder?) {
+            Thread.detachNewThread { [self] in
+                do throws(StoreError) {
+                    outcome = .success(try open())
+                } catch {
+                    outcome = .failure(error)
+                }
+                done.signal()
+            }
+        }
+
+        /// Waits for the store: its recorder, or why it could not be opened.
+        func result() throws(StoreError) -> StoreRecorder? {
+            done.wait()
+            done.signal()
+            return try outcome!.get()
+        }
+    }
+
     /// The recorder for this run, or nil without a store (--no-state). A dry run reads an existing
     /// store and records nothing.
     static func recorder(for resolved: ResolvedSettings, command: [String], role: Role = Role()) throws(StoreError) -> StoreRecorder? {

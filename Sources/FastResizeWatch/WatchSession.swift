@@ -242,7 +242,7 @@ public final class WatchSession: @unchecked Sendable {
             }
             return .none
         }
-        guard walker.takes(file: relative) else { return .none }
+        guard walker.takes(file: relative), isMine(name) else { return .none }
         foundByWalk.remove(name)
         if event.has(IN_CREATE) {
             // Made open for writing — unless it is a link (a symbolic one, or a second name of a
@@ -314,6 +314,7 @@ public final class WatchSession: @unchecked Sendable {
             let walk = watchedWalk(below: "", root: index, inotify: inotify)
             complete = complete && walk.failures.isEmpty
             found += walk.files.map { (WatchedName(root: index, relative: String($0.relativePath.dropFirst(root.level.count))), $0) }
+                .filter { isMine($0.0) }
         }
         sayIfUnwatched()
         // Those being made, or open for writing (a slow writer between two writes), are left to
@@ -334,7 +335,10 @@ public final class WatchSession: @unchecked Sendable {
             }
         }
         if removals, complete, let recorder = runner.recorder {
-            for orphan in recorder.orphans(walked: found.map(\.1)) { output.removed(runner.prune(orphan)) }
+            // Another shard's inputs are not gone, only not this watch's.
+            for orphan in recorder.orphans(walked: found.map(\.1)) where runner.options.shard?.takes(orphan.input) ?? true {
+                output.removed(runner.prune(orphan))
+            }
         }
         return taken
     }
@@ -347,6 +351,7 @@ public final class WatchSession: @unchecked Sendable {
         let root = roots[folder.root]
         for file in watchedWalk(below: folder.relative, root: folder.root, inotify: inotify).files {
             let name = WatchedName(root: folder.root, relative: String(file.relativePath.dropFirst(root.level.count)))
+            guard isMine(name) else { continue }
             foundByWalk.insert(name)
             settle.saw(name, .settled, at: now)
         }
@@ -421,6 +426,12 @@ public final class WatchSession: @unchecked Sendable {
             status.settling = settling
             status.inHand = inHand
         }
+    }
+
+    /// Whether a file is this watch's to make: with --shard, only its shard's (N watchers on one
+    /// tree share it as N runs do).
+    private func isMine(_ name: WatchedName) -> Bool {
+        runner.options.shard?.takes(roots[name.root].level + name.relative) ?? true
     }
 
     private func path(of name: WatchedName) -> String {

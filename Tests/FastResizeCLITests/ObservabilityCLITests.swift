@@ -178,6 +178,11 @@ func sample(_ exposition: String, _ series: String) -> Double? {
             return seen?.body.contains("memory at the limit") == true
         }, "\(String(describing: seen))")
         #expect(seen?.status == 503)
+        // SIGTERM just as one file ends and the next is let in: that one has all its time
+        // ahead of it, and /readyz says "draining" until it is done.
+        let written = "fastresize_files_total{status=\"written\",format=\"png\"}"
+        let before = sample(HTTPProbe.get(port: port, "/metrics")?.body ?? "", written) ?? 0
+        #expect(watcher.wait(30) { (sample(HTTPProbe.get(port: port, "/metrics")?.body ?? "", written) ?? 0) > before })
         watcher.signal(SIGTERM)
         #expect(watcher.wait(10) {
             seen = HTTPProbe.get(port: port, "/readyz")
@@ -207,6 +212,21 @@ func sample(_ exposition: String, _ series: String) -> Double? {
         #expect(sample(text, "fastresize_queue_depth") == 0)
         let checked = try promtool(text)
         #expect(checked.status == 0, "\(checked.output)")
+    }
+
+    /// The README's scrape config and alert rules are what promtool accepts.
+    @Test func theReadmesPrometheusFilesAreValid() throws {
+        let readme = try String(contentsOf: Corpus.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let scratch = try ScratchFolder()
+        for name in ["prometheus.yml", "fastresize-alerts.yml"] {
+            let start = try #require(readme.range(of: "# \(name)\n"), "README has no \(name)")
+            let end = try #require(readme.range(of: "```", range: start.upperBound..<readme.endIndex))
+            try scratch.write(Array(readme[start.lowerBound..<end.lowerBound].utf8), to: name)
+        }
+        for (command, file) in [("rules", "fastresize-alerts.yml"), ("config", "prometheus.yml")] {
+            let result = try CommandRunner.run(["check", command, scratch.path(file)], executable: "/usr/bin/promtool")
+            #expect(result.status == 0, "\(file): \(result.stdout)\(result.stderr)")
+        }
     }
 
     /// --log-file: the lines go to the file, and SIGHUP opens it again by name (logrotate moved

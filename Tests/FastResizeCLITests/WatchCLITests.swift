@@ -51,7 +51,7 @@ final class Watcher: @unchecked Sendable {
         let end = Date().addingTimeInterval(timeout)
         while Date() < end {
             if condition() { return true }
-            usleep(20_000)
+            usleep(5_000)
         }
         return condition()
     }
@@ -149,6 +149,24 @@ final class Watcher: @unchecked Sendable {
         #expect(watcher.stop().status == 0)
         #expect(watcher.made == 2, "\(watcher.stdout)")
         #expect(scratch.files(under: "in") == ["a.jpg", "b.jpg", "thumbs/a.jpg", "thumbs/b.jpg"])
+    }
+
+    /// Two watchers on one tree with --shard 0/2 and 1/2 (each its own store) make every file
+    /// once between them.
+    @Test func shardedWatchersShareATree() throws {
+        let scratch = try ScratchFolder()
+        try FileManager.default.createDirectory(atPath: scratch.path("in"), withIntermediateDirectories: true)
+        let watchers = try (0..<2).map { index in
+            try Watcher(["in", "-o", "out", "--width", "16", "--shard", "\(index)/2", "--state", "shard-\(index).db"], in: scratch.url)
+        }
+        for watcher in watchers { #expect(watcher.waitUntilWatching(), "\(watcher.stderr)") }
+        let count = 20
+        for index in 0..<count { try scratch.write(try Inputs.jpeg(40, 30), to: "in/\(index).jpg") }
+        #expect(watchers[0].wait { watchers.map(\.made).reduce(0, +) >= count })
+        usleep(400_000)
+        for watcher in watchers { #expect(watcher.stop().status == 0) }
+        #expect(watchers.map(\.made).reduce(0, +) == count && watchers.allSatisfy { $0.made > 0 }, "\(watchers.map(\.made))")
+        #expect(scratch.files(under: "out").count == count)
     }
 
     /// Stopped, then started again: what was added, changed or touched meanwhile is looked at

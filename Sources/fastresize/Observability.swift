@@ -96,9 +96,6 @@ final class Observability: Sendable {
     /// The run's subscribers: the console, and the metrics when kept.
     var subscribers: [any BatchEventSubscriber] { [console] + (metrics.map { [$0] } ?? []) }
 
-    /// The port the metrics server listens on (the system's choice for port 0).
-    var metricsPort: Int? { server?.port }
-
     /// `control` is the run in progress now.
     func began(_ control: BatchControl) {
         current.control = control

@@ -47,15 +47,9 @@ public final class LogDestination: @unchecked Sendable {
 
     /// Writes `line` and a newline in one call (again where a signal interrupted it).
     public func write(line: String) {
-        var bytes = Array((line + "\n").utf8)[...]
         lock.lock()
         defer { lock.unlock() }
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
-            bytes = bytes.dropFirst(written)
-        }
+        FileSystem.writeAll(line + "\n", to: descriptor)
     }
 }
 

@@ -190,6 +190,18 @@ public enum FileSystem {
         return names
     }
 
+    /// Writes all of `text` to `descriptor`, again where a signal interrupted the write (the
+    /// console's lines, a log's records).
+    public static func writeAll(_ text: String, to descriptor: Int32) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            bytes = bytes.dropFirst(written)
+        }
+    }
+
     /// Everything left to read from `descriptor` (a pipe, say), or nil with errno set. A read a
     /// signal interrupts is made again: Foundation's FileHandle reports EINTR as a failure (and its
     /// readDataToEndOfFile traps on it), and a process with child processes gets SIGCHLD.

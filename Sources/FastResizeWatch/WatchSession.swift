@@ -441,11 +441,7 @@ public final class WatchSession: @unchecked Sendable {
     }
 
     /// Seconds on a clock that only goes forward (the settle times).
-    static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
+    static func now() -> Double { RunGauges.now() }
 
     /// Seconds since 1970 (file modification times).
     static func wallClock() -> Double {

@@ -269,12 +269,6 @@ final class Console: BatchEventSubscriber {
 
     /// Unbuffered, so progress, errors and the summary interleave in the order they happen.
     private static func write(_ text: String, to descriptor: Int32) {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
-            bytes = bytes.dropFirst(written)
-        }
+        FileSystem.writeAll(text, to: descriptor)
     }
 }

@@ -110,7 +110,7 @@ let package = Package(
         // Shared by every test target: image generators, the float64 reference, PSNR.
         .target(name: "TestSupport", dependencies: ["FastResize"], path: "Tests/TestSupport"),
         .testTarget(name: "FastResizeTests", dependencies: ["FastResize", "TestSupport"]),
-        .testTarget(name: "FastResizeCodecsTests", dependencies: ["FastResize", "FastResizeCodecs", "TestSupport"]),
+        .testTarget(name: "FastResizeCodecsTests", dependencies: ["FastResize", "FastResizeCodecs", "CCodecShims", "TestSupport"]),
         .testTarget(name: "FastResizeConfigTests", dependencies: ["FastResize", "FastResizeConfig", "TestSupport"]),
         .testTarget(
             name: "FastResizeJobsTests",

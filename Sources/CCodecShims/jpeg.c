@@ -248,7 +248,11 @@ void fr_free(void *pointer) {
     free(pointer);
 }
 
-void fr_release_pages(const uint8_t *start, const uint8_t *end) {
+void fr_release_pages(const uint8_t *mapping, size_t size, const uint8_t *start, const uint8_t *end) {
+    // Only ever pages of the mapping: DONTNEED elsewhere would zero whatever memory is there.
+    if (start < mapping) start = mapping;
+    if (end > mapping + size) end = mapping + size;
+    if (end <= start) return;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     uintptr_t from = ((uintptr_t)start + page - 1) & ~(page - 1);
     uintptr_t to = (uintptr_t)end & ~(page - 1);
@@ -259,6 +263,7 @@ struct fr_jpeg_stream {
     struct jpeg_decompress_struct cinfo;
     fr_error_manager manager;
     const uint8_t *data;
+    const uint8_t *end;         // one past the input's last byte
     const uint8_t *released;    // input before this has been given back
     uint8_t *cmyk_row;
     size_t components;
@@ -288,6 +293,7 @@ fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_
     fr_read_header(&stream->cinfo, data, size, scale_denom);
     stream->tolerate_truncation = tolerate_truncation;
     stream->data = data;
+    stream->end = data + size;
     stream->released = data;
     int cmyk = stream->cinfo.out_color_space == JCS_CMYK;
     stream->components = stream->cinfo.out_color_space == JCS_GRAYSCALE ? 1 : (cmyk && raw_cmyk ? 4 : 3);
@@ -334,9 +340,12 @@ int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int re
     }
     if (release_input) {
         // Keep a margin behind libjpeg's read position: it may still look back within its buffer.
+        // Past the end of a cut-short file the position is libjpeg's own fake end-of-image marker,
+        // not in the input at all: pages are only ever given back from inside the input.
         const uint8_t *position = stream->cinfo.src->next_input_byte;
-        if (position && position - stream->released > (1 << 18)) {
-            fr_release_pages(stream->released, position - (1 << 16));
+        if (position && position >= stream->data && position <= stream->end
+            && position - stream->released > (1 << 18)) {
+            fr_release_pages(stream->data, (size_t)(stream->end - stream->data), stream->released, position - (1 << 16));
             stream->released = position - (1 << 16);
         }
     }

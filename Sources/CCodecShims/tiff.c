@@ -342,7 +342,7 @@ static void fr_tiff_release(fr_tiff_stream *stream, uint32_t up_to) {
         uintptr_t rounded_end = ((uintptr_t)end + page - 1) & ~(page - 1);
         end = rounded_end - (uintptr_t)stream->source.data > stream->source.size
             ? stream->source.data + stream->source.size : (const uint8_t *)rounded_end;
-        fr_release_pages(start, end);
+        fr_release_pages(stream->source.data, stream->source.size, start, end);
     }
 }
 

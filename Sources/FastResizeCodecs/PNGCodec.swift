@@ -280,7 +280,7 @@ final class PNGRowReader: RowReader {
         // Everything before the read position has been copied out: give those pages back.
         if let cursor, let base = cursor.data.baseAddress, cursor.position - released > (1 << 20) {
             let start = base.assumingMemoryBound(to: UInt8.self)
-            fr_release_pages(start + released, start + cursor.position)
+            fr_release_pages(start, cursor.data.count, start + released, start + cursor.position)
             released = cursor.position
         }
     }

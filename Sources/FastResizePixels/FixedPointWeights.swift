@@ -72,8 +72,17 @@ public struct FixedPointWeights: Sendable, Equatable {
         self.values = trimmed
     }
 
-    /// The input range the runs read: the first tap of the first run to the last tap of the last.
-    public var inputSpan: Range<Int> {
-        Int(starts.first!)..<min(Int(starts.last!) + tapCount, inputCount)
+    /// The input range all the runs read.
+    public var inputSpan: Range<Int> { inputRange(outputs: 0..<outputCount) }
+
+    /// The input range the runs of `outputs` read. Starts need not rise with the output index:
+    /// trimming moved each run's start by its own leading zero taps, so every run is looked at.
+    public func inputRange(outputs: Range<Int>) -> Range<Int> {
+        var low = Int.max, high = 0
+        for start in starts[outputs] {
+            low = min(low, Int(start))
+            high = max(high, Int(start))
+        }
+        return low..<min(high + tapCount, inputCount)
     }
 }

@@ -42,7 +42,7 @@ public struct Resizer: Sendable {
             output.pixels.withUnsafeMutableBufferPointer { target in
                 let job = BandJob(source: source.baseAddress!, sourceWidth: image.width, format: image.format,
                                   target: target.baseAddress!, horizontal: horizontal, vertical: vertical,
-                                  backend: backend)
+                                  backend: backend, columns: horizontal.inputSpan)
                 ParallelWork.forEach(count: bandCount, workers: scratch.count) { band, worker in
                     job.run(band: band, scratch: scratch[worker])
                 }
@@ -118,11 +118,14 @@ extension Resizer {
         }
         // Bands go in groups, one per worker; a group needs input rows [first tap of its first
         // output row, last tap of its last output row).
-        let groups = stride(from: 0, to: bandCount, by: workers).map { first -> (bands: Range<Int>, rows: Range<Int>) in
+        var groups = stride(from: 0, to: bandCount, by: workers).map { first -> (bands: Range<Int>, rows: Range<Int>) in
             let bands = first..<min(bandCount, first + workers)
             let lastOutputRow = min(height, bands.upperBound * Self.bandRows) - 1
-            let rows = Int(vertical.starts[bands.lowerBound * Self.bandRows])..<(Int(vertical.starts[lastOutputRow]) + vertical.tapCount)
-            return (bands, rows)
+            return (bands, vertical.inputRange(outputs: (bands.lowerBound * Self.bandRows)..<(lastOutputRow + 1)))
+        }
+        // Rows are read once, in order: a group's first row may not come before a later group's.
+        for index in groups.indices.dropLast().reversed() where groups[index].rows.lowerBound > groups[index + 1].rows.lowerBound {
+            groups[index].rows = groups[index + 1].rows.lowerBound..<groups[index].rows.upperBound
         }
         let capacity = groups.map(\.rows.count).max() ?? 1
         var strip = [UInt8](unsafeUninitializedCapacity: capacity * rowBytes) { _, count in count = capacity * rowBytes }
@@ -160,7 +163,7 @@ extension Resizer {
                 strip.withUnsafeBufferPointer { source in
                     var job = BandJob(source: source.baseAddress!, sourceWidth: sourceWidth, format: format,
                                       target: whole ?? groupTarget.baseAddress!, horizontal: horizontal,
-                                      vertical: vertical, backend: backend)
+                                      vertical: vertical, backend: backend, columns: horizontal.inputSpan)
                     job.firstSourceRow = stripRows.lowerBound
                     job.firstTargetRow = whole == nil ? firstOutputRow : 0
                     let bands = group.bands, bandJob = job
@@ -198,14 +201,15 @@ private struct BandJob: @unchecked Sendable {
     let horizontal: FixedPointWeights
     let vertical: FixedPointWeights
     let backend: ResizeBackend
+    /// The input columns the horizontal pass reads (a crop reads fewer), worked out once.
+    let columns: Range<Int>
 
     var channels: Int { format.channelCount }
 
     func run(band: Int, scratch: BandScratch) {
         let firstRow = band * Resizer.bandRows
         let rows = min(Resizer.bandRows, vertical.outputCount - firstRow)
-        // Only the columns the horizontal pass reads are filtered vertically (a crop reads fewer).
-        let columns = horizontal.inputSpan
+        // Only the columns the horizontal pass reads are filtered vertically.
         let columnCount = columns.count
         let rowLength = columnCount * channels
         let verticalRows = scratch.vertical.reserve(Resizer.bandRows * rowLength)
@@ -273,8 +277,8 @@ private struct BandJob: @unchecked Sendable {
                 return
             }
             // With alpha, the rows this band reads are premultiplied once, then filtered.
-            let firstInput = Int(vertical.starts[firstRow])
-            let lastInput = Int(vertical.starts[firstRow + rows - 1]) + taps
+            let inputs = vertical.inputRange(outputs: firstRow..<(firstRow + rows))
+            let firstInput = inputs.lowerBound, lastInput = inputs.upperBound
             let premultiplied = scratch.premultiplied.reserve((lastInput - firstInput) * rowLength)
             for y in firstInput..<lastInput {
                 premultiply(source + (y - firstSourceRow) * sourceStride + columns.lowerBound * channels,

@@ -40,6 +40,27 @@ import TestSupport
         }
     }
 
+    /// Trimming the taps that are zero in every run moves a run's start by its own leading zeros,
+    /// so starts need not rise with the output index (411 → 699 rows, ×1.7, does this): the input
+    /// rows a band of outputs reads must come from every run of the band, not its first and last.
+    @Test(arguments: ResampleFilter.allCases, [(411, 699), (613, 1042), (100, 37), (37, 100), (640, 639), (3000, 20), (201, 342)])
+    func bandsReadOnlyTheirInputRange(filter: ResampleFilter, sizes: (Int, Int)) {
+        let weights = FixedPointWeights(ResampleWeights(inputCount: sizes.0, outputCount: sizes.1, filter: filter))
+        #expect(weights.inputSpan == weights.inputRange(outputs: 0..<sizes.1))
+        for band in [1, 5, 16] {
+            for first in stride(from: 0, to: sizes.1, by: band) {
+                let outputs = first..<min(first + band, sizes.1)
+                let range = weights.inputRange(outputs: outputs)
+                #expect(range.lowerBound >= 0 && range.upperBound <= sizes.0)
+                for i in outputs {
+                    let start = Int(weights.starts[i])
+                    #expect(range.contains(start) && start + weights.tapCount <= max(range.upperBound, weights.tapCount),
+                            "output \(i) reads \(start)..<\(start + weights.tapCount), outside \(range)")
+                }
+            }
+        }
+    }
+
     @Test func nearestPicksThePixelUnderTheCentre() {
         let weights = ResampleWeights(inputCount: 10, outputCount: 4, filter: .nearest)
         // Output centres map to 1.25, 3.75, 6.25, 8.75.

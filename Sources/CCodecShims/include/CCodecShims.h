@@ -79,8 +79,9 @@ void fr_jpeg_stream_close(fr_jpeg_stream *stream);
 
 void fr_free(void *pointer);
 
-/// Gives back the pages of [start, end) of a read-only file mapping (madvise DONTNEED).
-void fr_release_pages(const uint8_t *start, const uint8_t *end);
+/// Gives back the whole pages of [start, end) that lie inside `mapping`, a read-only file mapping
+/// of `size` bytes (madvise DONTNEED: read from the file again if touched). Nothing outside it.
+void fr_release_pages(const uint8_t *mapping, size_t size, const uint8_t *start, const uint8_t *end);
 
 /// What the first page of a TIFF is.
 typedef struct {

@@ -90,6 +90,11 @@ let package = Package(
             ]
         ),
 
+        // A process restricting itself: Landlock (files, TCP ports), seccomp (decoding workers),
+        // no_new_privs. The C makes the calls Swift cannot (variadic prctl and syscall, libseccomp's macros).
+        .target(name: "CSandbox", linkerSettings: [.linkedLibrary("seccomp")]),
+        .target(name: "FastResizeSandbox", dependencies: ["CSandbox", "FastResizePipeline"]),
+
         // Settings from the command line, the environment and TOML/YAML config files; profiles.
         .target(
             name: "FastResizeConfig",
@@ -101,7 +106,7 @@ let package = Package(
             name: "fastresize",
             dependencies: [
                 "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "FastResizeWatch",
-                "FastResizeLog", "FastResizeMetrics", "CCodecShims",
+                "FastResizeLog", "FastResizeMetrics", "FastResizeSandbox", "CCodecShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -123,7 +128,8 @@ let package = Package(
         ),
         .testTarget(
             name: "FastResizeCLITests",
-            dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "TestSupport"]
+            dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite",
+                           "FastResizeSandbox", "TestSupport"]
         ),
     ]
 )

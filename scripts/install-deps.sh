@@ -18,6 +18,7 @@ packages=(
     libgs-common          # Ghostscript's default CMYK profile, for CMYK files that carry none
     libsqlite3-dev        # the job store (through GRDB)
     libxxhash-dev         # content hashes in the job store (BSD)
+    libseccomp-dev        # the decoding workers' seccomp filter (LGPL-2.1: linked dynamically)
     zlib1g-dev
     libvips-tools         # tests only: vipsthumbnail is the oracle the fidelity tests compare with
     liblcms2-utils        # tests only: jpgicc, the oracle for profiles libvips 8.14 gets wrong

@@ -258,3 +258,15 @@ final class FullDisks: Sendable {
         FileSystem.nearestExisting(PathNames.folder(of: path)).map { UInt64($0.status.st_dev) }
     }
 }
+
+/// Where an output's bytes go while it is encoded (a temporary file, or memory in a worker
+/// process), and why they could not be kept, if so.
+protocol OutputSink: ByteSink {
+    var failure: FileError? { get }
+}
+
+extension AtomicFile.Pending: OutputSink {}
+
+extension ByteBuffer: OutputSink {
+    var failure: FileError? { nil }
+}

@@ -310,7 +310,7 @@ public struct BatchRunner: Sendable {
         switch try workers.call(.header(input: path, job: WorkerJob(options)), timeout: options.timeout).get() {
         case .header(let header): return header.info
         case .failed(let error): throw error
-        case .rendered: throw .isolation("the worker answered another question")
+        case .encoded: throw .isolation("the worker answered another question")
         }
     }
 
@@ -577,27 +577,24 @@ public struct BatchRunner: Sendable {
         slot.startClock()
         slot.whenAbandoned { admission.release() }      // a file given up must not hold the budget
         defer { admission.release() }
+        let temporary = { (path: String) in AtomicFile.Pending(path: path, durable: self.options.fsync, temporaries: temporaries) }
+        let encoded: Encoded<AtomicFile.Pending>
         if let workers, options.isolation.isolates(plan.info.format, in: pipeline.codecs) {
             // The worker process keeps the time: it is killed when the file takes too long. It
-            // plans the file again from the same settings, to the same plan.
+            // plans the file again from the same settings, to the same plan, and writes nothing:
+            // the files it encodes come back over its pipe into temporaries made here.
             slot.keepsOwnTime()
-            var job = WorkerJob(options)
-            job.replacing = replacing
-            switch workers.call(.render(input: source, outputs: planned, job: job), timeout: options.timeout) {
-            case .success(.rendered(let status, let outputs, let failure, let stages)):
-                clock.add(stages)
-                return .done(finish(status, outputs, status == .failed ? failure ?? .isolation("the worker gave no reason") : nil))
-            case .success(.failed(let error)), .failure(let error):
-                return .done(finish(.failed, planned, error))
-            case .success(.header):
-                return .done(finish(.failed, planned, .isolation("the worker answered another question")))
+            switch isolatedEncode(input: source, outputs: planned, replacing: replacing, workers: workers, temporary: temporary,
+                                  clock: clock) {
+            case .success(let made): encoded = made
+            case .failure(let error): return .done(finish(.failed, planned, error))
             }
-        }
-        let encoded: Encoded
-        switch encode(input: source, outputs: planned, plan: plan, replacing: replacing, workspace: slot.workspace,
-                      threads: threads, temporaries: temporaries, clock: clock) {
-        case .success(let made): encoded = made
-        case .failure(let error): return .done(finish(.failed, planned, error))
+        } else {
+            switch encode(input: source, outputs: planned, plan: plan, replacing: replacing, workspace: slot.workspace,
+                          threads: threads, clock: clock, sink: temporary) {
+            case .success(let made): encoded = made
+            case .failure(let error): return .done(finish(.failed, planned, error))
+            }
         }
         // Flushing outputs to disk waits on the disk: the committer thread does it while this
         // thread goes on with the next file. Once handed over, the file cannot be given up.
@@ -611,36 +608,24 @@ public struct BatchRunner: Sendable {
         }
     }
 
-    /// Decodes, resizes, encodes and writes one file's outputs (those not already `.skipped`), all
-    /// from one decode: the same work in this process and in a worker process. `commit` is asked
-    /// before each output is moved into place. Returns the file's status, every output with its
-    /// own, and the error (with several outputs, the first failed one's, naming it).
-    func produce(input: String, outputs planned: [OutputRecord], replacing: Set<String> = [], workspace: ResizeWorkspace,
-                 threads: Int, temporaries: TemporaryFiles?, clock: StageClock? = nil,
-                 commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
-        switch encode(input: input, outputs: planned, plan: nil, replacing: replacing, workspace: workspace, threads: threads,
-                      temporaries: temporaries, clock: clock) {
-        case .success(let encoded): return clock.measure(.write) { place(encoded, commit: commit) }
-        case .failure(let error): return (.failed, planned, error)
-        }
-    }
-
-    /// A file's outputs encoded into their temporary files, not yet in place (`place`).
-    struct Encoded: @unchecked Sendable {     // handed whole from a worker thread to the committer
+    /// A file's outputs encoded into their sinks (temporary files, or memory in a worker
+    /// process), not yet in place (`place`).
+    struct Encoded<Sink: OutputSink>: @unchecked Sendable {     // handed whole from a worker thread to the committer
         var outputs: [OutputRecord]
-        /// Outputs whose temporary holds the whole file: where it goes, and what it holds.
-        var ready: [(index: Int, file: AtomicFile.Pending, image: RenderedImage)] = []
+        /// Outputs whose sink holds the whole file: where it goes, and what it holds.
+        var ready: [(index: Int, file: Sink, image: RenderedImage)] = []
         /// Outputs that failed while being made, with why.
         var failed: [(index: Int, error: FileError)] = []
         /// Paths that may be replaced without --overwrite: FastResize wrote them for this input.
         var replacing: Set<String> = []
     }
 
-    /// Steps up to the moving into place: one decode, every pending output encoded into its
-    /// temporary file (a lone output encoded from rows streams into it as it is encoded), the
-    /// way `plan` says (without one, the file's header is read and it is planned here).
-    func encode(input: String, outputs planned: [OutputRecord], plan known: FilePlan?, replacing: Set<String>, workspace: ResizeWorkspace,
-                threads: Int, temporaries: TemporaryFiles?, clock: StageClock?) -> Result<Encoded, FileError> {
+    /// Steps up to the moving into place: one decode, every pending output encoded into the sink
+    /// `sink` gives for its path (a lone output encoded from rows streams into it as it is
+    /// encoded), the way `plan` says (without one, the file's header is read and it is planned here).
+    func encode<Sink: OutputSink>(input: String, outputs planned: [OutputRecord], plan known: FilePlan?, replacing: Set<String>,
+                                  workspace: ResizeWorkspace, threads: Int, clock: StageClock?,
+                                  sink: (String) -> Sink) -> Result<Encoded<Sink>, FileError> {
         let pending = planned.indices.filter { planned[$0].status != .skipped }
         do throws(FileError) {
             for index in pending { try checkLanding(planned[index].path) }
@@ -650,10 +635,10 @@ public struct BatchRunner: Sendable {
                 plan = FilePipeline.plan(for: try pipeline.inspect(file.data), outputs: pending.map { pipelines[$0] },
                                          threads: threads)
             }
-            let files = pending.map { AtomicFile.Pending(path: planned[$0].path, durable: options.fsync, temporaries: temporaries) }
+            let files = pending.map { sink(planned[$0].path) }
             let rendered = FilePipeline.render(file.data, plan: plan, workspace: workspace, threads: threads,
                                                releasingInput: file.mapped, into: files, clock: clock)
-            var encoded = Encoded(outputs: planned, replacing: replacing)
+            var encoded = Encoded<Sink>(outputs: planned, replacing: replacing)
             for (position, index) in pending.enumerated() {
                 switch rendered[position] {
                 case .success(let image): encoded.ready.append((index, files[position], image))
@@ -667,10 +652,46 @@ public struct BatchRunner: Sendable {
         }
     }
 
+    /// `encode` in a worker process: the outputs it encodes are received into `temporary` files.
+    private func isolatedEncode(input: String, outputs planned: [OutputRecord], replacing: Set<String>, workers: WorkerPool,
+                                temporary: (String) -> AtomicFile.Pending, clock: StageClock?) -> Result<Encoded<AtomicFile.Pending>, FileError> {
+        do throws(FileError) {
+            for output in planned where output.status != .skipped { try checkLanding(output.path) }
+        } catch {
+            return .failure(error)
+        }
+        var job = WorkerJob(options)
+        job.replacing = replacing
+        var files: [Int: AtomicFile.Pending] = [:]
+        let reply = workers.call(.render(input: input, outputs: planned, job: job), timeout: options.timeout) { output in
+            let file = temporary(planned[output.index].path)
+            files[output.index] = file
+            return file
+        }
+        switch reply {
+        case .success(.encoded(let outputs, let failed, let stages)):
+            clock?.add(stages)
+            var encoded = Encoded<AtomicFile.Pending>(outputs: planned, replacing: replacing)
+            for output in outputs {
+                guard let file = files[output.index] else { continue }
+                // A temporary that could not be written (a full disk) fails its output here.
+                if let failure = file.failure { encoded.failed.append((output.index, failure)) } else {
+                    encoded.ready.append((output.index, file, output.image))
+                }
+            }
+            encoded.failed += failed.map { ($0.index, $0.error) }
+            return .success(encoded)
+        case .success(.failed(let error)), .failure(let error):
+            return .failure(error)
+        case .success(.header):
+            return .failure(.isolation("the worker answered another question"))
+        }
+    }
+
     /// Moves each encoded output into place (flushed first when durable), asking `commit` before
     /// each; returns the file's status, every output with its own, and the error (with several
     /// outputs, the first failed one's, naming it).
-    func place(_ encoded: Encoded, commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
+    func place(_ encoded: Encoded<AtomicFile.Pending>, commit: () -> Bool) -> (FileReport.Status, [OutputRecord], FileError?) {
         var outputs = encoded.outputs
         var errors = encoded.failed
         for (index, target, image) in encoded.ready {

@@ -57,7 +57,8 @@ struct WorkerJob: Codable, Equatable {
 enum WorkerRequest: Codable {
     /// Read a file's header: the facts its plan needs.
     case header(input: String, job: WorkerJob)
-    /// Make a file's planned outputs (those `.skipped` are left alone).
+    /// Encode a file's planned outputs (those `.skipped` are left alone); the worker writes
+    /// nothing: the files travel back over its pipe and the parent puts them in place.
     case render(input: String, outputs: [OutputRecord], job: WorkerJob)
 
     var job: WorkerJob {
@@ -65,22 +66,55 @@ enum WorkerRequest: Codable {
         case .header(_, let job), .render(_, _, let job): job
         }
     }
-
-    /// Where the request's outputs go (to clean up after a worker that died).
-    var outputPaths: [String] {
-        guard case .render(_, let outputs, _) = self else { return [] }
-        return outputs.map(\.path)
-    }
 }
 
 /// A worker's answer to one request, one JSON line.
 enum WorkerReply: Codable {
     /// A header's facts.
     case header(WorkerHeader)
-    /// What happened to each output, the file's failure if it failed, and the seconds it spent in each stage.
-    case rendered(status: FileReport.Status, outputs: [OutputRecord], failure: FileError?, stages: [Stage: Double])
+    /// The outputs encoded (their bytes follow the line on the pipe, in this order), those that
+    /// failed, and the seconds the file spent in each stage.
+    case encoded(outputs: [WorkerOutput], failed: [WorkerFailure], stages: [Stage: Double])
     /// The request failed as a whole, kind and all.
     case failed(FileError)
+}
+
+/// One output a worker encoded: which of the request's outputs, what it is, and how many of the
+/// bytes after the reply line are its file.
+struct WorkerOutput: Codable {
+    var index: Int
+    var byteCount: Int
+    var width: Int
+    var height: Int
+    var format: ImageFormat
+    var webpMode: String?
+    var frames: Int
+    var warnings: [String]
+
+    init(index: Int, image: RenderedImage, byteCount: Int) {
+        self.index = index
+        self.byteCount = byteCount
+        width = image.width
+        height = image.height
+        format = image.format
+        webpMode = image.webpMode
+        frames = image.frames
+        warnings = image.warnings
+    }
+
+    /// The facts of the file as the parent reports them (its bytes are in the parent's file).
+    var image: RenderedImage {
+        var image = RenderedImage(bytes: [], width: width, height: height, format: format, webpMode: webpMode, frames: frames)
+        image.byteCount = byteCount
+        image.warnings = warnings
+        return image
+    }
+}
+
+/// One output a worker could not make, and why.
+struct WorkerFailure: Codable {
+    var index: Int
+    var error: FileError
 }
 
 /// The header facts a plan needs: the parent plans the file (and budgets it) from them as the
@@ -143,13 +177,18 @@ struct LineChannel {
         self.output = output
     }
 
-    /// Writes `value` and a newline; false when the other end is gone.
-    func send(_ value: some Encodable) -> Bool {
+    /// Writes `value` and a newline, then `payload` as it is (bytes the line announces); false
+    /// when the other end is gone.
+    func send(_ value: some Encodable, payload: [[UInt8]] = []) -> Bool {
         var bytes = (try? JSONEncoder().encode(value)).map(Array.init) ?? []
         bytes.append(0x0A)
+        return ([bytes] + payload).allSatisfy(write)
+    }
+
+    private func write(_ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
+            let written = bytes[offset...].withUnsafeBytes { Foundation.write(output, $0.baseAddress, $0.count) }
             if written < 0 && errno == EINTR { continue }
             guard written > 0 else { return false }
             offset += written
@@ -167,6 +206,27 @@ struct LineChannel {
                 guard let value = try? JSONDecoder().decode(type, from: line) else { return .failure(.closed) }
                 return .success(value)
             }
+            if let failure = fill(deadline: deadline) { return .failure(failure) }
+        }
+    }
+
+    /// The next `count` bytes, handed to `sink` as they come (so a big file never sits whole in
+    /// the parent's memory), waiting until `deadline` at most.
+    mutating func receive(bytes count: Int, deadline: Date? = nil, into sink: (UnsafeRawBufferPointer) -> Void) -> Result<Void, Failure> {
+        var left = count
+        while left > 0 {
+            if pending.isEmpty, let failure = fill(deadline: deadline) { return .failure(failure) }
+            let taken = min(left, pending.count)
+            pending.withUnsafeBytes { sink(UnsafeRawBufferPointer(rebasing: $0[..<taken])) }
+            pending.removeFirst(taken)
+            left -= taken
+        }
+        return .success(())
+    }
+
+    /// Reads what the pipe has into `pending`, waiting until `deadline` at most; the failure, if any.
+    private mutating func fill(deadline: Date?) -> Failure? {
+        while true {
             if let deadline {
                 var poller = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
                 // At most a minute a wait (a far deadline must not overflow poll's milliseconds).
@@ -174,14 +234,15 @@ struct LineChannel {
                 let ready = poll(&poller, 1, Int32(wait))
                 if ready < 0 && errno == EINTR { continue }
                 if ready == 0 {
-                    if deadline.timeIntervalSinceNow <= 0 { return .failure(.timedOut) }
+                    if deadline.timeIntervalSinceNow <= 0 { return .timedOut }
                     continue
                 }
             }
             let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return .failure(.closed) }
+            guard count > 0 else { return .closed }
             pending.append(contentsOf: chunk[..<count])
+            return nil
         }
     }
 }
@@ -226,7 +287,8 @@ final class WorkerProcess: @unchecked Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, toChild[0], STDIN_FILENO)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], STDOUT_FILENO)
-        let arguments = command.map { strdup($0) } + [nil]
+        // Paths among the arguments (the inputs a sandboxed worker may read) keep their own bytes.
+        let arguments = command.map { FileSystemPath.withCString($0) { strdup($0) } } + [nil]
         // A crashing worker is to die at once, not wait on Swift's backtracer (which would also
         // print pages of backtrace for what is, to the user, one failed file).
         var variables = ProcessInfo.processInfo.environment.filter { $0.key != "SWIFT_BACKTRACE" }.map { "\($0.key)=\($0.value)" }
@@ -245,11 +307,24 @@ final class WorkerProcess: @unchecked Sendable {
         return WorkerProcess(pid: pid, requests: toChild[1], replies: fromChild[0], pool: pool)
     }
 
-    /// Sends `request` and waits for the answer, at most `timeout` seconds. On a crash or timeout
-    /// the worker is gone (killed and reaped) and must not be used again.
-    func call(_ request: WorkerRequest, timeout: Double?) -> Result<WorkerReply, Failure> {
+    /// Sends `request` and waits for the answer, at most `timeout` seconds; the bytes of each
+    /// output encoded go to the sink `receiving` gives for it. On a crash or timeout the worker is
+    /// gone (killed and reaped) and must not be used again.
+    func call(_ request: WorkerRequest, timeout: Double?, receiving: (WorkerOutput) -> any ByteSink) -> Result<WorkerReply, Failure> {
         guard channel.send(request) else { return .failure(.crashed(finish())) }
-        switch channel.receive(WorkerReply.self, deadline: timeout.map { Date().addingTimeInterval($0) }) {
+        let deadline = timeout.map { Date().addingTimeInterval($0) }
+        var received = channel.receive(WorkerReply.self, deadline: deadline)
+        if case .success(.encoded(let outputs, _, _)) = received {
+            for output in outputs {
+                let sink = receiving(output)
+                // A sink that fails (a full disk) keeps its failure; the bytes are read all the same.
+                if case .failure(let failure) = channel.receive(bytes: output.byteCount, deadline: deadline, into: { _ = sink.append($0) }) {
+                    received = .failure(failure)
+                    break
+                }
+            }
+        }
+        switch received {
         case .success(let reply):
             return .success(reply)
         case .failure(.timedOut):
@@ -289,9 +364,10 @@ public final class WorkerPool: @unchecked Sendable {
         self.command = command
     }
 
-    /// Runs `request` on an idle worker (or a new one). A worker that crashed or timed out is
-    /// replaced; its temporary output, if any, is removed.
-    func call(_ request: WorkerRequest, timeout: Double?) -> Result<WorkerReply, FileError> {
+    /// Runs `request` on an idle worker (or a new one), the bytes of each output it encodes going
+    /// to the sink `receiving` gives. A worker that crashed or timed out is replaced.
+    func call(_ request: WorkerRequest, timeout: Double?,
+              receiving: (WorkerOutput) -> any ByteSink = { _ in ByteBuffer() }) -> Result<WorkerReply, FileError> {
         let worker: WorkerProcess
         if let waiting = idle.withLock({ $0.popLast() }) {
             worker = waiting
@@ -302,12 +378,11 @@ public final class WorkerPool: @unchecked Sendable {
                 return .failure(error)
             }
         }
-        switch worker.call(request, timeout: timeout) {
+        switch worker.call(request, timeout: timeout, receiving: receiving) {
         case .success(let reply):
             idle.withLock { $0.append(worker) }
             return .success(reply)
         case .failure(let failure):
-            for path in request.outputPaths { AtomicFile.removeLeftovers(of: worker.pid, for: path) }
             // The worker is gone: the next risky file starts another.
             gauges.withLock { $0 }?.update { $0.workerRestarts += 1 }
             switch failure {
@@ -334,7 +409,10 @@ extension BatchRunner {
     /// The worker side (`fastresize --worker`): answers requests read from `input` on `output`
     /// until `input` ends, each with the settings it carries. Signals and leaving with a dead
     /// parent are the executable's business.
-    public static func serveWorker(codecs: CodecRegistry, input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO) {
+    /// `beforeRender`, if given, is told each file to render and its output folder first (a
+    /// test's hook).
+    public static func serveWorker(codecs: CodecRegistry, input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO,
+                                   beforeRender: ((_ input: String, _ outputFolder: String) -> Void)? = nil) {
         let workspace = ResizeWorkspace()
         var channel = LineChannel(input: input, output: output)
         var runner: BatchRunner?
@@ -342,26 +420,33 @@ extension BatchRunner {
             if runner.map({ WorkerJob($0.options) != request.job }) ?? true {
                 runner = BatchRunner(options: request.job.options, codecs: codecs)
             }
-            let reply = runner!.answer(request, workspace: workspace)
-            guard channel.send(reply) else { return }
+            if case .render(let input, _, let job) = request { beforeRender?(input, job.outputDirectory) }
+            let (reply, payload) = runner!.answer(request, workspace: workspace)
+            guard channel.send(reply, payload: payload) else { return }
         }
     }
 
-    /// One request's reply: a header's facts, or what happened to the file's outputs.
-    private func answer(_ request: WorkerRequest, workspace: ResizeWorkspace) -> WorkerReply {
+    /// One request's reply: a header's facts, or the file's outputs encoded in memory (their bytes
+    /// to follow the reply), those that failed and why.
+    private func answer(_ request: WorkerRequest, workspace: ResizeWorkspace) -> (WorkerReply, [[UInt8]]) {
         switch request {
         case .header(let input, _):
             do throws(FileError) {
-                return .header(WorkerHeader(try pipeline.inspect(FilePipeline.readFile(input))))
+                return (.header(WorkerHeader(try pipeline.inspect(FilePipeline.readFile(input)))), [])
             } catch {
-                return .failed(error)
+                return (.failed(error), [])
             }
         case .render(let input, let outputs, let job):
-            // The parent removes what a worker that died left (temporaries carry its pid).
             let clock = StageClock()
-            let (status, written, error) = produce(input: input, outputs: outputs, replacing: job.replacing, workspace: workspace,
-                                                   threads: 1, temporaries: nil, clock: clock, commit: { true })
-            return .rendered(status: status, outputs: written, failure: error, stages: clock.seconds)
+            switch encode(input: input, outputs: outputs, plan: nil, replacing: job.replacing, workspace: workspace,
+                          threads: 1, clock: clock, sink: { _ in ByteBuffer() }) {
+            case .success(let encoded):
+                let made = encoded.ready.map { WorkerOutput(index: $0.index, image: $0.image, byteCount: $0.file.bytes.count) }
+                let failed = encoded.failed.map { WorkerFailure(index: $0.index, error: $0.error) }
+                return (.encoded(outputs: made, failed: failed, stages: clock.seconds), encoded.ready.map(\.file.bytes))
+            case .failure(let error):
+                return (.failed(error), [])
+            }
         }
     }
 }

@@ -84,6 +84,7 @@ public struct SettingKey: Sendable, Equatable {
     public static let retries = SettingKey(name: "retries", kind: .value, scope: .run, default: "2")
     public static let retryDelay = SettingKey(name: "retry-delay", kind: .value, scope: .run, default: "1")
     public static let isolate = SettingKey(name: "isolate", kind: .value, scope: .run, default: IsolationMode.auto.rawValue)
+    public static let sandbox = SettingKey(name: "sandbox", kind: .value, scope: .run, default: SandboxMode.auto.rawValue)
     public static let overwrite = SettingKey(name: "overwrite", kind: .flag, scope: .run)
     public static let fsync = SettingKey(name: "fsync", kind: .flag, scope: .run, default: "true")
     public static let include = SettingKey(name: "include", kind: .list, scope: .run, default: "(every file)")
@@ -111,7 +112,7 @@ public struct SettingKey: Sendable, Equatable {
     public static let all: [SettingKey] = [
         .scale, .width, .height, .fit, .fill, .gravity, .enlarge, .filter, .format, .quality, .progressive,
         .lossless, .lossy, .compressionLevel, .background, .autoOrient, .keepProfile, .keepMetadata, .linear,
-        .firstFrame, .name, .output, .profile, .jobs, .memoryLimit, .maxPixels, .failOn, .timeout, .retries, .retryDelay, .isolate,
+        .firstFrame, .name, .output, .profile, .jobs, .memoryLimit, .maxPixels, .failOn, .timeout, .retries, .retryDelay, .isolate, .sandbox,
         .overwrite, .fsync, .include, .exclude, .caseSensitive, .followSymlinks, .report, .quiet, .verbose, .dryRun, .state, .force, .prune, .shard,
         .logFormat, .logLevel, .logFile, .metricsListen, .metricsFile, .config,
     ]

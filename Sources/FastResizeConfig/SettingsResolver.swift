@@ -27,6 +27,18 @@ public struct ResolvedSettings: Sendable {
     public var force = false
     /// Logs and metrics.
     public var observability = ObservabilitySettings()
+    /// Whether the process and its decoding workers restrict themselves (--sandbox).
+    public var sandbox = SandboxMode.auto
+}
+
+/// --sandbox: decoding workers and the run itself restricted to what they need (Landlock,
+/// seccomp, no_new_privs).
+public enum SandboxMode: String, Sendable, CaseIterable {
+    /// Where the kernel offers it; a one-line notice where it does not.
+    case auto
+    /// Required: a run that cannot have it does not start (exit 2).
+    case on
+    case off
 }
 
 /// Where a run keeps its job store.
@@ -467,6 +479,7 @@ public enum SettingsResolver {
                                         report: try read.value(.report) { text, _ throws(UsageError) in text },
                                         quiet: quiet, verbose: verbose, dryRun: read.flag(.dryRun) ?? false)
         resolved.observability = try observability(read)
+        if let sandbox: SandboxMode = try read.value(.sandbox, OptionParsing.choice) { resolved.sandbox = sandbox }
         return resolved
     }
 

@@ -19,7 +19,7 @@ public struct RenderedImage: Sendable {
     /// Damage the decoder drew past (see `FailOn`).
     public var warnings: [String] = []
 
-    init(bytes: [UInt8], width: Int, height: Int, format: ImageFormat, webpMode: String?, frames: Int) {
+    package init(bytes: [UInt8], width: Int, height: Int, format: ImageFormat, webpMode: String?, frames: Int) {
         self.bytes = bytes
         byteCount = bytes.count
         self.width = width

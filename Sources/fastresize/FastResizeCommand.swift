@@ -5,6 +5,7 @@ import FastResize
 import FastResizeCodecs
 import FastResizeConfig
 import FastResizeJobs
+import FastResizeSandbox
 import Foundation
 
 struct FastResizeCommand: ParsableCommand {
@@ -71,7 +72,7 @@ struct FastResizeCommand: ParsableCommand {
             Console.writeError("warning: \(warning)\n")
         }
         // Workers are this same program in worker mode; each request carries the settings.
-        resolved.options.workerCommand = [Self.executablePath, "--worker"]
+        resolved.options.workerCommand = try Self.workerCommand(resolved.sandbox, inputs: inputs) { Console.writeError($0 + "\n") }
         return (resolved, report)
     }
 
@@ -129,6 +130,7 @@ struct FastResizeCommand: ParsableCommand {
         let reportTarget: ReportTarget?
         do {
             (resolved, reportTarget) = try resolve()
+            if !resolved.dryRun { try Self.restrictRun(resolved, report: reportTarget) }
         } catch {
             // Worded as ArgumentParser words a mistake on the command line, usage and all.
             Console.writeError(Self.fullMessage(for: ValidationError(error.message)) + "\n")
@@ -281,16 +283,46 @@ extension FastResizeCommand {
 extension FastResizeCommand {
     /// Worker mode (`--worker`, started by the parent's `--isolate`). A Ctrl-C at the terminal
     /// reaches the whole process group, but the parent decides, so it is ignored here; the worker
-    /// also leaves when its parent is gone, even in the middle of a stuck file.
-    static func serveAsWorker() {
+    /// also leaves when its parent is gone, even in the middle of a stuck file. With `--sandbox
+    /// --read PATH…` it first restricts itself, before any thread starts, to reading those paths
+    /// and what it loads, writing nothing (its files go back over the pipe), with no network and
+    /// none of the system calls an exploit would want.
+    static func serveAsWorker(_ arguments: [String]) {
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
+        if arguments.first == "--sandbox" {
+            let readable = zip(arguments, arguments.dropFirst()).filter { $0.0 == "--read" }.map(\.1)
+            do throws(SandboxError) {
+                try Sandbox.restrict(SandboxPolicy(readable: readable + Sandbox.systemReadable(program: executablePath, ownProcOnly: true),
+                                                   decoder: true))
+            } catch {
+                Console.writeError("fastresize worker: cannot sandbox itself: \(error)\n")
+                Foundation.exit(3)
+            }
+        }
         let parent = getppid()
         Thread.detachNewThread {
             while getppid() == parent { sleep(1) }
             _exit(0)
         }
-        BatchRunner.serveWorker(codecs: Codecs.all)
+        var hook: ((String, String) -> Void)?
+        if ProcessInfo.processInfo.environment["FASTRESIZE_TEST_HOOKS"] == "1" {
+            hook = { input, outputFolder in SandboxProbe.run(input: input, outputFolder: outputFolder) }
+        }
+        BatchRunner.serveWorker(codecs: Codecs.all, beforeRender: hook)
+    }
+
+    /// The command line that starts a worker: sandboxed to the inputs when `mode` and the kernel
+    /// allow; `nil` when --sandbox on cannot be had (the reason is thrown).
+    static func workerCommand(_ mode: SandboxMode, inputs: [String], console: (String) -> Void) throws(UsageError) -> [String] {
+        guard mode != .off else { return [executablePath, "--worker"] }
+        guard Sandbox.landlockABI > 0 else {
+            let reason = "the kernel offers no Landlock (not built in, or missing from its lsm= boot list)"
+            if mode == .on { throw UsageError("--sandbox on: \(reason)") }
+            console("notice: decoding workers run without a sandbox: \(reason)")
+            return [executablePath, "--worker"]
+        }
+        return [executablePath, "--worker", "--sandbox"] + inputs.flatMap { ["--read", FileSystem.realPath($0) ?? $0] }
     }
 }
 

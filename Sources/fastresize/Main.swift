@@ -35,9 +35,10 @@ enum Main {
             exit(0)
         case "config" where arguments.dropFirst().first == "check":
             printReport(ConfigCheckCommand.self, Array(arguments.dropFirst(2))) { command throws(UsageError) in try command.report() }
-        case "--worker" where arguments.count == 1:
-            // Started by a run's --isolate: requests on stdin carry every setting.
-            FastResizeCommand.serveAsWorker()
+        case "--worker":
+            // Started by a run's --isolate: requests on stdin carry every setting; what follows
+            // the word is the sandbox the worker puts itself in.
+            FastResizeCommand.serveAsWorker(Array(arguments.dropFirst()))
             exit(0)
         case "watch":
             exit(WatchCommand.run(Array(arguments.dropFirst())))

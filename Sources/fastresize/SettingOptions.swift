@@ -99,6 +99,9 @@ struct SettingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Decode in separate worker processes, so a codec crash fails one file: auto (TIFF, HEIF, AVIF, JPEG XL; the default), all or none.", valueName: "mode"))
     var isolate: String?
 
+    @Option(help: ArgumentHelp("Restrict the run and its decoding workers to what they need (Landlock, seccomp): auto (where the kernel can; the default), on (refuse to run without) or off.", valueName: "mode"))
+    var sandbox: String?
+
     @Option(help: ArgumentHelp("Output file name: {stem} {ext} {srcext} {width} {height} {format}; default \"{stem}.{ext}\".", valueName: "template"))
     var name: String?
 
@@ -215,6 +218,7 @@ struct ClearedSettings: ParsableArguments {
     @Flag(help: .hidden) var noRetries = false
     @Flag(help: .hidden) var noRetryDelay = false
     @Flag(help: .hidden) var noIsolate = false
+    @Flag(help: .hidden) var noSandbox = false
     @Flag(help: .hidden) var noName = false
     @Flag(help: .hidden) var noJobs = false
     @Flag(help: .hidden) var noInclude = false

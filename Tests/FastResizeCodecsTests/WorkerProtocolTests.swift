@@ -69,14 +69,17 @@ import TestSupport
             let planned = OutputRecord(path: folder.path("out-\(format)/a.\(format.fileExtension)"),
                                        width: size.0, height: size.1, format: format, bytes: 0)
             #expect(channel.send(WorkerRequest.render(input: folder.path("in/a.jpg"), outputs: [planned], job: WorkerJob(options))))
-            guard case .rendered(let status, let outputs, let failure, let stages) = try channel.receive(WorkerReply.self).get() else {
+            guard case .encoded(let outputs, let failed, let stages) = try channel.receive(WorkerReply.self).get() else {
                 Issue.record("not a render reply"); continue
             }
-            #expect(status == .written, "\(String(describing: failure))")
-            #expect(outputs.first?.format == format)
+            #expect(failed.isEmpty, "\(failed.map(\.error))")
+            #expect(outputs.count == 1 && outputs.first?.index == 0 && outputs.first?.format == format)
             #expect(stages[.decode] != nil && stages[.encode] != nil)
-            let written = try Data(contentsOf: URL(fileURLWithPath: planned.path))
-            let info = try written.withUnsafeBytes { try Codecs.all.decoders[format]!.probe($0) }
+            // The file comes over the pipe, after the line; the worker wrote nothing.
+            var file: [UInt8] = []
+            try channel.receive(bytes: outputs[0].byteCount) { file.append(contentsOf: $0) }.get()
+            #expect(!FileManager.default.fileExists(atPath: planned.path))
+            let info = try file.withUnsafeBytes { try Codecs.all.decoders[format]!.probe($0) }
             #expect(info.width == size.0 && info.height == size.1)
         }
 
@@ -93,10 +96,12 @@ import TestSupport
         try FileManager.default.createDirectory(atPath: small.outputDirectory, withIntermediateDirectories: true)
         let output = OutputRecord(path: folder.path("out/broken.jpg"), width: 10, height: 10, format: .jpeg, bytes: 0)
         #expect(channel.send(WorkerRequest.render(input: folder.path("in/broken.jpg"), outputs: [output], job: WorkerJob(small))))
-        guard case .rendered(let status, _, let failure, _) = try channel.receive(WorkerReply.self).get() else {
-            Issue.record("not a render reply"); return
+        // Failed as a whole (the header), or its one output failed: nothing comes back.
+        let failure: FileError? = switch try channel.receive(WorkerReply.self).get() {
+        case .failed(let error): error
+        case .encoded(let made, let failed, _) where made.isEmpty && failed.map(\.index) == [0]: failed[0].error
+        default: nil
         }
-        #expect(status == .failed)
         #expect(failure?.kind == .corrupt, "\(String(describing: failure))")
         #expect(!FileManager.default.fileExists(atPath: output.path))
     }

@@ -19,6 +19,7 @@
 
 // One entry per function: return type, name, parameter list, argument list.
 #define FR_HEIF_FUNCTIONS(X) \
+    X(const char *, heif_get_version, (void), ()) \
     X(struct heif_error, heif_init, (struct heif_init_params *p), (p)) \
     X(struct heif_context *, heif_context_alloc, (void), ()) \
     X(void, heif_context_free, (struct heif_context *c), (c)) \
@@ -53,6 +54,7 @@
       (const struct heif_image *i, enum heif_channel c, int *stride), (i, c, stride))
 
 #define FR_AVIF_FUNCTIONS(X) \
+    X(const char *, avifVersion, (void), ()) \
     X(avifImage *, avifImageCreate, (uint32_t w, uint32_t h, uint32_t d, avifPixelFormat f), (w, h, d, f)) \
     X(void, avifImageDestroy, (avifImage *i), (i)) \
     X(void, avifImageSetProfileICC, (avifImage *i, const uint8_t *b, size_t n), (i, b, n)) \
@@ -68,6 +70,7 @@
 
 // libjxl (and the brotli and highway it pulls in: about 1 MiB resident in every run otherwise).
 #define FR_JXL_FUNCTIONS(X) \
+    X(uint32_t, JxlDecoderVersion, (void), ()) \
     X(JxlDecoder *, JxlDecoderCreate, (const JxlMemoryManager *m), (m)) \
     X(void, JxlDecoderDestroy, (JxlDecoder *d), (d)) \
     X(JxlDecoderStatus, JxlDecoderSubscribeEvents, (JxlDecoder *d, int e), (d, e)) \

@@ -399,3 +399,7 @@ void fr_tiff_stream_close(fr_tiff_stream *stream) {
     free(stream->band);
     free(stream);
 }
+
+const char *fr_tiff_version(void) {
+    return TIFFGetVersion();
+}

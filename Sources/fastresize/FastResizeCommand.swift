@@ -1,6 +1,7 @@
 // FastResizeCommand: the command line — options, validation, and turning them into a batch.
 
 import ArgumentParser
+import CCodecShims
 import FastResize
 import FastResizeCodecs
 import FastResizeConfig
@@ -28,8 +29,18 @@ struct FastResizeCommand: ParsableCommand {
         Exit codes: 0 every file written or skipped, 1 one or more files failed, 2 usage or \
         config error, 130/143 stopped by SIGINT/SIGTERM.
         """,
-        version: "0.1.0"
+        version: version
     )
+
+    static let version = "0.1.0"
+
+    /// `fastresize --version`: the version, the commit a release was built from, and the codec
+    /// libraries this process runs with.
+    static var versionText: String {
+        let commit = fr_build_commit().map { String(cString: $0) } ?? "unknown: not built by scripts/release.sh"
+        let libraries = LibraryVersions.codecs().map { "  \($0.library) \($0.version)" }
+        return (["fastresize \(version) (commit \(commit))", "codec libraries:"] + libraries).joined(separator: "\n")
+    }
 
     @Argument(help: ArgumentHelp("Image files and folders to resize.", valueName: "input"))
     var inputs: [String] = []

@@ -35,6 +35,9 @@ enum Main {
             exit(0)
         case "config" where arguments.dropFirst().first == "check":
             printReport(ConfigCheckCommand.self, Array(arguments.dropFirst(2))) { command throws(UsageError) in try command.report() }
+        case "--version" where arguments.count == 1:
+            print(FastResizeCommand.versionText)
+            exit(0)
         case "--worker":
             // Started by a run's --isolate: requests on stdin carry every setting; what follows
             // the word is the sandbox the worker puts itself in.

@@ -208,4 +208,20 @@ import TestSupport
                                          in: scratch.url)
         #expect(!fine.stderr.contains("warning"))
     }
+
+    /// --version: the version, the commit, and each codec library as it reports itself — libwebp's
+    /// the version pkg-config knows of the installed library.
+    @Test func versionNamesTheLibraries() throws {
+        let result = try CommandRunner.run(["--version"])
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("fastresize 0.1.0 (commit ") == true, "\(lines)")
+        for library in ["libjpeg-turbo", "libspng", "libwebp", "libtiff", "giflib", "lcms2", "libheif", "libavif", "libjxl"] {
+            let line = lines.first { $0.hasPrefix("  \(library) ") }
+            #expect(line?.range(of: #"^  \S+ \d+\.\d+"#, options: .regularExpression) != nil, "\(library): \(result.stdout)")
+        }
+        let webp = try CommandRunner.run(["--modversion", "libwebp"], executable: "/usr/bin/pkg-config").stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(lines.contains("  libwebp \(webp)"), "pkg-config says \(webp): \(result.stdout)")
+    }
 }

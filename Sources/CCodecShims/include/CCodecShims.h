@@ -131,6 +131,15 @@ int fr_tiff_decode_rgba(const uint8_t *data, size_t size, uint32_t *pixels, uint
 
 /// Opens libheif / libavif / libjxl on first use (see lazy.c). 0 when loaded, else -1 with a message
 /// saying which library or function is missing. Every other call into that library must come after a 0.
+/// libjpeg-turbo's version as it was built against (MMMmmmppp; it has no run-time query).
+int fr_jpeg_turbo_version(void);
+
+/// libtiff's own words for its version ("LIBTIFF, Version 4.5.0\nCopyright …").
+const char *fr_tiff_version(void);
+
+/// The commit a release was built from (scripts/release.sh defines FR_COMMIT), else NULL.
+const char *fr_build_commit(void);
+
 int fr_heif_load(char *message);
 int fr_avif_load(char *message);
 int fr_jxl_load(char *message);

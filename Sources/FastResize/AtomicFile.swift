@@ -270,3 +270,8 @@ extension AtomicFile.Pending: OutputSink {}
 extension ByteBuffer: OutputSink {
     var failure: FileError? { nil }
 }
+
+/// Bytes read and dropped (what a worker sends for an output it was not asked for).
+final class DiscardingSink: ByteSink {
+    func append(_ bytes: UnsafeRawBufferPointer) -> Bool { true }
+}

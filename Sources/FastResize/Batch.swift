@@ -663,12 +663,21 @@ public struct BatchRunner: Sendable {
         var job = WorkerJob(options)
         job.replacing = replacing
         var files: [Int: AtomicFile.Pending] = [:]
+        // A worker is the side that may be subverted: what it says is checked, never trusted.
+        let asked = Set(planned.indices.filter { planned[$0].status != .skipped })
+        var outOfTurn = false
         let reply = workers.call(.render(input: input, outputs: planned, job: job), timeout: options.timeout) { output in
+            guard asked.contains(output.index), files[output.index] == nil else {
+                outOfTurn = true
+                return DiscardingSink()
+            }
             let file = temporary(planned[output.index].path)
             files[output.index] = file
             return file
         }
         switch reply {
+        case .success(.encoded(_, let failed, _)) where outOfTurn || !failed.allSatisfy({ asked.contains($0.index) }):
+            return .failure(.isolation("the worker answered for outputs it was not asked for"))
         case .success(.encoded(let outputs, let failed, let stages)):
             clock?.add(stages)
             var encoded = Encoded<AtomicFile.Pending>(outputs: planned, replacing: replacing)

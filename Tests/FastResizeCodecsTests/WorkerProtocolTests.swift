@@ -105,4 +105,35 @@ import TestSupport
         #expect(failure?.kind == .corrupt, "\(String(describing: failure))")
         #expect(!FileManager.default.fileExists(atPath: output.path))
     }
+
+    /// A worker is the side that may be subverted: one that answers for an output it was not
+    /// asked for (here a script playing the worker) fails its file; the run neither crashes nor
+    /// writes anything.
+    @Test func aWorkerAnsweringOutOfTurnFailsItsFile() throws {
+        let folder = try ScratchFolder()
+        try folder.write(JPEGEncoder().encode(TestImages.smooth(width: 64, height: 48, format: .rgb), options: EncodeOptions()),
+                         to: "in/a.jpg")
+        let header = try JSONEncoder().encode(WorkerReply.header(WorkerHeader(
+            try FilePipeline(codecs: Codecs.all, settings: ResizeSettings(mode: .width(10))).inspect(Data(contentsOf: folder.url.appendingPathComponent("in/a.jpg"))))))
+        let image = RenderedImage(bytes: [], width: 10, height: 8, format: .jpeg, webpMode: nil, frames: 1)
+        let stray = try JSONEncoder().encode(WorkerReply.encoded(outputs: [WorkerOutput(index: 7, image: image, byteCount: 3)],
+                                                                  failed: [], stages: [:]))
+        // Answers the header request, then the render request with output 7 of 1, and its 3 bytes.
+        try folder.write(Array("""
+            read request; printf '%s\\n' '\(String(decoding: header, as: UTF8.self))'
+            read request; printf '%s\\nabc' '\(String(decoding: stray, as: UTF8.self))'
+            read request
+            """.utf8), to: "worker.sh")
+        var options = BatchOptions(inputs: [folder.path("in")], outputDirectory: folder.path("out"),
+                                   outputs: [ResizeSettings(mode: .width(10))], jobs: 1)
+        options.isolation = .all
+        options.retries = 0
+        options.workerCommand = ["/bin/sh", folder.path("worker.sh")]
+        let runner = BatchRunner(options: options, codecs: Codecs.all)
+        let report = runner.run(runner.plan())
+        let file = try #require(report.files.first)
+        #expect(file.status == .failed && file.errorKind == .crashed, "\(file)")
+        #expect(file.error?.contains("not asked for") == true, "\(String(describing: file.error))")
+        #expect(folder.files(under: "out").isEmpty)
+    }
 }

@@ -340,10 +340,11 @@ int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int re
     }
     if (release_input) {
         // Keep a margin behind libjpeg's read position: it may still look back within its buffer.
-        // (Past the end of a cut-short file the position is libjpeg's own fake end-of-image
-        // marker, outside the input: fr_release_pages keeps to the mapping whatever it is given.)
+        // Past the end of a cut-short file the position is libjpeg's own fake end-of-image marker,
+        // not in the input at all: pages are only ever given back from inside the input.
         const uint8_t *position = stream->cinfo.src->next_input_byte;
-        if (position && position - stream->released > (1 << 18)) {
+        if (position && position >= stream->data && position <= stream->end
+            && position - stream->released > (1 << 18)) {
             fr_release_pages(stream->data, (size_t)(stream->end - stream->data), stream->released, position - (1 << 16));
             stream->released = position - (1 << 16);
         }

@@ -626,8 +626,9 @@ public struct BatchRunner: Sendable {
     func encode<Sink: OutputSink>(input: String, outputs planned: [OutputRecord], plan known: FilePlan?, replacing: Set<String>,
                                   workspace: ResizeWorkspace, threads: Int, clock: StageClock?,
                                   sink: (String) -> Sink) -> Result<Encoded<Sink>, FileError> {
+        let pending = planned.indices.filter { planned[$0].status != .skipped }
         do throws(FileError) {
-            let pending = try pendingOutputs(planned)
+            for index in pending { try checkLanding(planned[index].path) }
             let file = try FilePipeline.mapFile(input)
             let plan: FilePlan
             if let known { plan = known } else {
@@ -651,20 +652,11 @@ public struct BatchRunner: Sendable {
         }
     }
 
-    /// The outputs still to make (not `.skipped`), by index, once each is known to land inside
-    /// the output folder.
-    private func pendingOutputs(_ planned: [OutputRecord]) throws(FileError) -> [Int] {
-        let pending = planned.indices.filter { planned[$0].status != .skipped }
-        for index in pending { try checkLanding(planned[index].path) }
-        return pending
-    }
-
     /// `encode` in a worker process: the outputs it encodes are received into `temporary` files.
     private func isolatedEncode(input: String, outputs planned: [OutputRecord], replacing: Set<String>, workers: WorkerPool,
                                 temporary: (String) -> AtomicFile.Pending, clock: StageClock?) -> Result<Encoded<AtomicFile.Pending>, FileError> {
-        let asked: Set<Int>
         do throws(FileError) {
-            asked = Set(try pendingOutputs(planned))
+            for output in planned where output.status != .skipped { try checkLanding(output.path) }
         } catch {
             return .failure(error)
         }
@@ -672,6 +664,7 @@ public struct BatchRunner: Sendable {
         job.replacing = replacing
         var files: [Int: AtomicFile.Pending] = [:]
         // A worker is the side that may be subverted: what it says is checked, never trusted.
+        let asked = Set(planned.indices.filter { planned[$0].status != .skipped })
         var outOfTurn = false
         let reply = workers.call(.render(input: input, outputs: planned, job: job), timeout: options.timeout) { output in
             guard asked.contains(output.index), files[output.index] == nil else {

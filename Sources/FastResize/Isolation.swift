@@ -182,7 +182,18 @@ struct LineChannel {
     func send(_ value: some Encodable, payload: [[UInt8]] = []) -> Bool {
         var bytes = (try? JSONEncoder().encode(value)).map(Array.init) ?? []
         bytes.append(0x0A)
-        return ([bytes] + payload).allSatisfy { FileSystem.writeAll($0, to: output) }
+        return ([bytes] + payload).allSatisfy(write)
+    }
+
+    private func write(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Foundation.write(output, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return false }
+            offset += written
+        }
+        return true
     }
 
     /// The next line decoded as `type`, waiting until `deadline` at most. A line that does not
@@ -200,39 +211,21 @@ struct LineChannel {
     }
 
     /// The next `count` bytes, handed to `sink` as they come (so a big file never sits whole in
-    /// the parent's memory), waiting until `deadline` at most. What the line's read brought along
-    /// goes first; the rest is read straight from the pipe to the sink.
+    /// the parent's memory), waiting until `deadline` at most.
     mutating func receive(bytes count: Int, deadline: Date? = nil, into sink: (UnsafeRawBufferPointer) -> Void) -> Result<Void, Failure> {
-        let buffered = min(count, pending.count)
-        pending.withUnsafeBytes { sink(UnsafeRawBufferPointer(rebasing: $0[..<buffered])) }
-        pending.removeFirst(buffered)
-        var left = count - buffered
-        var block = [UInt8](repeating: 0, count: min(left, 1 << 16))
+        var left = count
         while left > 0 {
-            if let failure = awaitInput(deadline: deadline) { return .failure(failure) }
-            let read = block.withUnsafeMutableBytes { Foundation.read(input, $0.baseAddress, min(left, $0.count)) }
-            if read < 0 && errno == EINTR { continue }
-            guard read > 0 else { return .failure(.closed) }
-            block.withUnsafeBytes { sink(UnsafeRawBufferPointer(rebasing: $0[..<read])) }
-            left -= read
+            if pending.isEmpty, let failure = fill(deadline: deadline) { return .failure(failure) }
+            let taken = min(left, pending.count)
+            pending.withUnsafeBytes { sink(UnsafeRawBufferPointer(rebasing: $0[..<taken])) }
+            pending.removeFirst(taken)
+            left -= taken
         }
         return .success(())
     }
 
     /// Reads what the pipe has into `pending`, waiting until `deadline` at most; the failure, if any.
     private mutating func fill(deadline: Date?) -> Failure? {
-        while true {
-            if let failure = awaitInput(deadline: deadline) { return failure }
-            let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return .closed }
-            pending.append(contentsOf: chunk[..<count])
-            return nil
-        }
-    }
-
-    /// Waits until the pipe has something to read (or has ended), at most until `deadline`.
-    private func awaitInput(deadline: Date?) -> Failure? {
         while true {
             if let deadline {
                 var poller = pollfd(fd: input, events: Int16(POLLIN), revents: 0)
@@ -245,6 +238,10 @@ struct LineChannel {
                     continue
                 }
             }
+            let count = chunk.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return .closed }
+            pending.append(contentsOf: chunk[..<count])
             return nil
         }
     }

@@ -190,25 +190,16 @@ public enum FileSystem {
         return names
     }
 
-    /// Writes all of `bytes` to `descriptor`, again where a signal interrupted the write (the
-    /// console's lines, a log's records, a report, a worker's replies); false, with errno set,
-    /// when it could not (the other end of a pipe gone, a full disk).
-    @discardableResult
-    public static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            let written = rest.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+    /// Writes all of `text` to `descriptor`, again where a signal interrupted the write (the
+    /// console's lines, a log's records).
+    public static func writeAll(_ text: String, to descriptor: Int32) {
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
             if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return false }
-            rest = rest.dropFirst(written)
+            guard written > 0 else { return }
+            bytes = bytes.dropFirst(written)
         }
-        return true
-    }
-
-    /// The same for text, as UTF-8.
-    @discardableResult
-    public static func writeAll(_ text: String, to descriptor: Int32) -> Bool {
-        writeAll(Array(text.utf8), to: descriptor)
     }
 
     /// Everything left to read from `descriptor` (a pipe, say), or nil with errno set. A read a

@@ -10,16 +10,19 @@ public struct SandboxPolicy: Sendable, Equatable {
     public var readable: [String]
     /// Read and write (make, change, rename and remove files and folders) beneath these paths.
     public var writable: [String]
-    /// TCP ports the process may listen on (a metrics endpoint); every other bind and every
-    /// connect is refused (where the kernel's Landlock ABI can, 4 and later).
+    /// TCP ports the process may listen on (a metrics endpoint) and connect to (a database);
+    /// every other bind and connect is refused (where the kernel's Landlock ABI can, 4 and later).
     public var listenPorts: [UInt16]
+    public var connectPorts: [UInt16]
     /// Decoding workers also get a seccomp filter: no sockets, exec, ptrace, mount, bpf, new processes…
     public var decoder: Bool
 
-    public init(readable: [String], writable: [String] = [], listenPorts: [UInt16] = [], decoder: Bool = false) {
+    public init(readable: [String], writable: [String] = [], listenPorts: [UInt16] = [], connectPorts: [UInt16] = [],
+                decoder: Bool = false) {
         self.readable = readable
         self.writable = writable
         self.listenPorts = listenPorts
+        self.connectPorts = connectPorts
         self.decoder = decoder
     }
 }
@@ -64,7 +67,9 @@ public enum Sandbox {
             }
         }
         if abi >= 4 {
-            for port in Set(policy.listenPorts) where fr_landlock_allow_port(ruleset, port, 1, 0) != 0 {
+            let ports = Set(policy.listenPorts + policy.connectPorts)
+            for port in ports where fr_landlock_allow_port(ruleset, port, policy.listenPorts.contains(port) ? 1 : 0,
+                                                              policy.connectPorts.contains(port) ? 1 : 0) != 0 {
                 throw SandboxError("Landlock: cannot allow port \(port): \(String(cString: strerror(errno)))")
             }
         }
@@ -76,5 +81,12 @@ public enum Sandbox {
             let result = fr_seccomp_worker_filter()
             guard result == 0 else { throw SandboxError("seccomp: cannot load the filter: \(String(cString: strerror(-result)))") }
         }
+    }
+
+    /// This process's NoNewPrivs and Seccomp modes as /proc/self/status shows them (-1: not shown).
+    public static var status: (noNewPrivs: Int, seccomp: Int) {
+        var noNewPrivs: Int32 = -1, seccomp: Int32 = -1
+        fr_sandbox_status(&noNewPrivs, &seccomp)
+        return (Int(noNewPrivs), Int(seccomp))
     }
 }

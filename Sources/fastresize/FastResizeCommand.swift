@@ -324,7 +324,7 @@ extension FastResizeCommand {
     }
 
     /// The command line that starts a worker: sandboxed to the inputs when `mode` and the kernel
-    /// allow; --sandbox on without Landlock is refused, auto says once that it goes without.
+    /// allow; `nil` when --sandbox on cannot be had (the reason is thrown).
     static func workerCommand(_ mode: SandboxMode, inputs: [String], console: (String) -> Void) throws(UsageError) -> [String] {
         guard mode != .off else { return [executablePath, "--worker"] }
         guard Sandbox.landlockABI > 0 else {

@@ -39,13 +39,14 @@ public enum Sandbox {
 
     /// What any process of ours reads besides its inputs: shared libraries, the loader's cache,
     /// codec data (ICC profiles under /usr/share), time zones, the CPU count, /proc (the Swift
-    /// runtime reads /proc/self/maps), and the folder of the program itself (its server library,
-    /// its workers). A process that starts others allows all of /proc, as Landlock domains stack:
-    /// a worker's own entry must be allowed by its parent's domain too; `ownProcOnly` narrows it
-    /// to the process's own entry.
+    /// runtime reads /proc/self/maps), the folder of the program itself (its server library, its
+    /// workers) and PREFIX/lib/fastresize, where an install keeps the server library. A process
+    /// that starts others allows all of /proc, as Landlock domains stack: a worker's own entry
+    /// must be allowed by its parent's domain too; `ownProcOnly` narrows it to the process's own entry.
     public static func systemReadable(program: String, ownProcOnly: Bool) -> [String] {
-        ["/usr", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/localtime", "/opt/swift/usr/lib", "/sys/devices/system/cpu",
-         ownProcOnly ? "/proc/self" : "/proc", (program as NSString).deletingLastPathComponent]
+        let folder = (program as NSString).deletingLastPathComponent
+        return ["/usr", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/localtime", "/opt/swift/usr/lib", "/sys/devices/system/cpu",
+                ownProcOnly ? "/proc/self" : "/proc", folder, (folder as NSString).deletingLastPathComponent + "/lib/fastresize"]
     }
 
     /// Restricts the calling process for good: Landlock as `policy` says (the calling thread and

@@ -25,7 +25,9 @@ struct FastResizeCommand: ParsableCommand {
         $XDG_CONFIG_HOME/fastresize/config.toml); the command line wins over the environment, \
         which wins over the file. `fastresize config check [FILE]` shows where each setting \
         comes from; `fastresize profiles` lists the config's profiles.
-        Other commands: `fastresize watch FOLDER... -o OUT` (keep OUT up to date as files         arrive), `fastresize jobs` (history, resume, retry, cancel), `fastresize submit` and         `fastresize worker` (a queue of runs); each has --help.
+        Other commands: `fastresize watch FOLDER... -o OUT` (keep OUT up to date as files \
+        arrive), `fastresize jobs` (history, resume, retry, cancel), `fastresize submit` and \
+        `fastresize worker` (a queue of runs); each has --help.
         Exit codes: 0 every file written or skipped, 1 one or more files failed, 2 usage or \
         config error, 130/143 stopped by SIGINT/SIGTERM.
         """,

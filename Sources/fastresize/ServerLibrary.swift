@@ -23,6 +23,13 @@ final class MetricsServer: @unchecked Sendable {
 
     static let libraryName = "libFastResizeServer.so"
 
+    /// Where the library may be: beside the binary (a build folder) or in PREFIX/lib/fastresize
+    /// (an install from the release tarball, the binary in PREFIX/bin).
+    static var libraryPaths: [String] {
+        let folder = PathNames.folder(of: FastResizeCommand.executablePath)
+        return [folder + "/" + libraryName, PathNames.folder(of: folder) + "/lib/fastresize/" + libraryName]
+    }
+
     private typealias Answer = @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<Int32>?) -> UnsafeMutablePointer<CChar>?
     private typealias Start = @convention(c) (UnsafePointer<CChar>, Int32, UnsafeMutableRawPointer?, Answer, UnsafeMutablePointer<Int32>,
                                               UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> UnsafeMutableRawPointer?
@@ -41,8 +48,7 @@ final class MetricsServer: @unchecked Sendable {
 
     /// Opens the library beside this binary and starts the server on `host`:`port`.
     init(host: String, port: Int, metrics: RunMetrics, health: HealthChecks) throws(MetricsServerError) {
-        let folder = PathNames.folder(of: FastResizeCommand.executablePath)
-        let path = folder + "/" + Self.libraryName
+        let path = Self.libraryPaths.first { FileManager.default.fileExists(atPath: $0) } ?? Self.libraryPaths[0]
         guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "cannot open it"
             throw MetricsServerError(description: "the metrics server is a library of its own, \(path), which cannot be opened (\(reason)); "

@@ -51,6 +51,9 @@ public final class SQLiteJobStore: JobStore {
         // those first milliseconds is refused at the next run, with what to do. Durable from then on.
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = OFF")
+            // Sorts and temporary tables in memory, not in /var/tmp: a sandboxed run (--sandbox)
+            // may write its output folder and its store's folder only.
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
             _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
         }
         // Two runs started at once on a new store both make it: SQLite's busy timeout does not

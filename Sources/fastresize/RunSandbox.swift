@@ -6,14 +6,25 @@ import FastResizeSandbox
 import Foundation
 
 extension FastResizeCommand {
-    /// With --sandbox on, the run restricts itself for good, before it starts any thread: it
-    /// reads its inputs and what it loads, writes only its output folder, its job store, its
-    /// report, log and metrics files, and listens only on its metrics port; no other TCP port at
-    /// all. (`auto` sandboxes the decoding workers only: inputs that are streams, symbolic links
-    /// followed out of the tree and a config file read again are the run's business.) A kernel
-    /// without Landlock was refused already (`workerCommand`).
+    /// The run restricts itself for good, before it starts any thread (with `--sandbox on`, and
+    /// with `auto` where the kernel has Landlock): it reads its inputs and what it loads, writes
+    /// only its output folder, its job store, its report, log and metrics files, and listens only
+    /// on its metrics port; no other TCP port at all. `auto` leaves the run unrestricted (its
+    /// decoding workers still are) when it must read what cannot be named before it starts: a
+    /// stream (its copy goes to the temporary folder) or symbolic links followed out of the
+    /// given folders. A kernel without Landlock was refused already under `on` (`workerCommand`).
     static func restrictRun(_ resolved: ResolvedSettings, report: ReportTarget?) throws(UsageError) {
-        guard resolved.sandbox == .on, Sandbox.landlockABI > 0 else { return }
+        defer {
+            if ProcessInfo.processInfo.environment["FASTRESIZE_TEST_HOOKS"] == "1" {
+                SandboxProbe.probeRun(outputFolder: resolved.options.outputDirectory)
+            }
+        }
+        guard Sandbox.landlockABI > 0 else { return }
+        switch resolved.sandbox {
+        case .off: return
+        case .auto where resolved.options.followSymlinks || resolved.options.inputs.contains(where: isStream): return
+        case .auto, .on: break
+        }
         var writable = [resolved.options.outputDirectory, "/dev/null"]
         if case .file(let path) = resolved.state { writable.append(Self.folder(of: path)) }
         switch report {
@@ -31,8 +42,17 @@ extension FastResizeCommand {
         do throws(SandboxError) {
             try Sandbox.restrict(policy)
         } catch {
-            throw UsageError("--sandbox on: \(error)")
+            // Landlock's restriction is all or nothing: a refused one leaves the run as it was.
+            guard resolved.sandbox == .auto else { throw UsageError("--sandbox on: \(error)") }
+            Console.writeError("notice: the run goes on without a sandbox: \(error)\n")
         }
+    }
+
+    /// Standard input (`-`), a FIFO or a character device: read whole into a temporary copy.
+    private static func isStream(_ input: String) -> Bool {
+        guard input != InputWalker.standardInput else { return true }
+        let type = FileSystem.status(input).map { $0.st_mode & S_IFMT }
+        return type == S_IFIFO || type == S_IFCHR
     }
 
     private static func folder(of path: String) -> String {

@@ -97,6 +97,33 @@ import TestSupport
         #expect(FileManager.default.fileExists(atPath: scratch.path("store/state.db")))
     }
 
+    /// Under --sandbox auto, the default, the run restricts itself too (test hook: it probes once
+    /// restricted): it writes its outputs and its store but cannot read /etc/passwd, write to
+    /// /tmp or connect to a TCP port. A stream input cannot be named before the run starts, so
+    /// `auto` leaves that run unrestricted; `off` leaves every run so.
+    @Test(.enabled(if: landlock, "the kernel offers no Landlock"))
+    func theRunRestrictsItselfByDefault() throws {
+        let scratch = try ScratchFolder()
+        let jpeg = try Inputs.jpeg(40, 30)
+        try scratch.write(jpeg, to: "in/a.jpg")
+        let hooks = ["FASTRESIZE_TEST_HOOKS": "1", "FASTRESIZE_TEST_RUN_PROBE": "1"]
+        let restricted = try CommandRunner.run(["in", "-o", "out", "--width", "10"], in: scratch.url, environment: hooks)
+        #expect(restricted.status == 0, "\(restricted.stderr)")
+        #expect(scratch.files(under: "out") == ["a.jpg"])
+        #expect(FileManager.default.fileExists(atPath: scratch.path("out/.fastresize/state.db")))
+        for attempt in ["read /etc/passwd", "write to /tmp"] + (Sandbox.landlockABI >= 4 ? ["connect to TCP port 9"] : []) {
+            #expect(restricted.stderr.contains("run probe: \(attempt): refused"), "\(attempt): \(restricted.stderr)")
+        }
+        #expect(restricted.stderr.contains("run probe: write into the output folder: ALLOWED"), "\(restricted.stderr)")
+
+        let streamed = try CommandRunner.run(["-", "-o", "streamed", "--width", "10"], in: scratch.url, environment: hooks,
+                                             standardInput: Data(jpeg))
+        #expect(streamed.status == 0, "\(streamed.stderr)")
+        #expect(streamed.stderr.contains("run probe: read /etc/passwd: ALLOWED"), "\(streamed.stderr)")
+        let off = try CommandRunner.run(["in", "-o", "off", "--width", "10", "--sandbox", "off"], in: scratch.url, environment: hooks)
+        #expect(off.status == 0 && off.stderr.contains("run probe: write to /tmp: ALLOWED"), "\(off.stderr)")
+    }
+
     /// /proc/PID/status of a child of `parent` whose command line contains `word`, if one runs.
     static func childStatus(of parent: pid_t, commandContaining word: String) -> String? {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }

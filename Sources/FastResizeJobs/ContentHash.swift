@@ -10,7 +10,10 @@ import Foundation
 public enum ContentHash {
     /// "xxh3-128:" and 32 hex digits, or nil when the file cannot be read. The file is mapped
     /// (its pages are in the page cache when it was just made: no copy into a buffer), a slice at
-    /// a time, so a large file never has all its pages resident at once.
+    /// a time, so a large file never has all its pages resident at once. The slice is 1 MiB:
+    /// with 8 MiB, hashing a big input added 7 MiB to the peak of a run making one thumbnail of
+    /// it (workload 5: 36 MiB against 28.4 without a store); the extra mmap calls cost nothing
+    /// measurable (a 3 MB photo takes 3 instead of 1).
     public static func of(file path: String) -> String? {
         let descriptor = FileSystem.open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
@@ -20,7 +23,7 @@ public enum ContentHash {
         defer { XXH3_freeState(state) }
         XXH3_128bits_reset(state)
         let size = Int(status.st_size)
-        let slice = 8 << 20
+        let slice = 1 << 20
         var offset = 0
         while offset < size {
             let length = min(slice, size - offset)

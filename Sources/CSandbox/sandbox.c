@@ -125,7 +125,8 @@ int fr_landlock_allow_port(int ruleset, uint16_t port, int bind, int connect) {
     return syscall(__NR_landlock_add_rule, ruleset, FR_RULE_NET_PORT, &rule, 0) < 0 ? -1 : 0;
 }
 
-int fr_no_new_privs(void) {
+// Sets no_new_privs: neither this process nor what it executes can gain privileges.
+static int fr_no_new_privs(void) {
     return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
@@ -177,17 +178,4 @@ int fr_seccomp_worker_filter(void) {
     if (result == 0) result = seccomp_load(filter);
     seccomp_release(filter);
     return result;
-}
-
-void fr_sandbox_status(int *no_new_privs, int *seccomp) {
-    *no_new_privs = -1;
-    *seccomp = -1;
-    FILE *status = fopen("/proc/self/status", "re");
-    if (!status) return;
-    char line[256];
-    while (fgets(line, sizeof line, status)) {
-        if (strncmp(line, "NoNewPrivs:", 11) == 0) *no_new_privs = atoi(line + 11);
-        if (strncmp(line, "Seccomp:", 8) == 0) *seccomp = atoi(line + 8);
-    }
-    fclose(status);
 }

@@ -83,11 +83,4 @@ public enum Sandbox {
             guard result == 0 else { throw SandboxError("seccomp: cannot load the filter: \(String(cString: strerror(-result)))") }
         }
     }
-
-    /// This process's NoNewPrivs and Seccomp modes as /proc/self/status shows them (-1: not shown).
-    public static var status: (noNewPrivs: Int, seccomp: Int) {
-        var noNewPrivs: Int32 = -1, seccomp: Int32 = -1
-        fr_sandbox_status(&noNewPrivs, &seccomp)
-        return (Int(noNewPrivs), Int(seccomp))
-    }
 }

@@ -28,17 +28,11 @@ int fr_landlock_allow_port(int ruleset, uint16_t port, int bind, int connect);
 /// the descriptor is closed. 0, or -1 with errno set.
 int fr_landlock_restrict(int ruleset);
 
-/// Sets no_new_privs: neither this process nor what it executes can gain privileges.
-int fr_no_new_privs(void);
-
 /// A seccomp filter for a decoding worker: the calls a decoder never needs and an exploit
 /// would (sockets, exec, ptrace, mount, bpf, module loading, namespaces, new processes, …) fail
 /// with EPERM; clone3 with ENOSYS so the C library starts threads with clone, whose flags the
 /// filter can see (a clone that is not a thread is refused). Applied to every thread of the
 /// process. 0, or a negative errno.
 int fr_seccomp_worker_filter(void);
-
-/// For tests: the NoNewPrivs and Seccomp lines of /proc/self/status as numbers (-1 when absent).
-void fr_sandbox_status(int *no_new_privs, int *seccomp);
 
 #endif

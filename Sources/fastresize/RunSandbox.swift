@@ -13,16 +13,21 @@ extension FastResizeCommand {
     /// decoding workers still are) when it must read what cannot be named before it starts: a
     /// stream (its copy goes to the temporary folder) or symbolic links followed out of the
     /// given folders. A kernel without Landlock was refused already under `on` (`workerCommand`).
-    static func restrictRun(_ resolved: ResolvedSettings, report: ReportTarget?) throws(UsageError) {
+    /// `alsoReadable`: what else the process reads later (a watch's config folder, for SIGHUP);
+    /// `auto`: whether `auto` restricts this process (a watch's restricts its workers only).
+    /// Whether the process is now restricted.
+    @discardableResult
+    static func restrictRun(_ resolved: ResolvedSettings, report: ReportTarget?, alsoReadable: [String] = [],
+                            auto: Bool = true) throws(UsageError) -> Bool {
         defer {
             if ProcessInfo.processInfo.environment["FASTRESIZE_TEST_HOOKS"] == "1" {
                 SandboxProbe.probeRun(outputFolder: resolved.options.outputDirectory)
             }
         }
-        guard Sandbox.landlockABI > 0 else { return }
+        guard Sandbox.landlockABI > 0 else { return false }
         switch resolved.sandbox {
-        case .off: return
-        case .auto where resolved.options.followSymlinks || resolved.options.inputs.contains(where: isStream): return
+        case .off: return false
+        case .auto where !auto || resolved.options.followSymlinks || resolved.options.inputs.contains(where: isStream): return false
         case .auto, .on: break
         }
         var writable = [resolved.options.outputDirectory, "/dev/null"]
@@ -36,15 +41,17 @@ extension FastResizeCommand {
         writable += [resolved.observability.logFile, resolved.observability.metricsFile].compactMap { $0 }.map(Self.folder)
         let inputs = resolved.options.inputs.map { FileSystem.realPath($0) ?? $0 }
         // A folder still to be made (a job store's) is made inside the nearest one there is.
-        let policy = SandboxPolicy(readable: inputs + Sandbox.systemReadable(program: executablePath, ownProcOnly: false),
+        let policy = SandboxPolicy(readable: inputs + alsoReadable + Sandbox.systemReadable(program: executablePath, ownProcOnly: false),
                                    writable: writable.map { FileSystem.realPath(FileSystem.nearestExisting($0)?.path ?? $0) ?? $0 },
                                    listenPorts: resolved.observability.metricsListen.map { [UInt16($0.port)] } ?? [])
         do throws(SandboxError) {
             try Sandbox.restrict(policy)
+            return true
         } catch {
             // Landlock's restriction is all or nothing: a refused one leaves the run as it was.
             guard resolved.sandbox == .auto else { throw UsageError("--sandbox on: \(error)") }
             Console.writeError("notice: the run goes on without a sandbox: \(error)\n")
+            return false
         }
     }
 
@@ -55,7 +62,7 @@ extension FastResizeCommand {
         return type == S_IFIFO || type == S_IFCHR
     }
 
-    private static func folder(of path: String) -> String {
+    static func folder(of path: String) -> String {
         let folder = PathNames.folder(of: path)
         return folder.isEmpty ? "." : folder
     }

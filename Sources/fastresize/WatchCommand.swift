@@ -39,12 +39,19 @@ enum WatchCommand {
         }
         let command = Main.parsed(FastResizeCommand.self, rest)
         var resolved: ResolvedSettings
+        let restricted: Bool
         do throws(UsageError) {
             resolved = try checked(command)
+            // --sandbox on: restricted before any thread starts, its config's folder left
+            // readable for SIGHUP (an editor replaces the file by another).
+            restricted = try FastResizeCommand.restrictRun(resolved, report: nil, alsoReadable: resolved.config.map {
+                [FileSystem.realPath(FastResizeCommand.folder(of: $0.file.path)) ?? FastResizeCommand.folder(of: $0.file.path)]
+            } ?? [], auto: false)
         } catch {
             return fail(error.message)
         }
         let current = CurrentControl()
+        let first = resolved
         // Logs and metrics are set up once, by the settings the watch starts with (a reload
         // changes what is made, not where the watch reports).
         let observability: Observability
@@ -65,6 +72,11 @@ enum WatchCommand {
             observability.reopenLog()
             do throws(UsageError) {
                 let fresh = try checked(command)
+                // A restricted watch can reach no other folder or file than those it started with.
+                if restricted, Self.placesDiffer(fresh, first) {
+                    throw UsageError("under --sandbox on the output folder, job store, log and metrics files stay as the watch "
+                                     + "started: restart it to move them")
+                }
                 current.reload(with: fresh)
                 console.note("SIGHUP: settings read again; the watch starts over with them (files in flight finish first)")
             } catch {
@@ -130,6 +142,12 @@ enum WatchCommand {
             console.finish(report)
             return observability.finish() ? 0 : 1
         }
+    }
+
+    /// Whether two settings write in different places (output folder, job store, log or metrics file).
+    private static func placesDiffer(_ one: ResolvedSettings, _ other: ResolvedSettings) -> Bool {
+        one.options.outputDirectory != other.options.outputDirectory || one.state != other.state
+            || one.observability.logFile != other.observability.logFile || one.observability.metricsFile != other.observability.metricsFile
     }
 
     /// The run's settings, checked as a watch needs them: folders to watch, a job store to

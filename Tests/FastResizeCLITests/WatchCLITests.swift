@@ -2,6 +2,7 @@
 
 import FastResize
 import FastResizeSQLite
+import FastResizeSandbox
 import Foundation
 import Synchronization
 import Testing
@@ -314,6 +315,37 @@ final class Watcher: @unchecked Sendable {
         let stopped = watcher.stop()
         #expect(stopped.status == 0, "\(stopped.stderr)")
         #expect(try decodeFile(scratch.path("out/b.jpg")).width == 30)
+    }
+
+    /// Under --sandbox on a watch restricts itself before it starts (test hook: it probes once
+    /// restricted): it cannot read /etc/passwd or write to /tmp, still makes what arrives, reads
+    /// its config again on SIGHUP (its folder stays readable), and refuses a reload that would
+    /// move its job store.
+    @Test(.enabled(if: Sandbox.landlockABI > 0, "the kernel offers no Landlock"))
+    func aSandboxedWatchStaysInItsFolders() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(Array("width = 40\n".utf8), to: "fastresize.toml")
+        try scratch.write(try Inputs.jpeg(160, 120), to: "in/a.jpg")
+        let watcher = try Watcher(["in", "-o", "out", "--sandbox", "on"], in: scratch.url,
+                                  environment: ["FASTRESIZE_TEST_HOOKS": "1", "FASTRESIZE_TEST_RUN_PROBE": "1"])
+        #expect(watcher.waitUntilMade(1), "\(watcher.stderr)")
+        for attempt in ["read /etc/passwd", "write to /tmp"] {
+            #expect(watcher.stderr.contains("run probe: \(attempt): refused"), "\(attempt): \(watcher.stderr)")
+        }
+        #expect(watcher.stderr.contains("run probe: write into the output folder: ALLOWED"), "\(watcher.stderr)")
+
+        try scratch.write(Array("width = 30\n".utf8), to: "fastresize.toml")
+        watcher.signal(SIGHUP)
+        #expect(watcher.wait { watcher.stderr.contains("settings read again") }, "\(watcher.stderr)")
+        #expect(watcher.waitUntilMade(2), "\(watcher.stderr)")
+        #expect(try decodeFile(scratch.path("out/a.jpg")).width == 30)
+
+        try scratch.write(Array("width = 30\nstate = \"elsewhere/state.db\"\n".utf8), to: "fastresize.toml")
+        watcher.signal(SIGHUP)
+        #expect(watcher.wait { watcher.stderr.contains("restart it to move them") }, "\(watcher.stderr)")
+        let stopped = watcher.stop()
+        #expect(stopped.status == 0, "\(stopped.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("elsewhere")))
     }
 
     /// Out of inotify watches: the message names the sysctl and how many are needed, and files

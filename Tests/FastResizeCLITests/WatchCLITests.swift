@@ -84,6 +84,14 @@ final class Watcher: @unchecked Sendable {
     }
 
     /// Writes `bytes` at `path` in chunks, quiet between them for longer than the settle time.
+    /// Writes `config` as the watch's fastresize.toml, sends SIGHUP, and waits for the watch to
+    /// say `saying`; whether it did.
+    static func hangUp(_ watcher: Watcher, _ scratch: ScratchFolder, config: String, saying: String) throws -> Bool {
+        try scratch.write(Array(config.utf8), to: "fastresize.toml")
+        watcher.signal(SIGHUP)
+        return watcher.wait { watcher.stderr.contains(saying) }
+    }
+
     static func writeSlowly(_ bytes: [UInt8], to path: String, chunks: Int, pause: useconds_t) throws {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
@@ -301,15 +309,11 @@ final class Watcher: @unchecked Sendable {
         #expect(watcher.waitUntilMade(1), "\(watcher.stderr)")
         #expect(try decodeFile(scratch.path("out/a.jpg")).width == 40)
 
-        try scratch.write(Array("width = 30\n".utf8), to: "fastresize.toml")
-        watcher.signal(SIGHUP)
-        #expect(watcher.wait { watcher.stderr.contains("settings read again") }, "\(watcher.stderr)")
+        #expect(try Self.hangUp(watcher, scratch, config: "width = 30\n", saying: "settings read again"), "\(watcher.stderr)")
         #expect(watcher.waitUntilMade(2), "\(watcher.stderr)")
         #expect(try decodeFile(scratch.path("out/a.jpg")).width == 30)
 
-        try scratch.write(Array("width = \"wide\"\n".utf8), to: "fastresize.toml")
-        watcher.signal(SIGHUP)
-        #expect(watcher.wait { watcher.stderr.contains("cannot be read again") }, "\(watcher.stderr)")
+        #expect(try Self.hangUp(watcher, scratch, config: "width = \"wide\"\n", saying: "cannot be read again"), "\(watcher.stderr)")
         try scratch.write(try Inputs.jpeg(160, 120), to: "in/b.jpg")
         #expect(watcher.waitUntilMade(3), "\(watcher.stderr)")
         let stopped = watcher.stop()
@@ -334,15 +338,11 @@ final class Watcher: @unchecked Sendable {
         }
         #expect(watcher.stderr.contains("run probe: write into the output folder: ALLOWED"), "\(watcher.stderr)")
 
-        try scratch.write(Array("width = 30\n".utf8), to: "fastresize.toml")
-        watcher.signal(SIGHUP)
-        #expect(watcher.wait { watcher.stderr.contains("settings read again") }, "\(watcher.stderr)")
+        #expect(try Self.hangUp(watcher, scratch, config: "width = 30\n", saying: "settings read again"), "\(watcher.stderr)")
         #expect(watcher.waitUntilMade(2), "\(watcher.stderr)")
         #expect(try decodeFile(scratch.path("out/a.jpg")).width == 30)
 
-        try scratch.write(Array("width = 30\nstate = \"elsewhere/state.db\"\n".utf8), to: "fastresize.toml")
-        watcher.signal(SIGHUP)
-        #expect(watcher.wait { watcher.stderr.contains("restart it to move them") }, "\(watcher.stderr)")
+        #expect(try Self.hangUp(watcher, scratch, config: "width = 30\nstate = \"elsewhere/state.db\"\n", saying: "restart it to move them"), "\(watcher.stderr)")
         let stopped = watcher.stop()
         #expect(stopped.status == 0, "\(stopped.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path("elsewhere")))

@@ -46,7 +46,7 @@ final class MetricsServer: @unchecked Sendable {
         }
     }
 
-    /// Opens the library beside this binary and starts the server on `host`:`port`.
+    /// Opens the library (beside this binary, else in ../lib/fastresize) and starts the server on `host`:`port`.
     init(host: String, port: Int, metrics: RunMetrics, health: HealthChecks) throws(MetricsServerError) {
         let path = Self.libraryPaths.first { FileManager.default.fileExists(atPath: $0) } ?? Self.libraryPaths[0]
         guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {

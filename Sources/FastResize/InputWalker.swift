@@ -91,6 +91,13 @@ public struct InputWalker: Sendable {
     /// The name standard input goes by among the inputs.
     public static let standardInput = "-"
 
+    /// Whether `collect` reads `input` as a stream: standard input, a FIFO or a character device.
+    public static func isStream(_ input: String) -> Bool {
+        guard input != standardInput else { return true }
+        let type = FileSystem.status(input).map { $0.st_mode & S_IFMT }
+        return type == S_IFIFO || type == S_IFCHR
+    }
+
     /// The files under `inputs`, in a stable order, and the inputs that could not be read. A file
     /// reached twice at the same place of the mirrored tree (an input given twice, a folder and
     /// a file in it, `./in` and `in/`) is taken once: the same device and inode under the same

@@ -27,7 +27,7 @@ extension FastResizeCommand {
         guard Sandbox.landlockABI > 0 else { return false }
         switch resolved.sandbox {
         case .off: return false
-        case .auto where !auto || resolved.options.followSymlinks || resolved.options.inputs.contains(where: isStream): return false
+        case .auto where !auto || resolved.options.followSymlinks || resolved.options.inputs.contains(where: InputWalker.isStream): return false
         case .auto, .on: break
         }
         var writable = [resolved.options.outputDirectory, "/dev/null"]
@@ -53,13 +53,6 @@ extension FastResizeCommand {
             Console.writeError("notice: the run goes on without a sandbox: \(error)\n")
             return false
         }
-    }
-
-    /// Standard input (`-`), a FIFO or a character device: read whole into a temporary copy.
-    private static func isStream(_ input: String) -> Bool {
-        guard input != InputWalker.standardInput else { return true }
-        let type = FileSystem.status(input).map { $0.st_mode & S_IFMT }
-        return type == S_IFIFO || type == S_IFCHR
     }
 
     static func folder(of path: String) -> String {

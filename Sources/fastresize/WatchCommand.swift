@@ -44,8 +44,9 @@ enum WatchCommand {
             resolved = try checked(command)
             // --sandbox on: restricted before any thread starts, its config's folder left
             // readable for SIGHUP (an editor replaces the file by another).
-            restricted = try FastResizeCommand.restrictRun(resolved, report: nil, alsoReadable: resolved.config.map {
-                [FileSystem.realPath(FastResizeCommand.folder(of: $0.file.path)) ?? FastResizeCommand.folder(of: $0.file.path)]
+            let configFolder = resolved.config.map { FastResizeCommand.folder(of: $0.file.path) }
+            restricted = try FastResizeCommand.restrictRun(resolved, report: nil, alsoReadable: configFolder.map {
+                [FileSystem.realPath($0) ?? $0]
             } ?? [], auto: false)
         } catch {
             return fail(error.message)

@@ -129,8 +129,6 @@ void fr_tiff_stream_close(fr_tiff_stream *stream);
 int fr_tiff_decode_rgba(const uint8_t *data, size_t size, uint32_t *pixels, uint32_t width, uint32_t height,
                         char *message);
 
-/// Opens libheif / libavif / libjxl on first use (see lazy.c). 0 when loaded, else -1 with a message
-/// saying which library or function is missing. Every other call into that library must come after a 0.
 /// libjpeg-turbo's version as it was built against (MMMmmmppp; it has no run-time query).
 int fr_jpeg_turbo_version(void);
 
@@ -140,6 +138,8 @@ const char *fr_tiff_version(void);
 /// The commit a release was built from (scripts/release.sh defines FR_COMMIT), else NULL.
 const char *fr_build_commit(void);
 
+/// Opens libheif / libavif / libjxl on first use (see lazy.c). 0 when loaded, else -1 with a message
+/// saying which library or function is missing. Every other call into that library must come after a 0.
 int fr_heif_load(char *message);
 int fr_avif_load(char *message);
 int fr_jxl_load(char *message);

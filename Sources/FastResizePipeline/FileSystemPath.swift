@@ -181,10 +181,11 @@ public enum FileSystem {
         }
         defer { closedir(stream) }
         var names: [String] = []
+        // The name is read where it lies: an entry is only as long as its name (d_reclen), so
+        // copying the whole d_name array would read past the end of readdir's buffer.
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
         while let entry = readdir(stream) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { FileSystemPath.string(cString: $0) }
-            }
+            let name = FileSystemPath.string(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names

@@ -9,11 +9,8 @@ import TestSupport
 /// The frames libvips decodes from an animation (`[n=-1]` stacks them in one tall picture).
 private func vipsFrames(_ path: String, count: Int, in scratch: ScratchFolder) throws -> [PixelBuffer] {
     let output = scratch.path("frames-\(UUID().uuidString).png")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: (Oracle.vipsthumbnail! as NSString).deletingLastPathComponent + "/vips")
-    process.arguments = ["copy", path + "[n=-1]", output]
-    try process.run()
-    process.waitUntilExit()
+    _ = try runTool((Oracle.vipsthumbnail! as NSString).deletingLastPathComponent + "/vips", ["copy", path + "[n=-1]", output],
+                    errors: .inherit)
     let strip = try decodeFile(output).converted(to: .rgba)
     let height = strip.height / count
     return (0..<count).map { strip.cropped(to: PixelRect(x: 0, y: $0 * height, width: strip.width, height: height)) }

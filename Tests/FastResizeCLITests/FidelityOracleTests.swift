@@ -17,13 +17,8 @@ enum Oracle {
     /// vipsthumbnail's PNG of `input`, shrunk (never enlarged) to fit `size` × `size`.
     static func vips(_ input: String, size: Int, extra: [String] = [], in scratch: ScratchFolder) throws -> PixelBuffer {
         let output = scratch.path("vips-\(UUID().uuidString).png")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: vipsthumbnail!)
-        process.arguments = [input, "--size", "\(size)x\(size)>", "-o", output] + extra
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "vipsthumbnail failed on \(input)")
+        #expect(try runTool(vipsthumbnail!, [input, "--size", "\(size)x\(size)>", "-o", output] + extra) == 0,
+                "vipsthumbnail failed on \(input)")
         return try decodeFile(output)
     }
 
@@ -127,12 +122,8 @@ struct ColorOracleTests {
     @Test func cielabTIFF() throws {
         let scratch = try ScratchFolder()
         let converted = scratch.path("converted.tif")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/tificc")
-        process.arguments = ["-t1", "-i*Lab", Oracle.corpus("color/cielab-dagams.tiff"), converted]
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "tificc failed (liblcms2-utils)")
+        try #require(try runTool("/usr/bin/tificc", ["-t1", "-i*Lab", Oracle.corpus("color/cielab-dagams.tiff"), converted],
+                                 errors: .inherit) == 0, "tificc failed (liblcms2-utils)")
         let ours = try Oracle.ours(Oracle.corpus("color/cielab-dagams.tiff"), size: 200, in: scratch)
         let oracle = try Oracle.vips(converted, size: 200, in: scratch)
         let difference = ColorDifference.meanDeltaE2000(ours, oracle)
@@ -197,13 +188,8 @@ struct ColorOracleTests {
         if file.contains("no_profile") {
             arguments += ["-i", try #require(LittleCMS.shared.fallbackCMYKProfilePath, "no CMYK profile installed (libgs-common)")]
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/jpgicc")
-        process.arguments = arguments + [Oracle.corpus(file), converted]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "jpgicc failed (liblcms2-utils)")
+        try #require(try runTool("/usr/bin/jpgicc", arguments + [Oracle.corpus(file), converted], errors: .inherit) == 0,
+                     "jpgicc failed (liblcms2-utils)")
         let ours = try Oracle.ours(Oracle.corpus(file), size: 200, in: scratch)
         let oracle = try Oracle.vips(converted, size: 200, in: scratch)
         let difference = ColorDifference.meanDeltaE2000(ours, oracle)

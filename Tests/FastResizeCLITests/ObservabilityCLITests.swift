@@ -132,16 +132,12 @@ func sample(_ exposition: String, _ series: String) -> Double? {
                   - targets: ["127.0.0.1:\(port)"]
 
             """.utf8), to: "prometheus.yml")
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/prometheus")
-        server.arguments = ["--config.file=\(scratch.path("prometheus.yml"))", "--storage.tsdb.path=\(scratch.path("tsdb"))",
-                            "--web.listen-address=127.0.0.1:\(prometheusPort)"]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let server = try ChildProcess("/usr/bin/prometheus",
+                                      ["--config.file=\(scratch.path("prometheus.yml"))", "--storage.tsdb.path=\(scratch.path("tsdb"))",
+                                       "--web.listen-address=127.0.0.1:\(prometheusPort)"])
         defer {
-            server.terminate()
-            server.waitUntilExit()
+            server.signal(SIGTERM)
+            server.wait()
         }
         let query = "/api/v1/query?query=sum(fastresize_files_total%7Bstatus%3D%22written%22%7D)"
         var answer = ""

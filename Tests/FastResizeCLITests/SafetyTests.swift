@@ -8,28 +8,19 @@ import TestSupport
 
 /// A fastresize process the test can signal while it runs (or another program that runs it).
 final class RunningBatch {
-    let process = Process()
-    let errors = Pipe()
+    let process: ChildProcess
 
     init(_ arguments: [String], in directory: URL, executable: URL = CommandRunner.binary) throws {
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = CommandRunner.environment()
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try ChildProcess(executable.path, arguments, environment: CommandRunner.environment(),
+                                   directory: directory.path, errors: .pipe)
     }
 
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    func signal(_ number: Int32) { process.signal(number) }
 
     /// Waits for the end; returns the exit code (128 + n for a signal, as a shell reports it) and stderr.
     func finish() -> (status: Int32, stderr: String) {
-        let text = String(decoding: readAll(errors), as: UTF8.self)
-        process.waitUntilExit()
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return (status, text)
+        let text = String(decoding: readAll(process.errors!), as: UTF8.self)
+        return (process.wait(), text)
     }
 }
 
@@ -287,10 +278,8 @@ private func contents(_ path: String) throws -> Data {
         let start = Date()
         run.signal(SIGTERM)
         // Never left waiting: a run that ignored the signal is killed after 10 s, and fails here.
-        nonisolated(unsafe) let process = run.process
-        DispatchQueue.global().asyncAfter(deadline: .now() + 10) {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
+        let process = run.process
+        DispatchQueue.global().asyncAfter(deadline: .now() + 10) { process.signal(SIGKILL) }
         let (status, stderr) = run.finish()
         #expect(status == 143, "\(stderr)")
         #expect(Date().timeIntervalSince(start) < 5)

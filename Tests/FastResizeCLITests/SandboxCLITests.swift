@@ -40,17 +40,13 @@ import TestSupport
     func workersRunFiltered() throws {
         let scratch = try ScratchFolder()
         try scratch.write(try Inputs.jpeg(40, 30), to: "in/sandbox-stall.jpg")
-        let process = Process()
-        process.executableURL = CommandRunner.binary
-        process.arguments = ["in", "-o", "out", "--width", "10", "--isolate", "all", "--sandbox", "on", "--no-state", "-q"]
-        process.environment = CommandRunner.environment(["FASTRESIZE_TEST_HOOKS": "1"])
-        process.currentDirectoryURL = scratch.url
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(CommandRunner.binary.path,
+                                       ["in", "-o", "out", "--width", "10", "--isolate", "all", "--sandbox", "on", "--no-state", "-q"],
+                                       environment: CommandRunner.environment(["FASTRESIZE_TEST_HOOKS": "1"]),
+                                       directory: scratch.url.path)
         defer {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            process.wait()
         }
         var status: String?
         for _ in 0..<200 where status == nil {

@@ -10,24 +10,17 @@ import TestSupport
 
 /// A running `fastresize watch`, its output read as it comes.
 final class Watcher: @unchecked Sendable {
-    let process = Process()
-    private let out = Pipe(), err = Pipe()
+    let process: ChildProcess
     /// What came on standard output (0) and standard error (1) so far.
     private let texts = Mutex(["", ""])
     private let reading = DispatchGroup()
 
     init(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws {
-        process.executableURL = CommandRunner.binary
-        process.arguments = ["watch", "--settle", "100ms"] + arguments
-        process.currentDirectoryURL = directory
-        process.environment = CommandRunner.environment(environment)
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        for (slot, pipe) in [out, err].enumerated() {
+        process = try ChildProcess(CommandRunner.binary.path, ["watch", "--settle", "100ms"] + arguments,
+                                   environment: CommandRunner.environment(environment), directory: directory.path,
+                                   output: .pipe, errors: .pipe)
+        for (slot, descriptor) in [process.output!, process.errors!].enumerated() {
             DispatchQueue.global().async(group: reading) { [self] in
-                let descriptor = pipe.fileHandleForReading.fileDescriptor
                 var buffer = [UInt8](repeating: 0, count: 1 << 16)
                 while true {
                     let count = read(descriptor, &buffer, buffer.count)
@@ -62,7 +55,7 @@ final class Watcher: @unchecked Sendable {
 
     func waitUntilMade(_ count: Int, timeout: Double = 30) -> Bool { wait(timeout) { made >= count } }
 
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    func signal(_ number: Int32) { process.signal(number) }
 
     /// Stops the watch (SIGTERM unless told) and waits for its end: exit status and stderr.
     func stop(_ number: Int32 = SIGTERM) -> (status: Int32, stderr: String) {
@@ -72,9 +65,9 @@ final class Watcher: @unchecked Sendable {
 
     /// Waits for the end (of a watch already told to stop): exit status and stderr.
     func finish() -> (status: Int32, stderr: String) {
-        process.waitUntilExit()
+        let status = process.wait()
         reading.wait()
-        return (process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus, stderr)
+        return (status, stderr)
     }
 }
 

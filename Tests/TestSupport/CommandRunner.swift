@@ -34,55 +34,32 @@ public enum CommandRunner {
     public static func run(_ arguments: [String], in directory: URL? = nil,
                            environment: [String: String] = [:], executable: String? = nil,
                            standardInput: Data? = nil) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? binary
-        process.arguments = arguments
-        process.environment = Self.environment(environment)
-        if let directory { process.currentDirectoryURL = directory }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let feed = Pipe()
-        process.standardInput = standardInput == nil ? FileHandle.nullDevice : feed
-        try process.run()
-        if let standardInput {
-            signal(SIGPIPE, SIG_IGN)     // a run that stops reading early must not end the tests
-            DispatchQueue.global().async {
-                try? feed.fileHandleForWriting.write(contentsOf: standardInput)
-                try? feed.fileHandleForWriting.close()
-            }
-        }
-        // Read both pipes while the process runs, so a full pipe can never stall it.
+        let child = try ChildProcess(executable ?? binary.path, arguments, environment: Self.environment(environment),
+                                     directory: directory?.path, input: standardInput, output: .pipe, errors: .pipe)
+        // Both pipes are read while the process runs, so a full pipe can never stall it.
         let errorData = Mutex(Data())
         let reading = DispatchGroup()
         DispatchQueue.global().async(group: reading) {
-            let data = readAll(err)
+            let data = readAll(child.errors!)
             errorData.withLock { $0 = data }
         }
-        let outputData = readAll(out)
+        let outputData = readAll(child.output!)
         reading.wait()
-        process.waitUntilExit()
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
+        let status = child.wait()
+        return CommandResult(status: status, stdout: String(decoding: outputData, as: UTF8.self),
                              stderr: String(decoding: errorData.withLock { $0 }, as: UTF8.self))
     }
 }
 
 /// All a pipe gives until its writers close it, read again when a signal interrupts (this process
-/// has children, so SIGCHLD comes while it reads; FileHandle's readDataToEndOfFile traps on EINTR).
-public func readAll(_ pipe: Pipe) -> Data {
-    FileSystem.readAll(pipe.fileHandleForReading.fileDescriptor) ?? Data()
+/// has children, so SIGCHLD comes while it reads).
+public func readAll(_ descriptor: Int32) -> Data {
+    FileSystem.readAll(descriptor) ?? Data()
 }
 
 /// Another program (a reference tool such as libvips' `vips`): its exit status, output discarded.
-public func runTool(_ path: String, _ arguments: [String]) throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
+public func runTool(_ path: String, _ arguments: [String], errors: ChildProcess.Output = .discard) throws -> Int32 {
+    try ChildProcess(path, arguments, errors: errors).wait()
 }
 
 /// A scratch folder removed when the value is released.

@@ -91,6 +91,8 @@ public final class ChildProcess: Sendable {
         self.output = readEnds[0]
         self.errors = readEnds[1]
         if let feed, let input {
+            // A child that stops reading early must not end the tests: EPIPE, not SIGPIPE.
+            Glibc.signal(SIGPIPE, SIG_IGN)
             // Written from another thread, so a child that reads little never stalls this one.
             DispatchQueue.global().async {
                 input.withUnsafeBytes { bytes in

@@ -38,6 +38,9 @@ public final class ChildProcess: Sendable {
         // test must not hold a write end, or this one's reader would never see its end.
         var opened: [Int32] = []
         defer { opened.forEach { close($0) } }     // the child's ends, once it has them
+        var kept: [Int32] = []                     // this process's ends, closed if the start fails
+        var started = false
+        defer { if !started { kept.forEach { close($0) } } }
         func makePipe() throws -> (read: Int32, write: Int32) {
             var ends: [Int32] = [0, 0]
             guard pipe2(&ends, O_CLOEXEC) == 0 else { throw ChildProcessError(reason: String(cString: strerror(errno))) }
@@ -47,6 +50,7 @@ public final class ChildProcess: Sendable {
         if input != nil {
             let ends = try makePipe()
             opened.append(ends.read)
+            kept.append(ends.write)
             feed = ends.write
             posix_spawn_file_actions_adddup2(&actions, ends.read, STDIN_FILENO)
         } else {
@@ -60,6 +64,7 @@ public final class ChildProcess: Sendable {
             case .pipe:
                 let ends = try makePipe()
                 opened.append(ends.write)
+                kept.append(ends.read)
                 readEnds[slot] = ends.read
                 posix_spawn_file_actions_adddup2(&actions, ends.write, target)
             case .inherit:
@@ -84,9 +89,9 @@ public final class ChildProcess: Sendable {
         var pid: pid_t = 0
         let status = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard status == 0 else {
-            (readEnds.compactMap { $0 } + [feed].compactMap { $0 }).forEach { close($0) }
             throw ChildProcessError(reason: "cannot start \(executable): \(String(cString: strerror(status)))")
         }
+        started = true
         processIdentifier = pid
         self.output = readEnds[0]
         self.errors = readEnds[1]

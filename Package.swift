@@ -29,7 +29,9 @@ let package = Package(
     ],
     targets: [
         // Pixels and kernels (pure): buffers, filters, weights, the resamplers, geometry.
-        .target(name: "FastResizePixels", swiftSettings: optimisedEvenInDebug),
+        .target(name: "FastResizePixels", dependencies: ["CResizeKernels"], swiftSettings: optimisedEvenInDebug),
+        // AVX2 twins of the pixels' row kernels, chosen at run time (CPUID): no build flags needed.
+        .target(name: "CResizeKernels"),
         // One file from bytes to outputs: the codec roles, formats, metadata, settings, the pipeline.
         .target(name: "FastResizePipeline", dependencies: ["FastResizePixels"], swiftSettings: optimisedEvenInDebug),
         // The batch engine: sources, scheduling, the memory budget, atomic files, isolation, events.
@@ -114,7 +116,7 @@ let package = Package(
 
         // Shared by every test target: image generators, the float64 reference, PSNR.
         .target(name: "TestSupport", dependencies: ["FastResize"], path: "Tests/TestSupport"),
-        .testTarget(name: "FastResizeTests", dependencies: ["FastResize", "TestSupport"]),
+        .testTarget(name: "FastResizeTests", dependencies: ["FastResize", "FastResizePixels", "TestSupport"]),
         .testTarget(name: "FastResizeCodecsTests", dependencies: ["FastResize", "FastResizeCodecs", "CCodecShims", "TestSupport"]),
         .testTarget(name: "FastResizeConfigTests", dependencies: ["FastResize", "FastResizeConfig", "TestSupport"]),
         .testTarget(

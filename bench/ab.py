@@ -7,6 +7,7 @@ run, alternating, on compare.py's workloads: did a change move speed or memory?
 
 Each variant is NAME=BINARY followed by extra options. Reported per workload and variant: the
 median wall time, its ratio to vipsthumbnail's median in the same run, and the peak RSS.
+`--peers vipsthumbnail,Pillow-SIMD` runs more of compare.py's peers beside them (set up by it).
 """
 import argparse, os, shlex, statistics, sys, tempfile
 
@@ -18,6 +19,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workloads", default="1")
+    parser.add_argument("--peers", default="vipsthumbnail", help="compare.py's tools to run too, vipsthumbnail first")
     parser.add_argument("variants", nargs="+", help="NAME=BINARY [extra options]")
     args = parser.parse_args()
     chosen = [int(n) for n in args.workloads.split(",")]
@@ -31,7 +33,7 @@ def main():
         for number in chosen:
             title, src, box, fmt, quality = workloads[number]
             peers = compare.commands(src, out, box, fmt, quality)
-            tools = {"vipsthumbnail": peers["vipsthumbnail"]}
+            tools = {name: peers[name] for name in ["vipsthumbnail"] + args.peers.split(",")}
             for name, command in variants.items():
                 binary, extra = command[0], command[1:]
                 tools[name] = [binary] + peers["fastresize"][1:] + extra

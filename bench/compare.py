@@ -6,8 +6,11 @@ GraphicsMagick, Pillow and Pillow-SIMD, run by run, alternating tools, on this m
 
 Set-up (unless --skip-setup): installs the peers from Debian (libvips-tools, imagemagick,
 graphicsmagick) and PyPI (Pillow in bench/.venv-pillow; Pillow-SIMD built from source with AVX2 in
-bench/.venv-pillow-simd; matplotlib for the chart), and builds fastresize in release mode for this
-machine's vector unit (-target-cpu native, as Pillow-SIMD is built with -mavx2).
+bench/.venv-pillow-simd; matplotlib for the chart), and builds fastresize in release mode as the
+Quick start does (no -target-cpu: its AVX2 kernels are picked at run time, so the build users get
+is the one measured; `--native` builds for this machine's vector unit instead, as Pillow-SIMD is
+built with -mavx2). FASTRESIZE_BINARY measures another fastresize (with --skip-setup: a release
+tarball's, or a build in another scratch folder).
 
 Each peer gets its best ordinary usage: vipsthumbnail one process per core through xargs, Pillow
 Image.thumbnail (which uses JPEG draft mode) in a process pool, ImageMagick mogrify with
@@ -21,9 +24,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 CORPUS = os.environ.get("FASTRESIZE_CORPUS", os.path.join(os.path.dirname(ROOT), "shared", "corpus"))
 CORES = os.cpu_count() or 1
-FASTRESIZE = os.path.join(ROOT, ".build", "release", "fastresize")
+FASTRESIZE = os.environ.get("FASTRESIZE_BINARY", os.path.join(ROOT, ".build", "release", "fastresize"))
 PILLOW = os.path.join(BENCH, ".venv-pillow", "bin", "python")
 PILLOW_SIMD = os.path.join(BENCH, ".venv-pillow-simd", "bin", "python")
+NATIVE = "--native" in sys.argv
 
 # The Pillow worker: thumbnail every file of a folder in a process pool.
 PILLOW_SCRIPT = r"""
@@ -62,8 +66,8 @@ def setup():
         sh([sys.executable, "-m", "venv", os.path.join(BENCH, ".venv-pillow-simd")])
         sh([PILLOW_SIMD, "-m", "pip", "install", "-q", "--no-binary", "pillow-simd", "pillow-simd"],
            env=dict(os.environ, CC="cc -mavx2"))
-    sh(["swift", "build", "-c", "release", "--product", "fastresize", "-Xswiftc", "-target-cpu",
-        "-Xswiftc", "native"], cwd=ROOT)
+    native = ["-Xswiftc", "-target-cpu", "-Xswiftc", "native"] if NATIVE else []
+    sh(["swift", "build", "-c", "release", "--product", "fastresize"] + native, cwd=ROOT)
 
 
 def big_picture(scratch, name, scale):
@@ -152,6 +156,7 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workloads", default="1,2,3,4")
     parser.add_argument("--skip-setup", action="store_true")
+    parser.add_argument("--native", action="store_true", help="build fastresize with -target-cpu native")
     args = parser.parse_args()
     if not os.path.isdir(CORPUS):
         sys.exit("the corpus is not at %s (set FASTRESIZE_CORPUS)" % CORPUS)

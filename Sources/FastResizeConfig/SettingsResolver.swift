@@ -203,7 +203,7 @@ public enum SettingsResolver {
     /// Variables that start with FASTRESIZE_ but set no setting: the test suite's and the fuzzer's
     /// (FASTRESIZE_TEST_WATCH_LIMIT: the inotify watches a watch may take, to run out in a test).
     static let otherVariables: Set = ["FASTRESIZE_BINARY", "FASTRESIZE_CORPUS", "FASTRESIZE_FUZZ", "FASTRESIZE_TEST_WATCH_LIMIT",
-                                      "FASTRESIZE_TEST_HOOKS", "FASTRESIZE_TEST_RUN_PROBE"]
+                                      "FASTRESIZE_TEST_HOOKS", "FASTRESIZE_TEST_RUN_PROBE", "FASTRESIZE_KERNELS"]
 
     /// FASTRESIZE_* variables for the known settings (an empty variable counts as unset). Any
     /// other FASTRESIZE_ variable is a mistake, as an unknown key in a config file is: a typo must

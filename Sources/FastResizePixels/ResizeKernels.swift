@@ -1,9 +1,38 @@
-// ResizeKernels: the inner loops of the 8-bit convolution, each as a scalar reference and a SIMD twin.
+// ResizeKernels: the inner loops of the 8-bit convolution: a scalar reference, a portable SIMD twin and an AVX2 one.
 
-/// How a pass is computed. `scalar` is the reference; `simd` must produce the same bytes.
+internal import CResizeKernels
+import Foundation
+
+/// How a pass is computed. `scalar` is the reference; `simd` (Swift's SIMD types: SSE2 in a
+/// default x86-64 build, NEON on arm64) and `avx2` (C kernels built for AVX2 alone, see
+/// Sources/CResizeKernels) must produce the same bytes.
 public enum ResizeBackend: String, Sendable, CaseIterable {
     case scalar
     case simd
+    case avx2
+
+    /// The path resizers take unless told otherwise, decided once: AVX2 where CPUID says the
+    /// processor and the system run it, else the portable SIMD one, so a default build (no
+    /// -target-cpu) runs AVX2 code where it can. `FASTRESIZE_KERNELS=simd` (or `scalar`) pins a
+    /// slower path, to compare paths or to rule the vector code out when a pixel looks wrong, as
+    /// VIPS_NOVECTOR does for libvips; a path the processor lacks is not taken.
+    public static let best: ResizeBackend = {
+        let fastest: ResizeBackend = hasAVX2 ? .avx2 : .simd
+        guard let name = ProcessInfo.processInfo.environment[kernelsVariable], let asked = ResizeBackend(rawValue: name),
+              asked.isAvailable else { return fastest }
+        return asked
+    }()
+
+    /// The environment variable that pins a path.
+    public static let kernelsVariable = "FASTRESIZE_KERNELS"
+
+    private static let hasAVX2 = fr_cpu_has_avx2() != 0
+
+    /// Whether this processor can run the path (`avx2` needs the instructions; the others run anywhere).
+    public var isAvailable: Bool { self != .avx2 || Self.hasAVX2 }
+
+    /// The paths this processor can run, the reference first.
+    public static var available: [ResizeBackend] { allCases.filter(\.isAvailable) }
 }
 
 /// Fixed-point layout between the passes: int16 samples with this many fractional bits. Six bits
@@ -28,7 +57,9 @@ enum RowKernels {
     static func weightedSum(_ rows: Rows<UInt8>, weights: UnsafePointer<Int16>, taps: Int, count: Int, shift: Int,
                             into output: UnsafeMutablePointer<Int16>, backend: ResizeBackend) {
         var start = 0
-        if backend == .simd {
+        if backend == .avx2 {
+            start = fr_avx2_sum_u8_i16(rows.base, rows.stride, weights, taps, count, Int32(shift), output)
+        } else if backend == .simd {
             let bias = SIMD16<Int32>(repeating: Int32(1) << (shift - 1))
             let shifts = SIMD16<Int32>(repeating: Int32(shift))
             // 32 samples an iteration: each weight is broadcast once for two vectors.
@@ -65,7 +96,9 @@ enum RowKernels {
     static func weightedSum(_ rows: Rows<Int16>, weights: UnsafePointer<Int16>, taps: Int, count: Int, shift: Int,
                             into output: UnsafeMutablePointer<Int16>, backend: ResizeBackend) {
         var start = 0
-        if backend == .simd {
+        if backend == .avx2 {
+            start = fr_avx2_sum_i16_i16(rows.base, rows.stride, weights, taps, count, Int32(shift), output)
+        } else if backend == .simd {
             let bias = SIMD16<Int32>(repeating: Int32(1) << (shift - 1))
             while start + 16 <= count {
                 let sum = bias &+ dotProduct(rows, weights: weights, taps: taps, at: start)
@@ -82,7 +115,9 @@ enum RowKernels {
     static func weightedSum(_ rows: Rows<Int16>, weights: UnsafePointer<Int16>, taps: Int, count: Int, shift: Int,
                             into output: UnsafeMutablePointer<UInt8>, backend: ResizeBackend) {
         var start = 0
-        if backend == .simd {
+        if backend == .avx2 {
+            start = fr_avx2_sum_i16_u8(rows.base, rows.stride, weights, taps, count, Int32(shift), output)
+        } else if backend == .simd {
             let bias = SIMD16<Int32>(repeating: Int32(1) << (shift - 1))
             while start + 16 <= count {
                 let sum = (bias &+ dotProduct(rows, weights: weights, taps: taps, at: start)) &>> SIMD16<Int32>(repeating: Int32(shift))
@@ -99,7 +134,9 @@ enum RowKernels {
     static func weightedSum(_ rows: Rows<Int16>, weights: UnsafePointer<Int16>, taps: Int, count: Int,
                             into output: UnsafeMutablePointer<Int32>, backend: ResizeBackend) {
         var start = 0
-        if backend == .simd {
+        if backend == .avx2 {
+            start = fr_avx2_sum_i16_i32(rows.base, rows.stride, weights, taps, count, output)
+        } else if backend == .simd {
             while start + 16 <= count {
                 UnsafeMutableRawPointer(output + start).storeBytes(of: dotProduct(rows, weights: weights, taps: taps, at: start),
                                                                    as: SIMD16<Int32>.self)

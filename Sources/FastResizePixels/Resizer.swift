@@ -15,9 +15,10 @@ public struct Resizer: Sendable {
     /// Output rows per band: 16 makes every transposed row a whole number of 16-lane vectors.
     package static let bandRows = 16
 
-    public init(filter: ResampleFilter = .default, backend: ResizeBackend = .simd) {
+    /// A path this processor cannot run (`avx2` asked for where there is none) falls back to `simd`.
+    public init(filter: ResampleFilter = .default, backend: ResizeBackend = .best) {
         self.filter = filter
-        self.backend = backend
+        self.backend = backend.isAvailable ? backend : .simd
     }
 
     /// Resizes the whole of `image` to `width` × `height`.
@@ -333,7 +334,7 @@ private struct BandJob: @unchecked Sendable {
     private func premultiply(_ row: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Int16>, pixels: Int) {
         let alphaIndex = channels - 1
         var first = 0
-        if backend == .simd && channels == 4 {
+        if backend != .scalar && channels == 4 {
             first = RowKernels.premultiplyRGBA(row, into: output, pixels: pixels)
         }
         premultipliedTable.withUnsafeBufferPointer { table in

@@ -36,12 +36,13 @@ struct FastResizeCommand: ParsableCommand {
 
     static let version = "0.1.0"
 
-    /// `fastresize --version`: the version, the commit a release was built from, and the codec
-    /// libraries this process runs with.
+    /// `fastresize --version`: the version, the commit a release was built from, the resize
+    /// kernels this processor runs, and the codec libraries this process runs with.
     static var versionText: String {
         let commit = fr_build_commit().map { String(cString: $0) } ?? "unknown: not built by scripts/release.sh"
         let libraries = LibraryVersions.codecs().map { "  \($0.library) \($0.version)" }
-        return (["fastresize \(version) (commit \(commit))", "codec libraries:"] + libraries).joined(separator: "\n")
+        return (["fastresize \(version) (commit \(commit))", "resize kernels: \(ResizeBackend.best.rawValue)", "codec libraries:"]
+            + libraries).joined(separator: "\n")
     }
 
     @Argument(help: ArgumentHelp("Image files and folders to resize.", valueName: "input"))

@@ -98,6 +98,28 @@ func loadReport(_ path: String) throws -> BatchReport {
 }
 
 @Suite struct BatchTests {
+    /// FASTRESIZE_KERNELS pins a kernel path (the processor's fastest otherwise, AVX2 where it has
+    /// it); every path writes the same bytes, RGB and RGBA, JPEG and PNG.
+    @Test func everyKernelPathWritesTheSameFiles() throws {
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(400, 300), to: "in/a.jpg")
+        try scratch.write(try Inputs.png(333, 250, alpha: true), to: "in/b.png")
+        var outputs: [String: [[UInt8]]] = [:]
+        for path in ["", "scalar", "simd", "avx2"] {
+            let folder = "out-\(path.isEmpty ? "default" : path)"
+            let result = try CommandRunner.run(["in", "-o", folder, "--fit", "97x61", "--no-state"], in: scratch.url,
+                                               environment: path.isEmpty ? [:] : ["FASTRESIZE_KERNELS": path])
+            #expect(result.status == 0, "\(path): \(result.stderr)")
+            // The path taken is the one asked for, or the portable one where AVX2 is missing.
+            let version = try CommandRunner.run(["--version"], environment: path.isEmpty ? [:] : ["FASTRESIZE_KERNELS": path])
+            let taken = path.isEmpty || !(ResizeBackend(rawValue: path)?.isAvailable ?? false) ? ResizeBackend.best.rawValue : path
+            #expect(version.stdout.contains("resize kernels: \(taken)\n"), "\(path): \(version.stdout)")
+            outputs[path] = try ["a.jpg", "b.png"].map { try Array(Data(contentsOf: URL(fileURLWithPath: scratch.path("\(folder)/\($0)")))) }
+        }
+        #expect(outputs["scalar"]?.count == 2)
+        #expect(Set(outputs.values).count == 1, "the paths wrote different bytes")
+    }
+
     @Test func walksATreeMirroringPathsAndReportsEveryFile() throws {
         let scratch = try ScratchFolder()
         try scratch.write(try Inputs.jpeg(400, 300), to: "in/a.jpg")

@@ -216,6 +216,7 @@ import TestSupport
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("fastresize 0.1.0 (commit ") == true, "\(lines)")
+        #expect(lines.contains("resize kernels: \(ResizeBackend.best.rawValue)"), "\(lines)")
         for library in ["libjpeg-turbo", "libspng", "libwebp", "libtiff", "giflib", "lcms2", "libheif", "libavif", "libjxl"] {
             let line = lines.first { $0.hasPrefix("  \(library) ") }
             #expect(line?.range(of: #"^  \S+ \d+\.\d+"#, options: .regularExpression) != nil, "\(library): \(result.stdout)")

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""stages.py: where a workload's time goes, from the engine's own per-stage timings.
+
+    python3 bench/stages.py [--workloads 1,2,3,4,5,6] [--runs 3]
+
+Runs fastresize (FASTRESIZE_BINARY, else .build/release/fastresize) on compare.py's workloads with
+--report, and sums each file's stage times: decode, resize, encode, write, and other (the rest of
+the file's time: planning, opening and mapping the input, colour, committing the output). Prints
+each stage's share of the summed per-file time, from the run with the median wall time, and that
+wall time against the per-file sum spread over the cores (start-up, the walk and waiting).
+"""
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare  # noqa: E402  (the workloads live there)
+
+BINARY = os.environ.get("FASTRESIZE_BINARY", compare.FASTRESIZE)
+STAGES = ["decode", "resize", "encode", "write"]
+
+
+def measure(src, out, box, fmt, quality, report):
+    command = [BINARY, src, "-o", out, "--fit", "%dx%d" % box, "--format", fmt, "-q", "--overwrite",
+               "--report", report] + (["--quality", str(quality)] if quality else [])
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    with open(report) as f:
+        files = json.load(f)["files"]
+    totals = dict.fromkeys(STAGES + ["other"], 0.0)
+    for entry in files:
+        stages = entry.get("stage_ms", {})
+        for stage in STAGES:
+            totals[stage] += stages.get(stage, 0.0)
+        totals["other"] += entry.get("ms", 0.0) - sum(stages.get(stage, 0.0) for stage in STAGES)
+    return wall, totals
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workloads", default="1,2,3,4,5,6")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    chosen = [int(n) for n in args.workloads.split(",")]
+    with tempfile.TemporaryDirectory(dir=os.environ.get("FASTRESIZE_BENCH_DIR")) as scratch:
+        workloads = compare.workloads(scratch, chosen)
+        out, report = os.path.join(scratch, "out"), os.path.join(scratch, "report.json")
+        for number in chosen:
+            title, src, box, fmt, quality = workloads[number]
+            runs = sorted((measure(src, out, box, fmt, quality, report) for _ in range(args.runs)), key=lambda r: r[0])
+            wall, totals = runs[len(runs) // 2]
+            summed = sum(totals.values())
+            shares = " / ".join("%s %.0f%%" % (stage, 100 * totals[stage] / summed) for stage in STAGES + ["other"])
+            print("workload %d (%s): %s; wall %.3f s against %.3f s of file time over %d cores"
+                  % (number, title, shares, wall, summed / 1000 / compare.CORES, compare.CORES))
+
+
+if __name__ == "__main__":
+    main()

@@ -9,7 +9,7 @@ the file's time: planning, opening and mapping the input, colour, committing the
 each stage's share of the summed per-file time, from the run with the median wall time, and that
 wall time against the per-file sum spread over the cores (start-up, the walk and waiting).
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402  (the workloads live there)
@@ -21,6 +21,7 @@ STAGES = ["decode", "resize", "encode", "write"]
 def measure(src, out, box, fmt, quality, report):
     command = [BINARY, src, "-o", out, "--fit", "%dx%d" % box, "--format", fmt, "-q", "--overwrite",
                "--report", report] + (["--quality", str(quality)] if quality else [])
+    shutil.rmtree(out, ignore_errors=True)     # its job store too: every file is made afresh
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - start

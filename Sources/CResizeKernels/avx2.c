@@ -193,6 +193,40 @@ AVX2 long fr_avx2_sum_i16_i32(const int16_t *base, long stride, const int16_t *w
     return i;
 }
 
+// round(colour × alpha × 128 / 255) with p = colour × alpha, exactly as the reference's table has
+// it, in 16-bit lanes: (128p + 127) / 255 = p/2 + (p + 254 + 255 × (p odd)) / 510, whose numerator
+// stays under 2^16, and y / 255 = (y + 1 + y/256) / 256 for y < 2^15 (checked for every pair).
+static inline AVX2 __m256i premultiplied(__m256i colours, __m256i alphas) {
+    const __m256i products = _mm256_mullo_epi16(colours, alphas);
+    const __m256i odd = _mm256_and_si256(products, _mm256_set1_epi16(1));
+    const __m256i numerator = _mm256_add_epi16(_mm256_add_epi16(products, _mm256_set1_epi16(254)),
+                                               _mm256_sub_epi16(_mm256_slli_epi16(odd, 8), odd));
+    const __m256i half = _mm256_srli_epi16(numerator, 1);
+    const __m256i quotient = _mm256_srli_epi16(_mm256_add_epi16(_mm256_add_epi16(half, _mm256_set1_epi16(1)),
+                                                                _mm256_srli_epi16(half, 8)), 8);
+    return _mm256_add_epi16(_mm256_srli_epi16(products, 1), quotient);
+}
+
+AVX2 long fr_avx2_premultiply_rgba(const uint8_t *row, int16_t *out, long pixels) {
+    // Each pixel's alpha copied into its four bytes; its own alpha byte made 255, so the one
+    // formula gives alpha × 128 there.
+    const __m256i spread = _mm256_setr_epi8(3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15,
+                                            3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15);
+    const __m256i opaque = _mm256_set1_epi32((int)0xFF000000);
+    const __m256i zero = _mm256_setzero_si256();
+    long x = 0;
+    for (; x + 8 <= pixels; x += 8) {
+        const __m256i pixels8 = _mm256_loadu_si256((const __m256i *)(row + 4 * x));
+        const __m256i alphas = _mm256_shuffle_epi8(pixels8, spread), colours = _mm256_or_si256(pixels8, opaque);
+        // Widened in-lane: `first` holds pixels 0-1 and 4-5, `second` 2-3 and 6-7.
+        const __m256i first = premultiplied(_mm256_unpacklo_epi8(colours, zero), _mm256_unpacklo_epi8(alphas, zero));
+        const __m256i second = premultiplied(_mm256_unpackhi_epi8(colours, zero), _mm256_unpackhi_epi8(alphas, zero));
+        _mm256_storeu_si256((__m256i *)(out + 4 * x), _mm256_permute2x128_si256(first, second, 0x20));
+        _mm256_storeu_si256((__m256i *)(out + 4 * x + 16), _mm256_permute2x128_si256(first, second, 0x31));
+    }
+    return x;
+}
+
 #else
 
 // Elsewhere (arm64: NEON through Swift's SIMD types) the portable kernels do all the work.
@@ -205,5 +239,7 @@ long fr_avx2_sum_i16_u8(const int16_t *base, long stride, const int16_t *weights
                         int shift, uint8_t *out) { return 0; }
 long fr_avx2_sum_i16_i32(const int16_t *base, long stride, const int16_t *weights, long taps, long count,
                          int32_t *out) { return 0; }
+
+long fr_avx2_premultiply_rgba(const uint8_t *row, int16_t *out, long pixels) { return 0; }
 
 #endif

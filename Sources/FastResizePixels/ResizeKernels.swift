@@ -147,8 +147,10 @@ enum RowKernels {
     }
 
     /// RGBA to premultiplied int16 (colour × α × 128 / 255, rounded; α × 128), four pixels a
-    /// vector; returns how many pixels it did (the caller finishes the rest).
-    static func premultiplyRGBA(_ row: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Int16>, pixels: Int) -> Int {
+    /// vector (eight with AVX2); returns how many pixels it did (the caller finishes the rest).
+    static func premultiplyRGBA(_ row: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Int16>, pixels: Int,
+                                backend: ResizeBackend) -> Int {
+        if backend == .avx2 { return fr_avx2_premultiply_rgba(row, output, pixels) }
         let source = UnsafeRawPointer(row)
         var x = 0
         while x + 4 <= pixels {

@@ -335,7 +335,7 @@ private struct BandJob: @unchecked Sendable {
         let alphaIndex = channels - 1
         var first = 0
         if backend != .scalar && channels == 4 {
-            first = RowKernels.premultiplyRGBA(row, into: output, pixels: pixels)
+            first = RowKernels.premultiplyRGBA(row, into: output, pixels: pixels, backend: backend)
         }
         premultipliedTable.withUnsafeBufferPointer { table in
             for x in first..<pixels {

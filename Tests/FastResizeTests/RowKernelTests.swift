@@ -58,6 +58,34 @@ import Testing
         }
     }
 
+    /// Premultiplying gives round(colour × α × 128 / 255) and α × 128 on every path, for every
+    /// colour and alpha; the pixels a path leaves are at the end, fewer than a vector's worth.
+    @Test(arguments: paths)
+    func premultiplyGivesTheReferenceValues(path: ResizeBackend) {
+        // Pixel i: red i % 256, green and blue other values, alpha i / 256, and three left over.
+        let pixels = 256 * 256 + 3
+        var row = [UInt8](repeating: 0, count: pixels * 4)
+        for i in 0..<pixels {
+            let red = i & 255, alpha = (i >> 8) & 255
+            row[4 * i] = UInt8(red)
+            row[4 * i + 1] = UInt8((i &* 7) & 255)
+            row[4 * i + 2] = UInt8(255 - red)
+            row[4 * i + 3] = UInt8(alpha)
+        }
+        var output = [Int16](repeating: -1, count: pixels * 4)
+        let done = row.withUnsafeBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { RowKernels.premultiplyRGBA(source.baseAddress!, into: $0.baseAddress!, pixels: pixels, backend: path) }
+        }
+        #expect(done <= pixels && pixels - done < 8, "\(done) of \(pixels)")
+        var wrong = 0
+        for i in 0..<done * 4 {
+            let alpha = Int(row[i | 3])
+            let expected = i & 3 == 3 ? alpha << 7 : (Int(row[i]) * alpha * 128 + 127) / 255
+            if Int(output[i]) != expected { wrong += 1 }
+        }
+        #expect(wrong == 0, "\(wrong) samples differ from the reference")
+    }
+
     /// The path a resizer runs is one this processor has: asked for AVX2 where there is none, it
     /// falls back to the portable one instead of stopping on an illegal instruction.
     @Test func resizerRunsAnAvailablePath() {

@@ -22,4 +22,8 @@ long fr_avx2_sum_i16_u8(const int16_t *base, long stride, const int16_t *weights
 long fr_avx2_sum_i16_i32(const int16_t *base, long stride, const int16_t *weights, long taps, long count,
                          int32_t *out);
 
+/// RGBA to premultiplied int16 as RowKernels.premultiplyRGBA gives it (colour × α × 128 / 255,
+/// rounded as its table does; α × 128), eight pixels at a time; returns how many pixels it did.
+long fr_avx2_premultiply_rgba(const uint8_t *row, int16_t *out, long pixels);
+
 #endif

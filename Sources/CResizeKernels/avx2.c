@@ -227,6 +227,32 @@ AVX2 long fr_avx2_premultiply_rgba(const uint8_t *row, int16_t *out, long pixels
     return x;
 }
 
+// One premultiplied RGBA pixel's sums (scaled by 2^shift) to straight 8-bit colour, as
+// BandJob.unpremultiply does it, operation for operation: alpha clamped and rounded in integers,
+// then colour × (255 / alpha) + 0.5 in doubles, capped at 255 and truncated (no fused multiply-add:
+// the reference rounds the product first).
+static inline AVX2 uint32_t unpremultiplied(const int32_t *sums, int shift) {
+    const int64_t scale = (int64_t)1 << shift;
+    int64_t alpha = sums[3] < 0 ? 0 : sums[3];
+    if (alpha > 255 * scale) alpha = 255 * scale;
+    const uint32_t alphaByte = (uint32_t)((alpha + scale / 2) >> shift);
+    if (alphaByte == 0) return 0;
+    const __m128i clamped = _mm_max_epi32(_mm_loadu_si128((const __m128i *)sums), _mm_setzero_si128());
+    const __m256d scaled = _mm256_add_pd(_mm256_mul_pd(_mm256_cvtepi32_pd(clamped), _mm256_set1_pd(255.0 / (double)alpha)),
+                                         _mm256_set1_pd(0.5));
+    const __m128i words = _mm256_cvttpd_epi32(_mm256_min_pd(scaled, _mm256_set1_pd(255.0)));
+    const uint32_t colour = (uint32_t)_mm_cvtsi128_si32(_mm_packus_epi16(_mm_packs_epi32(words, words), words));
+    return (colour & 0x00FFFFFF) | alphaByte << 24;
+}
+
+AVX2 long fr_avx2_unpremultiply_rgba(const int32_t *sums, long pixels, int shift, uint8_t *out, long stride) {
+    for (long j = 0; j < pixels; j++) {
+        const uint32_t pixel = unpremultiplied(sums + 4 * j, shift);
+        __builtin_memcpy(out + j * stride, &pixel, 4);
+    }
+    return pixels;
+}
+
 #else
 
 // Elsewhere (arm64: NEON through Swift's SIMD types) the portable kernels do all the work.
@@ -241,5 +267,6 @@ long fr_avx2_sum_i16_i32(const int16_t *base, long stride, const int16_t *weight
                          int32_t *out) { return 0; }
 
 long fr_avx2_premultiply_rgba(const uint8_t *row, int16_t *out, long pixels) { return 0; }
+long fr_avx2_unpremultiply_rgba(const int32_t *sums, long pixels, int shift, uint8_t *out, long stride) { return 0; }
 
 #endif

@@ -168,6 +168,36 @@ enum RowKernels {
         return x
     }
 
+    /// From premultiplied sums (scaled by 2^shift) of one pixel of `channels` channels, alpha
+    /// last, to straight 8-bit colour: alpha clamped and rounded, colour divided by the clamped
+    /// alpha and rounded; fully transparent pixels are zero. The reference of every path.
+    static func unpremultiply(_ sums: UnsafePointer<Int32>, channels: Int, shift: Int, into pixel: UnsafeMutablePointer<UInt8>) {
+        let alphaIndex = channels - 1
+        let scale = Int64(1) << Int64(shift)
+        let alpha = min(max(Int64(sums[alphaIndex]), 0), 255 * scale)
+        let alphaByte = UInt8((alpha + scale / 2) >> Int64(shift))
+        pixel[alphaIndex] = alphaByte
+        guard alphaByte > 0 else {
+            for c in 0..<alphaIndex { pixel[c] = 0 }
+            return
+        }
+        // One division per pixel; colour × 255 / alpha then costs a multiply per channel.
+        let factor = 255 / Double(alpha)
+        for c in 0..<alphaIndex {
+            pixel[c] = UInt8(min(Double(max(sums[c], 0)) * factor + 0.5, 255))
+        }
+    }
+
+    /// Premultiplied RGBA sums (scaled by 2^shift) of `pixels` pixels to straight bytes, pixel j
+    /// at `output + j × stride`, where the path has a kernel for it (AVX2); false otherwise, and
+    /// the caller's own loop (`BandJob.unpremultiply`, the reference) does it.
+    static func unpremultiplyRGBA(_ sums: UnsafePointer<Int32>, pixels: Int, shift: Int, into output: UnsafeMutablePointer<UInt8>,
+                                  stride: Int, backend: ResizeBackend) -> Bool {
+        guard backend == .avx2 else { return false }
+        _ = fr_avx2_unpremultiply_rgba(sums, pixels, Int32(shift), output, stride)
+        return true
+    }
+
     /// Σ_k weight[k] × rows[k][start ..< start + 16].
     @inline(__always)
     static func dotProduct(_ rows: Rows<Int16>, weights: UnsafePointer<Int16>, taps: Int, at start: Int) -> SIMD16<Int32> {

@@ -313,6 +313,11 @@ private struct BandJob: @unchecked Sendable {
                 if format.hasAlpha {
                     RowKernels.weightedSum(columnRows, weights: columnWeights, taps: taps, count: length, into: sums,
                                            backend: backend)
+                    let first = target + ((firstRow - firstTargetRow) * outputWidth + x) * channels
+                    if channels == 4 && RowKernels.unpremultiplyRGBA(sums, pixels: rows, shift: shift, into: first,
+                                                                      stride: outputWidth * channels, backend: backend) {
+                        continue
+                    }
                     for j in 0..<rows {
                         unpremultiply(sums + j * channels, shift: shift,
                                       into: target + ((firstRow + j - firstTargetRow) * outputWidth + x) * channels)
@@ -348,23 +353,8 @@ private struct BandJob: @unchecked Sendable {
         }
     }
 
-    /// From premultiplied sums (scaled by 2^shift) to straight 8-bit colour: alpha clamped and
-    /// rounded, colour divided by the clamped alpha and rounded; fully transparent pixels are zero.
     private func unpremultiply(_ sums: UnsafePointer<Int32>, shift: Int, into pixel: UnsafeMutablePointer<UInt8>) {
-        let alphaIndex = channels - 1
-        let scale = Int64(1) << Int64(shift)
-        let alpha = min(max(Int64(sums[alphaIndex]), 0), 255 * scale)
-        let alphaByte = UInt8((alpha + scale / 2) >> Int64(shift))
-        pixel[alphaIndex] = alphaByte
-        guard alphaByte > 0 else {
-            for c in 0..<alphaIndex { pixel[c] = 0 }
-            return
-        }
-        // One division per pixel; colour × 255 / alpha then costs a multiply per channel.
-        let factor = 255 / Double(alpha)
-        for c in 0..<alphaIndex {
-            pixel[c] = UInt8(min(Double(max(sums[c], 0)) * factor + 0.5, 255))
-        }
+        RowKernels.unpremultiply(sums, channels: channels, shift: shift, into: pixel)
     }
 }
 

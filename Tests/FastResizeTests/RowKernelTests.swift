@@ -86,6 +86,42 @@ import Testing
         #expect(wrong == 0, "\(wrong) samples differ from the reference")
     }
 
+    /// Unpremultiplying gives the reference's bytes on every path that has a kernel for it: sums
+    /// below zero, past 255 × scale, colour above alpha, alpha rounding to zero, for the shifts a
+    /// resize uses.
+    @Test(arguments: paths)
+    func unpremultiplyGivesTheReferenceValues(path: ResizeBackend) {
+        var numbers = Numbers(state: 11)
+        for shift in [14, 18, 20, 21] {
+            let scale = Int64(1) << shift
+            let pixels = 4096
+            var sums = [Int32](repeating: 0, count: pixels * 4)
+            for i in 0..<pixels {
+                let alpha = Int64(numbers.next() % UInt64(257 * scale)) - scale / 2 - Int64(i % 3 == 0 ? scale : 0)
+                sums[4 * i + 3] = Int32(clamping: alpha)
+                for c in 0..<3 {
+                    // Mostly within alpha (valid premultiplied colour), now and then above it or below zero.
+                    let colour = Int64(numbers.next() % UInt64(max(1, alpha + scale))) - (numbers.next() % 8 == 0 ? scale : 0)
+                    sums[4 * i + c] = Int32(clamping: colour)
+                }
+            }
+            var reference = [UInt8](repeating: 1, count: pixels * 4)
+            var fast = [UInt8](repeating: 2, count: pixels * 4)
+            var handled = false
+            sums.withUnsafeBufferPointer { sums in
+                reference.withUnsafeMutableBufferPointer { out in
+                    for j in 0..<pixels { RowKernels.unpremultiply(sums.baseAddress! + 4 * j, channels: 4, shift: shift, into: out.baseAddress! + 4 * j) }
+                }
+                fast.withUnsafeMutableBufferPointer { out in
+                    handled = RowKernels.unpremultiplyRGBA(sums.baseAddress!, pixels: pixels, shift: shift, into: out.baseAddress!,
+                                                           stride: 4, backend: path)
+                }
+            }
+            #expect(handled == (path == .avx2))
+            if handled { #expect(fast == reference, "shift \(shift)") }
+        }
+    }
+
     /// The path a resizer runs is one this processor has: asked for AVX2 where there is none, it
     /// falls back to the portable one instead of stopping on an illegal instruction.
     @Test func resizerRunsAnAvailablePath() {

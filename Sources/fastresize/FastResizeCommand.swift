@@ -254,11 +254,7 @@ struct FastResizeCommand: ParsableCommand {
     /// a hang-up ends a run as it always has.
     static func reopenLogOnHangUp(_ observability: Observability, _ resolved: ResolvedSettings) -> [any DispatchSourceSignal] {
         guard resolved.observability.logFile != nil else { return [] }
-        signal(SIGHUP, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        source.setEventHandler { observability.reopenLog() }
-        source.resume()
-        return [source]
+        return [SignalWatch.watch(SIGHUP) { observability.reopenLog() }]
     }
 }
 
@@ -275,9 +271,7 @@ extension FastResizeCommand {
     static func stopOnSignals(console: Console,
                               stopping: @escaping @Sendable () -> (control: BatchControl, first: Bool)) -> [any DispatchSourceSignal] {
         [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)     // delivered to the dispatch source instead
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
+            SignalWatch.watch(number) {
                 let (control, first) = stopping()
                 if first {
                     control.stop(signal: number)
@@ -288,8 +282,6 @@ extension FastResizeCommand {
                     _exit(128 + number)
                 }
             }
-            source.resume()
-            return source
         }
     }
 }

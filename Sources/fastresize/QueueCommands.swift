@@ -126,13 +126,7 @@ struct WorkerCommand: ParsableCommand {
             if let jobMetrics { try? FileManager.default.removeItem(atPath: jobMetrics) }
             _ = observability.finish()
         }
-        let signals = [SIGINT, SIGTERM].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stop.signal(number) }
-            source.resume()
-            return source
-        }
+        let signals = [SIGINT, SIGTERM].map { number in SignalWatch.watch(number) { stop.signal(number) } }
         defer { signals.forEach { $0.cancel() } }
         var done: Set<Int64> = []
         var retaken: [Int64: Int] = [:]

@@ -67,9 +67,7 @@ enum WatchCommand {
         let signals = FastResizeCommand.stopOnSignals(console: console) { (current.control, current.firstStop()) }
         // SIGHUP: the settings read again (the config file, the environment); the watch goes on
         // with them, or, when they are wrong, with those in use.
-        signal(SIGHUP, SIG_IGN)
-        let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
-        hangUp.setEventHandler {
+        let hangUp = SignalWatch.watch(SIGHUP) {
             observability.reopenLog()
             do throws(UsageError) {
                 let fresh = try checked(command)
@@ -84,15 +82,11 @@ enum WatchCommand {
                 console.note("SIGHUP: the settings cannot be read again: \(error.message); going on with those in use")
             }
         }
-        hangUp.resume()
         // A test's way to freeze the scheduler, which /livez must notice: SIGUSR2, only with
         // FASTRESIZE_TEST_HOOKS=1.
         var stall: (any DispatchSourceSignal)?
         if ProcessInfo.processInfo.environment["FASTRESIZE_TEST_HOOKS"] == "1" {
-            signal(SIGUSR2, SIG_IGN)
-            stall = DispatchSource.makeSignalSource(signal: SIGUSR2, queue: .global())
-            stall?.setEventHandler { current.control.stallForTesting() }
-            stall?.resume()
+            stall = SignalWatch.watch(SIGUSR2) { current.control.stallForTesting() }
         }
         defer {
             hangUp.cancel()

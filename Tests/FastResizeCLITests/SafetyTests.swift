@@ -284,4 +284,23 @@ private func contents(_ path: String) throws -> Data {
         #expect(status == 143, "\(stderr)")
         #expect(Date().timeIntervalSince(start) < 5)
     }
+
+    /// SIGTERM at any moment of start-up ends the run waiting on a FIFO: before the run watches
+    /// signals (the default action), or while libdispatch is still registering its watch (the
+    /// signal is kept and raised again; it used to be dropped, and the run waited for ever).
+    @Test func aSignalAtStartUpIsNeverLost() throws {
+        let scratch = try ScratchFolder()
+        #expect(mkfifo(scratch.path("pipe"), 0o644) == 0)
+        for attempt in 0..<16 {
+            let run = try RunningBatch(["pipe", "-o", "out", "--fit", "30x30", "--timeout", "0", "--no-state"], in: scratch.url)
+            usleep(useconds_t(attempt * 5_000))     // 0 to 75 ms into start-up
+            let start = Date()
+            run.signal(SIGTERM)
+            let process = run.process
+            DispatchQueue.global().asyncAfter(deadline: .now() + 10) { process.signal(SIGKILL) }
+            let (status, stderr) = run.finish()
+            #expect(status == 143, "signalled \(attempt * 5) ms in: \(stderr)")
+            #expect(Date().timeIntervalSince(start) < 5, "signalled \(attempt * 5) ms in")
+        }
+    }
 }

@@ -147,4 +147,13 @@ int fr_jxl_load(char *message);
 /// Sets glibc malloc's policy for a long batch of big pictures (see malloc.c).
 void fr_tune_malloc(void);
 
+/// Signals for the executable's dispatch sources (Sources/fastresize/SignalWatch.swift): until
+/// libdispatch's manager thread registers a source, and puts its own handler in place, a signal
+/// would meet whatever was there before. `fr_keep_signal` installs a handler that only notes it;
+/// `fr_signal_kept_by_us` says whether that handler is still the one in place; `fr_take_kept_signal`
+/// returns 1 (and forgets it) when a signal was noted.
+int fr_keep_signal(int number);
+int fr_signal_kept_by_us(int number);
+int fr_take_kept_signal(int number);
+
 #endif

@@ -11,6 +11,11 @@ static void keep(int number) {
 }
 
 int fr_keep_signal(int number) {
+    // Only over the default action or SIG_IGN: a handler already there (libdispatch's, for a
+    // signal a source watches already) must stay, or the signal would be noted and go no further.
+    struct sigaction current;
+    if (sigaction(number, NULL, &current) != 0) return -1;
+    if (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN && current.sa_handler != keep) return 0;
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = keep;

@@ -228,7 +228,7 @@ AVX2 long fr_avx2_premultiply_rgba(const uint8_t *row, int16_t *out, long pixels
 }
 
 // One premultiplied RGBA pixel's sums (scaled by 2^shift) to straight 8-bit colour, as
-// BandJob.unpremultiply does it, operation for operation: alpha clamped and rounded in integers,
+// RowKernels.unpremultiply does it, operation for operation: alpha clamped and rounded in integers,
 // then colour × (255 / alpha) + 0.5 in doubles, capped at 255 and truncated (no fused multiply-add:
 // the reference rounds the product first).
 static inline AVX2 uint32_t unpremultiplied(const int32_t *sums, int shift) {

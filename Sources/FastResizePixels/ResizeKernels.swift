@@ -188,9 +188,19 @@ enum RowKernels {
         }
     }
 
+    /// Premultiplied sums of `pixels` pixels (`channels` apiece, consecutive) to straight bytes,
+    /// pixel j at `output + j × stride`: the path's kernel where it has one (AVX2, RGBA), the
+    /// reference pixel by pixel otherwise.
+    static func unpremultiply(_ sums: UnsafePointer<Int32>, pixels: Int, channels: Int, shift: Int,
+                              into output: UnsafeMutablePointer<UInt8>, stride: Int, backend: ResizeBackend) {
+        if channels == 4 && unpremultiplyRGBA(sums, pixels: pixels, shift: shift, into: output, stride: stride, backend: backend) {
+            return
+        }
+        for j in 0..<pixels { unpremultiply(sums + j * channels, channels: channels, shift: shift, into: output + j * stride) }
+    }
+
     /// Premultiplied RGBA sums (scaled by 2^shift) of `pixels` pixels to straight bytes, pixel j
-    /// at `output + j × stride`, where the path has a kernel for it (AVX2); false otherwise, and
-    /// the caller's own loop (`BandJob.unpremultiply`, the reference) does it.
+    /// at `output + j × stride`, where the path has a kernel for it (AVX2); false otherwise.
     static func unpremultiplyRGBA(_ sums: UnsafePointer<Int32>, pixels: Int, shift: Int, into output: UnsafeMutablePointer<UInt8>,
                                   stride: Int, backend: ResizeBackend) -> Bool {
         guard backend == .avx2 else { return false }

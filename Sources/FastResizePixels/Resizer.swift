@@ -313,15 +313,9 @@ private struct BandJob: @unchecked Sendable {
                 if format.hasAlpha {
                     RowKernels.weightedSum(columnRows, weights: columnWeights, taps: taps, count: length, into: sums,
                                            backend: backend)
-                    let first = target + ((firstRow - firstTargetRow) * outputWidth + x) * channels
-                    if channels == 4 && RowKernels.unpremultiplyRGBA(sums, pixels: rows, shift: shift, into: first,
-                                                                      stride: outputWidth * channels, backend: backend) {
-                        continue
-                    }
-                    for j in 0..<rows {
-                        unpremultiply(sums + j * channels, shift: shift,
-                                      into: target + ((firstRow + j - firstTargetRow) * outputWidth + x) * channels)
-                    }
+                    RowKernels.unpremultiply(sums, pixels: rows, channels: channels, shift: shift,
+                                             into: target + ((firstRow - firstTargetRow) * outputWidth + x) * channels,
+                                             stride: outputWidth * channels, backend: backend)
                 } else {
                     RowKernels.weightedSum(columnRows, weights: columnWeights, taps: taps, count: length, shift: shift,
                                            into: bytes, backend: backend)
@@ -353,9 +347,6 @@ private struct BandJob: @unchecked Sendable {
         }
     }
 
-    private func unpremultiply(_ sums: UnsafePointer<Int32>, shift: Int, into pixel: UnsafeMutablePointer<UInt8>) {
-        RowKernels.unpremultiply(sums, channels: channels, shift: shift, into: pixel)
-    }
 }
 
 /// round(colour × alpha × 128 / 255) for every alpha (row) and colour (column).

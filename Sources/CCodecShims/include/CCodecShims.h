@@ -149,7 +149,8 @@ void fr_tune_malloc(void);
 
 /// Signals for the executable's dispatch sources (Sources/fastresize/SignalWatch.swift): until
 /// libdispatch's manager thread registers a source, and puts its own handler in place, a signal
-/// would meet whatever was there before. `fr_keep_signal` installs a handler that only notes it;
+/// would meet whatever was there before. `fr_keep_signal` installs a handler that only notes it
+/// (over the default action or SIG_IGN, never over another handler);
 /// `fr_signal_kept_by_us` says whether that handler is still the one in place; `fr_take_kept_signal`
 /// returns 1 (and forgets it) when a signal was noted.
 int fr_keep_signal(int number);

@@ -27,7 +27,7 @@ long fr_avx2_sum_i16_i32(const int16_t *base, long stride, const int16_t *weight
 long fr_avx2_premultiply_rgba(const uint8_t *row, int16_t *out, long pixels);
 
 /// Premultiplied RGBA sums (4 int32 a pixel, scaled by 2^shift) of `pixels` pixels to straight
-/// 8-bit RGBA as BandJob.unpremultiply gives it, pixel j written at out + j × stride; returns
+/// 8-bit RGBA as RowKernels.unpremultiply gives it, pixel j written at out + j × stride; returns
 /// how many pixels it did (all of them, or none elsewhere than x86-64).
 long fr_avx2_unpremultiply_rgba(const int32_t *sums, long pixels, int shift, uint8_t *out, long stride);
 

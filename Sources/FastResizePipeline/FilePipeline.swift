@@ -219,9 +219,9 @@ public struct FilePipeline: Sendable {
     }
 
     /// Every output of `plan` from one decode of `data`: the decoder shrinks on load only as far
-    /// as the largest output allows (streamed files are box-averaged as their rows come, by the
-    /// largest output's factor), then each output is resized, converted and encoded from that
-    /// picture. Animated outputs resize every frame into each of them as the frame is decoded. A
+    /// as the largest output allows; from rows, the largest output is resized as they come and
+    /// each other box-averaged from them as they pass (`renderStreamedStills`), else each output is
+    /// resized, converted and encoded from the whole picture. Animated outputs resize every frame into each of them as the frame is decoded. A
     /// decoding failure fails every output; an encoding failure only its own. One output goes its
     /// own way (`render(_:plan:)` with a `RenderPlan`), streaming included. Given `sinks` (one per
     /// output), each file's bytes go to its own.
@@ -274,16 +274,30 @@ public struct FilePipeline: Sendable {
             }
         }
         let stills = plans.indices.filter { results[$0] == nil }
+        // By rows where the plan says so (see `renderStreamedStills`); whole when it does not, or
+        // when this file turns out not to stream.
+        if !stills.isEmpty, stills.allSatisfy({ plans[$0].decode == .rows }) {
+            do {
+                if let streamed = try renderStreamedStills(data, plans: stills.map { plans[$0] }, workspace: workspace,
+                                                           threads: threads, releasingInput: releasingInput, clock: clock, log: log) {
+                    for (position, index) in stills.enumerated() { results[index] = streamed[position] }
+                    return results.map { $0! }
+                }
+            } catch {
+                for index in stills { results[index] = .failure(error) }
+                return results.map { $0! }
+            }
+        }
         if !stills.isEmpty {
             do {
                 let decoded = try clock.measure(.decode) { () throws(FileError) in
-                    try decodeShared(data, plans: stills.map { plans[$0] }, releasingInput: releasingInput, log: log)
+                    try decodeShared(data, plans: stills.map { plans[$0] }, log: log)
                 }
                 // Largest output first; each smaller one is box-averaged from the picture the one
                 // before it was (when its settings allow the box step), so the big decoded picture
                 // is averaged down once rather than once per output.
                 var cascade = decoded
-                for index in stills.sorted(by: { plans[$0].width * plans[$0].height > plans[$1].width * plans[$1].height }) {
+                for index in Self.largestFirst(stills.map { plans[$0].geometry }).map({ stills[$0] }) {
                     let plan = plans[index]
                     let pipeline = plan.pipeline
                     var source = decoded
@@ -307,6 +321,82 @@ public struct FilePipeline: Sendable {
         return results.map { $0! }
     }
 
+    /// Several still outputs from one row-by-row decode, the picture never whole: the largest
+    /// output is resized from the rows as they come (box-averaged as its own run would), and as
+    /// they pass, each other output box-averages them into a small picture of its own, finished
+    /// whole once the rows are done. One pass over the file's bytes, no full-size picture: a
+    /// shared whole decode paid as much in page faults and a second pass over the picture as the
+    /// separate runs it replaced. Nil when the file cannot be read by rows (or an output wants
+    /// linear light); a decoding failure fails every output, an encoding failure only its own.
+    private static func renderStreamedStills(_ data: Data, plans: [RenderPlan], workspace: ResizeWorkspace, threads: Int,
+                                             releasingInput: Bool, clock: StageClock?,
+                                             log: DecodeLog) throws(FileError) -> [Result<RenderedImage, FileError>]? {
+        let first = plans[0].pipeline
+        let info = plans[0].info
+        guard let decoder = first.decoder(for: info.format, log: log) as? any RowStreaming else { return nil }
+        let order = largestFirst(plans.map(\.geometry))
+        let largest = plans[order[0]]
+        return try withBytes(of: data) { bytes throws(CodecError) -> [Result<RenderedImage, FileError>]? in
+            guard let reader = try first.openReader(bytes, decoder: decoder, format: info.format, factor: plans[0].decoderFactor,
+                                                    releasingInput: releasingInput) else { return nil }
+            // The other outputs' sinks in a chain, largest first, each averaging the rows of the one
+            // before it (by the factors its output leaves room for at that scale), so the full rows
+            // are summed once, not once an output.
+            var links: [(index: Int, width: Int, height: Int, box: (x: Int, y: Int), scale: (x: Double, y: Double))] = []
+            var (width, height, scaleX, scaleY) = (reader.width, reader.height, reader.scaleX, reader.scaleY)
+            for index in order.dropFirst() {
+                let box = plans[index].boxFactors(decodedAtX: scaleX, y: scaleY, hasAlpha: reader.format.hasAlpha)
+                (scaleX, scaleY) = (scaleX / Double(box.x), scaleY / Double(box.y))
+                links.append((index, width, height, box, (scaleX, scaleY)))
+                (width, height) = ((width + box.x - 1) / box.x, (height + box.y - 1) / box.y)
+            }
+            var sinks: [(index: Int, sink: BoxSink, scale: (x: Double, y: Double))] = []
+            for link in links.reversed() {
+                let sink = BoxSink(width: link.width, height: link.height, format: reader.format, factorX: link.box.x,
+                                   factorY: link.box.y, next: sinks.first?.sink)
+                sinks.insert((link.index, sink, link.scale), at: 0)
+            }
+            let tee = TeeRows(reader: reader, sink: sinks.first?.sink, clock: clock)
+            let box = largest.boxFactors(decodedAtX: reader.scaleX, y: reader.scaleY, hasAlpha: reader.format.hasAlpha)
+            let rows = BoxRows(reader: tee, factorX: box.x, factorY: box.y)
+            let region = boxedRegion(largest.geometry.region(scaleX: reader.scaleX, scaleY: reader.scaleY), box: box, rows: rows)
+            let geometry = largest.geometry
+            let resized = try clock.measure(.resize) { () throws(CodecError) in
+                try Resizer(filter: largest.pipeline.settings.filter)
+                    .resizeStreaming(sourceWidth: rows.width, sourceHeight: rows.height, format: reader.format, region: region,
+                                     width: geometry.width, height: geometry.height, threads: threads, workspace: workspace,
+                                     read: rows.read)
+            }
+            // The rows the largest output did not need (a crop) still feed the others.
+            try tee.drain()
+            var results = [Result<RenderedImage, FileError>?](repeating: nil, count: plans.count)
+            results[order[0]] = Result { () throws(FileError) in
+                let image = clock.measure(.resize) { largest.pipeline.finishResized(resized, geometry: geometry, profile: largest.profile) }
+                return try clock.measure(.encode) { () throws(FileError) in
+                    try largest.pipeline.encodeStill(image, plan: largest, encoder: largest.pipeline.codecs.encoders[largest.format]!)
+                }
+            }
+            for (index, sink, scale) in sinks {
+                let plan = plans[index]
+                let decoded = DecodedImage(pixels: sink.finish(), scaleX: scale.x, scaleY: scale.y)
+                results[index] = Result { () throws(FileError) in
+                    let image = clock.measure(.resize) { plan.pipeline.finish(decoded, plan: plan, workspace: workspace, threads: threads) }
+                    return try clock.measure(.encode) { () throws(FileError) in
+                        try plan.pipeline.encodeStill(image, plan: plan, encoder: plan.pipeline.codecs.encoders[plan.format]!)
+                    }
+                }
+            }
+            return results.map { $0! }
+        }
+    }
+
+    /// The output's region in rows box-averaged by `box`, kept inside them.
+    private static func boxedRegion(_ region: SourceRegion, box: (x: Int, y: Int), rows: BoxRows) -> SourceRegion {
+        SourceRegion(x: region.x / Double(box.x), y: region.y / Double(box.y),
+                     width: min(region.width / Double(box.x), Double(rows.width) - region.x / Double(box.x)),
+                     height: min(region.height / Double(box.y), Double(rows.height) - region.y / Double(box.y)))
+    }
+
     /// `decoded` box-averaged as far as `geometry`'s output leaves the filter enough to do (see
     /// `ShrinkOnLoad.boxFactor`), its scale kept in step.
     private static func boxed(_ decoded: DecodedImage, toward geometry: Geometry) -> DecodedImage {
@@ -324,32 +414,12 @@ public struct FilePipeline: Sendable {
             && codecs.decoders[info.format] is any AnimationDecoding
     }
 
-    /// The decode several outputs share, shrunk on load by the factor their plans share.
-    private static func decodeShared(_ data: Data, plans: [RenderPlan], releasingInput: Bool,
-                                     log: DecodeLog) throws(FileError) -> DecodedImage {
+    /// The whole decode several outputs share, shrunk on load by the factor their plans share.
+    private static func decodeShared(_ data: Data, plans: [RenderPlan], log: DecodeLog) throws(FileError) -> DecodedImage {
         let first = plans[0].pipeline
         let info = plans[0].info
         let decoder = first.decoder(for: info.format, log: log)!
         let factor = plans[0].decoderFactor
-        if !plans.contains(where: \.pipeline.settings.linear), let streaming = decoder as? any RowStreaming {
-            let decoded = try withBytes(of: data) { bytes throws(CodecError) -> DecodedImage? in
-                guard let reader = try first.openReader(bytes, decoder: streaming, format: info.format, factor: factor,
-                                                        releasingInput: releasingInput) else { return nil }
-                // The rows are box-averaged as they come, as far as the largest output allows.
-                var box = (x: Int.max, y: Int.max)
-                for plan in plans {
-                    let factors = plan.boxFactors(decodedAtX: reader.scaleX, y: reader.scaleY, hasAlpha: reader.format.hasAlpha)
-                    box = (min(box.x, factors.x), min(box.y, factors.y))
-                }
-                let rows = BoxRows(reader: reader, factorX: box.x, factorY: box.y)
-                var image = PixelBuffer(uninitializedWidth: rows.width, height: rows.height, format: reader.format)
-                try image.pixels.withUnsafeMutableBufferPointer { target throws(CodecError) in
-                    try rows.read(into: target.baseAddress!, rows: rows.height)
-                }
-                return DecodedImage(pixels: image, scaleX: reader.scaleX / Double(box.x), scaleY: reader.scaleY / Double(box.y))
-            }
-            if let decoded { return decoded }
-        }
         let decoded = try withBytes(of: data) { bytes throws(CodecError) in try decoder.decode(bytes, shrinkingBy: factor) }
         try first.checkLimit(width: decoded.pixels.width, height: decoded.pixels.height)
         return decoded
@@ -633,12 +703,9 @@ public struct FilePipeline: Sendable {
         return try Self.withBytes(of: data) { bytes throws(CodecError) -> R? in
             guard let reader = try openReader(bytes, decoder: decoder, format: format, factor: plan.decoderFactor,
                                               releasingInput: releasingInput) else { return nil }
-            var region = plan.geometry.region(scaleX: reader.scaleX, scaleY: reader.scaleY)
             let box = plan.boxFactors(decodedAtX: reader.scaleX, y: reader.scaleY, hasAlpha: reader.format.hasAlpha)
             let rows = BoxRows(reader: reader, factorX: box.x, factorY: box.y)
-            region = SourceRegion(x: region.x / Double(box.x), y: region.y / Double(box.y),
-                                  width: min(region.width / Double(box.x), Double(rows.width) - region.x / Double(box.x)),
-                                  height: min(region.height / Double(box.y), Double(rows.height) - region.y / Double(box.y)))
+            let region = Self.boxedRegion(plan.geometry.region(scaleX: reader.scaleX, scaleY: reader.scaleY), box: box, rows: rows)
             // With cores to spare (a lone file), the decoder runs ahead on a thread of its own.
             let prefetcher = threads > 1
                 ? RowPrefetcher(rowBytes: rows.width * reader.format.channelCount, height: rows.height,

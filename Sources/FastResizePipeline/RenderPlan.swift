@@ -39,7 +39,8 @@ public struct RenderPlan: Sendable {
     /// The decoded picture's size after that shrink, as the codec describes its shrinking.
     public let decodedWidth: Int
     public let decodedHeight: Int
-    /// The box pre-shrink of the decoded picture on each axis (1: none; see `ShrinkOnLoad`).
+    /// The box pre-shrink of the decoded picture on each axis (1: none; see `ShrinkOnLoad`); for
+    /// a profile's output averaged from another's rows as they pass, of those rows.
     public let boxFactors: (x: Int, y: Int)
     /// The colour step: the profile the output is converted from to sRGB (after the resize; before
     /// it in linear light), unless the decoder converts while decoding. Nil: no conversion.
@@ -68,16 +69,17 @@ public struct RenderPlan: Sendable {
 }
 
 /// A file's outputs, planned together: each output alone takes its own path (streamed where it
-/// can); a profile's several outputs share one decode, whole (or frame by frame for animations),
-/// shrunk on load only as far as the largest output allows.
+/// can); a profile's several outputs share one decode (by rows where the decoder streams, else
+/// whole; frame by frame for animations), shrunk on load only as far as the largest output allows.
 public struct FilePlan: Sendable {
     public let info: ImageInfo
     public let outputs: [RenderPlan]
 
-    /// What the file holds at its peak: the largest decode, and every output.
-    public var memoryNeed: Int {
-        (outputs.map(\.decodedNeed).max() ?? 0) + outputs.reduce(0) { $0 + $1.outputNeed + $1.codecNeed }
-    }
+    /// Bytes of pictures the file holds at its peak: the largest decode, and every output.
+    public var pictureNeed: Int { (outputs.map(\.decodedNeed).max() ?? 0) + outputs.reduce(0) { $0 + $1.outputNeed } }
+
+    /// What the file holds at its peak, the codecs' own buffers included.
+    public var memoryNeed: Int { pictureNeed + outputs.reduce(0) { $0 + $1.codecNeed } }
 
     /// How the file is decoded, when all its outputs agree (the report says it).
     public var decode: DecodeMode? {
@@ -106,14 +108,49 @@ extension FilePipeline {
         }
         let geometries = pipelines.map { Geometry(pipeline: $0, info: info) }
         let stills = pipelines.indices.filter { !pipelines[$0].animates(info) }
-        // The still outputs share a whole decode, shrunk on load as far as the largest allows.
+        // The still outputs share one decode, shrunk on load as far as the largest allows: by rows
+        // when the decoder streams and no output wants linear light (the largest resized from the
+        // rows as they come, each other box-averaged from them as they pass), else whole.
         let shared = stills.map { pipelines[$0].decoderFactor(geometries[$0]) }.min() ?? 1
-        return FilePlan(info: info, outputs: pipelines.indices.map { index in
-            let still = stills.contains(index)
-            return RenderPlan(pipelines[index], info: info, geometry: geometries[index],
-                              decoderFactor: still ? shared : 1, decode: still ? .whole : .frames,
-                              encode: still ? .whole : .animation, threads: threads)
-        })
+        let streamed = info.streamsRows && !stills.contains { pipelines[$0].settings.linear }
+        var plans = pipelines.indices.map { index in
+            stills.contains(index)
+                ? RenderPlan(pipelines[index], info: info, geometry: geometries[index], decoderFactor: shared,
+                             decode: streamed ? .rows : .whole, encode: .whole, threads: threads)
+                : RenderPlan(pipelines[index], info: info, geometry: geometries[index], decoderFactor: 1, decode: .frames,
+                             encode: .animation, threads: threads)
+        }
+        // By rows, the outputs after the largest are box-averaged in a chain, each from the rows
+        // of the one before it (as `renderStreamedStills` does).
+        let order = largestFirst(stills.map { geometries[$0] }).map { stills[$0] }
+        if streamed, let top = order.first.map({ plans[$0] }) {
+            var rows = BoxedRows(width: top.decodedWidth, height: top.decodedHeight,
+                                 scaleX: Double(top.decodedWidth) / Double(info.width),
+                                 scaleY: Double(top.decodedHeight) / Double(info.height))
+            for index in order.dropFirst() {
+                plans[index] = RenderPlan(pipelines[index], info: info, geometry: geometries[index], decoderFactor: shared,
+                                          decode: .rows, encode: .whole, threads: threads, boxedFrom: rows)
+                let box = plans[index].boxFactors
+                rows = BoxedRows(width: (rows.width + box.x - 1) / box.x, height: (rows.height + box.y - 1) / box.y,
+                                 scaleX: rows.scaleX / Double(box.x), scaleY: rows.scaleY / Double(box.y))
+            }
+        }
+        return FilePlan(info: info, outputs: plans)
+    }
+
+    /// Rows an output of a profile is box-averaged from: their size, and their scale of the
+    /// stored picture.
+    struct BoxedRows {
+        let width: Int
+        let height: Int
+        let scaleX: Double
+        let scaleY: Double
+    }
+
+    /// The positions of `geometries` by output area, largest first (the first of equals first):
+    /// the order a profile's still outputs are made in.
+    static func largestFirst(_ geometries: [Geometry]) -> [Int] {
+        geometries.indices.sorted { geometries[$0].width * geometries[$0].height > geometries[$1].width * geometries[$1].height }
     }
 
     /// How one picture maps onto its output: the upright plan turned back into stored coordinates.
@@ -152,8 +189,11 @@ extension FilePipeline {
 }
 
 extension RenderPlan {
+    /// `boxedFrom`: a profile's output made from rows that pass on their way to another (see
+    /// `FilePlan.plan`), box-averaged into a picture of its own and resized from it once the rows
+    /// end; its box factors are then of those rows.
     fileprivate init(_ pipeline: FilePipeline, info: ImageInfo, geometry: FilePipeline.Geometry, decoderFactor: Int,
-                     decode: DecodeMode, encode: EncodeMode, threads: Int) {
+                     decode: DecodeMode, encode: EncodeMode, threads: Int, boxedFrom rows: FilePipeline.BoxedRows? = nil) {
         self.pipeline = pipeline
         self.info = info
         self.geometry = geometry
@@ -168,12 +208,24 @@ extension RenderPlan {
         let scale = shrink.divisor(for: decoderFactor)
         decodedWidth = (info.width + scale - 1) / scale
         decodedHeight = (info.height + scale - 1) / scale
-        let scaled = geometry.region(scaleX: Double(decodedWidth) / Double(info.width),
-                                     scaleY: Double(decodedHeight) / Double(info.height))
+        let scaled = rows.map { geometry.region(scaleX: $0.scaleX, scaleY: $0.scaleY) }
+            ?? geometry.region(scaleX: Double(decodedWidth) / Double(info.width), scaleY: Double(decodedHeight) / Double(info.height))
         boxFactors = pipeline.boxAllowed(info.layout.hasAlpha) && info.bitDepth == 8 ? geometry.boxFactors(in: scaled) : (1, 1)
-        let need = Self.need(pipeline, info: info, format: format, geometry: geometry, decode: decode, encode: encode,
-                             decoded: (decodedWidth, decodedHeight), box: boxFactors, profile: profile != nil, threads: threads)
-        (decodedNeed, outputNeed) = (need.decoded, need.output)
+        if let rows {
+            // Held all through the decode, beside the other outputs' (so all of it counts as this
+            // output's): the column sums and the averaged picture; then what resizing that
+            // picture whole takes.
+            let box = boxFactors
+            let boxed = (width: (rows.width + box.x - 1) / box.x, height: (rows.height + box.y - 1) / box.y)
+            let sums = rows.width * info.layout.channelCount * 4
+            let resize = Self.need(pipeline, info: info, format: format, geometry: geometry, decode: .whole, encode: encode,
+                                   decoded: boxed, box: (1, 1), profile: profile != nil, threads: threads)
+            (decodedNeed, outputNeed) = (0, sums + resize.decoded + resize.output)
+        } else {
+            let need = Self.need(pipeline, info: info, format: format, geometry: geometry, decode: decode, encode: encode,
+                                 decoded: (decodedWidth, decodedHeight), box: boxFactors, profile: profile != nil, threads: threads)
+            (decodedNeed, outputNeed) = (need.decoded, need.output)
+        }
         // A megabyte covers libjpeg's and zlib's buffers for an output encoded from rows.
         codecNeed = encode == .rows ? 1 << 20 : 0
     }
@@ -218,7 +270,8 @@ extension RenderPlan {
             // Nothing to resample (the output is the decoded size): rows go straight through.
             let identity = boxedWidth == geometry.width && boxedHeight == geometry.height
             var holding = identity ? 0 : stripRows * boxedWidth * pixelBytes
-            if box.x > 1 || box.y > 1 { holding += box.y * decoded.width * pixelBytes + boxedWidth * layout.channelCount * 4 }
+            // The box's block of input rows and its column sums (4 bytes a sample, input wide).
+            if box.x > 1 || box.y > 1 { holding += box.y * decoded.width * pixelBytes + decoded.width * layout.channelCount * 4 }
             if threads > 1 { holding += 2 * Resizer.bandRows * 2 * boxedWidth * pixelBytes }
             if encode == .rows {
                 // A group of output rows; when it needs converting, its copy, the colour-converted
@@ -252,7 +305,9 @@ extension RenderPlan {
                 return (held + work + outputBytes * copies, outputBytes * frames + encodeCopies)
             }
             let decodedPeak = max(picture + scratch, picture + work + resized + outputBytes * copies)
-            return (decodedPeak - resized, max(resized, outputBytes + encodeCopies))
+            // Nothing resampled, the output is the decoded picture (shared by a profile's outputs
+            // of that size): only its copy for the encoder is its own.
+            return (decodedPeak - resized, identity ? encodeCopies : max(resized, outputBytes + encodeCopies))
         }
     }
 }

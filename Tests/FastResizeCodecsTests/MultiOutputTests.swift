@@ -36,23 +36,24 @@ private final class CountingDecoder: RowStreaming, AnimationDecoding, @unchecked
 }
 
 @Suite struct MultiOutputTests {
-    static func outputs(_ codecs: CodecRegistry) -> [FilePipeline] {
+    static func outputs(_ codecs: CodecRegistry, linear withLinear: Bool = true) -> [FilePipeline] {
         var webp = ResizeSettings(mode: .width(320), format: .fixed(.webp))
         webp.quality = 70
         let thumb = ResizeSettings(mode: .fit(width: 100, height: 100), format: .fixed(.png))
         let square = ResizeSettings(mode: .fill(width: 64, height: 64, gravity: .north), format: .fixed(.jpeg))
         var linear = ResizeSettings(mode: .scale(0.5), format: .fixed(.png))
         linear.linear = true
-        return [webp, thumb, square, linear].map { FilePipeline(codecs: codecs, settings: $0) }
+        return (withLinear ? [webp, thumb, square, linear] : [webp, thumb, square]).map { FilePipeline(codecs: codecs, settings: $0) }
     }
 
-    /// JPEG (streamed), 16-bit PNG (whole), RGBA PNG: every output from one decode, each the size
-    /// and format its settings say, and close to what a run of that output alone makes.
-    @Test(arguments: ["jpeg", "png16", "rgba"])
+    /// JPEG (by rows, or whole when an output wants linear light), 16-bit PNG (whole), RGBA PNG:
+    /// every output from one decode, each the size and format its settings say, and close to what
+    /// a run of that output alone makes.
+    @Test(arguments: ["jpeg", "jpeg-rows", "png16", "rgba"])
     func everyOutputFromOneDecode(_ kind: String) throws {
         let data: Data
         switch kind {
-        case "jpeg":
+        case "jpeg", "jpeg-rows":
             data = Data(try JPEGEncoder().encode(TestImages.smooth(width: 1200, height: 800, format: .rgb), options: EncodeOptions(quality: 95)))
         case "png16":
             data = Data(try PNGEncoder().encode(TestImages.smooth(width: 900, height: 600, format: .rgb).widened(),
@@ -64,8 +65,10 @@ private final class CountingDecoder: RowStreaming, AnimationDecoding, @unchecked
         let format = try #require(Codecs.all.detect(data.prefix(ImageFormat.headerLength)))
         let counting = CountingDecoder(codecs.decoders[format]!)
         codecs.decoders[format] = counting
-        let pipelines = Self.outputs(codecs)
+        let pipelines = Self.outputs(codecs, linear: kind != "jpeg-rows")
         let info = try pipelines[0].inspect(data)
+        let modes = FilePipeline.plan(for: info, outputs: pipelines).outputs.map(\.decode)
+        #expect(modes.allSatisfy { $0 == (kind == "jpeg-rows" ? .rows : .whole) }, "\(kind): \(modes)")
         let rendered = try FilePipeline.render(data, info: info, outputs: pipelines, threads: 2).map { try $0.get() }
         #expect(counting.decodes.withLock { $0 } == 1, "\(kind)")
         for (pipeline, output) in zip(pipelines, rendered) {

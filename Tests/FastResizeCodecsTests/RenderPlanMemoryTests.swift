@@ -49,4 +49,27 @@ struct RenderPlanMemoryTests {
         }
         #expect(checked > 250)
     }
+
+    /// A profile of three still outputs (a file decoded once for all of them, by rows where the
+    /// decoder streams): the file plan's need covers the peak, and not more than twice over.
+    @Test(arguments: 0..<2) func aProfilesPlanCoversItsPeak(shard: Int) throws {
+        var webp = ResizeSettings(mode: .width(96), format: .fixed(.webp))
+        webp.quality = 70
+        let pipelines = [ResizeSettings(mode: .fit(width: 256, height: 256), format: .fixed(.jpeg)), webp,
+                         ResizeSettings(mode: .fit(width: 48, height: 48), format: .fixed(.png))]
+            .map { FilePipeline(codecs: Codecs.all, settings: $0) }
+        var modes: Set<DecodeMode> = []
+        for (index, entry) in try Corpus.entries().filter({ $0.expected == "ok" }).enumerated() where index % 2 == shard {
+            let data = try Data(contentsOf: Corpus.url(entry))
+            let plan = FilePipeline.plan(for: try pipelines[0].inspect(data), outputs: pipelines)
+            guard plan.outputs.allSatisfy({ $0.decode != .frames }) else { continue }
+            let meter = PictureMeter()
+            let results = meter.measure { FilePipeline.render(data, plan: plan) }
+            for result in results where (try? result.get()) == nil { Issue.record("\(entry.path): \(result)") }
+            modes.insert(plan.outputs[0].decode)
+            #expect(meter.peak > 0 && meter.peak <= plan.pictureNeed && plan.pictureNeed <= 2 * meter.peak,
+                    "\(entry.path) (\(plan.outputs[0].decode)): plan \(plan.pictureNeed) bytes, peak \(meter.peak)")
+        }
+        #expect(modes == [.rows, .whole])
+    }
 }

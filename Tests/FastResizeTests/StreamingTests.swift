@@ -148,3 +148,71 @@ import TestSupport
         }
     }
 }
+
+@Suite struct BoxAveragingTests {
+    /// Rows of a picture handed over a few at a time, as a decoder's reader hands them.
+    final class PictureRows: RowReader {
+        let picture: PixelBuffer
+        var next = 0
+        init(_ picture: PixelBuffer) { self.picture = picture }
+        var width: Int { picture.width }
+        var height: Int { picture.height }
+        var format: PixelFormat { picture.format }
+        var scaleX: Double { 1 }
+        var scaleY: Double { 1 }
+        func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError) {
+            picture.pixels.withUnsafeBufferPointer { source in
+                target.update(from: source.baseAddress! + next * picture.bytesPerRow, count: count * picture.bytesPerRow)
+            }
+            next += count
+        }
+    }
+
+    /// Each output pixel the rounded mean of its block, the last blocks over the pixels they have:
+    /// the whole picture, its rows pulled and its rows pushed give exactly that, for every layout
+    /// box averaging takes, factors that divide the size and factors that leave partial blocks,
+    /// blocks just under the 4096 pixels the mean is taken by multiplication for and over them.
+    @Test(arguments: [PixelFormat.gray, .rgb], [(2, 2), (1, 3), (3, 1), (5, 4), (7, 7), (16, 9), (67, 61), (68, 61)])
+    func blocksAreRoundedMeans(_ format: PixelFormat, factors: (Int, Int)) throws {
+        let (factorX, factorY) = factors
+        let image = TestImages.pattern(width: 103, height: 61, format: format, seed: 7)
+        let channels = format.channelCount
+        let width = (image.width + factorX - 1) / factorX, height = (image.height + factorY - 1) / factorY
+        var expected = [UInt8]()
+        for y in 0..<height {
+            for x in 0..<width {
+                let columns = x * factorX..<min((x + 1) * factorX, image.width)
+                let rows = y * factorY..<min((y + 1) * factorY, image.height)
+                for channel in 0..<channels {
+                    var sum = 0
+                    for row in rows { for column in columns { sum += Int(image.pixels[(row * image.width + column) * channels + channel]) } }
+                    let count = columns.count * rows.count
+                    expected.append(UInt8((sum + count / 2) / count))
+                }
+            }
+        }
+        let whole = image.boxShrunk(byX: factorX, byY: factorY)
+        #expect(whole.width == width && whole.height == height && whole.pixels == expected)
+        let rows = BoxRows(reader: PictureRows(image), factorX: factorX, factorY: factorY)
+        var streamed = [UInt8](repeating: 0, count: width * height * channels)
+        try streamed.withUnsafeMutableBufferPointer { target throws(CodecError) in
+            // Two calls, the second taking the rest: a reader's state carries across calls.
+            try rows.read(into: target.baseAddress!, rows: height / 2)
+            try rows.read(into: target.baseAddress! + height / 2 * width * channels, rows: height - height / 2)
+        }
+        #expect(streamed == expected)
+        // Pushed in uneven runs, and on down a chain: the second sink averages the first's rows.
+        let next = BoxSink(width: width, height: height, format: format, factorX: 2, factorY: 3)
+        let sink = BoxSink(width: image.width, height: image.height, format: format, factorX: factorX, factorY: factorY, next: next)
+        image.pixels.withUnsafeBufferPointer { pixels in
+            var row = 0
+            while row < image.height {
+                let count = min(1 + row % 5, image.height - row)
+                sink.push(pixels.baseAddress! + row * image.width * channels, count: count)
+                row += count
+            }
+        }
+        #expect(sink.finish().pixels == expected)
+        #expect(next.finish() == whole.boxShrunk(byX: 2, byY: 3))
+    }
+}

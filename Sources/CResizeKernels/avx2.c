@@ -253,6 +253,16 @@ AVX2 long fr_avx2_unpremultiply_rgba(const int32_t *sums, long pixels, int shift
     return pixels;
 }
 
+AVX2 long fr_avx2_add_columns(const uint8_t *row, uint32_t *sums, long count, int first) {
+    long i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256i wide = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(row + i)));
+        if (!first) wide = _mm256_add_epi32(wide, _mm256_loadu_si256((const __m256i *)(sums + i)));
+        _mm256_storeu_si256((__m256i *)(sums + i), wide);
+    }
+    return i;
+}
+
 #else
 
 // Elsewhere (arm64: NEON through Swift's SIMD types) the portable kernels do all the work.
@@ -268,5 +278,6 @@ long fr_avx2_sum_i16_i32(const int16_t *base, long stride, const int16_t *weight
 
 long fr_avx2_premultiply_rgba(const uint8_t *row, int16_t *out, long pixels) { return 0; }
 long fr_avx2_unpremultiply_rgba(const int32_t *sums, long pixels, int shift, uint8_t *out, long stride) { return 0; }
+long fr_avx2_add_columns(const uint8_t *row, uint32_t *sums, long count, int first) { return 0; }
 
 #endif

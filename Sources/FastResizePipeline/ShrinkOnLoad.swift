@@ -68,12 +68,11 @@ enum BoxKernel {
     /// A row's samples added to `sums`, or put in them for a block's `first` row.
     @inline(__always)
     static func add(_ row: UnsafePointer<UInt8>, samples: Int, to sums: UnsafeMutablePointer<UInt32>, first: Bool) {
-        if first {
-            for index in 0..<samples { sums[index] = UInt32(row[index]) }
-        } else {
-            for index in 0..<samples { sums[index] &+= UInt32(row[index]) }
-        }
+        RowKernels.addColumns(row, to: sums, count: samples, first: first, backend: backend)
     }
+
+    /// The kernels' fastest path here (the `FASTRESIZE_KERNELS` choice included).
+    private static let backend = ResizeBackend.best
 
     /// The rounded means of `rows` rows summed in `sums`, a block of `factorX` columns a pixel.
     static func means(_ sums: UnsafePointer<UInt32>, rows: Int, width: Int, channels: Int, factorX: Int,
@@ -82,8 +81,34 @@ enum BoxKernel {
         // n ≤ 256 d here, so for every d below 4096 (a 64 × 64 block).
         let full = UInt32(factorX * rows)
         let reciprocal = full < 4096 ? (UInt64(1) << 32 + UInt64(full) - 1) / UInt64(full) : 0
+        @inline(__always) func mean(_ total: UInt32, _ pixels: UInt32) -> UInt8 {
+            let rounded = total &+ pixels / 2
+            return pixels == full && reciprocal != 0
+                ? UInt8(truncatingIfNeeded: (UInt64(rounded) &* reciprocal) >> 32) : UInt8(rounded / pixels)
+        }
         var first = 0
         var outputIndex = 0
+        if channels == 3 {
+            // RGB, the usual case, with its three totals held apart.
+            while first < width {
+                let count = min(factorX, width - first)
+                var (red, green, blue): (UInt32, UInt32, UInt32) = (0, 0, 0)
+                var index = first &* 3
+                for _ in 0..<count {
+                    red &+= sums[index]
+                    green &+= sums[index &+ 1]
+                    blue &+= sums[index &+ 2]
+                    index &+= 3
+                }
+                let pixels = UInt32(count * rows)
+                out[outputIndex] = mean(red, pixels)
+                out[outputIndex &+ 1] = mean(green, pixels)
+                out[outputIndex &+ 2] = mean(blue, pixels)
+                first &+= count
+                outputIndex &+= 3
+            }
+            return
+        }
         while first < width {
             let count = min(factorX, width - first)
             let pixels = UInt32(count * rows)
@@ -94,9 +119,7 @@ enum BoxKernel {
                     total &+= sums[index]
                     index += channels
                 }
-                let rounded = total + pixels / 2
-                out[outputIndex + channel] = pixels == full && reciprocal != 0
-                    ? UInt8(truncatingIfNeeded: (UInt64(rounded) &* reciprocal) >> 32) : UInt8(rounded / pixels)
+                out[outputIndex + channel] = mean(total, pixels)
             }
             first += count
             outputIndex += channels

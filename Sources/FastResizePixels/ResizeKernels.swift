@@ -52,7 +52,7 @@ struct Rows<Element> {
 
 /// The row operation both passes reduce to: `Σ_k weight[k] × rows[k][i]` for i < count, in Int32.
 /// The weighted sum of one run is exact in Int32 for these inputs: |sample| < 2^15, Σ|weight| < 2^16.
-enum RowKernels {
+package enum RowKernels {
     /// 8-bit samples to int16: the sums rounded and shifted right by `shift`.
     static func weightedSum(_ rows: Rows<UInt8>, weights: UnsafePointer<Int16>, taps: Int, count: Int, shift: Int,
                             into output: UnsafeMutablePointer<Int16>, backend: ResizeBackend) {
@@ -144,6 +144,18 @@ enum RowKernels {
             }
         }
         for i in start..<count { output[i] = scalarDotProduct(rows, weights: weights, taps: taps, at: i) }
+    }
+
+    /// Box averaging's column sums: `sums[i] += row[i]` (`=` for a block's `first` row), i < count.
+    @inline(__always)
+    package static func addColumns(_ row: UnsafePointer<UInt8>, to sums: UnsafeMutablePointer<UInt32>, count: Int,
+                                   first: Bool, backend: ResizeBackend) {
+        let start = backend == .avx2 ? fr_avx2_add_columns(row, sums, count, first ? 1 : 0) : 0
+        if first {
+            for index in start..<count { sums[index] = UInt32(row[index]) }
+        } else {
+            for index in start..<count { sums[index] &+= UInt32(row[index]) }
+        }
     }
 
     /// RGBA to premultiplied int16 (colour × α × 128 / 255, rounded; α × 128), four pixels a

@@ -86,6 +86,23 @@ import Testing
         #expect(wrong == 0, "\(wrong) samples differ from the reference")
     }
 
+    /// Box averaging's column sums, set by a block's first row and added to by the next, are the
+    /// plain sums on every path, a length that leaves the vector kernel a tail included.
+    @Test(arguments: paths)
+    func columnSumsAreThePlainSums(path: ResizeBackend) {
+        let count = 1000 + 5
+        let rows = (0..<3).map { row in (0..<count).map { UInt8(truncatingIfNeeded: $0 &* (row + 3) &+ row * 101) } }
+        var sums = [UInt32](repeating: 0xDEAD_BEEF, count: count)
+        sums.withUnsafeMutableBufferPointer { sums in
+            for (index, row) in rows.enumerated() {
+                row.withUnsafeBufferPointer {
+                    RowKernels.addColumns($0.baseAddress!, to: sums.baseAddress!, count: count, first: index == 0, backend: path)
+                }
+            }
+        }
+        #expect(sums == (0..<count).map { i in rows.reduce(0) { $0 + UInt32($1[i]) } })
+    }
+
     /// Unpremultiplying gives the reference's bytes on every path that has a kernel for it: sums
     /// below zero, past 255 × scale, colour above alpha, alpha rounding to zero, for the shifts a
     /// resize uses.

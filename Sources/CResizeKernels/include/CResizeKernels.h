@@ -31,4 +31,8 @@ long fr_avx2_premultiply_rgba(const uint8_t *row, int16_t *out, long pixels);
 /// how many pixels it did (all of them, or none elsewhere than x86-64).
 long fr_avx2_unpremultiply_rgba(const int32_t *sums, long pixels, int shift, uint8_t *out, long stride);
 
+/// Box averaging's column sums: sums[i] += row[i] (sums[i] = row[i] when `first`) for i in
+/// [0, done); returns `done`, a multiple of 8 no greater than `count` (0 elsewhere than x86-64).
+long fr_avx2_add_columns(const uint8_t *row, uint32_t *sums, long count, int first);
+
 #endif

@@ -122,6 +122,9 @@ public struct BatchRunner: Sendable {
     /// What earlier runs into the same outputs left on record, and this run's record (a job
     /// store); nil to run as if nothing were known.
     public var recorder: (any RunRecorder)?
+    /// The output folder's real path, taken once a run has made the folder: every output is
+    /// checked against it, and resolving it again for each one cost a dozen system calls.
+    private let outputRoot = OutputRoot()
 
     public init(options: BatchOptions, codecs: CodecRegistry) {
         self.options = options
@@ -354,6 +357,8 @@ public struct BatchRunner: Sendable {
         let events = EventBus(subscribers)
         // The folder exists from the start, so where outputs land can be checked on real paths.
         try? FileSystem.makeFolders(options.outputDirectory)
+        let root = Self.realPath(options.outputDirectory)
+        outputRoot.path.withLock { $0 = root }
         AtomicFile.removeStaleTemporaries(under: options.outputDirectory)
         // This run's temporaries and workers, and no other's: a process may run batches side by side.
         let temporaries = TemporaryFiles()
@@ -744,12 +749,14 @@ public struct BatchRunner: Sendable {
     /// before any folder is created. (A link at the final name is replaced, or kept without
     /// --overwrite, never written through.)
     private func checkLanding(_ path: String) throws(FileError) {
-        let root = Self.realPath(options.outputDirectory)
+        let root = outputRoot.path.withLock { $0 } ?? Self.realPath(options.outputDirectory)
         var ancestor = PathNames.folder(of: path)
         while !ancestor.isEmpty, ancestor != "/", !FileSystem.exists(ancestor) {
             ancestor = PathNames.folder(of: ancestor)
         }
-        let landing = Self.realPath(ancestor)
+        // The folder itself is resolved once a run (no check made before writing could catch a
+        // folder swapped for a link while the batch writes); any folder below it afresh.
+        let landing = ancestor == options.outputDirectory ? root : Self.realPath(ancestor)
         guard landing == root || landing.hasPrefix(root == "/" ? root : root + "/") else {
             throw .outsideOutputFolder(landing + String(path.dropFirst(ancestor.count)))
         }
@@ -757,6 +764,11 @@ public struct BatchRunner: Sendable {
 
     private static func realPath(_ path: String) -> String {
         FileSystem.realPath(path) ?? path
+    }
+
+    /// Shared by a runner's copies: a Mutex cannot be copied with the struct.
+    private final class OutputRoot: Sendable {
+        let path = Mutex<String?>(nil)
     }
 
     /// `transform` applied to every element on `jobs` threads (it is told which worker runs it);

@@ -160,6 +160,9 @@ public enum FileSystem {
     /// Makes `path` and every folder above it that is missing, one at a time; on failure, the
     /// folder that could not be made and the system's reason.
     public static func makeFolders(_ path: String) throws(FolderError) {
+        // Usually every folder is there already: a look takes no lock, while mkdir takes each
+        // parent's exclusively even to say EEXIST, and every output of a batch asks.
+        if isFolder(path) { return }
         var made = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
             made += (made.isEmpty || made.hasSuffix("/") ? "" : "/") + component

@@ -225,7 +225,7 @@ enum FileScheduler {
             let slot = WorkerSlot(control: control)
             state.slots.append(slot)
             state.workers += 1
-            let thread = Thread {
+            DetachedThread.start(name: "fastresize.work") {
                 while true {
                     condition.lock()
                     // Too many files waiting for the committer: let it catch up (it holds their
@@ -304,9 +304,6 @@ enum FileScheduler {
                     condition.unlock()
                 }
             }
-            // Decoders and the resampler recurse little but keep sizeable frames: the usual 8 MiB.
-            thread.stackSize = 8 << 20
-            thread.start()
         }
 
         condition.lock()

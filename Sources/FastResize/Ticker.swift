@@ -8,7 +8,7 @@ public final class Ticker: @unchecked Sendable {
     private var stopped = false
 
     public init(every interval: Double, name: String, _ tick: @escaping @Sendable () -> Void) {
-        let thread = Thread { [self] in
+        DetachedThread.start(name: name) { [self] in
             condition.lock()
             while !stopped {
                 // Woken early only by `stop`.
@@ -20,8 +20,6 @@ public final class Ticker: @unchecked Sendable {
             }
             condition.unlock()
         }
-        thread.name = name
-        thread.start()
     }
 
     public func stop() {

@@ -35,9 +35,7 @@ final class RowPrefetcher: @unchecked Sendable {
         charge = PictureMeter.charge(2 * max(1, rowBytes * max(1, chunkRows)))
         // The source (a decoder) is used by the new thread alone until stop(): handed over, not shared.
         let handOver = HandOver(source)
-        let thread = Thread { [self] in produce(height: height, source: handOver.source) }
-        thread.stackSize = 8 << 20
-        thread.start()
+        DetachedThread.start(name: "fastresize.rows") { [self] in produce(height: height, source: handOver.source) }
     }
 
     deinit {

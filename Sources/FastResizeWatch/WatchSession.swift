@@ -156,7 +156,7 @@ public final class WatchSession: @unchecked Sendable {
         let result = Mutex<BatchReport?>(nil)
         let finished = DispatchSemaphore(value: 0)
         let runner = runner
-        Thread.detachNewThread {
+        DetachedThread.start(name: "fastresize.run") {
             result.withLock { $0 = runner.run(source: queue, control: control, events: events, keepReports: false) }
             finished.signal()
         }

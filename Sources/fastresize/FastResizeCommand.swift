@@ -307,7 +307,7 @@ extension FastResizeCommand {
             }
         }
         let parent = getppid()
-        Thread.detachNewThread {
+        DetachedThread.start(name: "fastresize.parent") {
             while getppid() == parent { sleep(1) }
             _exit(0)
         }

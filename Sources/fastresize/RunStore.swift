@@ -41,7 +41,7 @@ enum RunStore {
         private var outcome: Result<StoreRecorder?, StoreError>?
 
         init(_ open: @escaping @Sendable () throws(StoreError) -> StoreRecorder?) {
-            Thread.detachNewThread { [self] in
+            DetachedThread.start(name: "fastresize.store") { [self] in
                 do throws(StoreError) {
                     outcome = .success(try open())
                 } catch {

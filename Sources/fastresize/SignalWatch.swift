@@ -2,6 +2,7 @@
 
 import CCodecShims
 import Dispatch
+import FastResize
 import Foundation
 
 enum SignalWatch {
@@ -17,7 +18,7 @@ enum SignalWatch {
         let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
         source.setEventHandler(handler: handler)
         source.resume()
-        Thread.detachNewThread {
+        DetachedThread.start(name: "fastresize.signal") {
             var looks = 0
             while fr_signal_kept_by_us(number) != 0 && looks < 3000 {
                 usleep(10_000)

@@ -32,13 +32,12 @@ import TestSupport
         let folder = try Self.folder()
         #expect(mkfifo(folder.path("fifo"), 0o600) == 0)
         let received = Mutex(Data())
-        let reader = Thread {
+        DetachedThread.start(name: "test.fifo") {
             let descriptor = open(folder.path("fifo"), O_RDONLY)
             let data = descriptor < 0 ? Data() : FileSystem.readAll(descriptor) ?? Data()
             if descriptor >= 0 { close(descriptor) }
             received.withLock { $0 = data }
         }
-        reader.start()
         let result = try CommandRunner.run(["in", "-o", "out", "--width", "20", "--report", "fifo"], in: folder.url)
         #expect(result.status == 0, "\(result.stderr)")
         for _ in 0..<100 where received.withLock({ $0.isEmpty }) { usleep(20_000) }

@@ -15,7 +15,7 @@ import TestSupport
         _ = pipe(&requests)
         _ = pipe(&replies)
         let (input, output) = (requests[0], replies[1])
-        Thread.detachNewThread {
+        DetachedThread.start(name: "test") {
             BatchRunner.serveWorker(codecs: Codecs.all, input: input, output: output)
             close(input)
             close(output)

@@ -31,7 +31,7 @@ import TestSupport
         let group = DispatchGroup()
         for index in 0..<count {
             group.enter()
-            Thread.detachNewThread {
+            DetachedThread.start(name: "test") {
                 body(index)
                 group.leave()
             }

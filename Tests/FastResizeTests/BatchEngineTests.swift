@@ -182,7 +182,7 @@ import TestSupport
         let recorder = Recorder()
         let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.01), jobs: 2)
         let queue = InputQueue(planner: runner.planner())
-        Thread.detachNewThread {
+        DetachedThread.start(name: "test") {
             for path in inputs {
                 Thread.sleep(forTimeInterval: 0.03)
                 queue.add(InputFile(path: path, relativePath: (path as NSString).lastPathComponent, isExplicit: true))
@@ -209,7 +209,7 @@ import TestSupport
             done.withLock { $0.append("\((file.input.path as NSString).lastPathComponent) \(report.status)") }
             allDone.signal()
         }
-        Thread.detachNewThread {
+        DetachedThread.start(name: "test") {
             for path in inputs { queue.add(InputFile(path: path, relativePath: (path as NSString).lastPathComponent, isExplicit: true)) }
             for _ in inputs { allDone.wait() }
             // The first again, as a watch hands in a file changed after it was made.
@@ -253,7 +253,7 @@ import TestSupport
         let queue = InputQueue(planner: runner.planner())
         let control = BatchControl()
         for path in inputs { queue.add(InputFile(path: path, relativePath: (path as NSString).lastPathComponent, isExplicit: true)) }
-        Thread.detachNewThread {
+        DetachedThread.start(name: "test") {
             Thread.sleep(forTimeInterval: 0.1)
             control.stop(signal: SIGINT)
         }

@@ -149,7 +149,7 @@ import TestSupport
         #expect(mkfifo(folder.path("pipe"), 0o644) == 0)
         let bytes = [UInt8](repeating: 7, count: 200_000)
         let path = folder.path("pipe")
-        Thread.detachNewThread {
+        DetachedThread.start(name: "test") {
             usleep(200_000)
             let descriptor = open(path, O_WRONLY)
             _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
@@ -170,7 +170,7 @@ import TestSupport
         #expect(Date().timeIntervalSince(start) < 5)
         walker.streamSeconds = 10
         walker.streamLimit = 1000
-        Thread.detachNewThread {
+        DetachedThread.start(name: "test") {
             let descriptor = open(path, O_WRONLY)
             _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
             close(descriptor)

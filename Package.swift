@@ -145,5 +145,9 @@ if ProcessInfo.processInfo.environment["FASTRESIZE_FUZZ"] != nil {
 /// The per-pixel code (kernels, the pipeline, the codecs' pixel loops) is compiled optimised in
 /// debug builds too: unoptimised, a test that resizes a 380-frame animation took minutes and the
 /// suite outgrew its ten. The engine, configuration and command line stay debuggable.
-var optimisedEvenInDebug: [SwiftSetting] { [.unsafeFlags(["-O"], .when(configuration: .debug))] }
+/// Not in a checkout at a version tag: SwiftPM refuses unsafe flags in a package required by
+/// version ("contains unsafe build flags"), and that is how another package uses the library.
+var optimisedEvenInDebug: [SwiftSetting] {
+    Context.gitInformation?.currentTag != nil ? [] : [.unsafeFlags(["-O"], .when(configuration: .debug))]
+}
 

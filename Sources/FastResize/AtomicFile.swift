@@ -75,15 +75,7 @@ public enum AtomicFile {
             guard failure == nil else { return false }
             do throws(FileError) {
                 if descriptor < 0 { try open() }
-                var offset = 0
-                while offset < bytes.count {
-                    let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw writeError(errnoText("write failed"))
-                    }
-                    offset += written
-                }
+                guard FileSystem.writeAll(bytes, to: descriptor) else { throw writeError(errnoText("write failed")) }
                 byteCount += bytes.count
                 return true
             } catch {

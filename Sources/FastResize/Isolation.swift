@@ -186,14 +186,7 @@ struct LineChannel {
     }
 
     private func write(_ bytes: [UInt8]) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Foundation.write(output, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return false }
-            offset += written
-        }
-        return true
+        bytes.withUnsafeBytes { FileSystem.writeAll($0, to: output) }
     }
 
     /// The next line decoded as `type`, waiting until `deadline` at most. A line that does not

@@ -194,16 +194,25 @@ public enum FileSystem {
         return names
     }
 
-    /// Writes all of `text` to `descriptor`, again where a signal interrupted the write (the
-    /// console's lines, a log's records).
-    public static func writeAll(_ text: String, to descriptor: Int32) {
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
+    /// Writes all of `bytes` to `descriptor`, again where a signal interrupted the write or a
+    /// pipe took part of it. False with errno set when the descriptor refuses more.
+    public static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
             if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { return }
-            bytes = bytes.dropFirst(written)
+            guard written > 0 else {
+                if written == 0 { errno = EIO }
+                return false
+            }
+            offset += written
         }
+        return true
+    }
+
+    /// Writes all of `text` to `descriptor`, as far as it takes it (the console's lines, a log's records).
+    public static func writeAll(_ text: String, to descriptor: Int32) {
+        _ = Array(text.utf8).withUnsafeBytes { writeAll($0, to: descriptor) }
     }
 
     /// Everything left to read from `descriptor` (a pipe, say), or nil with errno set. A read a

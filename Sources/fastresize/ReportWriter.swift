@@ -79,12 +79,8 @@ enum ReportTarget: Equatable {
     }
 
     private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) throws {
-        var rest = bytes[...]
-        while !rest.isEmpty {
-            let written = rest.withUnsafeBytes { Foundation.write(descriptor, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            guard written > 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-            rest = rest.dropFirst(written)
+        guard bytes.withUnsafeBytes({ FileSystem.writeAll($0, to: descriptor) }) else {
+            throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
         }
     }
 }

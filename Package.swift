@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "FastResizeConfigTests", dependencies: ["FastResize", "FastResizeConfig", "TestSupport"]),
         .testTarget(
             name: "FastResizeJobsTests",
-            dependencies: ["FastResize", "FastResizeJobs", "FastResizeSQLite", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["FastResize", "FastResizeJobs", "FastResizeSQLite", "CXXHash", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "FastResizeWatchTests", dependencies: ["FastResizeWatch", "TestSupport"]),
         .testTarget(

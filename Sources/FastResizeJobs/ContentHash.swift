@@ -29,7 +29,7 @@ public enum ContentHash {
             let length = min(slice, size - offset)
             guard let mapped = mmap(nil, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, off_t(offset)),
                   mapped != MAP_FAILED else { return nil }
-            XXH3_128bits_update(state, mapped, length)
+            fr_xxh3_128bits_update(state, mapped, length)
             munmap(mapped, length)
             offset += length
         }

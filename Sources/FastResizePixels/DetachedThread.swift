@@ -12,7 +12,8 @@ import Foundation
 /// is disposed — dispatch then takes and frees continuations in freed memory: heap corruption,
 /// reported later and elsewhere as "malloc(): unaligned fastbin chunk detected". A 30-line
 /// program doing only that (a `Thread` holding the last reference to an object that syncs on
-/// its queue when it goes) corrupts the heap within 20,000 threads; with this type, never.
+/// its queue when it goes) aborted within about 50 threads, every time; with this type it ran
+/// 100,000 without fault.
 package enum DetachedThread {
     /// The usual 8 MiB: decoders and the resampler recurse little but keep sizeable frames.
     package static let defaultStackSize = 8 << 20

@@ -368,11 +368,3 @@ void fr_jpeg_stream_close(fr_jpeg_stream *stream) {
 int fr_jpeg_turbo_version(void) {
     return LIBJPEG_TURBO_VERSION_NUMBER;
 }
-
-const char *fr_build_commit(void) {
-#ifdef FR_COMMIT
-    return FR_COMMIT;
-#else
-    return NULL;
-#endif
-}

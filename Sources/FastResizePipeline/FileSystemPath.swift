@@ -212,7 +212,8 @@ public enum FileSystem {
 
     /// Writes all of `text` to `descriptor`, as far as it takes it (the console's lines, a log's records).
     public static func writeAll(_ text: String, to descriptor: Int32) {
-        _ = Array(text.utf8).withUnsafeBytes { writeAll($0, to: descriptor) }
+        var text = text     // its own UTF-8, not a copy into an array, for every line
+        _ = text.withUTF8 { writeAll(UnsafeRawBufferPointer($0), to: descriptor) }
     }
 
     /// Everything left to read from `descriptor` (a pipe, say), or nil with errno set. A read a

@@ -40,6 +40,8 @@ package enum DetachedThread {
 
     /// Runs the work; returning drops it, and with it everything it captured.
     private static func run(_ work: Work) {
+        // Through Foundation, which names the thread with pthread_setname_np (Swift's Glibc module
+        // leaves it out); the Thread object it makes here holds nothing of the work.
         Thread.current.name = work.name
         work.body()
     }

@@ -10,6 +10,8 @@ let package = Package(
         .executable(name: "fastresize", targets: ["fastresize"]),
         // The metrics server, opened by `fastresize --metrics-listen` from beside the binary.
         .library(name: "FastResizeServer", type: .dynamic, targets: ["FastResizeServer"]),
+        // The PostgreSQL client, opened by `--state postgres://…` from beside the binary.
+        .library(name: "FastResizePostgresDriver", type: .dynamic, targets: ["FastResizePostgresDriver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -26,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.70.0"),
+        // The job store in PostgreSQL, for workers on several machines (MIT).
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.21.0"),
     ],
     targets: [
         // Pixels and kernels (pure): buffers, filters, weights, the resamplers, geometry.
@@ -69,6 +73,17 @@ let package = Package(
         // The job store in one SQLite file.
         .target(name: "FastResizeSQLite", dependencies: ["FastResizeJobs", .product(name: "GRDB", package: "GRDB.swift")]),
 
+        // The job store in PostgreSQL: its SQL and behaviour here, the connection through the driver
+        // library below (opened at run time, so a run with SQLite or no store loads no swift-nio).
+        .target(name: "FastResizeSQLWire"),
+        .target(name: "FastResizePostgres", dependencies: ["FastResizeJobs", "FastResizeSQLWire"]),
+        .target(
+            name: "FastResizePostgresDriver",
+            dependencies: ["FastResizeSQLWire", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+
         // `fastresize watch`: inotify on a tree, files taken once complete, fed to an open-ended run.
         .target(name: "FastResizeWatch", dependencies: ["FastResize"]),
 
@@ -107,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "fastresize",
             dependencies: [
-                "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "FastResizeWatch",
+                "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "FastResizePostgres", "FastResizeWatch",
                 "FastResizeLog", "FastResizeMetrics", "FastResizeSandbox", "CCodecShims",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -121,7 +136,8 @@ let package = Package(
         .testTarget(name: "FastResizeConfigTests", dependencies: ["FastResize", "FastResizeConfig", "TestSupport"]),
         .testTarget(
             name: "FastResizeJobsTests",
-            dependencies: ["FastResize", "FastResizeJobs", "FastResizeSQLite", "CXXHash", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["FastResize", "FastResizeJobs", "FastResizeSQLite", "FastResizePostgres", "CXXHash", "TestSupport",
+                           .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "FastResizeWatchTests", dependencies: ["FastResizeWatch", "TestSupport"]),
         .testTarget(
@@ -130,7 +146,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FastResizeCLITests",
-            dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite",
+            dependencies: ["fastresize", "FastResize", "FastResizeCodecs", "FastResizeConfig", "FastResizeJobs", "FastResizeSQLite", "FastResizePostgres",
                            "FastResizeSandbox", "TestSupport"]
         ),
     ]

@@ -24,6 +24,7 @@ packages=(
     liblcms2-utils        # tests only: jpgicc, the oracle for profiles libvips 8.14 gets wrong
     strace                # tests only: shows that outputs are fsynced before they take their names
     prometheus            # tests only: promtool checks the metrics; a real server scrapes a watcher
+    postgresql-15         # tests only: a throwaway server for the PostgreSQL job store's tests
 )
 
 missing=()

@@ -27,6 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # What an install puts under the prefix, relative to it (the tarball's own layout).
 files="bin/fastresize
 lib/fastresize/libFastResizeServer.so
+lib/fastresize/libFastResizePostgresDriver.so
 share/man/man1/fastresize.1
 share/bash-completion/completions/fastresize
 share/zsh/site-functions/_fastresize

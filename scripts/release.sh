@@ -28,7 +28,7 @@ git diff --quiet HEAD -- Sources Package.swift || commit="$commit-modified"
 arch=$(uname -m)
 name="fastresize-$version-linux-$arch"
 
-# One build of every product (the binary and the server library) with the Swift runtime linked in.
+# One build of every product (the binary, the server library and the PostgreSQL driver) with the Swift runtime linked in.
 flags=(-c release --scratch-path "$scratch" -Xswiftc -static-stdlib -Xcc "-DFR_COMMIT=\"$commit\"")
 swift build "${flags[@]}"
 bin=$(swift build "${flags[@]}" --show-bin-path)
@@ -40,6 +40,7 @@ install -d "$root/bin" "$root/lib/fastresize" "$root/share/man/man1" "$root/shar
     "$root/share/zsh/site-functions" "$root/share/fish/vendor_completions.d"
 install -m 755 -s "$bin/fastresize" "$root/bin/fastresize"
 install -m 644 -s "$bin/libFastResizeServer.so" "$root/lib/fastresize/libFastResizeServer.so"
+install -m 644 -s "$bin/libFastResizePostgresDriver.so" "$root/lib/fastresize/libFastResizePostgresDriver.so"
 
 # Completions and the man page come from swift-argument-parser, from the command's own definition.
 "$root/bin/fastresize" --generate-completion-script bash > "$root/share/bash-completion/completions/fastresize"
@@ -53,7 +54,7 @@ install -m 644 "$(find "$scratch/plugins/GenerateManual" -name fastresize.1 -pri
 # The Debian packages of every shared library the binaries load: linked, and opened on first use.
 # (Whole outputs into variables, never a reader that stops early: pipefail would take its SIGPIPE.)
 cache=$(ldconfig -p)
-libraries=$( { ldd "$bin/fastresize" "$bin/libFastResizeServer.so" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'
+libraries=$( { ldd "$bin/fastresize" "$bin/libFastResizeServer.so" "$bin/libFastResizePostgresDriver.so" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'
                for soname in $(grep -rhoE '"lib[a-z0-9_]+\.so\.[0-9.]+"' Sources | tr -d '"' | sort -u); do
                    awk -v s="$soname" '$1 == s && /x86-64|aarch64|64bit/ && !found { print $NF; found = 1 }' <<< "$cache"
                done; } | sort -u)
@@ -63,7 +64,7 @@ packages=$(for library in $libraries; do dpkg -S "$(readlink -f "$library")" 2>/
 packages=$(printf '%s\nlibgs-common\n' "$packages" | sort -u)
 printf '%s\n' $packages > "$root/runtime-packages"
 
-scripts/third-party-licenses.sh "$scratch" "$bin/fastresize" "$bin/libFastResizeServer.so" -- $packages > "$root/THIRD-PARTY-LICENSES"
+scripts/third-party-licenses.sh "$scratch" "$bin/fastresize" "$bin/libFastResizeServer.so" "$bin/libFastResizePostgresDriver.so" -- $packages > "$root/THIRD-PARTY-LICENSES"
 cp README.md LICENSE "$root/"
 install -m 755 scripts/install.sh "$root/install.sh"
 echo "$version $commit" > "$root/VERSION"

@@ -47,18 +47,25 @@ public enum StateLocation: Sendable, Equatable {
     case underOutput
     /// A file named by --state.
     case file(String)
+    /// A PostgreSQL database named by --state postgres://…, shared by runs and workers on many machines.
+    case postgres(String)
     /// None (--no-state): nothing is remembered between runs.
     case none
 
     public static let defaultPath = ".fastresize/state.db"
 
-    /// The store's file for outputs in `outputFolder`; nil without a store.
+    /// The store's file for outputs in `outputFolder`, or its PostgreSQL address; nil without a store.
     public func path(outputFolder: String) -> String? {
         switch self {
         case .underOutput: (outputFolder.hasSuffix("/") ? outputFolder : outputFolder + "/") + Self.defaultPath
-        case .file(let path): path
+        case .file(let path), .postgres(let path): path
         case .none: nil
         }
+    }
+
+    /// Whether `text` names a PostgreSQL database rather than a file.
+    public static func isPostgres(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
     }
 }
 
@@ -176,7 +183,7 @@ public enum SettingsResolver {
             guard !text.isEmpty else { throw .expected("a file for the job store", for: option, got: text) }
             return text
         }) {
-            resolved.state = .file(path)
+            resolved.state = StateLocation.isPostgres(path) ? .postgres(path) : .file(path)
         }
         resolved.force = Reader(values: run).flag(.force) ?? false
         return resolved

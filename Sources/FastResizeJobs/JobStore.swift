@@ -329,3 +329,17 @@ public protocol JobStore: Sendable {
     /// The attempts of a job, in the order they started.
     func attempts(job: Int64) throws(StoreError) -> [AttemptRecord]
 }
+
+/// The JSON a store keeps in a text column (a command line, counts, outputs, stage times), keys
+/// sorted so that equal values are equal text; every backend writes and reads it the same way.
+public enum StoredJSON {
+    public static func text(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    public static func value<T: Decodable>(_ text: String?) -> T? {
+        text.flatMap { try? JSONDecoder().decode(T.self, from: Data($0.utf8)) }
+    }
+}

@@ -607,13 +607,7 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    private static func json(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: (try? encoder.encode(value)) ?? Data("null".utf8), as: UTF8.self)
-    }
+    private static func json(_ value: some Encodable) -> String { StoredJSON.text(value) }
 
-    private static func decoded<T: Decodable>(_ text: String?) -> T? {
-        text.flatMap { try? JSONDecoder().decode(T.self, from: Data($0.utf8)) }
-    }
+    private static func decoded<T: Decodable>(_ text: String?) -> T? { StoredJSON.value(text) }
 }

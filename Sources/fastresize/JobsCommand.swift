@@ -5,7 +5,7 @@ import FastResize
 import FastResizeCodecs
 import FastResizeConfig
 import FastResizeJobs
-import FastResizeSQLite
+import FastResizePostgres
 import Foundation
 
 /// Where the store is and how to show it: shared by every `jobs` command.
@@ -15,7 +15,7 @@ struct StoreOptions: ParsableArguments {
     @Flag(help: "JSON for scripts instead of text.")
     var json = false
 
-    func open() throws(UsageError) -> SQLiteJobStore {
+    func open() throws(UsageError) -> any JobStore {
         try location.open()
     }
 
@@ -29,30 +29,32 @@ struct StoreOptions: ParsableArguments {
 
 /// Which job store a command works on (`jobs`, `worker`): never created by it.
 struct StoreLocation: ParsableArguments {
-    @Option(help: ArgumentHelp("The job store (default: OUTPUT/.fastresize/state.db of -o, FASTRESIZE_STATE, or the config's state/output).", valueName: "file"))
+    @Option(help: ArgumentHelp("The job store: a file or a postgres:// address (default: OUTPUT/.fastresize/state.db of -o, FASTRESIZE_STATE, or the config's state/output).", valueName: "file|url"))
     var state: String?
 
     @Option(name: [.short, .long], help: ArgumentHelp("The output folder whose job store to use.", valueName: "dir"))
     var output: String?
 
-    /// `path` from the root, as a child process in another folder must be given it.
-    static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    /// `store` as a child process in another folder must be told it: a file from the root, a
+    /// database by its whole address.
+    static func forChild(_ store: any JobStore) -> String {
+        if let database = store as? PostgresJobStore { return database.address }
+        let path = store.location
+        return path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
     }
 
     /// The store, found as a run would find it (command line, environment, config file); never created.
-    func open() throws(UsageError) -> SQLiteJobStore {
+    func open() throws(UsageError) -> any JobStore {
         var given: [String: SettingValue] = [:]
         if let state { given[SettingKey.state.name] = .text(state) }
         if let output { given[SettingKey.output.name] = .text(output) }
         let resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: given, outputFormats: Codecs.all.outputFormats),
                                                     requireSize: false, applyingProfile: false)
-        guard let path = resolved.state.path(outputFolder: resolved.outputFolder ?? ""),
-              resolved.outputFolder != nil || resolved.state != .underOutput else {
+        guard resolved.state != .none, resolved.outputFolder != nil || resolved.state != .underOutput else {
             throw UsageError("expected --state FILE or -o DIR: which job store to read")
         }
         do throws(StoreError) {
-            return try SQLiteJobStore(path: path, create: false)
+            return try RunStore.open(resolved.state, outputFolder: resolved.outputFolder ?? "", create: false)!
         } catch {
             throw UsageError(error.description)
         }

@@ -4,7 +4,6 @@ import ArgumentParser
 import FastResize
 import FastResizeConfig
 import FastResizeJobs
-import FastResizeSQLite
 import Foundation
 import Synchronization
 
@@ -46,11 +45,11 @@ enum SubmitCommand {
             return 2
         }
         guard !resolved.dryRun else { return fail("--dry-run cannot be queued: run it directly") }
-        guard let path = resolved.state.path(outputFolder: resolved.options.outputDirectory) else {
-            return fail("a queued job lives in a job store: not with --no-state")
-        }
         do throws(StoreError) {
-            let store = try SQLiteJobStore(path: path, durable: resolved.options.fsync)
+            guard let store = try RunStore.open(resolved.state, outputFolder: resolved.options.outputDirectory, durable: resolved.options.fsync) else {
+                return fail("a queued job lives in a job store: not with --no-state")
+            }
+            let path = store.location
             let (settings, fingerprint) = RunStore.fingerprinted(resolved.options)
             var job = RunStore.record(resolved, command: rest, settings: settings, fingerprint: fingerprint, status: .queued)
             job.priority = priority
@@ -108,7 +107,7 @@ struct WorkerCommand: ParsableCommand {
 
     func work() throws(UsageError) -> Int32 {
         let store = try location.open()
-        let storePath = StoreLocation.absolute(store.location)
+        let storePath = StoreLocation.forChild(store)
         let stop = WorkerStop()
         var watching = ObservabilitySettings()
         watching.metricsListen = try metricsListen.map { text throws(UsageError) in try ListenAddress(parsing: text, for: "--metrics-listen") }
@@ -179,7 +178,7 @@ struct WorkerCommand: ParsableCommand {
     /// A job this worker has run that is still running with nobody on it (the other workers on it
     /// died mid-file): taken up again, for the files they left. Jobs since ended are forgotten.
     /// (A job whose run cannot even start stays as it is: this worker tries it at most three times.)
-    private func abandoned(among done: inout Set<Int64>, retaken: inout [Int64: Int], in store: SQLiteJobStore) throws(StoreError) -> JobRecord? {
+    private func abandoned(among done: inout Set<Int64>, retaken: inout [Int64: Int], in store: any JobStore) throws(StoreError) -> JobRecord? {
         for id in done.sorted() where retaken[id, default: 0] < 3 {
             guard let job = try store.job(id), [.queued, .running, .interrupted].contains(job.status) else {
                 done.remove(id)
@@ -307,7 +306,7 @@ struct JobsRetryCommand: ParsableCommand {
             print("job \(id) has no failed files: nothing to retry")
             Glibc.exit(0)
         }
-        let storePath = StoreLocation.absolute(store.location)
+        let storePath = StoreLocation.forChild(store)
         Console.writeError("retrying the \(failed) failed file\(failed == 1 ? "" : "s") of job \(id)\n")
         try JobsResumeCommand.exec(job, extra: ["--state", storePath, "--retry-of", String(id)])
     }

@@ -8,8 +8,8 @@ import Foundation
 extension FastResizeCommand {
     /// The run restricts itself for good, before it starts any thread (with `--sandbox on`, and
     /// with `auto` where the kernel has Landlock): it reads its inputs and what it loads, writes
-    /// only its output folder, its job store, its report, log and metrics files, and listens only
-    /// on its metrics port; no other TCP port at all. `auto` leaves the run unrestricted (its
+    /// only its output folder, its job store, its report, log and metrics files, listens only
+    /// on its metrics port and connects only to its PostgreSQL store's; no other TCP port at all. `auto` leaves the run unrestricted (its
     /// decoding workers still are) when it must read what cannot be named before it starts: a
     /// stream (its copy goes to the temporary folder) or symbolic links followed out of the
     /// given folders. A kernel without Landlock was refused already under `on` (`workerCommand`).
@@ -31,7 +31,12 @@ extension FastResizeCommand {
         case .auto, .on: break
         }
         var writable = [resolved.options.outputDirectory, "/dev/null"]
-        if case .file(let path) = resolved.state { writable.append(Self.folder(of: path)) }
+        var connectPorts: [UInt16] = []
+        switch resolved.state {
+        case .file(let path): writable.append(Self.folder(of: path))
+        case .postgres(let address): connectPorts.append(UInt16(clamping: URLComponents(string: address)?.port ?? 5432))
+        case .underOutput, .none: break
+        }
         switch report {
         case .through(let path): writable.append(path)
         case .replacing(let path): writable.append(Self.folder(of: path))
@@ -43,7 +48,8 @@ extension FastResizeCommand {
         // A folder still to be made (a job store's) is made inside the nearest one there is.
         let policy = SandboxPolicy(readable: inputs + alsoReadable + Sandbox.systemReadable(program: executablePath, ownProcOnly: false),
                                    writable: writable.map { FileSystem.realPath(FileSystem.nearestExisting($0)?.path ?? $0) ?? $0 },
-                                   listenPorts: resolved.observability.metricsListen.map { [UInt16($0.port)] } ?? [])
+                                   listenPorts: resolved.observability.metricsListen.map { [UInt16($0.port)] } ?? [],
+                                   connectPorts: connectPorts)
         do throws(SandboxError) {
             try Sandbox.restrict(policy)
             return true

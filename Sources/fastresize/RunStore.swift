@@ -3,6 +3,7 @@
 import FastResize
 import FastResizeConfig
 import FastResizeJobs
+import FastResizePostgres
 import FastResizeSQLite
 import Foundation
 
@@ -30,9 +31,27 @@ enum RunStore {
     /// a retry's) whose store does not exist yet. Such a store has nothing to recall, so the run
     /// may plan while it is made.
     static func isNew(for resolved: ResolvedSettings, role: Role) -> Bool {
-        guard !resolved.dryRun, role.job == nil, role.retrying == nil, !role.openEnded,
-              let path = resolved.state.path(outputFolder: resolved.options.outputDirectory) else { return false }
-        return !FileSystem.exists(path)
+        guard !resolved.dryRun, role.job == nil, role.retrying == nil, !role.openEnded else { return false }
+        return !exists(resolved.state, outputFolder: resolved.options.outputDirectory)
+    }
+
+    /// Opens the store `state` names for outputs in `outputFolder`: a PostgreSQL database, or an
+    /// SQLite file (made when missing, with `create`); nil with --no-state.
+    static func open(_ state: StateLocation, outputFolder: String, create: Bool = true, durable: Bool = true) throws(StoreError) -> (any JobStore)? {
+        switch state {
+        case .none: return nil
+        case .postgres(let address):
+            return try PostgresJobStore(address: address, driverPaths: FastResizeCommand.libraryPaths(PostgresJobStore.driverLibrary))
+        case .file, .underOutput:
+            guard let path = state.path(outputFolder: outputFolder) else { return nil }
+            return try SQLiteJobStore(path: path, create: create, durable: durable)
+        }
+    }
+
+    /// Whether the store `state` names is there (a database always is: it is made on first use).
+    static func exists(_ state: StateLocation, outputFolder: String) -> Bool {
+        if case .postgres = state { return true }
+        return state.path(outputFolder: outputFolder).map(FileSystem.exists) ?? false
     }
 
     /// A store being opened (and the run recorded in it) on a thread of its own.
@@ -63,20 +82,20 @@ enum RunStore {
     /// store and records nothing.
     static func recorder(for resolved: ResolvedSettings, command: [String], role: Role = Role()) throws(StoreError) -> StoreRecorder? {
         let options = resolved.options
-        guard let path = resolved.state.path(outputFolder: options.outputDirectory) else {
+        if case .none = resolved.state {
             if role.job != nil || role.retrying != nil { throw StoreError("a queued or retried job needs its store: not with --no-state") }
             return nil
         }
         let (settings, fingerprint) = fingerprinted(options)
         let folder = FileSystem.realPath(options.outputDirectory) ?? options.outputDirectory
         if resolved.dryRun {
-            guard FileSystem.exists(path) else { return nil }
-            let store = try SQLiteJobStore(path: path, create: false)
+            guard exists(resolved.state, outputFolder: options.outputDirectory),
+                  let store = try open(resolved.state, outputFolder: options.outputDirectory, create: false) else { return nil }
             let recorder = StoreRecorder(store: store, job: nil, outputFolder: folder, fingerprint: fingerprint, force: resolved.force)
             try recorder.load()
             return recorder
         }
-        let store = try SQLiteJobStore(path: path, durable: options.fsync)
+        guard let store = try open(resolved.state, outputFolder: options.outputDirectory, durable: options.fsync) else { return nil }
         // Left open at exit (`finish`), as a crash would leave it, which SQLite is made for: the
         // next run folds the write-ahead log in. Closing would checkpoint now — two flushes and
         // every page copied, a tenth of the store's cost on a 40-photo run.
@@ -88,7 +107,7 @@ enum RunStore {
         let id: Int64
         if let attached = role.job {
             guard let job = try store.attachJob(attached, host: StoreRecorder.hostName, pid: getpid(), at: StoreRecorder.now) else {
-                throw StoreError("\(path): no job \(attached)")
+                throw StoreError("\(store.location): no job \(attached)")
             }
             // Another worker may have finished it, or someone cancelled it, since it was picked.
             guard job.status == .running else {
@@ -126,11 +145,10 @@ enum RunStore {
 
     /// The inputs (by their path below their input folder) whose last attempt in `job` failed.
     static func failedInputs(of job: Int64, resolved: ResolvedSettings) throws(StoreError) -> Set<String> {
-        guard let path = resolved.state.path(outputFolder: resolved.options.outputDirectory) else {
+        guard let store = try open(resolved.state, outputFolder: resolved.options.outputDirectory, create: false) else {
             throw StoreError("a retried job needs its store: not with --no-state")
         }
-        let store = try SQLiteJobStore(path: path, create: false)
-        guard try store.job(job) != nil else { throw StoreError("\(path): no job \(job)") }
+        guard try store.job(job) != nil else { throw StoreError("\(store.location): no job \(job)") }
         return failed(try store.attempts(job: job))
     }
 
@@ -141,7 +159,7 @@ enum RunStore {
         return Set(last.filter { $0.value == FileReport.Status.failed.rawValue }.keys)
     }
 
-    nonisolated(unsafe) private static var keptOpen: SQLiteJobStore?
+    nonisolated(unsafe) private static var keptOpen: (any JobStore)?
 
     /// After the run: a run that recorded many files closes its store as it ends (the checkpoint
     /// is little beside its work, and the next run then starts from a folded, small log: a

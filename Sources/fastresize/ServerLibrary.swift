@@ -23,12 +23,7 @@ final class MetricsServer: @unchecked Sendable {
 
     static let libraryName = "libFastResizeServer.so"
 
-    /// Where the library may be: beside the binary (a build folder) or in PREFIX/lib/fastresize
-    /// (an install from the release tarball, the binary in PREFIX/bin).
-    static var libraryPaths: [String] {
-        let folder = PathNames.folder(of: FastResizeCommand.executablePath)
-        return [folder + "/" + libraryName, PathNames.folder(of: folder) + "/lib/fastresize/" + libraryName]
-    }
+    static var libraryPaths: [String] { FastResizeCommand.libraryPaths(libraryName) }
 
     private typealias Answer = @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<Int32>?) -> UnsafeMutablePointer<CChar>?
     private typealias Start = @convention(c) (UnsafePointer<CChar>, Int32, UnsafeMutableRawPointer?, Answer, UnsafeMutablePointer<Int32>,
@@ -90,6 +85,16 @@ final class MetricsServer: @unchecked Sendable {
     func stop() {
         stopServer(handle)
         answers.release()
+    }
+}
+
+extension FastResizeCommand {
+    /// Where a library of FastResize's own (the metrics server, the PostgreSQL driver) may be:
+    /// beside the binary (a build folder) or in PREFIX/lib/fastresize (an install from the release
+    /// tarball, the binary in PREFIX/bin).
+    static func libraryPaths(_ name: String) -> [String] {
+        let folder = PathNames.folder(of: executablePath)
+        return [folder + "/" + name, PathNames.folder(of: folder) + "/lib/fastresize/" + name]
     }
 }
 

@@ -132,7 +132,7 @@ struct SettingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write a JSON report of every file to this path.", valueName: "file"))
     var report: String?
 
-    @Option(help: ArgumentHelp("The job store (SQLite) that makes re-runs incremental and keeps history (default: OUTPUT/.fastresize/state.db; --no-state for none).", valueName: "file"))
+    @Option(help: ArgumentHelp("The job store that makes re-runs incremental and keeps history: an SQLite file (default: OUTPUT/.fastresize/state.db; --no-state for none) or postgres://user@host:port/db[?schema=NAME] for workers on several machines.", valueName: "file|url"))
     var state: String?
 
     @Flag(inversion: .prefixedNo, help: "Make every file again, even those the job store says are up to date.")

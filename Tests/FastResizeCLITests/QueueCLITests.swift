@@ -9,7 +9,7 @@ import TestSupport
 
 @Suite(.serialized) struct QueueCLITests {
     /// Every input of the store's jobs by how many attempts wrote it.
-    static func writtenAttempts(_ store: SQLiteJobStore) throws -> [String: Int] {
+    static func writtenAttempts(_ store: any JobStore) throws -> [String: Int] {
         var written: [String: Int] = [:]
         for job in try store.jobs(limit: nil) {
             for attempt in try store.attempts(job: job.id) where attempt.status == "written" { written[attempt.input, default: 0] += 1 }

@@ -1,0 +1,579 @@
+// PostgresJobStore: the job store in PostgreSQL, for runs and workers on several machines — the same behaviour as the SQLite store, its schema (in a schema of its own) made and moved on by migrations.
+
+import FastResize
+import FastResizeJobs
+import FastResizeSQLWire
+import Foundation
+
+/// The job store on a PostgreSQL server: `postgres://user[:password]@host[:port]/database`, with
+/// `?schema=NAME` for a schema other than `fastresize`. Every call is one transaction on the
+/// store's connection (calls from several threads take turns). Two runs that start the same file
+/// at once are serialised by a transaction-level advisory lock on the file, so exactly one of them
+/// holds it. A connection lost mid-call (the server restarted, the network gone) is made again,
+/// with backoff, for up to `reconnectFor` seconds, and the call runs again: a run or a worker
+/// waits for its database rather than failing its files.
+public final class PostgresJobStore: JobStore, @unchecked Sendable {
+    public let location: String
+    /// The address as given (with its password, if it has one), for a child process.
+    public let address: String
+    private let schema: String
+    private let driver: PostgresDriver
+    private let reconnectFor: Double
+    // The connection, used under `lock` (one statement at a time, one transaction at a time).
+    private let lock = NSLock()
+    private var session: PostgresSession?
+
+    /// The driver library's file name (the command looks for it beside itself).
+    public static let driverLibrary = "libFastResizePostgresDriver.so"
+
+    /// The schema name when none is given.
+    public static let defaultSchema = "fastresize"
+
+    /// Connects to the store at `address`, making its schema or bringing it up to date. The driver
+    /// library is looked for at `driverPaths`, in order.
+    public init(address: String, driverPaths: [String], reconnectFor: Double = 600) throws(StoreError) {
+        guard var parts = URLComponents(string: address), ["postgres", "postgresql"].contains(parts.scheme ?? "") else {
+            throw StoreError("\(address): not a postgres://user@host:port/database address")
+        }
+        schema = parts.queryItems?.first { $0.name == "schema" }?.value ?? Self.defaultSchema
+        if parts.password != nil { parts.password = "…" }
+        location = parts.string ?? address
+        guard schema.range(of: "^[a-z_][a-z0-9_]{0,62}$", options: .regularExpression) != nil else {
+            throw StoreError("\(location): the schema name \(schema) is not one of lower-case letters, digits and _")
+        }
+        self.address = address
+        self.reconnectFor = reconnectFor
+        driver = try PostgresDriver.load(from: driverPaths)
+        do throws(SQLFailure) {
+            let session = try PostgresSession(driver: driver, address: address)
+            try Self.migrate(session, schema: schema, location: location)
+            self.session = session
+        } catch {
+            throw StoreError("\(location): \(error.connectionLost ? "cannot connect: " : "")\(error)")
+        }
+    }
+
+    // MARK: Schema
+
+    /// The schema, one migration per change, applied in order; a store whose newest migration this
+    /// FastResize does not know was written by a newer one and is refused.
+    static let migrations: [(version: Int64, name: String, sql: String)] = [
+        (1, "jobs, files, outputs, attempts, the queue and leases", """
+            CREATE TABLE job (
+                id BIGSERIAL PRIMARY KEY,
+                status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'interrupted', 'cancelled')),
+                priority BIGINT NOT NULL DEFAULT 0,
+                created_ns BIGINT NOT NULL,
+                started_ns BIGINT,
+                finished_ns BIGINT,
+                command TEXT NOT NULL,
+                working_directory TEXT NOT NULL,
+                settings TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                inputs TEXT NOT NULL,
+                output_folder TEXT NOT NULL,
+                host TEXT NOT NULL,
+                pid BIGINT NOT NULL,
+                counts TEXT,
+                submitted BOOLEAN NOT NULL DEFAULT false
+            );
+            CREATE INDEX job_queue ON job (status, priority DESC, id);
+            CREATE TABLE file (
+                id BIGSERIAL PRIMARY KEY,
+                output_folder TEXT NOT NULL,
+                input TEXT NOT NULL,
+                path TEXT NOT NULL,
+                size BIGINT,
+                mtime_ns BIGINT,
+                inode BIGINT,
+                device BIGINT,
+                content_hash TEXT,
+                fingerprint TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts BIGINT NOT NULL DEFAULT 0,
+                failure_kind TEXT,
+                failure TEXT,
+                stamped_ns BIGINT NOT NULL,
+                job_id BIGINT REFERENCES job (id),
+                attempt_id BIGINT,
+                lease_owner TEXT,
+                lease_expires_ns BIGINT,
+                UNIQUE (output_folder, input)
+            );
+            CREATE INDEX file_lease ON file (lease_owner) WHERE lease_expires_ns IS NOT NULL;
+            CREATE INDEX file_job ON file (job_id);
+            CREATE TABLE output (
+                path TEXT PRIMARY KEY,
+                file_id BIGINT NOT NULL REFERENCES file (id) ON DELETE CASCADE,
+                size BIGINT,
+                mtime_ns BIGINT,
+                width BIGINT NOT NULL,
+                height BIGINT NOT NULL,
+                format TEXT NOT NULL,
+                content_hash TEXT
+            );
+            CREATE INDEX output_file ON output (file_id);
+            CREATE TABLE attempt (
+                id BIGSERIAL PRIMARY KEY,
+                job_id BIGINT NOT NULL REFERENCES job (id) ON DELETE CASCADE,
+                file_id BIGINT NOT NULL REFERENCES file (id) ON DELETE CASCADE,
+                status TEXT NOT NULL,
+                started_ns BIGINT NOT NULL,
+                finished_ns BIGINT,
+                failure_kind TEXT,
+                failure TEXT,
+                stage_ms TEXT,
+                outputs TEXT,
+                input_bytes BIGINT,
+                input_pixels BIGINT
+            );
+            CREATE INDEX attempt_job ON attempt (job_id);
+            CREATE INDEX attempt_file ON attempt (file_id);
+            """),
+    ]
+
+    /// A session-level advisory lock key: processes opening the same database at once take turns
+    /// making its schema.
+    private static let migrationLock: Int64 = 0x4661_7374_5265_7331
+
+    private static func migrate(_ session: PostgresSession, schema: String, location: String) throws(SQLFailure) {
+        try session.run("SELECT pg_advisory_lock($1)", [.integer(migrationLock)])
+        defer { _ = try? session.run("SELECT pg_advisory_unlock($1)", [.integer(migrationLock)]) }
+        try session.run("CREATE SCHEMA IF NOT EXISTS \(schema)")
+        try session.run("SET search_path TO \(schema)")
+        try session.run("CREATE TABLE IF NOT EXISTS migration (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ns BIGINT NOT NULL)")
+        let newest = try session.run("SELECT max(version) AS newest FROM migration").first("newest")?.integer ?? 0
+        let known = migrations.last?.version ?? 0
+        if newest > known {
+            throw SQLFailure(code: "", message: "the job store (schema \(schema)) was written by a newer FastResize "
+                             + "(migration \(newest), this one knows up to \(known)); use that version, or another ?schema=",
+                             connectionLost: false)
+        }
+        for migration in migrations where migration.version > newest {
+            try session.run("BEGIN")
+            do throws(SQLFailure) {
+                // One statement at a time: the extended protocol takes no more.
+                for statement in migration.sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
+                    try session.run(String(statement))
+                }
+                try session.run("INSERT INTO migration (version, name, applied_ns) VALUES ($1, $2, $3)",
+                                [.integer(migration.version), .text(migration.name), .integer(Self.now())])
+                try session.run("COMMIT")
+            } catch {
+                if !error.connectionLost { _ = try? session.run("ROLLBACK") }
+                throw error
+            }
+        }
+    }
+
+    static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+
+    // MARK: Jobs
+
+    public func createJob(_ job: JobRecord) throws(StoreError) -> Int64 {
+        try transaction { db throws(SQLFailure) in
+            try db.run("""
+                INSERT INTO job (status, priority, created_ns, started_ns, command, working_directory, settings, fingerprint,
+                                 inputs, output_folder, host, pid, submitted)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id
+                """, [.text(job.status.rawValue), .integer(Int64(job.priority)), .integer(job.createdNs), Self.value(job.startedNs),
+                      .text(StoredJSON.text(job.command)), .text(job.workingDirectory), .text(job.settings), .text(job.fingerprint),
+                      .text(StoredJSON.text(job.inputs)), .text(job.outputFolder), .text(job.host), .integer(Int64(job.pid)),
+                      .boolean(job.submitted)]).first("id")?.integer ?? 0
+        }
+    }
+
+    public func updateJob(_ id: Int64, status: JobStatus, counts: JobCounts?, at nanoseconds: Int64) throws(StoreError) {
+        let ends = [.finished, .interrupted, .cancelled].contains(status)
+        // A job cancelled stays cancelled, whatever its runs say as they stop.
+        try transaction { db throws(SQLFailure) in
+            try db.run("""
+                UPDATE job SET status = CASE WHEN status = 'cancelled' THEN status ELSE $1 END, counts = coalesce($2, counts),
+                               finished_ns = CASE WHEN $3 THEN $4 ELSE finished_ns END
+                WHERE id = $5
+                """, [.text(status.rawValue), counts.map { .text(StoredJSON.text($0)) } ?? .null, .boolean(ends), .integer(nanoseconds),
+                      .integer(id)])
+        }
+    }
+
+    public func jobs(limit: Int?) throws(StoreError) -> [JobRecord] {
+        try transaction { db throws(SQLFailure) in
+            try db.run("SELECT * FROM job ORDER BY id DESC LIMIT $1", [limit.map { .integer(Int64($0)) } ?? .null]).records.map(Self.job)
+        }
+    }
+
+    public func queuedCount() throws(StoreError) -> Int {
+        try transaction { db throws(SQLFailure) in
+            Int(try db.run("SELECT count(*) AS n FROM job WHERE status = 'queued'").first("n")?.integer ?? 0)
+        }
+    }
+
+    public func job(_ id: Int64) throws(StoreError) -> JobRecord? {
+        try transaction { db throws(SQLFailure) in try db.run("SELECT * FROM job WHERE id = $1", [.integer(id)]).records.first.map(Self.job) }
+    }
+
+    private static func job(_ row: SQLRecord) -> JobRecord {
+        var job = JobRecord(status: JobStatus(rawValue: row["status"].text ?? "") ?? .interrupted, createdNs: row["created_ns"].integer ?? 0,
+                            command: StoredJSON.value(row["command"].text) ?? [], workingDirectory: row["working_directory"].text ?? "",
+                            settings: row["settings"].text ?? "", fingerprint: row["fingerprint"].text ?? "",
+                            inputs: StoredJSON.value(row["inputs"].text) ?? [], outputFolder: row["output_folder"].text ?? "",
+                            host: row["host"].text ?? "", pid: Int32(truncatingIfNeeded: row["pid"].integer ?? 0))
+        job.id = row["id"].integer ?? 0
+        job.priority = Int(row["priority"].integer ?? 0)
+        job.startedNs = row["started_ns"].integer
+        job.finishedNs = row["finished_ns"].integer
+        job.counts = StoredJSON.value(row["counts"].text)
+        job.submitted = row["submitted"].boolean ?? false
+        return job
+    }
+
+    public func nextJob(skipping: Set<Int64>) throws(StoreError) -> JobRecord? {
+        let skipped = skipping.map(String.init).joined(separator: ",")
+        return try transaction { db throws(SQLFailure) in
+            try db.run("""
+                SELECT * FROM job WHERE submitted AND status IN ('queued', 'running')
+                    AND NOT (id = ANY (string_to_array($1, ',')::bigint[]))
+                ORDER BY priority DESC, id LIMIT 1
+                """, [.text(skipped)]).records.first.map(Self.job)
+        }
+    }
+
+    public func attachJob(_ id: Int64, host: String, pid: Int32, at nanoseconds: Int64) throws(StoreError) -> JobRecord? {
+        try transaction { db throws(SQLFailure) in
+            try db.run("""
+                UPDATE job SET status = 'running', host = $1, pid = $2, started_ns = coalesce(started_ns, $3)
+                WHERE id = $4 AND status IN ('queued', 'running', 'interrupted')
+                """, [.text(host), .integer(Int64(pid)), .integer(nanoseconds), .integer(id)])
+            return try db.run("SELECT * FROM job WHERE id = $1", [.integer(id)]).records.first.map(Self.job)
+        }
+    }
+
+    public func cancelJob(_ id: Int64, at nanoseconds: Int64) throws(StoreError) -> JobStatus? {
+        try transaction { db throws(SQLFailure) in
+            guard let before = try db.run("SELECT status FROM job WHERE id = $1 FOR UPDATE", [.integer(id)]).first("status")?.text else {
+                return nil
+            }
+            try db.run("""
+                UPDATE job SET status = 'cancelled', finished_ns = $1 WHERE id = $2 AND status IN ('queued', 'running', 'interrupted')
+                """, [.integer(nanoseconds), .integer(id)])
+            return JobStatus(rawValue: before)
+        }
+    }
+
+    public func tally(job: Int64) throws(StoreError) -> (written: Int, failed: Int) {
+        try transaction { db throws(SQLFailure) in
+            var tally = (written: 0, failed: 0)
+            for row in try db.run("""
+                SELECT status, count(*) AS n FROM attempt AS last WHERE job_id = $1
+                    AND id = (SELECT max(id) FROM attempt WHERE file_id = last.file_id AND job_id = last.job_id)
+                GROUP BY status
+                """, [.integer(job)]).records {
+                switch row["status"].text {
+                case FileReport.Status.written.rawValue: tally.written = Int(row["n"].integer ?? 0)
+                case FileReport.Status.failed.rawValue: tally.failed = Int(row["n"].integer ?? 0)
+                default: break
+                }
+            }
+            return tally
+        }
+    }
+
+    public func holders(job: Int64, at nanoseconds: Int64) throws(StoreError) -> [Lease] {
+        try transaction { db throws(SQLFailure) in
+            try db.run("""
+                SELECT lease_owner, max(lease_expires_ns) AS expires FROM file
+                WHERE job_id = $1 AND status = 'running' AND lease_expires_ns > $2 GROUP BY lease_owner
+                """, [.integer(job), .integer(nanoseconds)]).records.map {
+                Lease(owner: $0["lease_owner"].text ?? "", expiresNs: $0["expires"].integer ?? 0)
+            }
+        }
+    }
+
+    public func renewLeases(owner: String, until: Int64, job: Int64) throws(StoreError) -> JobStatus? {
+        try transaction { db throws(SQLFailure) in
+            try db.run("UPDATE file SET lease_expires_ns = $1 WHERE lease_owner = $2 AND lease_expires_ns IS NOT NULL",
+                       [.integer(until), .text(owner)])
+            return try db.run("SELECT status FROM job WHERE id = $1", [.integer(job)]).first("status")?.text.flatMap(JobStatus.init)
+        }
+    }
+
+    // MARK: Files and attempts
+
+    public func inputStates(outputFolder: String) throws(StoreError) -> [String: InputState] {
+        try transaction { db throws(SQLFailure) in
+            var outputs: [Int64: [OutputState]] = [:]
+            for row in try db.run("""
+                SELECT output.* FROM output JOIN file ON file.id = output.file_id WHERE file.output_folder = $1
+                """, [.text(outputFolder)]).records {
+                outputs[row["file_id"].integer ?? 0, default: []].append(Self.output(row))
+            }
+            var states: [String: InputState] = [:]
+            for row in try db.run("SELECT * FROM file WHERE output_folder = $1", [.text(outputFolder)]).records {
+                let state = Self.state(row, outputs: outputs[row["id"].integer ?? 0] ?? [])
+                states[state.input] = state
+            }
+            return states
+        }
+    }
+
+    public func inputState(outputFolder: String, input: String) throws(StoreError) -> InputState? {
+        try transaction { db throws(SQLFailure) in try Self.record(outputFolder: outputFolder, input: input, lock: false, db: db)?.state }
+    }
+
+    /// The record of one input with its outputs, and its row (locked for the transaction with `lock`).
+    private static func record(outputFolder: String, input: String, lock: Bool,
+                               db: PostgresSession) throws(SQLFailure) -> (state: InputState, row: SQLRecord)? {
+        guard let row = try db.run("SELECT * FROM file WHERE output_folder = $1 AND input = $2\(lock ? " FOR UPDATE" : "")",
+                                   [.text(outputFolder), .text(input)]).records.first else { return nil }
+        let outputs = try db.run("SELECT * FROM output WHERE file_id = $1", [row["id"]]).records.map(Self.output)
+        return (Self.state(row, outputs: outputs), row)
+    }
+
+    public func startAttempt(job: Int64, outputFolder: String, state: InputState, lease: Lease, basedOn: Int64?,
+                             takingOver: String?, at nanoseconds: Int64, finishing: [FinishedAttempt]) throws(StoreError) -> AttemptStart {
+        try transaction { db throws(SQLFailure) in
+            for finished in finishing { try Self.finish(finished, job: job, outputFolder: outputFolder, owner: lease.owner, db: db) }
+            if try db.run("SELECT status FROM job WHERE id = $1", [.integer(job)]).first("status")?.text == JobStatus.cancelled.rawValue {
+                return .cancelled
+            }
+            // Two runs starting the same file take turns here, the second seeing what the first did
+            // (a row not there yet cannot be locked with FOR UPDATE).
+            try db.run("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(1) || $2, 0))", [.text(outputFolder), .text(state.input)])
+            if let (current, row) = try Self.record(outputFolder: outputFolder, input: state.input, lock: true, db: db) {
+                let owner = row["lease_owner"].text
+                if current.status == "running", let owner, owner != lease.owner, owner != takingOver,
+                   let expires = row["lease_expires_ns"].integer, expires > nanoseconds {
+                    return .held(Lease(owner: owner, expiresNs: expires))
+                }
+                if current.status != "running", owner != lease.owner, current.attempt != basedOn {
+                    return .newer(current)
+                }
+            }
+            let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: true, lease: lease, db: db)
+            let attempt = try db.run("INSERT INTO attempt (job_id, file_id, status, started_ns) VALUES ($1, $2, 'running', $3) RETURNING id",
+                                     [.integer(job), .integer(file), .integer(nanoseconds)]).first("id")?.integer ?? 0
+            try db.run("UPDATE file SET attempt_id = $1 WHERE id = $2", [.integer(attempt), .integer(file)])
+            return .started(attempt)
+        }
+    }
+
+    public func finishAttempts(_ finished: [FinishedAttempt], job: Int64, outputFolder: String, owner: String) throws(StoreError) {
+        guard !finished.isEmpty else { return }
+        try transaction { db throws(SQLFailure) in
+            for attempt in finished { try Self.finish(attempt, job: job, outputFolder: outputFolder, owner: owner, db: db) }
+        }
+    }
+
+    /// One ended attempt, inside the caller's transaction: its file no longer held, still marked
+    /// as the owner's doing.
+    private static func finish(_ finished: FinishedAttempt, job: Int64, outputFolder: String, owner: String,
+                               db: PostgresSession) throws(SQLFailure) {
+        let state = finished.state
+        let file = try upsert(state, outputFolder: outputFolder, job: job, attempt: finished.attempt == nil,
+                              lease: Lease(owner: owner, expiresNs: 0), held: false, db: db)
+        let values: [SQLValue] = [.text(state.status), .integer(finished.nanoseconds), value(state.failureKind), value(state.failure),
+                                  finished.stageMilliseconds.map { .text(StoredJSON.text($0)) } ?? .null, .text(StoredJSON.text(state.outputs)),
+                                  value(finished.input.bytes.map(Int64.init)), value(finished.input.pixels.map(Int64.init))]
+        if let attempt = finished.attempt {
+            try db.run("""
+                UPDATE attempt SET status = $1, finished_ns = $2, failure_kind = $3, failure = $4, stage_ms = $5, outputs = $6,
+                                   input_bytes = $7, input_pixels = $8
+                WHERE id = $9
+                """, values + [.integer(attempt)])
+        } else {
+            let attempt = try db.run("""
+                INSERT INTO attempt (status, finished_ns, failure_kind, failure, stage_ms, outputs, input_bytes, input_pixels,
+                                     job_id, file_id, started_ns)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id
+                """, values + [.integer(job), .integer(file), .integer(finished.nanoseconds)]).first("id") ?? .null
+            try db.run("UPDATE file SET attempt_id = $1 WHERE id = $2", [attempt, .integer(file)])
+        }
+    }
+
+    public func stats(limit: Int?) throws(StoreError) -> JobStats {
+        try transaction { db throws(SQLFailure) in
+            var stats = JobStats()
+            let jobs = try db.run("SELECT id, counts FROM job ORDER BY id DESC LIMIT $1", [limit.map { .integer(Int64($0)) } ?? .null]).records
+            stats.jobs = jobs.count
+            guard let oldest = jobs.last?["id"].integer else { return stats }
+            for row in jobs {
+                guard let counts: JobCounts = StoredJSON.value(row["counts"].text) else { continue }
+                stats.written += counts.written
+                stats.skipped += counts.skipped
+                stats.failed += counts.failed
+                stats.seconds += counts.seconds
+            }
+            var megapixels = 0.0
+            for row in try db.run("SELECT input_bytes, input_pixels, outputs FROM attempt WHERE job_id >= $1 AND status = 'written'",
+                                  [.integer(oldest)]).records {
+                stats.bytesIn += Int(row["input_bytes"].integer ?? 0)
+                megapixels += Double(row["input_pixels"].integer ?? 0) / 1e6
+                let outputs: [OutputState] = StoredJSON.value(row["outputs"].text) ?? []
+                stats.bytesOut += outputs.reduce(0) { $0 + ($1.size ?? 0) }
+            }
+            stats.megapixels = megapixels
+            if stats.seconds > 0 {
+                stats.filesPerSecond = Double(stats.written) / stats.seconds
+                stats.megapixelsPerSecond = megapixels / stats.seconds
+            }
+            for row in try db.run("""
+                SELECT failure_kind, count(*) AS n FROM attempt WHERE job_id >= $1 AND status = 'failed' GROUP BY failure_kind
+                """, [.integer(oldest)]).records {
+                stats.failuresByKind[row["failure_kind"].text ?? "unknown"] = Int(row["n"].integer ?? 0)
+            }
+            stats.slowest = try db.run("""
+                SELECT attempt.job_id, file.path, attempt.finished_ns - attempt.started_ns AS ns, attempt.input_pixels
+                FROM attempt JOIN file ON file.id = attempt.file_id
+                WHERE attempt.job_id >= $1 AND attempt.status = 'written' ORDER BY ns DESC NULLS LAST LIMIT 5
+                """, [.integer(oldest)]).records.map { row in
+                JobStats.Slow(job: row["job_id"].integer ?? 0, input: row["path"].text ?? "",
+                              seconds: Double(row["ns"].integer ?? 0) / 1e9, megapixels: row["input_pixels"].integer.map { Double($0) / 1e6 })
+            }
+            return stats
+        }
+    }
+
+    public func markRemoved(outputFolder: String, input: String, at nanoseconds: Int64) throws(StoreError) {
+        try transaction { db throws(SQLFailure) in
+            try db.run("DELETE FROM output WHERE file_id IN (SELECT id FROM file WHERE output_folder = $1 AND input = $2)",
+                       [.text(outputFolder), .text(input)])
+            try db.run("UPDATE file SET status = 'removed', stamped_ns = $1 WHERE output_folder = $2 AND input = $3",
+                       [.integer(nanoseconds), .text(outputFolder), .text(input)])
+        }
+    }
+
+    public func restamp(outputFolder: String, stamps: [String: FileStamp], at nanoseconds: Int64) throws(StoreError) {
+        guard !stamps.isEmpty else { return }
+        try transaction { db throws(SQLFailure) in
+            for (input, stamp) in stamps {
+                try db.run("""
+                    UPDATE file SET size = $1, mtime_ns = $2, inode = $3, device = $4, stamped_ns = $5
+                    WHERE output_folder = $6 AND input = $7
+                    """, [.integer(Int64(stamp.size)), .integer(stamp.modifiedNs), .integer(Int64(bitPattern: stamp.inode)),
+                          .integer(Int64(bitPattern: stamp.device)), .integer(nanoseconds), .text(outputFolder), .text(input)])
+            }
+        }
+    }
+
+    public func attempts(job: Int64) throws(StoreError) -> [AttemptRecord] {
+        try transaction { db throws(SQLFailure) in
+            try db.run("""
+                SELECT attempt.*, file.input, file.path FROM attempt JOIN file ON file.id = attempt.file_id
+                WHERE attempt.job_id = $1 ORDER BY attempt.id
+                """, [.integer(job)]).records.map { row in
+                AttemptRecord(id: row["id"].integer ?? 0, job: row["job_id"].integer ?? 0, input: row["input"].text ?? "",
+                              path: row["path"].text ?? "", status: row["status"].text ?? "", startedNs: row["started_ns"].integer ?? 0,
+                              finishedNs: row["finished_ns"].integer, failureKind: row["failure_kind"].text, failure: row["failure"].text,
+                              stageMilliseconds: StoredJSON.value(row["stage_ms"].text), outputs: StoredJSON.value(row["outputs"].text) ?? [])
+            }
+        }
+    }
+
+    /// The input's row made to say `state` (its outputs replaced by the state's), as `lease`'s
+    /// owner's doing, `held` by it till the lease expires or not held; returns its id. `attempt`
+    /// counts one more attempt.
+    private static func upsert(_ state: InputState, outputFolder: String, job: Int64, attempt: Bool, lease: Lease, held: Bool = true,
+                               db: PostgresSession) throws(SQLFailure) -> Int64 {
+        let stamp = state.stamp
+        let id = try db.run("""
+            INSERT INTO file (output_folder, input, path, size, mtime_ns, inode, device, content_hash, fingerprint, status,
+                              attempts, failure_kind, failure, stamped_ns, job_id, lease_owner, lease_expires_ns)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+            ON CONFLICT (output_folder, input) DO UPDATE SET
+                path = excluded.path, size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
+                device = excluded.device, content_hash = excluded.content_hash, fingerprint = excluded.fingerprint,
+                status = excluded.status, attempts = file.attempts + excluded.attempts, failure_kind = excluded.failure_kind,
+                failure = excluded.failure, stamped_ns = excluded.stamped_ns, job_id = excluded.job_id,
+                lease_owner = excluded.lease_owner, lease_expires_ns = excluded.lease_expires_ns
+            RETURNING id
+            """, [.text(outputFolder), .text(state.input), .text(state.path), value(stamp.map { Int64($0.size) }), value(stamp?.modifiedNs),
+                  value(stamp.map { Int64(bitPattern: $0.inode) }), value(stamp.map { Int64(bitPattern: $0.device) }),
+                  value(state.contentHash), .text(state.fingerprint), .text(state.status), .integer(attempt ? 1 : 0),
+                  value(state.failureKind), value(state.failure), .integer(state.stampedNs), .integer(job), .text(lease.owner),
+                  held ? .integer(lease.expiresNs) : .null]).first("id")?.integer ?? 0
+        try db.run("DELETE FROM output WHERE file_id = $1", [.integer(id)])
+        // A path another input's row held (the same name made from another folder) is this one's now.
+        for output in state.outputs {
+            try db.run("""
+                INSERT INTO output (path, file_id, size, mtime_ns, width, height, format, content_hash)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                ON CONFLICT (path) DO UPDATE SET file_id = excluded.file_id, size = excluded.size, mtime_ns = excluded.mtime_ns,
+                    width = excluded.width, height = excluded.height, format = excluded.format, content_hash = excluded.content_hash
+                """, [.text(output.path), .integer(id), value(output.size.map(Int64.init)), value(output.modifiedNs),
+                      .integer(Int64(output.width)), .integer(Int64(output.height)), .text(output.format), value(output.contentHash)])
+        }
+        return id
+    }
+
+    private static func state(_ row: SQLRecord, outputs: [OutputState]) -> InputState {
+        var stamp: FileStamp?
+        if let size = row["size"].integer, let modified = row["mtime_ns"].integer, let inode = row["inode"].integer,
+           let device = row["device"].integer {
+            stamp = FileStamp(size: Int(size), modifiedNs: modified, inode: UInt64(bitPattern: inode), device: UInt64(bitPattern: device))
+        }
+        return InputState(input: row["input"].text ?? "", path: row["path"].text ?? "", stamp: stamp, contentHash: row["content_hash"].text,
+                          fingerprint: row["fingerprint"].text ?? "", status: row["status"].text ?? "",
+                          attempts: Int(row["attempts"].integer ?? 0), failureKind: row["failure_kind"].text, failure: row["failure"].text,
+                          stampedNs: row["stamped_ns"].integer ?? 0, outputs: outputs, attempt: row["attempt_id"].integer)
+    }
+
+    private static func output(_ row: SQLRecord) -> OutputState {
+        OutputState(path: row["path"].text ?? "", size: row["size"].integer.map { Int($0) }, modifiedNs: row["mtime_ns"].integer,
+                    width: Int(row["width"].integer ?? 0), height: Int(row["height"].integer ?? 0), format: row["format"].text ?? "",
+                    contentHash: row["content_hash"].text)
+    }
+
+    private static func value(_ integer: Int64?) -> SQLValue { integer.map { .integer($0) } ?? .null }
+    private static func value(_ integer: Int?) -> SQLValue { integer.map { .integer(Int64($0)) } ?? .null }
+    private static func value(_ text: String?) -> SQLValue { text.map { .text($0) } ?? .null }
+
+    // MARK: Plumbing
+
+    /// Runs `body` in one transaction on the connection (made again when it was lost, with
+    /// backoff, for up to `reconnectFor` seconds; `body` then runs again from its start). A
+    /// transaction PostgreSQL gave up for a deadlock or a serialisation conflict runs again too.
+    private func transaction<T>(_ body: (PostgresSession) throws(SQLFailure) -> T) throws(StoreError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        let deadline = Self.now() + Int64(reconnectFor * 1e9)
+        var delay = 0.05
+        while true {
+            do throws(SQLFailure) {
+                let db = try connected()
+                try db.run("BEGIN")
+                do throws(SQLFailure) {
+                    let value = try body(db)
+                    try db.run("COMMIT")
+                    return value
+                } catch {
+                    if !error.connectionLost { _ = try? db.run("ROLLBACK") }
+                    throw error
+                }
+            } catch {
+                if error.connectionLost {
+                    session = nil
+                    guard Self.now() < deadline else { throw StoreError("\(location): the database is unreachable: \(error)") }
+                    usleep(UInt32(Double.random(in: 0.5...1.0) * delay * 1e6))
+                    delay = min(delay * 2, 5)
+                } else if ["40001", "40P01"].contains(error.code) {
+                    continue
+                } else {
+                    throw StoreError("\(location): \(error)")
+                }
+            }
+        }
+    }
+
+    /// The connection, made again (with the schema as the search path) after one was lost.
+    private func connected() throws(SQLFailure) -> PostgresSession {
+        if let session { return session }
+        let made = try PostgresSession(driver: driver, address: address)
+        try made.run("SET search_path TO \(schema)")
+        session = made
+        return made
+    }
+}

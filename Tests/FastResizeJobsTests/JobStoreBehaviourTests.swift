@@ -1,0 +1,158 @@
+// JobStoreBehaviourTests: what every job store backend must do alike (SQLite, and PostgreSQL on a throwaway server) — attempts, leases, the queue, tallies.
+
+import FastResize
+import FastResizeJobs
+import FastResizePostgres
+import FastResizeSQLite
+import Foundation
+import Testing
+import TestSupport
+
+/// A backend to run a behaviour on.
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    /// A new, empty store: a file in `folder`, or a schema of its own on the test server (a case
+    /// is skipped, saying why, where PostgreSQL is not installed).
+    func store(in folder: ScratchFolder) throws -> any JobStore {
+        switch self {
+        case .sqlite: return try SQLiteJobStore(path: folder.path("state.db"))
+        case .postgres: return try PostgresJobStore(address: try Self.server().address(schema: PostgresCluster.schema()),
+                                                    driverPaths: Self.driverPaths)
+        }
+    }
+
+    static func server() throws -> PostgresCluster {
+        switch PostgresCluster.shared {
+        case .success(let cluster): return cluster
+        case .failure(let why): try Test.cancel("no PostgreSQL server for this case: \(why)")
+        }
+    }
+
+    /// The driver library SwiftPM built beside the test bundle.
+    static var driverPaths: [String] {
+        [Bundle.main.bundleURL.appendingPathComponent(PostgresJobStore.driverLibrary).path,
+         Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(PostgresJobStore.driverLibrary).path]
+    }
+}
+
+@Suite struct JobStoreBehaviourTests {
+    /// An attempt marks its input running with its planned outputs (FastResize's from then on);
+    /// its end records the outputs as written and counts the attempt once.
+    @Test(arguments: StoreKind.allCases) func attemptsMoveTheInputState(_ kind: StoreKind) throws {
+        let folder = try ScratchFolder()
+        let store = try kind.store(in: folder)
+        let job = try store.createJob(SQLiteJobStoreTests.job(folder))
+        let stamp = FileStamp(size: 10, modifiedNs: 5, inode: UInt64.max, device: 7)
+        let planned = OutputState(path: folder.path("out/a.png"), size: nil, modifiedNs: nil, width: 4, height: 3,
+                                  format: "png", contentHash: nil)
+        var state = InputState(input: "a.bmp", path: folder.path("in/a.bmp"), stamp: stamp, contentHash: nil,
+                               fingerprint: "fp", status: "running", stampedNs: 100, outputs: [planned])
+        let lease = Lease(owner: "here:42:a", expiresNs: 1_000)
+        guard case .started(let attempt) = try store.startAttempt(job: job, outputFolder: folder.path("out"), state: state, lease: lease,
+                                                                  basedOn: nil, takingOver: nil, at: 200, finishing: []) else {
+            Issue.record("the attempt did not start")
+            return
+        }
+        let running = try #require(try store.inputStates(outputFolder: folder.path("out"))["a.bmp"])
+        #expect(running.status == "running" && running.outputs == [planned] && running.stamp == stamp)
+        state.status = "written"
+        state.contentHash = "xxh3-128:00"
+        state.outputs[0].size = 99
+        state.outputs[0].modifiedNs = 300
+        try store.finishAttempts([FinishedAttempt(attempt: attempt, state: state, stageMilliseconds: ["decode": 1.5],
+                                                  input: AttemptInput(bytes: 10, pixels: 12), at: 400)],
+                                 job: job, outputFolder: folder.path("out"), owner: lease.owner)
+        let done = try #require(try store.inputStates(outputFolder: folder.path("out"))["a.bmp"])
+        #expect(done.status == "written" && done.attempts == 1 && done.outputs[0].size == 99 && done.contentHash == "xxh3-128:00")
+        let attempts = try store.attempts(job: job)
+        #expect(attempts.count == 1 && attempts[0].status == "written" && attempts[0].finishedNs == 400)
+        #expect(attempts[0].stageMilliseconds == ["decode": 1.5])
+        // Another output folder knows nothing of it.
+        #expect(try store.inputStates(outputFolder: folder.path("elsewhere")).isEmpty)
+    }
+
+    /// A file is held by one run's lease at a time: another run is told who holds it until the
+    /// lease expires (or the holder is known dead); once made, a run that read the record before
+    /// is told it changed rather than making it again.
+    @Test(arguments: StoreKind.allCases) func leasesHoldAFileForOneRunAtATime(_ kind: StoreKind) throws {
+        let folder = try ScratchFolder()
+        let store = try kind.store(in: folder)
+        let job = try store.createJob(SQLiteJobStoreTests.job(folder))
+        let out = folder.path("out")
+        var state = InputState(input: "a.bmp", path: folder.path("in/a.bmp"), stamp: FileStamp(size: 1, modifiedNs: 1, inode: 1, device: 1),
+                               contentHash: nil, fingerprint: "fp", status: "running", stampedNs: 1, outputs: [])
+        func start(_ owner: String, until: Int64, at: Int64, basedOn: Int64? = nil, takingOver: String? = nil) throws -> AttemptStart {
+            try store.startAttempt(job: job, outputFolder: out, state: state, lease: Lease(owner: owner, expiresNs: until),
+                                   basedOn: basedOn, takingOver: takingOver, at: at, finishing: [])
+        }
+        guard case .started(let first) = try start("h:1:a", until: 1_000, at: 100) else { throw StoreError("A did not start") }
+        #expect(try start("h:2:b", until: 1_500, at: 500) == .held(Lease(owner: "h:1:a", expiresNs: 1_000)))
+        // Renewed, A holds it past its first term.
+        #expect(try store.renewLeases(owner: "h:1:a", until: 3_000, job: job) == .running)
+        #expect(try start("h:2:b", until: 2_500, at: 2_000) == .held(Lease(owner: "h:1:a", expiresNs: 3_000)))
+        // Known dead, A holds nothing; once expired, nothing either.
+        guard case .started = try start("h:2:b", until: 2_600, at: 2_100, takingOver: "h:1:a") else { throw StoreError("B did not take over") }
+        guard case .started(let third) = try start("h:3:c", until: 9_000, at: 3_000) else { throw StoreError("C did not start") }
+        #expect(third > first)
+        state.status = "written"
+        try store.finishAttempts([FinishedAttempt(attempt: third, state: state, stageMilliseconds: nil,
+                                                  input: AttemptInput(bytes: 1, pixels: 1), at: 3_100)],
+                                 job: job, outputFolder: out, owner: "h:3:c")
+        // D read the record before C's attempt: told it changed; knowing that, it may go on.
+        guard case .newer(let newer) = try start("h:4:d", until: 9_000, at: 3_200, basedOn: first) else {
+            throw StoreError("D was not told of C's attempt")
+        }
+        #expect(newer.status == "written" && newer.attempt == third)
+        guard case .started = try start("h:4:d", until: 9_000, at: 3_300, basedOn: third) else { throw StoreError("D did not start") }
+        let process = Lease(owner: "web-1.example:4321:x1", expiresNs: 0).process
+        #expect(process?.host == "web-1.example" && process?.pid == 4321)
+    }
+
+    /// Workers take submitted jobs highest priority first, oldest first within one; ordinary runs'
+    /// jobs, jobs passed over and cancelled ones are not taken; a cancelled job stays cancelled.
+    @Test(arguments: StoreKind.allCases) func queueByPriority(_ kind: StoreKind) throws {
+        let folder = try ScratchFolder()
+        let store = try kind.store(in: folder)
+        func submit(_ priority: Int) throws -> Int64 {
+            var job = SQLiteJobStoreTests.job(folder)
+            job.status = .queued
+            job.priority = priority
+            job.submitted = true
+            return try store.createJob(job)
+        }
+        let low = try submit(0), high = try submit(5), alsoHigh = try submit(5)
+        _ = try store.createJob(SQLiteJobStoreTests.job(folder))
+        #expect(try store.nextJob(skipping: [])?.id == high)
+        #expect(try store.nextJob(skipping: [high])?.id == alsoHigh)
+        #expect(try store.nextJob(skipping: [high, alsoHigh])?.id == low)
+        let attached = try #require(try store.attachJob(high, host: "w", pid: 7, at: 50))
+        #expect(attached.status == .running && attached.pid == 7 && attached.startedNs == 50)
+        #expect(try store.cancelJob(low, at: 60) == .queued)
+        #expect(try store.nextJob(skipping: [high, alsoHigh]) == nil)
+        #expect(try store.attachJob(low, host: "w", pid: 7, at: 70)?.status == .cancelled)
+        try store.updateJob(low, status: .finished, counts: JobCounts(), at: 80)
+        #expect(try store.job(low)?.status == .cancelled)
+        #expect(try store.cancelJob(999, at: 90) == nil)
+    }
+
+    /// A job's tally counts each file by its last attempt in it.
+    @Test(arguments: StoreKind.allCases) func tallyCountsEachFileOnce(_ kind: StoreKind) throws {
+        let folder = try ScratchFolder()
+        let store = try kind.store(in: folder)
+        let job = try store.createJob(SQLiteJobStoreTests.job(folder))
+        for (input, statuses) in [("a", ["failed", "written"]), ("b", ["failed", "failed"]), ("c", ["written"])] {
+            for status in statuses {
+                let state = InputState(input: input, path: input, stamp: nil, contentHash: nil, fingerprint: "fp", status: status,
+                                       stampedNs: 1, outputs: [])
+                try store.finishAttempts([FinishedAttempt(attempt: nil, state: state, stageMilliseconds: nil,
+                                                          input: AttemptInput(bytes: nil, pixels: nil), at: 2)],
+                                         job: job, outputFolder: folder.path("out"), owner: "h:1:a")
+            }
+        }
+        let tally = try store.tally(job: job)
+        #expect(tally.written == 2 && tally.failed == 1)
+    }
+}

@@ -118,10 +118,11 @@ public enum AtomicFile {
             } catch {
                 throw .writeFailed("cannot create folder \(error.folder): \(error.reason)")
             }
-            // ".NAME.PID-RANDOM.fastresize-tmp": hidden, recognisable, and tied to the process writing
-            // it, so a later run can tell a leftover of a killed run from a file being written now.
+            // ".NAME.PID-RANDOM-HOST.fastresize-tmp": hidden, recognisable, and tied to the process
+            // and machine writing it, so a later run can tell a leftover of a killed run from a
+            // file being written now (on this machine, or on another sharing the folder).
             let temporary = directory + "/." + name + "." + String(getpid()) + "-"
-                + String(UInt64.random(in: 0...UInt64.max), radix: 36) + temporarySuffix
+                + String(UInt64.random(in: 0...UInt64.max), radix: 36) + "-" + AtomicFile.hostTag + temporarySuffix
             let descriptor = FileSystem.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw writeError(errnoText("cannot create \(temporary)")) }
             temporaries?.insert(temporary)
@@ -139,14 +140,14 @@ public enum AtomicFile {
         }
     }
 
-    /// Removes temporaries another process with id `pid` left for `path` (a worker that crashed or
-    /// was killed while writing it).
-    public static func removeLeftovers(of pid: pid_t, for path: String) {
+    /// Removes the temporaries of `path` whose writer is gone (a run that died making it, whose
+    /// file this run took over).
+    public static func removeStaleTemporaries(of path: String) {
         let directory = PathNames.folder(of: path)
-        let prefix = "." + PathNames.lastComponent(of: path) + "." + String(pid) + "-"
+        let prefix = "." + PathNames.lastComponent(of: path) + "."
         let folder = directory.isEmpty ? "." : directory
         guard let names = try? FileSystem.names(in: folder) else { return }
-        for name in names where name.hasPrefix(prefix) && name.hasSuffix(temporarySuffix) {
+        for name in names where name.hasPrefix(prefix) && isStale(name, at: folder + "/" + name) {
             FileSystem.unlink(folder + "/" + name)
         }
     }
@@ -165,19 +166,40 @@ public enum AtomicFile {
                 removed += removeStaleTemporaries(under: path)
                 continue
             }
-            guard name.hasPrefix("."), name.hasSuffix(temporarySuffix) else { continue }
-            if let pid = writerProcess(name), ProcessLiveness.isAlive(pid) { continue }
-            if FileSystem.unlink(path) { removed += 1 }
+            if isStale(name, at: path, status: status), FileSystem.unlink(path) { removed += 1 }
         }
         return removed
     }
 
-    /// The process id in a temporary's name, nil when the name carries none.
-    static func writerProcess(_ name: String) -> pid_t? {
-        let stem = name.dropLast(temporarySuffix.count)
-        guard let dot = stem.lastIndex(of: "."), let dash = stem[dot...].firstIndex(of: "-") else { return nil }
-        return pid_t(stem[stem.index(after: dot)..<dash])
+    /// Whether `name` is a temporary whose writer is gone: a process of this machine that no
+    /// longer runs, or — written on another machine sharing the folder, whose processes cannot be
+    /// seen from here — one untouched for an hour (a claim on its file lapsed long before).
+    static func isStale(_ name: String, at path: String, status: stat? = nil) -> Bool {
+        guard name.hasPrefix("."), name.hasSuffix(temporarySuffix) else { return false }
+        let (pid, host) = writer(name)
+        if let host, host != hostTag {
+            guard let status = status ?? FileSystem.status(path, followLinks: false) else { return false }
+            return time(nil) - status.st_mtim.tv_sec > 3600
+        }
+        return pid.map { !ProcessLiveness.isAlive($0) } ?? true
     }
+
+    /// The process id and machine tag in a temporary's name (".NAME.PID-RANDOM-HOST…"; a name
+    /// from before machines were tagged has none).
+    static func writer(_ name: String) -> (pid: pid_t?, host: String?) {
+        let stem = name.dropLast(temporarySuffix.count)
+        guard let dot = stem.lastIndex(of: ".") else { return (nil, nil) }
+        let parts = stem[stem.index(after: dot)...].split(separator: "-", omittingEmptySubsequences: false)
+        return (parts.first.flatMap { pid_t($0) }, parts.count >= 3 ? String(parts[2]) : nil)
+    }
+
+    /// This machine, in the names of its temporaries: a short hash of its host name (FNV-1a).
+    static let hostTag: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        let host = gethostname(&name, name.count - 1) == 0 ? String(cString: name) : "localhost"
+        let hash = host.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }
+        return String(hash, radix: 36)
+    }()
 
     /// A failed write's error: a full disk or quota said as such, so a batch can stop writing there.
     static func writeError(_ text: String, _ code: Int32 = errno) -> FileError {

@@ -517,7 +517,10 @@ public struct BatchRunner: Sendable {
         var replacing = file.ownOutputs
         var elsewhere: [OutputRecord]?
         switch claim {
-        case .granted(let alsoOwn): replacing.formUnion(alsoOwn)
+        case .granted(let alsoOwn):
+            replacing.formUnion(alsoOwn)
+            // Taken over from a run that died making it: what it left half written goes.
+            for path in alsoOwn { AtomicFile.removeStaleTemporaries(of: path) }
         case .busy: return .later(Double.random(in: 0.2..<0.4))
         case .madeElsewhere(let outputs):
             elsewhere = outputs.map { output in
@@ -601,6 +604,11 @@ public struct BatchRunner: Sendable {
             case .failure(let error): return .done(finish(.failed, planned, error))
             }
         }
+        // A run that stalled past its lease (stopped, swapped out, a network file system hung)
+        // may have lost the file to another run meanwhile: its outputs then never take their
+        // names (the temporaries go with `encoded`), and the file is taken again later, when the
+        // record says what the other run made of it.
+        if recorder?.stillHolds(file.input) == false { return .later(Double.random(in: 0.2..<0.4)) }
         // Flushing outputs to disk waits on the disk: the committer thread does it while this
         // thread goes on with the next file. Once handed over, the file cannot be given up.
         guard options.fsync, overlapCommits, !encoded.ready.isEmpty, slot.mayCommit() else {

@@ -54,6 +54,10 @@ public protocol RunRecorder: Sendable {
     /// the same outputs may hold it) and recorded before any of them takes its name, so a run
     /// killed in between leaves them known as FastResize's own.
     func started(_ input: InputFile, outputs: [OutputRecord]) -> Claim
+    /// Whether this run still holds a file it started, now that its outputs are made and about to
+    /// take their names. Not when the run stalled past its claim and another run took the file
+    /// over: the outputs are then dropped, and the file is taken again later.
+    func stillHolds(_ input: InputFile) -> Bool
     /// A file that was started is done (written, skipped at the last moment, or failed).
     func finished(_ input: InputFile, report: FileReport)
     /// The run is over; `report` is its whole report.
@@ -96,4 +100,9 @@ public struct Orphan: Sendable, Equatable {
         self.current = current
         self.changed = changed
     }
+}
+
+extension RunRecorder {
+    /// A recorder that hands out no claims: every file it started is still its own.
+    public func stillHolds(_ input: InputFile) -> Bool { true }
 }

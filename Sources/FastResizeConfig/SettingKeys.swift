@@ -99,6 +99,7 @@ public struct SettingKey: Sendable, Equatable {
     public static let force = SettingKey(name: "force", kind: .flag, scope: .run)
     public static let prune = SettingKey(name: "prune", kind: .flag, scope: .run)
     public static let shard = SettingKey(name: "shard", kind: .value, scope: .run, default: "(every input)")
+    public static let lease = SettingKey(name: "lease", kind: .value, scope: .run, default: "60")
     public static let logFormat = SettingKey(name: "log-format", kind: .value, scope: .run, default: "text")
     public static let logLevel = SettingKey(name: "log-level", kind: .value, scope: .run, default: "info")
     public static let logFile = SettingKey(name: "log-file", kind: .value, scope: .run, default: "(standard error)")
@@ -113,7 +114,7 @@ public struct SettingKey: Sendable, Equatable {
         .scale, .width, .height, .fit, .fill, .gravity, .enlarge, .filter, .format, .quality, .progressive,
         .lossless, .lossy, .compressionLevel, .background, .autoOrient, .keepProfile, .keepMetadata, .linear,
         .firstFrame, .name, .output, .profile, .jobs, .memoryLimit, .maxPixels, .failOn, .timeout, .retries, .retryDelay, .isolate, .sandbox,
-        .overwrite, .fsync, .include, .exclude, .caseSensitive, .followSymlinks, .report, .quiet, .verbose, .dryRun, .state, .force, .prune, .shard,
+        .overwrite, .fsync, .include, .exclude, .caseSensitive, .followSymlinks, .report, .quiet, .verbose, .dryRun, .state, .force, .prune, .shard, .lease,
         .logFormat, .logLevel, .logFile, .metricsListen, .metricsFile, .config,
     ]
 

@@ -25,6 +25,9 @@ public struct ResolvedSettings: Sendable {
     public var state: StateLocation = .underOutput
     /// Make every file again, whatever the job store says is up to date (--force).
     public var force = false
+    /// How long a claim on a file holds without renewal (--lease): a run that dies holds its
+    /// files this long, where no process check can tell (another machine).
+    public var leaseSeconds = 60.0
     /// Logs and metrics.
     public var observability = ObservabilitySettings()
     /// Whether the process and its decoding workers restrict themselves (--sandbox).
@@ -186,6 +189,14 @@ public enum SettingsResolver {
             resolved.state = StateLocation.isPostgres(path) ? .postgres(path) : .file(path)
         }
         resolved.force = Reader(values: run).flag(.force) ?? false
+        if let lease = try Reader(values: run).value(.lease, { text, option throws(UsageError) -> Double in
+            let seconds = try OptionParsing.positiveNumber(text, for: option)
+            guard seconds >= 1 else { throw .expected("at least 1 second", for: option, got: text) }
+            try OptionParsing.atMost(seconds, 86_400, text, for: option)
+            return seconds
+        }) {
+            resolved.leaseSeconds = lease
+        }
         return resolved
     }
 

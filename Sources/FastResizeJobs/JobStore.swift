@@ -157,6 +157,10 @@ public struct Lease: Sendable, Equatable {
 public enum AttemptStart: Sendable, Equatable {
     /// Started: the attempt's id; the file is held by the caller's lease.
     case started(Int64)
+    /// Started over another run's attempt that never ended (its lease expired, or its process is
+    /// known dead): the outputs that run planned are FastResize's, to be replaced as the caller's
+    /// own (the dead run may have put some in place before it could record them).
+    case tookOver(Int64, outputs: [String])
     /// Another live run holds the file: nothing was recorded.
     case held(Lease)
     /// Another run changed the file's record since the caller read it (made it, or failed):
@@ -166,13 +170,24 @@ public enum AttemptStart: Sendable, Equatable {
     case cancelled
 }
 
+extension AttemptStart {
+    /// The attempt begun, whether over another's or not.
+    public var attempt: Int64? {
+        switch self {
+        case .started(let attempt), .tookOver(let attempt, _): attempt
+        case .held, .newer, .cancelled: nil
+        }
+    }
+}
+
 /// One attempt at one file, as `jobs show` lists it.
 public struct AttemptRecord: Sendable, Codable, Equatable {
     public var id: Int64
     public var job: Int64
     public var input: String
     public var path: String
-    /// running, written, skipped or failed.
+    /// running, written, skipped or failed; abandoned when its run lost the file to another
+    /// (it stalled past its lease) before its outputs took their names.
     public var status: String
     public var startedNs: Int64
     public var finishedNs: Int64?
@@ -299,6 +314,11 @@ public protocol JobStore: Sendable {
     /// last call, are recorded first in the same transaction (one commit where there would be two).
     func startAttempt(job: Int64, outputFolder: String, state: InputState, lease: Lease, basedOn: Int64?, takingOver: String?,
                       at nanoseconds: Int64, finishing: [FinishedAttempt]) throws(StoreError) -> AttemptStart
+    /// Whether `owner` still holds `input` under `attempt` (a run about to put its outputs in
+    /// place asks): if so, the hold is kept until `until`. If not (the lease lapsed and another
+    /// run took the file over), the attempt is recorded `abandoned`, in the same transaction.
+    func confirmHold(owner: String, outputFolder: String, input: String, attempt: Int64, until: Int64,
+                     at nanoseconds: Int64) throws(StoreError) -> Bool
     /// Keeps the files `owner` holds held until `until`; returns the status of `job` (a job
     /// cancelled meanwhile stops its run).
     func renewLeases(owner: String, until: Int64, job: Int64) throws(StoreError) -> JobStatus?
@@ -328,6 +348,14 @@ public protocol JobStore: Sendable {
     func restamp(outputFolder: String, stamps: [String: FileStamp], at nanoseconds: Int64) throws(StoreError)
     /// The attempts of a job, in the order they started.
     func attempts(job: Int64) throws(StoreError) -> [AttemptRecord]
+    /// Waits up to `seconds` for a job to be submitted: true when one was. nil when this store
+    /// cannot hear of submissions (SQLite: the caller polls); PostgreSQL hears of them at once
+    /// (LISTEN/NOTIFY).
+    func awaitSubmission(seconds: Double) -> Bool?
+}
+
+extension JobStore {
+    public func awaitSubmission(seconds: Double) -> Bool? { nil }
 }
 
 /// The JSON a store keeps in a text column (a command line, counts, outputs, stage times), keys

@@ -39,6 +39,10 @@ public final class StoreRecorder: RunRecorder, Sendable {
     private let startedNs: Int64
     private let states: Mutex<[String: InputState]?>
     private let attempts = Mutex<[String: Int64]>([:])
+    /// Until when each file in hand is surely held (by its claim, or the last renewal of all of
+    /// the run's leases, whichever is later), by this machine's clock.
+    private let claimedUntil = Mutex<[String: Int64]>([:])
+    private let renewedUntil = Mutex<Int64>(0)
     /// An open-ended run's record of each file in hand as it was before its attempt began.
     private let before = Mutex<[String: InputState]>([:])
     /// Attempts that ended and are not yet in the store: the next start's transaction (or the
@@ -77,8 +81,8 @@ public final class StoreRecorder: RunRecorder, Sendable {
     }
 
     /// Long enough that a busy disk's stall does not lose a claim, short enough that a dead
-    /// worker on another machine holds its files for half a minute only.
-    public static let defaultLeaseSeconds = 30.0
+    /// worker on another machine holds its files for a minute only (--lease).
+    public static let defaultLeaseSeconds = 60.0
 
     /// Called (once, from another thread) when the job is found cancelled while the run goes on.
     public func onCancel(_ action: @escaping @Sendable () -> Void) {
@@ -98,7 +102,9 @@ public final class StoreRecorder: RunRecorder, Sendable {
     private func beat() {
         guard let job else { return }
         do throws(StoreError) {
-            let status = try store.renewLeases(owner: owner, until: Self.now + Int64(leaseSeconds * 1e9), job: job)
+            let until = Self.now + Int64(leaseSeconds * 1e9)
+            let status = try store.renewLeases(owner: owner, until: until, job: job)
+            renewedUntil.withLock { $0 = max($0, until) }
             if status == .cancelled { cancel() }
         } catch {
             note(error)
@@ -260,14 +266,16 @@ public final class StoreRecorder: RunRecorder, Sendable {
                                    fingerprint: fingerprint, status: "running", stampedNs: startedNs, outputs: planned + previous)
             let now = Self.now
             do throws(StoreError) {
-                switch try store.startAttempt(job: job, outputFolder: outputFolder, state: state,
-                                              lease: Lease(owner: owner, expiresNs: now + Int64(leaseSeconds * 1e9)),
-                                              basedOn: record?.status == "running" ? nil : record?.attempt,
-                                              takingOver: takingOver, at: now,
-                                              finishing: turn == 0 ? finishing : []) {
-                case .started(let attempt):
+                let start = try store.startAttempt(job: job, outputFolder: outputFolder, state: state,
+                                                   lease: Lease(owner: owner, expiresNs: now + Int64(leaseSeconds * 1e9)),
+                                                   basedOn: record?.status == "running" ? nil : record?.attempt,
+                                                   takingOver: takingOver, at: now, finishing: turn == 0 ? finishing : [])
+                switch start {
+                case .started(let attempt), .tookOver(let attempt, _):
                     attempts.withLock { $0[input.relativePath] = attempt }
+                    claimedUntil.withLock { $0[input.relativePath] = now + Int64(leaseSeconds * 1e9) }
                     if openEnded, let record { before.withLock { $0[input.relativePath] = record } }
+                    if case .tookOver(_, let outputs) = start { alsoOwn.formUnion(outputs) }
                     return .granted(alsoOwn: alsoOwn)
                 case .cancelled:
                     // Handed back, and the run stops before taking it again: it is reported not started.
@@ -295,9 +303,36 @@ public final class StoreRecorder: RunRecorder, Sendable {
         return .busy
     }
 
+    public func stillHolds(_ input: InputFile) -> Bool {
+        guard job != nil, let attempt = attempts.withLock({ $0[input.relativePath] }) else { return true }
+        let now = Self.now
+        let lease = Int64(leaseSeconds * 1e9)
+        // Held for more than a third of a lease yet: nobody can have taken it, and asking the
+        // store would cost a transaction a file. Only a run that stalled gets here with less.
+        let heldUntil = max(claimedUntil.withLock { $0[input.relativePath] ?? 0 }, renewedUntil.withLock { $0 })
+        if now + lease / 3 < heldUntil { return true }
+        do throws(StoreError) {
+            if try store.confirmHold(owner: owner, outputFolder: outputFolder, input: input.relativePath, attempt: attempt,
+                                     until: now + lease, at: now) {
+                claimedUntil.withLock { $0[input.relativePath] = now + lease }
+                return true
+            }
+            // Lost to another run: this attempt is over (recorded abandoned); the file's record is the other's now.
+            attempts.withLock { _ = $0.removeValue(forKey: input.relativePath) }
+            claimedUntil.withLock { _ = $0.removeValue(forKey: input.relativePath) }
+            states.withLock { $0?[input.relativePath] = nil }
+            return false
+        } catch {
+            // The store cannot say: the outputs go in place, as they would without the question.
+            note(error)
+            return true
+        }
+    }
+
     public func finished(_ input: InputFile, report: FileReport) {
         guard let job, input.stamp != nil else { return }
         let attempt = attempts.withLock { $0.removeValue(forKey: input.relativePath) }
+        claimedUntil.withLock { _ = $0.removeValue(forKey: input.relativePath) }
         // Outputs written now, and those kept as up to date (a profile's others) as they were recorded.
         let written = report.outputs.filter { $0.status == .written }
         let previous = (openEnded ? before.withLock { $0.removeValue(forKey: input.relativePath) } : known()[input.relativePath])?

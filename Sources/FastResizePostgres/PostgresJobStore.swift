@@ -22,6 +22,11 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     // The connection, used under `lock` (one statement at a time, one transaction at a time).
     private let lock = NSLock()
     private var session: PostgresSession?
+    // A second connection, made when a worker first waits, that only listens for submissions.
+    private let listenLock = NSLock()
+    private var listener: PostgresSession?
+    /// The channel a submission is announced on (NOTIFY), one per schema.
+    private var channel: String { schema + "_jobs" }
 
     /// The driver library's file name (the command looks for it beside itself).
     public static let driverLibrary = "libFastResizePostgresDriver.so"
@@ -47,6 +52,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         do throws(SQLFailure) {
             let session = try PostgresSession(driver: driver, address: address)
             try Self.migrate(session, schema: schema, location: location)
+            try Self.prepare(session, schema: schema)
             self.session = session
         } catch {
             throw StoreError("\(location): \(error.connectionLost ? "cannot connect: " : "")\(error)")
@@ -176,7 +182,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
 
     public func createJob(_ job: JobRecord) throws(StoreError) -> Int64 {
         try transaction { db throws(SQLFailure) in
-            try db.run("""
+            let id = try db.run("""
                 INSERT INTO job (status, priority, created_ns, started_ns, command, working_directory, settings, fingerprint,
                                  inputs, output_folder, host, pid, submitted)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id
@@ -184,6 +190,29 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
                       .text(StoredJSON.text(job.command)), .text(job.workingDirectory), .text(job.settings), .text(job.fingerprint),
                       .text(StoredJSON.text(job.inputs)), .text(job.outputFolder), .text(job.host), .integer(Int64(job.pid)),
                       .boolean(job.submitted)]).first("id")?.integer ?? 0
+            // Idle workers hear of it as the transaction commits, not at their next look.
+            if job.submitted { try db.run("SELECT pg_notify($1, $2)", [.text(channel), .text(String(id))]) }
+            return id
+        }
+    }
+
+    public func awaitSubmission(seconds: Double) -> Bool? {
+        listenLock.lock()
+        defer { listenLock.unlock() }
+        do throws(SQLFailure) {
+            guard let listener else {
+                let made = try PostgresSession(driver: driver, address: address)
+                try made.listen(channel)
+                listener = made
+                // A job submitted before the listening began was not heard of: look again now.
+                return true
+            }
+            return try listener.wait(seconds: seconds)
+        } catch {
+            // The server is away: the caller looks at the queue (and reconnects) as it polls.
+            listener = nil
+            usleep(UInt32(min(seconds, 1) * 1e6))
+            return false
         }
     }
 
@@ -293,6 +322,21 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         }
     }
 
+    public func confirmHold(owner: String, outputFolder: String, input: String, attempt: Int64, until: Int64,
+                            at nanoseconds: Int64) throws(StoreError) -> Bool {
+        try transaction { db throws(SQLFailure) in
+            let kept = try db.run("""
+                UPDATE file SET lease_expires_ns = $1
+                WHERE output_folder = $2 AND input = $3 AND lease_owner = $4 AND attempt_id = $5 AND status = 'running'
+                """, [.integer(until), .text(outputFolder), .text(input), .text(owner), .integer(attempt)]).affected == 1
+            if !kept {
+                try db.run("UPDATE attempt SET status = 'abandoned', finished_ns = $1 WHERE id = $2 AND status = 'running'",
+                           [.integer(nanoseconds), .integer(attempt)])
+            }
+            return kept
+        }
+    }
+
     public func renewLeases(owner: String, until: Int64, job: Int64) throws(StoreError) -> JobStatus? {
         try transaction { db throws(SQLFailure) in
             try db.run("UPDATE file SET lease_expires_ns = $1 WHERE lease_owner = $2 AND lease_expires_ns IS NOT NULL",
@@ -343,12 +387,14 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
             // Two runs starting the same file take turns here, the second seeing what the first did
             // (a row not there yet cannot be locked with FOR UPDATE).
             try db.run("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(1) || $2, 0))", [.text(outputFolder), .text(state.input)])
+            var tookOver: [String]?
             if let (current, row) = try Self.record(outputFolder: outputFolder, input: state.input, lock: true, db: db) {
                 let owner = row["lease_owner"].text
                 if current.status == "running", let owner, owner != lease.owner, owner != takingOver,
                    let expires = row["lease_expires_ns"].integer, expires > nanoseconds {
                     return .held(Lease(owner: owner, expiresNs: expires))
                 }
+                if current.status == "running", owner != lease.owner { tookOver = current.outputs.map(\.path) }
                 if current.status != "running", owner != lease.owner, current.attempt != basedOn {
                     return .newer(current)
                 }
@@ -357,7 +403,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
             let attempt = try db.run("INSERT INTO attempt (job_id, file_id, status, started_ns) VALUES ($1, $2, 'running', $3) RETURNING id",
                                      [.integer(job), .integer(file), .integer(nanoseconds)]).first("id")?.integer ?? 0
             try db.run("UPDATE file SET attempt_id = $1 WHERE id = $2", [.integer(attempt), .integer(file)])
-            return .started(attempt)
+            return tookOver.map { .tookOver(attempt, outputs: $0) } ?? .started(attempt)
         }
     }
 
@@ -373,6 +419,15 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     private static func finish(_ finished: FinishedAttempt, job: Int64, outputFolder: String, owner: String,
                                db: PostgresSession) throws(SQLFailure) {
         let state = finished.state
+        // Taken over meanwhile (this run stalled past its lease; the other's attempt is the
+        // file's now): this one is over, and the file's record stays the other's.
+        if let attempt = finished.attempt,
+           let current = try db.run("SELECT attempt_id FROM file WHERE output_folder = $1 AND input = $2 FOR UPDATE",
+                                    [.text(outputFolder), .text(state.input)]).first("attempt_id")?.integer, current != attempt {
+            try db.run("UPDATE attempt SET status = 'abandoned', finished_ns = $1 WHERE id = $2",
+                       [.integer(finished.nanoseconds), .integer(attempt)])
+            return
+        }
         let file = try upsert(state, outputFolder: outputFolder, job: job, attempt: finished.attempt == nil,
                               lease: Lease(owner: owner, expiresNs: 0), held: false, db: db)
         let values: [SQLValue] = [.text(state.status), .integer(finished.nanoseconds), value(state.failureKind), value(state.failure),
@@ -572,8 +627,17 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     private func connected() throws(SQLFailure) -> PostgresSession {
         if let session { return session }
         let made = try PostgresSession(driver: driver, address: address)
-        try made.run("SET search_path TO \(schema)")
+        try Self.prepare(made, schema: schema)
         session = made
         return made
+    }
+
+    /// A new connection's settings: the store's schema, and a transaction left idle (its process
+    /// stopped or hung mid-call, holding the locks of a file) ended by the server after 5 s so
+    /// that it blocks nobody; its process, if it wakes, finds the connection gone and runs the
+    /// call again.
+    private static func prepare(_ session: PostgresSession, schema: String) throws(SQLFailure) {
+        try session.run("SET search_path TO \(schema)")
+        try session.run("SET idle_in_transaction_session_timeout = 5000")
     }
 }

@@ -79,7 +79,12 @@ final class DriverConnection: Sendable {
         guard let error = error as? PSQLError else { return SQLFailure(code: "", message: "\(error)", connectionLost: closed) }
         if let info = error.serverInfo {
             let words = [info[.message], info[.detail]].compactMap { $0 }.joined(separator: ": ")
-            return SQLFailure(code: info[.sqlState] ?? "", message: words, connectionLost: closed)
+            let code = info[.sqlState] ?? ""
+            // The server going away says so before it closes the connection (an administrator's
+            // shutdown, a crash, still starting up, class 08): worth connecting again, not a
+            // failure of the statement.
+            let goingAway = code.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(code)
+            return SQLFailure(code: code, message: words, connectionLost: closed || goingAway)
         }
         let lostCodes: [PSQLError.Code] = [.serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown]
         let underlying = error.underlying.map { ": \($0)" } ?? ""

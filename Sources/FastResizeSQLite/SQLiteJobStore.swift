@@ -349,6 +349,20 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
+    public func confirmHold(owner: String, outputFolder: String, input: String, attempt: Int64, until: Int64,
+                            at nanoseconds: Int64) throws(StoreError) -> Bool {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE file SET lease_expires_ns = ?
+                WHERE output_folder = ? AND input = ? AND lease_owner = ? AND attempt_id = ? AND status = 'running'
+                """, arguments: [until, outputFolder, input, owner, attempt])
+            if db.changesCount == 1 { return true }
+            try db.execute(sql: "UPDATE attempt SET status = 'abandoned', finished_ns = ? WHERE id = ? AND status = 'running'",
+                           arguments: [nanoseconds, attempt])
+            return false
+        }
+    }
+
     public func renewLeases(owner: String, until: Int64, job: Int64) throws(StoreError) -> JobStatus? {
         try write { db in
             try db.execute(sql: "UPDATE file SET lease_expires_ns = ? WHERE lease_owner = ? AND lease_expires_ns IS NOT NULL",
@@ -396,6 +410,7 @@ public final class SQLiteJobStore: JobStore {
                 == JobStatus.cancelled.rawValue {
                 return .cancelled
             }
+            var tookOver: [String]?
             if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM file WHERE output_folder = ? AND input = ?"),
                                           arguments: [outputFolder, state.input]) {
                 let owner: String? = row["lease_owner"]
@@ -403,6 +418,10 @@ public final class SQLiteJobStore: JobStore {
                 if status == "running", let owner, owner != lease.owner, owner != takingOver,
                    let expires: Int64 = row["lease_expires_ns"], expires > nanoseconds {
                     return .held(Lease(owner: owner, expiresNs: expires))
+                }
+                if status == "running", owner != lease.owner {
+                    tookOver = try String.fetchAll(db.cachedStatement(sql: "SELECT path FROM output WHERE file_id = ?"),
+                                                   arguments: [row["id"] as Int64])
                 }
                 if status != "running", owner != lease.owner, row["attempt_id"] as Int64? != basedOn {
                     let outputs = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM output WHERE file_id = ?"),
@@ -415,7 +434,7 @@ public final class SQLiteJobStore: JobStore {
                 .execute(arguments: [job, file, nanoseconds])
             let attempt = db.lastInsertedRowID
             try db.cachedStatement(sql: "UPDATE file SET attempt_id = ? WHERE id = ?").execute(arguments: [attempt, file])
-            return .started(attempt)
+            return tookOver.map { .tookOver(attempt, outputs: $0) } ?? .started(attempt)
         }
     }
 
@@ -430,6 +449,15 @@ public final class SQLiteJobStore: JobStore {
     /// as the owner's doing.
     private static func finish(_ finished: FinishedAttempt, job: Int64, outputFolder: String, owner: String, db: Database) throws {
         let state = finished.state
+        // Taken over meanwhile (this run stalled past its lease; the other's attempt is the
+        // file's now): this one is over, and the file's record stays the other's.
+        if let attempt = finished.attempt,
+           let current = try Int64?.fetchOne(db.cachedStatement(sql: "SELECT attempt_id FROM file WHERE output_folder = ? AND input = ?"),
+                                            arguments: [outputFolder, state.input]) ?? nil, current != attempt {
+            try db.cachedStatement(sql: "UPDATE attempt SET status = 'abandoned', finished_ns = ? WHERE id = ?")
+                .execute(arguments: [finished.nanoseconds, attempt])
+            return
+        }
         let file = try upsert(state, outputFolder: outputFolder, job: job, attempt: finished.attempt == nil,
                               lease: Lease(owner: owner, expiresNs: 0), held: false, db: db)
         let values: [(any DatabaseValueConvertible)?] = [state.status, finished.nanoseconds, state.failureKind, state.failure,

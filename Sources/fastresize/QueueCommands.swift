@@ -79,8 +79,9 @@ struct WorkerCommand: ParsableCommand {
         abstract: "Run the queued jobs of a job store, highest priority first, until stopped.",
         discussion: """
         Each job runs as `fastresize` with the command it was submitted with, in the folder it was \
-        submitted from. Start several workers on one store (on this machine) to share the work: a \
-        file is made by one of them only; a worker killed mid-file leaves it to the others. \
+        submitted from. Start several workers on one store to share the work (on this machine with \
+        an SQLite store, on any machines sharing the folders with a PostgreSQL one): a file is \
+        made by one of them only; a worker killed mid-file leaves it to the others. \
         SIGINT or SIGTERM stops the job in hand gently (its files in flight finish) and the worker. \
         Exit codes: 0 every job ran without failed files, 1 some file failed, 2 usage or store \
         error, 130/143 stopped by SIGINT/SIGTERM.
@@ -92,7 +93,7 @@ struct WorkerCommand: ParsableCommand {
     @Flag(help: "Exit when no job is queued instead of waiting for one.")
     var exitWhenEmpty = false
 
-    @Option(help: ArgumentHelp("Seconds between looks at an empty queue (default 1).", valueName: "S"))
+    @Option(help: ArgumentHelp("Seconds between looks at an empty queue (default 1); with a PostgreSQL store a submitted job also wakes the worker at once (LISTEN/NOTIFY).", valueName: "S"))
     var poll = 1.0
 
     @Option(help: ArgumentHelp("Serve /metrics (the jobs' counts summed, the queue's depth), /livez, /readyz and /healthz on this address: HOST:PORT, or :PORT for loopback.", valueName: "address"))
@@ -143,7 +144,7 @@ struct WorkerCommand: ParsableCommand {
             }
             guard let job else {
                 if exitWhenEmpty { break }
-                stop.sleep(poll)
+                stop.idle(poll, store: store)
                 continue
             }
             done.insert(job.id)
@@ -235,6 +236,20 @@ private final class WorkerStop: @unchecked Sendable {
         if stored == nil { _ = condition.wait(until: Date().addingTimeInterval(seconds)) }
         lastTurn = Date()
         condition.unlock()
+    }
+
+    /// Waits `seconds` for work: until a job is submitted where the store hears of that
+    /// (PostgreSQL), else the whole time; a signal ends the wait either way.
+    func idle(_ seconds: Double, store: any JobStore) {
+        let end = Date().addingTimeInterval(seconds)
+        var left = seconds
+        while left > 0, signalNumber == nil {
+            // In short slices, so that a signal is seen within a fifth of a second.
+            guard let heard = store.awaitSubmission(seconds: min(left, 0.2)) else { return sleep(left) }
+            condition.withLock { lastTurn = Date() }
+            if heard { return }
+            left = end.timeIntervalSinceNow
+        }
     }
 
     /// When the loop last turned: between jobs it sleeps at most --poll.

@@ -120,7 +120,7 @@ enum RunStore {
             id = try store.createJob(job)
         }
         return StoreRecorder(store: store, job: id, outputFolder: folder, fingerprint: fingerprint, force: resolved.force,
-                             known: known, shared: role.job != nil, openEnded: role.openEnded)
+                             known: known, shared: role.job != nil, leaseSeconds: resolved.leaseSeconds, openEnded: role.openEnded)
     }
 
     /// A job as the store records it: the command as typed and where, the settings that decide

@@ -144,6 +144,9 @@ struct SettingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Make only shard K of N of the inputs (a stable hash of each path below its input folder): N runs with K = 0…N-1 make every input once; auto/N takes K from an array job (JOB_COMPLETION_INDEX, AWS_BATCH_JOB_ARRAY_INDEX, SLURM_ARRAY_TASK_ID).", valueName: "K/N"))
     var shard: String?
 
+    @Option(help: ArgumentHelp("Seconds a claim on a file holds without renewal (default 60; renewed every third of it): a run or worker that dies on another machine holds its files this long.", valueName: "seconds"))
+    var lease: String?
+
     @Flag(name: .shortAndLong, inversion: .prefixedNo, help: "Print only errors.")
     var quiet: Bool?
 
@@ -225,6 +228,7 @@ struct ClearedSettings: ParsableArguments {
     @Flag(help: .hidden) var noExclude = false
     @Flag(help: .hidden) var noReport = false
     @Flag(help: .hidden) var noShard = false
+    @Flag(help: .hidden) var noLease = false
     @Flag(help: .hidden) var noLogFormat = false
     @Flag(help: .hidden) var noLogLevel = false
     @Flag(help: .hidden) var noLogFile = false

@@ -78,7 +78,10 @@ import TestSupport
         try checkOutputsDecode(scratch, under: "out", width: 32)
         let store = try Self.store(address)
         let written = try QueueCLITests.writtenAttempts(store)
-        #expect(written.count == count && written.values.allSatisfy { $0 == 1 }, "\(written.filter { $0.value != 1 })")
+        let attempts = try store.attempts(job: 1)
+        let unwritten = attempts.filter { written[$0.input] == nil }.map { "\($0.input): \($0.status) \($0.failure ?? "")" }
+        #expect(written.count == count && written.values.allSatisfy { $0 == 1 },
+                "\(written.count) of \(count) written; twice: \(written.filter { $0.value != 1 }); never: \(unwritten.prefix(10))")
         #expect(try store.job(1)?.status == .finished)
     }
 
@@ -121,9 +124,64 @@ import TestSupport
         try cluster.start()
         let result = run.finish()
         #expect(result.status == 0 && result.stderr.contains("\(count) written"), "\(result.stderr)")
+        #expect(!result.stderr.contains("job store"), "the run's record is whole: \(result.stderr)")
         try checkOutputsDecode(scratch, under: "out", width: 40)
         let written = try QueueCLITests.writtenAttempts(Self.store(address))
         #expect(written.count == count && written.values.allSatisfy { $0 == 1 }, "\(written.filter { $0.value != 1 })")
         cluster.stop()
+    }
+
+    /// A worker's run stopped (SIGSTOP) past its lease while it makes files: another worker takes
+    /// them over and finishes the job. Continued, the stalled run puts none of its outputs in
+    /// place for a file it lost (its attempt is recorded abandoned) and finds the rest made: each
+    /// input has exactly one written attempt and one output.
+    @Test func stalledWorkerDoesNotCommit() throws {
+        let address = try Self.server().address(schema: PostgresCluster.schema())
+        let scratch = try ScratchFolder()
+        let count = 80
+        let input = try Inputs.jpeg(600, 450)
+        for index in 0..<count { try scratch.write(input, to: "in/\(index).jpg") }
+        let submitted = try CommandRunner.run(["submit", "in", "-o", "out", "--width", "64", "-j", "1", "--lease", "2", "--state", address],
+                                              in: scratch.url)
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let first = try RunningBatch(["worker", "--state", address, "--exit-when-empty"], in: scratch.url)
+        let deadline = Date().addingTimeInterval(120)
+        while scratch.files(under: "out").count < 5 && Date() < deadline { usleep(5_000) }
+        let runs = QueueCLITests.children(of: first.process.processIdentifier)
+        #expect(runs.count == 1)
+        for run in runs { kill(run, SIGSTOP) }
+        // Past the stalled run's lease, another worker takes its files and makes the job.
+        let second = try CommandRunner.run(["worker", "--state", address, "--exit-when-empty"], in: scratch.url)
+        #expect(second.status == 0, "\(second.stderr)")
+        for run in runs { kill(run, SIGCONT) }
+        let resumed = first.finish()
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(scratch.files(under: "out").count == count,
+                "no temporaries left, every output there: \(scratch.files(under: "out").filter { $0.hasPrefix(".") })")
+        try checkOutputsDecode(scratch, under: "out", width: 64)
+        let store = try Self.store(address)
+        let written = try QueueCLITests.writtenAttempts(store)
+        #expect(written.count == count && written.values.allSatisfy { $0 == 1 }, "\(written.filter { $0.value != 1 })")
+        let abandoned = try store.attempts(job: 1).filter { $0.status == "abandoned" }
+        #expect(!abandoned.isEmpty, "the stalled run held no file when stopped: the test proved nothing")
+    }
+
+    /// An idle worker (polling every minute) starts a submitted job at once: it hears of it.
+    @Test func idleWorkerHearsOfASubmission() throws {
+        let address = try Self.server().address(schema: PostgresCluster.schema())
+        let scratch = try ScratchFolder()
+        try scratch.write(try Inputs.jpeg(80, 60), to: "in/a.jpg")
+        let worker = try RunningBatch(["worker", "--state", address, "--poll", "60"], in: scratch.url)
+        // Once it waits (its first look at the queue found nothing).
+        usleep(1_500_000)
+        let submitted = Date()
+        #expect(try CommandRunner.run(["submit", "in", "-o", "out", "--width", "20", "--state", address], in: scratch.url).status == 0)
+        while scratch.files(under: "out").isEmpty && Date().timeIntervalSince(submitted) < 30 { usleep(10_000) }
+        let waited = Date().timeIntervalSince(submitted)
+        worker.signal(SIGTERM)
+        let result = worker.finish()
+        #expect(scratch.files(under: "out") == ["a.jpg"], "\(result.stderr)")
+        #expect(waited < 10, "the worker took \(waited) s: it waited for its next poll, not for the notification")
+        #expect(result.status == 143, "\(result.stderr)")
     }
 }

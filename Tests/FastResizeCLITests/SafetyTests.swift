@@ -66,16 +66,23 @@ private func contents(_ path: String) throws -> Data {
         #expect(try scratch.files(under: "in").map { try contents(scratch.path("in/\($0)")) } == inputs)
     }
 
-    /// A temporary whose writer still runs is not a leftover: a run beside it keeps it.
+    /// A temporary whose writer still runs is not a leftover: a run beside it keeps it; one a
+    /// process of this machine that is gone left is removed, and so is one another machine left
+    /// untouched for over an hour.
     @Test func temporariesOfLiveRunsAreKept() throws {
         let scratch = try ScratchFolder()
         try scratch.write(try Inputs.jpeg(40, 30), to: "in/a.jpg")
         let live = ".x.jpg.\(getpid())-abc" + AtomicFile.temporarySuffix
         let dead = ".y.jpg.999999999-abc" + AtomicFile.temporarySuffix
-        try scratch.write([1, 2, 3], to: "out/sub/" + live)
-        try scratch.write([1, 2, 3], to: "out/sub/" + dead)
+        // Written on other machines sharing the folder (their processes cannot be seen from
+        // here): one being written now is kept, one untouched for two hours is not.
+        let elsewhere = ".z.jpg.999999999-abc-othermachine" + AtomicFile.temporarySuffix
+        let abandoned = ".w.jpg.999999999-abc-othermachine" + AtomicFile.temporarySuffix
+        for name in [live, dead, elsewhere, abandoned] { try scratch.write([1, 2, 3], to: "out/sub/" + name) }
+        let old = Date().addingTimeInterval(-7200)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: scratch.path("out/sub/" + abandoned))
         #expect(try CommandRunner.run(["in", "-o", "out", "--width", "20"], in: scratch.url).status == 0)
-        #expect(scratch.files(under: "out") == ["a.jpg", "sub/" + live])
+        #expect(scratch.files(under: "out") == ["a.jpg", "sub/" + live, "sub/" + elsewhere].sorted())
     }
 
     /// SIGINT and SIGTERM: the files in flight finish, no new one starts, the summary says so, the

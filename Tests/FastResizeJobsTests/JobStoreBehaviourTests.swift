@@ -39,6 +39,12 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
 }
 
 @Suite struct JobStoreBehaviourTests {
+    /// One input's record as a run that starts making it gives it.
+    static func running(_ folder: ScratchFolder) -> InputState {
+        InputState(input: "a.bmp", path: folder.path("in/a.bmp"), stamp: FileStamp(size: 1, modifiedNs: 1, inode: 1, device: 1),
+                   contentHash: nil, fingerprint: "fp", status: "running", stampedNs: 1, outputs: [])
+    }
+
     /// An attempt marks its input running with its planned outputs (FastResize's from then on);
     /// its end records the outputs as written and counts the attempt once.
     @Test(arguments: StoreKind.allCases) func attemptsMoveTheInputState(_ kind: StoreKind) throws {
@@ -82,8 +88,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         let store = try kind.store(in: folder)
         let job = try store.createJob(SQLiteJobStoreTests.job(folder))
         let out = folder.path("out")
-        var state = InputState(input: "a.bmp", path: folder.path("in/a.bmp"), stamp: FileStamp(size: 1, modifiedNs: 1, inode: 1, device: 1),
-                               contentHash: nil, fingerprint: "fp", status: "running", stampedNs: 1, outputs: [])
+        var state = Self.running(folder)
         func start(_ owner: String, until: Int64, at: Int64, basedOn: Int64? = nil, takingOver: String? = nil) throws -> AttemptStart {
             try store.startAttempt(job: job, outputFolder: out, state: state, lease: Lease(owner: owner, expiresNs: until),
                                    basedOn: basedOn, takingOver: takingOver, at: at, finishing: [])
@@ -94,8 +99,11 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         #expect(try store.renewLeases(owner: "h:1:a", until: 3_000, job: job) == .running)
         #expect(try start("h:2:b", until: 2_500, at: 2_000) == .held(Lease(owner: "h:1:a", expiresNs: 3_000)))
         // Known dead, A holds nothing; once expired, nothing either.
-        guard case .started = try start("h:2:b", until: 2_600, at: 2_100, takingOver: "h:1:a") else { throw StoreError("B did not take over") }
-        guard case .started(let third) = try start("h:3:c", until: 9_000, at: 3_000) else { throw StoreError("C did not start") }
+        // Taking over, it is told what the dead run had planned (nothing, here).
+        guard case .tookOver(_, let planned) = try start("h:2:b", until: 2_600, at: 2_100, takingOver: "h:1:a"), planned.isEmpty else {
+            throw StoreError("B did not take over")
+        }
+        guard case .tookOver(let third, _) = try start("h:3:c", until: 9_000, at: 3_000) else { throw StoreError("C did not take over") }
         #expect(third > first)
         state.status = "written"
         try store.finishAttempts([FinishedAttempt(attempt: third, state: state, stageMilliseconds: nil,
@@ -154,5 +162,35 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         }
         let tally = try store.tally(job: job)
         #expect(tally.written == 2 && tally.failed == 1)
+    }
+
+    /// A run that stalled past its lease finds, as it is about to put its outputs in place, that
+    /// another run took the file over: it is told so, its attempt is recorded abandoned, and its
+    /// late record of the attempt leaves the file the other's; the holder's hold is confirmed.
+    @Test(arguments: StoreKind.allCases) func aStalledRunLosesItsFile(_ kind: StoreKind) throws {
+        let folder = try ScratchFolder()
+        let store = try kind.store(in: folder)
+        let job = try store.createJob(SQLiteJobStoreTests.job(folder))
+        let out = folder.path("out")
+        var state = Self.running(folder)
+        func start(_ owner: String, until: Int64, at: Int64) throws -> Int64 {
+            let started = try store.startAttempt(job: job, outputFolder: out, state: state, lease: Lease(owner: owner, expiresNs: until),
+                                                 basedOn: nil, takingOver: nil, at: at, finishing: [])
+            return try #require(started.attempt, "\(owner) did not start")
+        }
+        let stalled = try start("h:1:a", until: 1_000, at: 100)
+        #expect(try store.confirmHold(owner: "h:1:a", outputFolder: out, input: "a.bmp", attempt: stalled, until: 1_900, at: 900))
+        // Its lease (renewed to 1,900) lapses; another run takes the file over.
+        let other = try start("h:2:b", until: 9_000, at: 2_000)
+        #expect(try !store.confirmHold(owner: "h:1:a", outputFolder: out, input: "a.bmp", attempt: stalled, until: 3_000, at: 2_100))
+        #expect(try store.confirmHold(owner: "h:2:b", outputFolder: out, input: "a.bmp", attempt: other, until: 9_500, at: 2_200))
+        state.status = "written"
+        try store.finishAttempts([FinishedAttempt(attempt: stalled, state: state, stageMilliseconds: nil,
+                                                  input: AttemptInput(bytes: 1, pixels: 1), at: 2_300)],
+                                 job: job, outputFolder: out, owner: "h:1:a")
+        let record = try #require(try store.inputState(outputFolder: out, input: "a.bmp"))
+        #expect(record.status == "running" && record.attempt == other, "the file stays the other run's")
+        let attempts = try store.attempts(job: job)
+        #expect(attempts.map(\.status) == ["abandoned", "running"])
     }
 }

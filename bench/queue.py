@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""queue.py: what coordinating workers through PostgreSQL costs — one submitted job of many small
+JPEGs made by 1, 2, 4 … workers at once, and workload 1 (40 photos) by two workers against one
+ordinary run.
+
+    python3 bench/queue.py [--binary .build/release/fastresize] [--files 2000] [--workers 1,2,4,8,16]
+
+Starts a throwaway PostgreSQL (initdb in a temporary folder, as the postgres user when run as root,
+a free port on 127.0.0.1), a schema per measurement. For each worker count: the job's files per
+second from submit to the last worker's exit, and a check that every input has exactly one written
+attempt (no file lost, none made twice).
+"""
+import argparse, os, shutil, socket, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Cluster:
+    """A PostgreSQL server in a temporary folder, stopped by its pid."""
+
+    def __init__(self, scratch):
+        versions = sorted(int(v) for v in os.listdir("/usr/lib/postgresql") if v.isdigit())
+        if not versions:
+            sys.exit("PostgreSQL is not installed (scripts/install-deps.sh installs postgresql-15)")
+        self.bin = "/usr/lib/postgresql/%d/bin" % versions[-1]
+        self.folder = os.path.join(scratch, "pg")
+        os.makedirs(self.folder, mode=0o700)
+        self.as_postgres = os.getuid() == 0
+        if self.as_postgres:
+            shutil.chown(self.folder, "postgres", "postgres")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.shell("%s/initdb -D %s/data -U postgres -A trust -E UTF8 --no-sync" % (self.bin, self.folder))
+        # Durable as a real server is (fsync on), so that the numbers include its commits.
+        self.shell("%s/pg_ctl -D %s/data -l %s/log -w -o '-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300' start"
+                   % (self.bin, self.folder, self.folder, self.port, self.folder))
+
+    def shell(self, command):
+        argv = ["su", "postgres", "-s", "/bin/sh", "-c", command] if self.as_postgres else ["/bin/sh", "-c", command]
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+
+    def address(self, schema):
+        return "postgres://postgres@127.0.0.1:%d/postgres?schema=%s" % (self.port, schema)
+
+    def query(self, sql):
+        return subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-At", "-c", sql],
+                              check=True, capture_output=True, text=True).stdout
+
+    def stop(self):
+        with open(os.path.join(self.folder, "data", "postmaster.pid")) as pid_file:
+            pid = int(pid_file.readline())
+        os.kill(pid, 2)
+        while os.path.exists("/proc/%d" % pid):
+            time.sleep(0.05)
+
+
+def shared_job(binary, cluster, inputs, output, workers, schema, size):
+    """Submits one job (each worker's run with -j 1) and runs `workers` workers on it; seconds
+    from submit to the last worker's exit."""
+    address = cluster.address(schema)
+    start = time.perf_counter()
+    subprocess.run([binary, "submit", inputs, "-o", output] + size + ["-j", "1", "--state", address],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    running = [subprocess.Popen([binary, "worker", "--state", address, "--exit-when-empty"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(workers)]
+    for process in running:
+        _, errors = process.communicate()
+        if process.returncode != 0:
+            sys.exit("a worker failed (%d): %s" % (process.returncode, errors.decode(errors="replace")[-2000:]))
+    return time.perf_counter() - start
+
+
+def check(cluster, schema, count):
+    """Every input written exactly once, in the store."""
+    rows = cluster.query("SELECT count(*), count(DISTINCT file_id) FROM %s.attempt WHERE status = 'written'" % schema).split("|")
+    written, distinct = int(rows[0]), int(rows[1])
+    if written != count or distinct != count:
+        sys.exit("%s: %d written attempts over %d files, for %d inputs" % (schema, written, distinct, count))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--binary", default=".build/release/fastresize")
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--workers", default="1,2,4,8,16")
+    parser.add_argument("--runs", type=int, default=3, help="runs of workload 1 each way (alternating)")
+    args = parser.parse_args()
+    binary = os.path.abspath(args.binary)
+    with tempfile.TemporaryDirectory(dir=os.environ.get("FASTRESIZE_BENCH_DIR")) as scratch:
+        os.chmod(scratch, 0o755)
+        cluster = Cluster(scratch)
+        try:
+            # Small files, so the render is little beside the coordination: 64x48 JPEGs.
+            seed = os.path.join(scratch, "seed.jpg")
+            subprocess.run(["vips", "sines", seed + "[Q=85]", "64", "48"], check=True)
+            inputs = os.path.join(scratch, "small")
+            for index in range(args.files):
+                folder = os.path.join(inputs, "f%02d" % (index // 100))
+                os.makedirs(folder, exist_ok=True)
+                shutil.copyfile(seed, os.path.join(folder, "%05d.jpg" % index))
+            print("one job of %d 64x48 JPEGs -> 32 wide, each worker's run with -j 1:" % args.files)
+            print("| workers | seconds | files/s |")
+            print("|---:|---:|---:|")
+            for workers in [int(w) for w in args.workers.split(",")]:
+                schema = "w%d" % workers
+                seconds = shared_job(binary, cluster, inputs, os.path.join(scratch, "out-" + schema), workers, schema, ["--width", "32"])
+                check(cluster, schema, args.files)
+                print("| %d | %.2f | %.0f |" % (workers, seconds, args.files / seconds))
+
+            # Workload 1: 40 photos -> 720x588 (compare.py's), one ordinary run (SQLite store, -j 2)
+            # against two PostgreSQL workers (-j 1 each).
+            corpus = os.environ.get("FASTRESIZE_CORPUS", os.path.join(ROOT, "..", "shared", "corpus"))
+            photo = os.path.join(corpus, "photos", "2569067123_aca715a2ee_o.jpg")
+            if not os.path.exists(photo):
+                print("(workload 1's photo is not in %s: no workload 1 figures)" % corpus)
+                return
+            photos = os.path.join(scratch, "w1")
+            os.makedirs(photos)
+            for index in range(40):
+                shutil.copyfile(photo, os.path.join(photos, "%03d.jpg" % index))
+            single, shared = [], []
+            for run in range(args.runs):
+                out = os.path.join(scratch, "single-%d" % run)
+                start = time.perf_counter()
+                subprocess.run([binary, photos, "-o", out, "--fit", "720x588", "-j", "2"], check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                single.append(time.perf_counter() - start)
+                schema = "p%d" % run
+                shared.append(shared_job(binary, cluster, photos, os.path.join(scratch, "shared-%d" % run), 2, schema,
+                                         ["--fit", "720x588"]))
+            one, two = statistics.median(single), statistics.median(shared)
+            print("workload 1, median of %d: one run %.3f s, two PostgreSQL workers %.3f s: %.0f%% of the one run's throughput"
+                  % (args.runs, one, two, 100 * one / two))
+        finally:
+            cluster.stop()
+
+
+if __name__ == "__main__":
+    main()

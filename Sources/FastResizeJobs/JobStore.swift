@@ -195,9 +195,13 @@ public struct AttemptRecord: Sendable, Codable, Equatable {
     public var failure: String?
     public var stageMilliseconds: [String: Double]?
     public var outputs: [OutputState]
+    /// The run that made it, as its leases name it ("host:pid:token"); nil in a store from
+    /// before attempts recorded it.
+    public var owner: String?
 
     public init(id: Int64, job: Int64, input: String, path: String, status: String, startedNs: Int64, finishedNs: Int64?,
-                failureKind: String?, failure: String?, stageMilliseconds: [String: Double]?, outputs: [OutputState]) {
+                failureKind: String?, failure: String?, stageMilliseconds: [String: Double]?, outputs: [OutputState], owner: String? = nil) {
+        self.owner = owner
         self.id = id
         self.job = job
         self.input = input

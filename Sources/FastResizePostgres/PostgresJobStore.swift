@@ -136,6 +136,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
             CREATE INDEX attempt_job ON attempt (job_id);
             CREATE INDEX attempt_file ON attempt (file_id);
             """),
+        (2, "which run made each attempt", "ALTER TABLE attempt ADD COLUMN owner TEXT"),
     ]
 
     /// A session-level advisory lock key: processes opening the same database at once take turns
@@ -400,8 +401,9 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
                 }
             }
             let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: true, lease: lease, db: db)
-            let attempt = try db.run("INSERT INTO attempt (job_id, file_id, status, started_ns) VALUES ($1, $2, 'running', $3) RETURNING id",
-                                     [.integer(job), .integer(file), .integer(nanoseconds)]).first("id")?.integer ?? 0
+            let attempt = try db.run("""
+                INSERT INTO attempt (job_id, file_id, status, started_ns, owner) VALUES ($1, $2, 'running', $3, $4) RETURNING id
+                """, [.integer(job), .integer(file), .integer(nanoseconds), .text(lease.owner)]).first("id")?.integer ?? 0
             try db.run("UPDATE file SET attempt_id = $1 WHERE id = $2", [.integer(attempt), .integer(file)])
             return tookOver.map { .tookOver(attempt, outputs: $0) } ?? .started(attempt)
         }
@@ -442,9 +444,9 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         } else {
             let attempt = try db.run("""
                 INSERT INTO attempt (status, finished_ns, failure_kind, failure, stage_ms, outputs, input_bytes, input_pixels,
-                                     job_id, file_id, started_ns)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id
-                """, values + [.integer(job), .integer(file), .integer(finished.nanoseconds)]).first("id") ?? .null
+                                     job_id, file_id, started_ns, owner)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id
+                """, values + [.integer(job), .integer(file), .integer(finished.nanoseconds), .text(owner)]).first("id") ?? .null
             try db.run("UPDATE file SET attempt_id = $1 WHERE id = $2", [attempt, .integer(file)])
         }
     }
@@ -523,7 +525,8 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
                 AttemptRecord(id: row["id"].integer ?? 0, job: row["job_id"].integer ?? 0, input: row["input"].text ?? "",
                               path: row["path"].text ?? "", status: row["status"].text ?? "", startedNs: row["started_ns"].integer ?? 0,
                               finishedNs: row["finished_ns"].integer, failureKind: row["failure_kind"].text, failure: row["failure"].text,
-                              stageMilliseconds: StoredJSON.value(row["stage_ms"].text), outputs: StoredJSON.value(row["outputs"].text) ?? [])
+                              stageMilliseconds: StoredJSON.value(row["stage_ms"].text), outputs: StoredJSON.value(row["outputs"].text) ?? [],
+                              owner: row["owner"].text)
             }
         }
     }

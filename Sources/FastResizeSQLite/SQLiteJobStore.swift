@@ -231,6 +231,9 @@ public final class SQLiteJobStore: JobStore {
                 CREATE INDEX file_lease ON file (lease_owner) WHERE lease_expires_ns IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v4: which run made each attempt") { db in
+            try db.execute(sql: "ALTER TABLE attempt ADD COLUMN owner TEXT")
+        }
         return migrator
     }
 
@@ -430,8 +433,8 @@ public final class SQLiteJobStore: JobStore {
                 }
             }
             let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: true, lease: lease, db: db)
-            try db.cachedStatement(sql: "INSERT INTO attempt (job_id, file_id, status, started_ns) VALUES (?, ?, 'running', ?)")
-                .execute(arguments: [job, file, nanoseconds])
+            try db.cachedStatement(sql: "INSERT INTO attempt (job_id, file_id, status, started_ns, owner) VALUES (?, ?, 'running', ?, ?)")
+                .execute(arguments: [job, file, nanoseconds, lease.owner])
             let attempt = db.lastInsertedRowID
             try db.cachedStatement(sql: "UPDATE file SET attempt_id = ? WHERE id = ?").execute(arguments: [attempt, file])
             return tookOver.map { .tookOver(attempt, outputs: $0) } ?? .started(attempt)
@@ -472,9 +475,9 @@ public final class SQLiteJobStore: JobStore {
         } else {
             try db.execute(sql: """
                 INSERT INTO attempt (status, finished_ns, failure_kind, failure, stage_ms, outputs, input_bytes, input_pixels,
-                                     job_id, file_id, started_ns)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: StatementArguments(values + [job, file, finished.nanoseconds]))
+                                     job_id, file_id, started_ns, owner)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: StatementArguments(values + [job, file, finished.nanoseconds, owner]))
             try db.cachedStatement(sql: "UPDATE file SET attempt_id = ? WHERE id = ?").execute(arguments: [db.lastInsertedRowID, file])
         }
     }
@@ -557,7 +560,7 @@ public final class SQLiteJobStore: JobStore {
                 AttemptRecord(id: row["id"], job: row["job_id"], input: row["input"], path: row["path"], status: row["status"],
                               startedNs: row["started_ns"], finishedNs: row["finished_ns"], failureKind: row["failure_kind"],
                               failure: row["failure"], stageMilliseconds: Self.decoded(row["stage_ms"]),
-                              outputs: Self.decoded(row["outputs"]) ?? [])
+                              outputs: Self.decoded(row["outputs"]) ?? [], owner: row["owner"])
             }
         }
     }

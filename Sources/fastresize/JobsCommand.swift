@@ -118,7 +118,45 @@ struct JobsShowCommand: ParsableCommand {
 
     struct Shown: Encodable {
         var job: JobRecord
+        /// Each run's share, when the job was shared (submitted for workers, or runs at once).
+        var workers: [WorkerShare]
         var attempts: [AttemptRecord]
+    }
+
+    /// One run's share of a job: what it made, what it has in hand, how fast, whether it holds
+    /// files now.
+    struct WorkerShare: Encodable, Equatable {
+        /// "host:pid" (with the run's token when one process ran the job twice).
+        var worker: String
+        var written = 0, failed = 0, abandoned = 0, inHand = 0
+        var filesPerSecond: Double?
+        /// Its leases are current: it is making files now.
+        var active = false
+
+        /// The shares of `attempts`' runs, in the order they first started a file.
+        static func of(_ attempts: [AttemptRecord], holders: [Lease]) -> [WorkerShare] {
+            var order: [String] = []
+            var byOwner: [String: [AttemptRecord]] = [:]
+            for attempt in attempts {
+                guard let owner = attempt.owner else { continue }
+                if byOwner[owner] == nil { order.append(owner) }
+                byOwner[owner, default: []].append(attempt)
+            }
+            let processes = order.map { Lease(owner: $0, expiresNs: 0).process.map { "\($0.host):\($0.pid)" } ?? $0 }
+            return zip(order, processes).map { owner, process in
+                let mine = byOwner[owner] ?? []
+                var share = WorkerShare(worker: processes.filter { $0 == process }.count > 1 ? owner : process)
+                share.written = mine.count { $0.status == FileReport.Status.written.rawValue }
+                share.failed = mine.count { $0.status == FileReport.Status.failed.rawValue }
+                share.abandoned = mine.count { $0.status == "abandoned" }
+                share.inHand = mine.count { $0.status == "running" }
+                if let first = mine.map(\.startedNs).min(), let last = mine.compactMap(\.finishedNs).max(), last > first {
+                    share.filesPerSecond = Double(share.written) / (Double(last - first) / 1e9)
+                }
+                share.active = holders.contains { $0.owner == owner }
+                return share
+            }
+        }
     }
 
     func report() throws(UsageError) -> String {
@@ -126,7 +164,10 @@ struct JobsShowCommand: ParsableCommand {
         let shown: Shown
         do throws(StoreError) {
             guard let job = try opened.job(id) else { throw StoreError("no job \(id) in \(opened.location)") }
-            shown = Shown(job: JobsFormat.alive(job), attempts: try opened.attempts(job: id))
+            let attempts = try opened.attempts(job: id)
+            var workers = WorkerShare.of(attempts, holders: try opened.holders(job: id, at: StoreRecorder.now))
+            if workers.count < 2 && !job.submitted { workers = [] }
+            shown = Shown(job: JobsFormat.alive(job), workers: workers, attempts: attempts)
         } catch {
             throw UsageError(error.description)
         }
@@ -143,6 +184,14 @@ struct JobsShowCommand: ParsableCommand {
         if let counts = job.counts {
             lines.append("  files     \(counts.total): \(counts.written) written, \(counts.skipped) skipped, \(counts.failed) failed, "
                          + "\(counts.notImages) not images, \(counts.cancelled) not started, in \(JobsFormat.seconds(counts.seconds))")
+        }
+        if !shown.workers.isEmpty { lines.append("  workers") }
+        for share in shown.workers {
+            var line = "    \(share.worker.padding(24)) \(share.written) written, \(share.failed) failed"
+            if share.abandoned > 0 { line += ", \(share.abandoned) abandoned" }
+            if share.inHand > 0 { line += ", \(share.inHand) in hand" }
+            if let rate = share.filesPerSecond { line += String(format: ", %.1f files/s", rate) }
+            lines.append(line + (share.active ? ", making files now" : ""))
         }
         lines.append(shown.attempts.isEmpty ? "  no file was made (all up to date, or none found)" : "  attempts")
         for attempt in shown.attempts {

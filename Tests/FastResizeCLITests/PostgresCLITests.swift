@@ -83,6 +83,15 @@ import TestSupport
         #expect(written.count == count && written.values.allSatisfy { $0 == 1 },
                 "\(written.count) of \(count) written; twice: \(written.filter { $0.value != 1 }); never: \(unwritten.prefix(10))")
         #expect(try store.job(1)?.status == .finished)
+        // `jobs show` gives each run's share: the three workers' (the killed one's too; a worker may take the job up
+        // twice), together every file.
+        let shown = try CommandRunner.run(["jobs", "show", "1", "--json", "--state", address], in: scratch.url)
+        let object = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
+        let shares = try #require(object?["workers"] as? [[String: Any]], "\(shown.stdout)\(shown.stderr)")
+        #expect(shares.count >= 3 && shares.reduce(0) { $0 + ($1["written"] as? Int ?? 0) } == count, "\(shares)")
+        #expect(shares.allSatisfy { $0["active"] as? Bool == false }, "\(shares)")
+        let text = try CommandRunner.run(["jobs", "show", "1", "--state", address], in: scratch.url).stdout
+        #expect(text.contains("  workers\n") && text.contains("files/s"), "\(text)")
     }
 
     /// Two submits with different priorities: a worker runs the higher one first, then the other.

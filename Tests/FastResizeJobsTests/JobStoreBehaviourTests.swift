@@ -75,7 +75,7 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         #expect(done.status == "written" && done.attempts == 1 && done.outputs[0].size == 99 && done.contentHash == "xxh3-128:00")
         let attempts = try store.attempts(job: job)
         #expect(attempts.count == 1 && attempts[0].status == "written" && attempts[0].finishedNs == 400)
-        #expect(attempts[0].stageMilliseconds == ["decode": 1.5])
+        #expect(attempts[0].stageMilliseconds == ["decode": 1.5] && attempts[0].owner == lease.owner)
         // Another output folder knows nothing of it.
         #expect(try store.inputStates(outputFolder: folder.path("elsewhere")).isEmpty)
     }

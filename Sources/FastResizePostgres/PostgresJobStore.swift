@@ -635,12 +635,16 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         return made
     }
 
-    /// A new connection's settings: the store's schema, and a transaction left idle (its process
+    /// A new connection's settings: the store's schema; a transaction left idle (its process
     /// stopped or hung mid-call, holding the locks of a file) ended by the server after 5 s so
-    /// that it blocks nobody; its process, if it wakes, finds the connection gone and runs the
-    /// call again.
+    /// that it blocks nobody (its process, if it wakes, finds the connection gone and runs the
+    /// call again); and commits that do not wait for the server's disk — the SQLite store's
+    /// durability (a crash of the server may lose its last transactions, never their
+    /// consistency, and an output whose record was lost is protected, never overwritten blindly)
+    /// at a fraction of the cost: waiting for the flush was 6 ms of every file.
     private static func prepare(_ session: PostgresSession, schema: String) throws(SQLFailure) {
         try session.run("SET search_path TO \(schema)")
         try session.run("SET idle_in_transaction_session_timeout = 5000")
+        try session.run("SET synchronous_commit = off")
     }
 }

@@ -195,9 +195,7 @@ public enum AtomicFile {
 
     /// This machine, in the names of its temporaries: a short hash of its host name (FNV-1a).
     static let hostTag: String = {
-        var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count - 1) == 0 ? String(cString: name) : "localhost"
-        let hash = host.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }
+        let hash = ProcessLiveness.hostName.utf8.reduce(UInt32(2_166_136_261)) { ($0 ^ UInt32($1)) &* 16_777_619 }
         return String(hash, radix: 36)
     }()
 

@@ -93,11 +93,7 @@ public final class StoreRecorder: RunRecorder, Sendable {
     public var cancelled: Bool { sawCancel.withLock { $0 } }
 
     /// This machine's name, as leases and jobs record it.
-    public static var hostName: String {
-        var name = [CChar](repeating: 0, count: 256)
-        guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
-        return String(cString: name)
-    }
+    public static var hostName: String { ProcessLiveness.hostName }
 
     private func beat() {
         guard let job else { return }

@@ -594,6 +594,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     /// Runs `body` in one transaction on the connection (made again when it was lost, with
     /// backoff, for up to `reconnectFor` seconds; `body` then runs again from its start). A
     /// transaction PostgreSQL gave up for a deadlock or a serialisation conflict runs again too.
+    @discardableResult
     private func transaction<T>(_ body: (PostgresSession) throws(SQLFailure) -> T) throws(StoreError) -> T {
         lock.lock()
         defer { lock.unlock() }

@@ -38,10 +38,9 @@ public final class StoreRecorder: RunRecorder, Sendable {
     /// trusted alone next time (git's racy files).
     private let startedNs: Int64
     private let states: Mutex<[String: InputState]?>
-    private let attempts = Mutex<[String: Int64]>([:])
-    /// Until when each file in hand is surely held (by its claim, or the last renewal of all of
-    /// the run's leases, whichever is later), by this machine's clock.
-    private let claimedUntil = Mutex<[String: Int64]>([:])
+    /// Each file in hand: its attempt, and until when its claim surely holds by this machine's
+    /// clock (unless the last renewal of all the run's leases, `renewedUntil`, holds it longer).
+    private let attempts = Mutex<[String: (attempt: Int64, heldUntil: Int64)]>([:])
     private let renewedUntil = Mutex<Int64>(0)
     /// An open-ended run's record of each file in hand as it was before its attempt began.
     private let before = Mutex<[String: InputState]>([:])
@@ -268,8 +267,7 @@ public final class StoreRecorder: RunRecorder, Sendable {
                                                    takingOver: takingOver, at: now, finishing: turn == 0 ? finishing : [])
                 switch start {
                 case .started(let attempt), .tookOver(let attempt, _):
-                    attempts.withLock { $0[input.relativePath] = attempt }
-                    claimedUntil.withLock { $0[input.relativePath] = now + Int64(leaseSeconds * 1e9) }
+                    attempts.withLock { $0[input.relativePath] = (attempt, now + Int64(leaseSeconds * 1e9)) }
                     if openEnded, let record { before.withLock { $0[input.relativePath] = record } }
                     if case .tookOver(_, let outputs) = start { alsoOwn.formUnion(outputs) }
                     return .granted(alsoOwn: alsoOwn)
@@ -300,22 +298,20 @@ public final class StoreRecorder: RunRecorder, Sendable {
     }
 
     public func stillHolds(_ input: InputFile) -> Bool {
-        guard job != nil, let attempt = attempts.withLock({ $0[input.relativePath] }) else { return true }
+        guard job != nil, let (attempt, claimed) = attempts.withLock({ $0[input.relativePath] }) else { return true }
         let now = Self.now
         let lease = Int64(leaseSeconds * 1e9)
         // Held for more than a third of a lease yet: nobody can have taken it, and asking the
         // store would cost a transaction a file. Only a run that stalled gets here with less.
-        let heldUntil = max(claimedUntil.withLock { $0[input.relativePath] ?? 0 }, renewedUntil.withLock { $0 })
-        if now + lease / 3 < heldUntil { return true }
+        if now + lease / 3 < max(claimed, renewedUntil.withLock { $0 }) { return true }
         do throws(StoreError) {
             if try store.confirmHold(owner: owner, outputFolder: outputFolder, input: input.relativePath, attempt: attempt,
                                      until: now + lease, at: now) {
-                claimedUntil.withLock { $0[input.relativePath] = now + lease }
+                attempts.withLock { $0[input.relativePath] = (attempt, now + lease) }
                 return true
             }
             // Lost to another run: this attempt is over (recorded abandoned); the file's record is the other's now.
             attempts.withLock { _ = $0.removeValue(forKey: input.relativePath) }
-            claimedUntil.withLock { _ = $0.removeValue(forKey: input.relativePath) }
             states.withLock { $0?[input.relativePath] = nil }
             return false
         } catch {
@@ -327,8 +323,7 @@ public final class StoreRecorder: RunRecorder, Sendable {
 
     public func finished(_ input: InputFile, report: FileReport) {
         guard let job, input.stamp != nil else { return }
-        let attempt = attempts.withLock { $0.removeValue(forKey: input.relativePath) }
-        claimedUntil.withLock { _ = $0.removeValue(forKey: input.relativePath) }
+        let attempt = attempts.withLock { $0.removeValue(forKey: input.relativePath)?.attempt }
         // Outputs written now, and those kept as up to date (a profile's others) as they were recorded.
         let written = report.outputs.filter { $0.status == .written }
         let previous = (openEnded ? before.withLock { $0.removeValue(forKey: input.relativePath) } : known()[input.relativePath])?

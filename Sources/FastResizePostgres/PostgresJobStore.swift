@@ -366,47 +366,60 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     }
 
     public func inputState(outputFolder: String, input: String) throws(StoreError) -> InputState? {
-        try transaction { db throws(SQLFailure) in try Self.record(outputFolder: outputFolder, input: input, lock: false, db: db)?.state }
-    }
-
-    /// The record of one input with its outputs, and its row (locked for the transaction with `lock`).
-    private static func record(outputFolder: String, input: String, lock: Bool,
-                               db: PostgresSession) throws(SQLFailure) -> (state: InputState, row: SQLRecord)? {
-        guard let row = try db.run("SELECT * FROM file WHERE output_folder = $1 AND input = $2\(lock ? " FOR UPDATE" : "")",
-                                   [.text(outputFolder), .text(input)]).records.first else { return nil }
-        let outputs = try db.run("SELECT * FROM output WHERE file_id = $1", [row["id"]]).records.map(Self.output)
-        return (Self.state(row, outputs: outputs), row)
+        try transaction { db throws(SQLFailure) in
+            guard let row = try db.run("SELECT * FROM file WHERE output_folder = $1 AND input = $2",
+                                       [.text(outputFolder), .text(input)]).records.first else { return nil }
+            return Self.state(row, outputs: try Self.outputs(of: row["id"], db: db))
+        }
     }
 
     public func startAttempt(job: Int64, outputFolder: String, state: InputState, lease: Lease, basedOn: Int64?,
                              takingOver: String?, at nanoseconds: Int64, finishing: [FinishedAttempt]) throws(StoreError) -> AttemptStart {
         try transaction { db throws(SQLFailure) in
             for finished in finishing { try Self.finish(finished, job: job, outputFolder: outputFolder, owner: lease.owner, db: db) }
-            if try db.run("SELECT status FROM job WHERE id = $1", [.integer(job)]).first("status")?.text == JobStatus.cancelled.rawValue {
-                return .cancelled
-            }
-            // Two runs starting the same file take turns here, the second seeing what the first did
-            // (a row not there yet cannot be locked with FOR UPDATE).
-            try db.run("SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(1) || $2, 0))", [.text(outputFolder), .text(state.input)])
+            // Two runs starting the same file take turns on this lock, the second seeing what the
+            // first did (a row not there yet cannot be locked with FOR UPDATE); asked with the
+            // job's status, in one round trip.
+            let status = try db.run("""
+                SELECT (SELECT status FROM job WHERE id = $1) AS status, pg_advisory_xact_lock(hashtextextended($2 || chr(1) || $3, 0))
+                """, [.integer(job), .text(outputFolder), .text(state.input)]).first("status")?.text
+            if status == JobStatus.cancelled.rawValue { return .cancelled }
             var tookOver: [String]?
-            if let (current, row) = try Self.record(outputFolder: outputFolder, input: state.input, lock: true, db: db) {
+            if let row = try db.run("SELECT * FROM file WHERE output_folder = $1 AND input = $2 FOR UPDATE",
+                                    [.text(outputFolder), .text(state.input)]).records.first {
                 let owner = row["lease_owner"].text
-                if current.status == "running", let owner, owner != lease.owner, owner != takingOver,
-                   let expires = row["lease_expires_ns"].integer, expires > nanoseconds {
+                let running = row["status"].text == "running"
+                if running, let owner, owner != lease.owner, owner != takingOver, let expires = row["lease_expires_ns"].integer,
+                   expires > nanoseconds {
                     return .held(Lease(owner: owner, expiresNs: expires))
                 }
-                if current.status == "running", owner != lease.owner { tookOver = current.outputs.map(\.path) }
-                if current.status != "running", owner != lease.owner, current.attempt != basedOn {
-                    return .newer(current)
+                // The outputs are read only when they are part of the answer.
+                if running, owner != lease.owner { tookOver = try Self.outputs(of: row["id"], db: db).map(\.path) }
+                if !running, owner != lease.owner, row["attempt_id"].integer != basedOn {
+                    return .newer(Self.state(row, outputs: try Self.outputs(of: row["id"], db: db)))
                 }
             }
             let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: true, lease: lease, db: db)
-            let attempt = try db.run("""
-                INSERT INTO attempt (job_id, file_id, status, started_ns, owner) VALUES ($1, $2, 'running', $3, $4) RETURNING id
-                """, [.integer(job), .integer(file), .integer(nanoseconds), .text(lease.owner)]).first("id")?.integer ?? 0
-            try db.run("UPDATE file SET attempt_id = $1 WHERE id = $2", [.integer(attempt), .integer(file)])
+            let attempt = try Self.recordAttempt(["job_id", "file_id", "status", "started_ns", "owner"],
+                                                 [.integer(job), .integer(file), .text("running"), .integer(nanoseconds), .text(lease.owner)],
+                                                 file: file, db: db)
             return tookOver.map { .tookOver(attempt, outputs: $0) } ?? .started(attempt)
         }
+    }
+
+    /// Records an attempt (`values` for `columns`) and makes it `file`'s latest, in one statement;
+    /// returns its id.
+    private static func recordAttempt(_ columns: [String], _ values: [SQLValue], file: Int64, db: PostgresSession) throws(SQLFailure) -> Int64 {
+        let placeholders = values.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
+        return try db.run("""
+            WITH made AS (INSERT INTO attempt (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) RETURNING id)
+            UPDATE file SET attempt_id = made.id FROM made WHERE file.id = $\(values.count + 1) RETURNING made.id AS id
+            """, values + [.integer(file)]).first("id")?.integer ?? 0
+    }
+
+    /// The outputs recorded for a file (by its row's id).
+    private static func outputs(of file: SQLValue, db: PostgresSession) throws(SQLFailure) -> [OutputState] {
+        try db.run("SELECT * FROM output WHERE file_id = $1", [file]).records.map(Self.output)
     }
 
     public func finishAttempts(_ finished: [FinishedAttempt], job: Int64, outputFolder: String, owner: String) throws(StoreError) {
@@ -442,12 +455,9 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
                 WHERE id = $9
                 """, values + [.integer(attempt)])
         } else {
-            let attempt = try db.run("""
-                INSERT INTO attempt (status, finished_ns, failure_kind, failure, stage_ms, outputs, input_bytes, input_pixels,
-                                     job_id, file_id, started_ns, owner)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id
-                """, values + [.integer(job), .integer(file), .integer(finished.nanoseconds), .text(owner)]).first("id") ?? .null
-            try db.run("UPDATE file SET attempt_id = $1 WHERE id = $2", [attempt, .integer(file)])
+            _ = try recordAttempt(["status", "finished_ns", "failure_kind", "failure", "stage_ms", "outputs", "input_bytes", "input_pixels",
+                                   "job_id", "file_id", "started_ns", "owner"],
+                                  values + [.integer(job), .integer(file), .integer(finished.nanoseconds), .text(owner)], file: file, db: db)
         }
     }
 
@@ -537,7 +547,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     private static func upsert(_ state: InputState, outputFolder: String, job: Int64, attempt: Bool, lease: Lease, held: Bool = true,
                                db: PostgresSession) throws(SQLFailure) -> Int64 {
         let stamp = state.stamp
-        let id = try db.run("""
+        let row = try db.run("""
             INSERT INTO file (output_folder, input, path, size, mtime_ns, inode, device, content_hash, fingerprint, status,
                               attempts, failure_kind, failure, stamped_ns, job_id, lease_owner, lease_expires_ns)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
@@ -547,13 +557,15 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
                 status = excluded.status, attempts = file.attempts + excluded.attempts, failure_kind = excluded.failure_kind,
                 failure = excluded.failure, stamped_ns = excluded.stamped_ns, job_id = excluded.job_id,
                 lease_owner = excluded.lease_owner, lease_expires_ns = excluded.lease_expires_ns
-            RETURNING id
+            RETURNING id, xmax = 0 AS inserted
             """, [.text(outputFolder), .text(state.input), .text(state.path), value(stamp.map { Int64($0.size) }), value(stamp?.modifiedNs),
                   value(stamp.map { Int64(bitPattern: $0.inode) }), value(stamp.map { Int64(bitPattern: $0.device) }),
                   value(state.contentHash), .text(state.fingerprint), .text(state.status), .integer(attempt ? 1 : 0),
                   value(state.failureKind), value(state.failure), .integer(state.stampedNs), .integer(job), .text(lease.owner),
-                  held ? .integer(lease.expiresNs) : .null]).first("id")?.integer ?? 0
-        try db.run("DELETE FROM output WHERE file_id = $1", [.integer(id)])
+                  held ? .integer(lease.expiresNs) : .null])
+        let id = row.first("id")?.integer ?? 0
+        // A row just made has no outputs to drop.
+        if row.first("inserted")?.boolean != true { try db.run("DELETE FROM output WHERE file_id = $1", [.integer(id)]) }
         // A path another input's row held (the same name made from another folder) is this one's now.
         for output in state.outputs {
             try db.run("""

@@ -245,9 +245,9 @@ public final class SQLiteJobStore: JobStore {
                 INSERT INTO job (status, priority, created_ns, started_ns, command, working_directory, settings, fingerprint,
                                  inputs, output_folder, host, pid, submitted)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [job.status.rawValue, job.priority, job.createdNs, job.startedNs, Self.json(job.command),
-                                 job.workingDirectory, job.settings, job.fingerprint, Self.json(job.inputs), job.outputFolder, job.host, job.pid,
-                                 job.submitted])
+                """, arguments: [job.status.rawValue, job.priority, job.createdNs, job.startedNs, StoredJSON.text(job.command),
+                                 job.workingDirectory, job.settings, job.fingerprint, StoredJSON.text(job.inputs), job.outputFolder,
+                                 job.host, job.pid, job.submitted])
             return db.lastInsertedRowID
         }
     }
@@ -260,7 +260,7 @@ public final class SQLiteJobStore: JobStore {
                 UPDATE job SET status = CASE WHEN status = 'cancelled' THEN status ELSE ? END, counts = coalesce(?, counts),
                                finished_ns = CASE WHEN ? THEN ? ELSE finished_ns END
                 WHERE id = ?
-                """, arguments: [status.rawValue, counts.map(Self.json), ends, nanoseconds, id])
+                """, arguments: [status.rawValue, counts.map(StoredJSON.text), ends, nanoseconds, id])
         }
     }
 
@@ -280,15 +280,15 @@ public final class SQLiteJobStore: JobStore {
 
     private static func job(_ row: Row) -> JobRecord {
         var job = JobRecord(status: JobStatus(rawValue: row["status"]) ?? .interrupted, createdNs: row["created_ns"],
-                            command: decoded(row["command"]) ?? [], workingDirectory: row["working_directory"],
+                            command: StoredJSON.value(row["command"]) ?? [], workingDirectory: row["working_directory"],
                             settings: row["settings"], fingerprint: row["fingerprint"],
-                            inputs: decoded(row["inputs"]) ?? [], outputFolder: row["output_folder"], host: row["host"],
+                            inputs: StoredJSON.value(row["inputs"]) ?? [], outputFolder: row["output_folder"], host: row["host"],
                             pid: row["pid"])
         job.id = row["id"]
         job.priority = row["priority"]
         job.startedNs = row["started_ns"]
         job.finishedNs = row["finished_ns"]
-        job.counts = decoded(row["counts"])
+        job.counts = StoredJSON.value(row["counts"])
         job.submitted = row["submitted"]
         return job
     }
@@ -464,7 +464,7 @@ public final class SQLiteJobStore: JobStore {
         let file = try upsert(state, outputFolder: outputFolder, job: job, attempt: finished.attempt == nil,
                               lease: Lease(owner: owner, expiresNs: 0), held: false, db: db)
         let values: [(any DatabaseValueConvertible)?] = [state.status, finished.nanoseconds, state.failureKind, state.failure,
-                                                         finished.stageMilliseconds.map(json), json(state.outputs),
+                                                         finished.stageMilliseconds.map(StoredJSON.text), StoredJSON.text(state.outputs),
                                                          finished.input.bytes, finished.input.pixels]
         if let attempt = finished.attempt {
             try db.cachedStatement(sql: """
@@ -489,7 +489,7 @@ public final class SQLiteJobStore: JobStore {
             stats.jobs = jobs.count
             guard let oldest: Int64 = jobs.last?["id"] else { return stats }
             for row in jobs {
-                guard let counts: JobCounts = Self.decoded(row["counts"]) else { continue }
+                guard let counts: JobCounts = StoredJSON.value(row["counts"]) else { continue }
                 stats.written += counts.written
                 stats.skipped += counts.skipped
                 stats.failed += counts.failed
@@ -502,7 +502,7 @@ public final class SQLiteJobStore: JobStore {
             while let row = try written.next() {
                 stats.bytesIn += row["input_bytes"] ?? 0
                 megapixels += Double(row["input_pixels"] ?? 0) / 1e6
-                let outputs: [OutputState] = Self.decoded(row["outputs"]) ?? []
+                let outputs: [OutputState] = StoredJSON.value(row["outputs"]) ?? []
                 stats.bytesOut += outputs.reduce(0) { $0 + ($1.size ?? 0) }
             }
             stats.megapixels = megapixels
@@ -559,8 +559,8 @@ public final class SQLiteJobStore: JobStore {
                 """, arguments: [job]).map { row in
                 AttemptRecord(id: row["id"], job: row["job_id"], input: row["input"], path: row["path"], status: row["status"],
                               startedNs: row["started_ns"], finishedNs: row["finished_ns"], failureKind: row["failure_kind"],
-                              failure: row["failure"], stageMilliseconds: Self.decoded(row["stage_ms"]),
-                              outputs: Self.decoded(row["outputs"]) ?? [], owner: row["owner"])
+                              failure: row["failure"], stageMilliseconds: StoredJSON.value(row["stage_ms"]),
+                              outputs: StoredJSON.value(row["outputs"]) ?? [], owner: row["owner"])
             }
         }
     }
@@ -638,7 +638,4 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    private static func json(_ value: some Encodable) -> String { StoredJSON.text(value) }
-
-    private static func decoded<T: Decodable>(_ text: String?) -> T? { StoredJSON.value(text) }
 }

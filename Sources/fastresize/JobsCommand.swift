@@ -50,14 +50,15 @@ struct StoreLocation: ParsableArguments {
         if let output { given[SettingKey.output.name] = .text(output) }
         let resolved = try SettingsResolver.resolve(SettingsResolver.Sources(commandLine: given, outputFormats: Codecs.all.outputFormats),
                                                     requireSize: false, applyingProfile: false)
-        guard resolved.state != .none, resolved.outputFolder != nil || resolved.state != .underOutput else {
-            throw UsageError("expected --state FILE or -o DIR: which job store to read")
-        }
+        let opened: (any JobStore)?
         do throws(StoreError) {
-            return try RunStore.open(resolved.state, outputFolder: resolved.outputFolder ?? "", create: false)!
+            opened = resolved.outputFolder != nil || resolved.state != .underOutput
+                ? try RunStore.open(resolved.state, outputFolder: resolved.outputFolder ?? "", create: false) : nil
         } catch {
             throw UsageError(error.description)
         }
+        guard let opened else { throw UsageError("expected --state FILE or -o DIR: which job store to read") }
+        return opened
     }
 }
 
@@ -143,9 +144,10 @@ struct JobsShowCommand: ParsableCommand {
                 byOwner[owner, default: []].append(attempt)
             }
             let processes = order.map { Lease(owner: $0, expiresNs: 0).process.map { "\($0.host):\($0.pid)" } ?? $0 }
+            let runsOf = Dictionary(processes.map { ($0, 1) }, uniquingKeysWith: +)
             return zip(order, processes).map { owner, process in
                 let mine = byOwner[owner] ?? []
-                var share = WorkerShare(worker: processes.filter { $0 == process }.count > 1 ? owner : process)
+                var share = WorkerShare(worker: runsOf[process, default: 0] > 1 ? owner : process)
                 share.written = mine.count { $0.status == FileReport.Status.written.rawValue }
                 share.failed = mine.count { $0.status == FileReport.Status.failed.rawValue }
                 share.abandoned = mine.count { $0.status == "abandoned" }

@@ -128,11 +128,8 @@ enum RunStore {
     static func record(_ resolved: ResolvedSettings, command: [String], settings: OutputSettings, fingerprint: String,
                        status: JobStatus) -> JobRecord {
         let options = resolved.options
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
         return JobRecord(status: status, createdNs: StoreRecorder.now, command: command,
-                         workingDirectory: FileManager.default.currentDirectoryPath,
-                         settings: String(decoding: (try? encoder.encode(settings)) ?? Data(), as: UTF8.self),
+                         workingDirectory: FileManager.default.currentDirectoryPath, settings: StoredJSON.text(settings),
                          fingerprint: fingerprint, inputs: options.inputs,
                          outputFolder: FileSystem.realPath(options.outputDirectory) ?? options.outputDirectory,
                          host: StoreRecorder.hostName, pid: getpid())

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """queue.py: what coordinating workers through PostgreSQL costs — one submitted job of many small
-JPEGs made by 1, 2, 4 … workers at once, and workload 1 (40 photos) by two workers against one
-ordinary run.
+JPEGs made by 1, 2, 4 … workers at once, with no render (FASTRESIZE_BENCH_NO_RENDER=1: each file
+walked, taken from the job's queue, planned, started and recorded as ever, but not decoded or
+written) and with real renders, and workload 1 (40 photos) by two workers against one ordinary run.
 
     python3 bench/queue.py [--binary .build/release/fastresize] [--files 2000] [--workers 1,2,4,8,16]
 
@@ -55,14 +56,17 @@ class Cluster:
             time.sleep(0.05)
 
 
-def shared_job(binary, cluster, inputs, output, workers, schema, size):
+def shared_job(binary, cluster, inputs, output, workers, schema, size, render=True):
     """Submits one job (each worker's run with -j 1) and runs `workers` workers on it; seconds
     from submit to the last worker's exit."""
     address = cluster.address(schema)
+    environment = dict(os.environ)
+    if not render:
+        environment["FASTRESIZE_BENCH_NO_RENDER"] = "1"
     start = time.perf_counter()
     subprocess.run([binary, "submit", inputs, "-o", output] + size + ["-j", "1", "--state", address],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    running = [subprocess.Popen([binary, "worker", "--state", address, "--exit-when-empty"],
+    running = [subprocess.Popen([binary, "worker", "--state", address, "--exit-when-empty"], env=environment,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(workers)]
     for process in running:
         _, errors = process.communicate()
@@ -99,14 +103,19 @@ def main():
                 folder = os.path.join(inputs, "f%02d" % (index // 100))
                 os.makedirs(folder, exist_ok=True)
                 shutil.copyfile(seed, os.path.join(folder, "%05d.jpg" % index))
-            print("one job of %d 64x48 JPEGs -> 32 wide, each worker's run with -j 1:" % args.files)
-            print("| workers | seconds | files/s |")
+            print("one job of %d 64x48 JPEGs -> 32 wide, each worker's run with -j 1 (files/s, submit to the last worker's exit):"
+                  % args.files)
+            print("| workers | no render | real render |")
             print("|---:|---:|---:|")
             for workers in [int(w) for w in args.workers.split(",")]:
-                schema = "w%d" % workers
-                seconds = shared_job(binary, cluster, inputs, os.path.join(scratch, "out-" + schema), workers, schema, ["--width", "32"])
-                check(cluster, schema, args.files)
-                print("| %d | %.2f | %.0f |" % (workers, seconds, args.files / seconds))
+                rates = []
+                for render in (False, True):
+                    schema = "w%d%s" % (workers, "r" if render else "n")
+                    seconds = shared_job(binary, cluster, inputs, os.path.join(scratch, "out-" + schema), workers, schema,
+                                         ["--width", "32"], render=render)
+                    check(cluster, schema, args.files)
+                    rates.append(args.files / seconds)
+                print("| %d | %.0f | %.0f |" % (workers, rates[0], rates[1]), flush=True)
 
             # Workload 1: 40 photos -> 720x588 (compare.py's), one ordinary run (SQLite store, -j 2)
             # against two PostgreSQL workers (-j 1 each).

@@ -44,6 +44,11 @@ public struct BatchOptions: Sendable {
     public var maxPixels = FilePipeline.defaultMaxPixels
     /// How much damage an input may have and still be drawn (--fail-on).
     public var failOn = FailOn.error
+    /// A benchmark of everything around the pixels (a job queue's coordination): each file is
+    /// walked, planned, claimed and recorded as ever, but nothing is decoded or written, and its
+    /// outputs are reported written. Never set by a setting: the executable sets it from the
+    /// environment (FASTRESIZE_BENCH_NO_RENDER=1), for `bench/queue.py`.
+    public var renderNothing = false
     /// Generous: a 16383² picture takes a few seconds here.
     public static let defaultTimeout = 120.0
     /// Bounds on --timeout (a week; 0 means none) and --jobs, so the arithmetic on them cannot overflow.
@@ -110,6 +115,14 @@ public struct BatchPlan: Sendable {
     public var orphans: [Orphan] = []
 }
 
+/// The plan of a run sharing its job with others (`BatchRunner.planShared`): its files come from
+/// the job's queue through `source`.
+public struct SharedPlan: Sendable {
+    public var source: SharedSource
+    public var passedOver = PassedOver()
+    public var orphans: [Orphan] = []
+}
+
 /// Runs one batch: `plan()` decides, `run()` does the work.
 public struct BatchRunner: Sendable {
     public let options: BatchOptions
@@ -155,12 +168,50 @@ public struct BatchRunner: Sendable {
     /// The plan, with what the walk passed over. A stream input is awaited until `control` stops
     /// the run (or --timeout).
     public func planBatch(control: BatchControl = BatchControl()) -> BatchPlan {
+        let walked = walk(control: control)
+        var planned = walked.failed
+        // Reading headers is independent per file, so it runs in parallel; decisions stay in input order.
+        let inspected = Self.parallelMap(Array(zip(walked.files, walked.recalled)), jobs: options.jobs) { entry, _ in
+            inspect(entry.0, recalled: entry.1)
+        }
+        var claimed: [String: String] = [:]
+        for entry in inspected { planned.append(withSkippedAsOnDisk(claim(entry, in: &claimed))) }
+        for index in planned.indices { planned[index].position = index }
+        return BatchPlan(files: planned, passedOver: walked.passedOver, orphans: walked.orphans)
+    }
+
+    /// The plan of a run that shares its job with other runs (workers on one queued job): the
+    /// walk and what the record says are this run's own, as in `planBatch`, but the inputs to
+    /// make go to the job's queue, and only those this run takes from it are read (`SharedSource`).
+    public func planShared(_ shared: any SharedInputs, control: BatchControl = BatchControl()) -> SharedPlan {
+        let walked = walk(control: control)
+        var settled = walked.failed
+        var toMake: [InputFile] = []
+        var upToDate: [InputFile] = []
+        for (input, recalled) in zip(walked.files, walked.recalled) {
+            if case .upToDate = recalled {
+                settled.append(inspect(input, recalled: recalled))
+                upToDate.append(input)
+            } else {
+                toMake.append(input)
+            }
+        }
+        for index in settled.indices { settled[index].position = index }
+        let source = SharedSource(settled: settled, upToDate: upToDate, toMake: toMake, shared: shared,
+                                  planner: planner(from: settled.count), workers: options.jobs)
+        return SharedPlan(source: source, passedOver: walked.passedOver, orphans: walked.orphans)
+    }
+
+    /// The inputs of a run: walked, earlier outputs, --only and the shard left out, and what the
+    /// record says of each (read before any header); those that could not be walked as failures.
+    private func walk(control: BatchControl) -> (files: [InputFile], recalled: [Recollection], failed: [PlannedFile],
+                                                 passedOver: PassedOver, orphans: [Orphan]) {
         var walker = InputWalker(include: options.include, exclude: options.exclude,
                                  followSymlinks: options.followSymlinks, skipFolders: [options.outputDirectory])
         walker.streamLimit = options.memoryLimit
         walker.streamSeconds = options.timeout
         let walk = walker.collect(options.inputs, stopped: { control.stoppedBy != nil })
-        var planned = walk.failures.map {
+        let failed = walk.failures.map {
             PlannedFile(input: InputFile(path: $0.path, relativePath: $0.path, isExplicit: true), action: .fail($0.error))
         }
         var passedOver = walk.passedOver
@@ -171,25 +222,19 @@ public struct BatchRunner: Sendable {
             .filter { options.shard?.takes($0.relativePath) ?? true }
         // What the record says is settled before any header is read: an up-to-date file is not read at all.
         let recalled = recorder?.recall(files) ?? [Recollection](repeating: .unknown, count: files.count)
-        // Reading headers is independent per file, so it runs in parallel; decisions stay in input order.
-        let inspected = Self.parallelMap(Array(zip(files, recalled)), jobs: options.jobs) { entry, _ in
-            inspect(entry.0, recalled: entry.1)
-        }
-        var claimed: [String: String] = [:]
-        for entry in inspected { planned.append(withSkippedAsOnDisk(claim(entry, in: &claimed))) }
-        for index in planned.indices { planned[index].position = index }
-        var plan = BatchPlan(files: planned, passedOver: passedOver)
+        var orphans: [Orphan] = []
         // Only after a whole walk: a folder that could not be read must not look like inputs gone.
         if options.prune, walk.failures.isEmpty, let recorder {
             // A shard prunes only its own inputs: the other shards' are not gone, only not walked here.
-            plan.orphans = recorder.orphans(walked: walk.files).filter { options.shard?.takes($0.input) ?? true }
+            orphans = recorder.orphans(walked: walk.files).filter { options.shard?.takes($0.input) ?? true }
         }
-        return plan
+        return (files, recalled, failed, passedOver, orphans)
     }
 
     /// Plans one input at a time, as an open-ended source hands them over (`InputQueue`).
-    public func planner() -> InputPlanner {
-        InputPlanner(runner: self)
+    /// `first`: the position in the report of the first input it plans.
+    public func planner(from first: Int = 0) -> InputPlanner {
+        InputPlanner(runner: self, first: first)
     }
 
     /// Settles a planned file's outputs against those claimed so far (output path → the input
@@ -339,6 +384,13 @@ public struct BatchRunner: Sendable {
                    passedOver: plan.passedOver, orphans: plan.orphans)
     }
 
+    /// Runs a shared plan: the files this run takes from its job's queue, until none is left.
+    public func run(_ plan: SharedPlan, control: BatchControl = BatchControl(),
+                    events: [any BatchEventSubscriber] = []) -> BatchReport {
+        run(source: plan.source, control: control, events: events, threadsPerImage: 1, passedOver: plan.passedOver,
+            orphans: plan.orphans)
+    }
+
     /// Processes the files `source` hands over, `options.jobs` at a time, until it has no more
     /// (or `control` stops the run: files not started are reported as cancelled), telling
     /// `events`' subscribers what happens as it happens. Leftover temporaries of killed runs in
@@ -381,7 +433,7 @@ public struct BatchRunner: Sendable {
                 let outcome = execute(file, slot: slot, threads: threadsPerImage, budget: budget, fullDisks: fullDisks,
                                       temporaries: temporaries, events: events, overlapCommits: overlapCommits)
                 // A run that keeps no reports cannot sync their folders at its end: each file's now.
-                guard !keepReports && options.fsync else { return outcome }
+                guard !keepReports && options.fsync && !options.renderNothing else { return outcome }
                 switch outcome {
                 case .done(let report): return .done(Self.syncedFolders(of: report))
                 case .finishing(let step): return .finishing { Self.syncedFolders(of: step()) }
@@ -411,7 +463,8 @@ public struct BatchRunner: Sendable {
             })
         var reports = keepReports ? Self.lastAttempts(results) : results.map(\.1)
         if control.stoppedBy == nil { reports += orphans.map(prune) }
-        if options.fsync && keepReports { Self.syncFolders(of: &reports) }
+        // (Nothing written, no folder made, nothing to sync, when nothing is rendered.)
+        if options.fsync && keepReports && !options.renderNothing { Self.syncFolders(of: &reports) }
         var report: BatchReport
         if keepReports {
             report = BatchReport(files: reports, seconds: Date().timeIntervalSince(start), stoppedBy: control.stoppedBy)
@@ -573,6 +626,14 @@ public struct BatchRunner: Sendable {
         // fail one by one.
         if let folder = fullDisks.fullFolder(among: pending.map { planned[$0].path }) {
             return .done(finish(.failed, planned, .outputDiskFull(folder: folder)))
+        }
+        if options.renderNothing {
+            if recorder?.stillHolds(file.input) == false { return .later(Double.random(in: 0.2..<0.4)) }
+            return .done(finish(.written, planned.map { output in
+                var output = output
+                output.status = .written
+                return output
+            }))
         }
         // Admitted only while the files in flight fit the memory budget together.
         let need = plan.memoryNeed
@@ -799,10 +860,11 @@ public struct BatchRunner: Sendable {
 public final class InputPlanner: Sendable {
     private let runner: BatchRunner
     private let claimed = Mutex([String: String]())
-    private let next = Mutex(0)
+    private let next: Mutex<Int>
 
-    init(runner: BatchRunner) {
+    init(runner: BatchRunner, first: Int) {
         self.runner = runner
+        next = Mutex(first)
     }
 
     public func plan(_ input: InputFile) -> PlannedFile {

@@ -141,3 +141,115 @@ public final class InputQueue: FileSource, @unchecked Sendable {
         }
     }
 }
+
+/// A run's share of a job that other runs share too (`SharedInputs`): first the files its walk
+/// settled by itself (up to date, unreadable), then the inputs it takes from the job's queue, a
+/// few at a time, each planned as a worker takes it. How many it takes at once follows how fast
+/// it goes: about a tenth of a second of work (at least one per worker, at most 32), so that
+/// small files cost few trips to the store and a job of a few big ones ends evenly.
+public final class SharedSource: FileSource, @unchecked Sendable {
+    private let condition = NSCondition()
+    private let shared: any SharedInputs
+    private let planner: InputPlanner
+    private let workers: Int
+    private var settled: [PlannedFile]
+    private var settledNext = 0
+    /// The walk's inputs to make, by their path below their input folder.
+    private let walked: [String: InputFile]
+    private var taken: [InputFile] = []
+    private var taking = false
+    private var exhausted = false
+    private var closed = false
+    private var firstTake: Date?
+    private var doneCount = 0
+
+    /// `settled`: planned already (reported as they are), `upToDate` among them; `toMake`: offered
+    /// to the job's queue now.
+    /// `planner` plans a taken input (`BatchRunner.planner(from:)`), numbered after `settled`.
+    public init(settled: [PlannedFile], upToDate: [InputFile], toMake: [InputFile], shared: any SharedInputs, planner: InputPlanner,
+                workers: Int) {
+        self.settled = settled
+        self.shared = shared
+        self.planner = planner
+        self.workers = max(1, workers)
+        walked = Dictionary(toMake.map { ($0.relativePath, $0) }, uniquingKeysWith: { first, _ in first })
+        shared.offer(toMake, upToDate: upToDate)
+    }
+
+    /// Other runs share the job: how many files this one makes is not known in advance.
+    public var expectedCount: Int? { nil }
+
+    public func next() -> PlannedFile? {
+        condition.lock()
+        if !closed, settledNext < settled.count {
+            settledNext += 1
+            defer { condition.unlock() }
+            return settled[settledNext - 1]
+        }
+        while taken.isEmpty && !exhausted && !closed {
+            // One worker asks the store; the others wait for what it brings.
+            if taking {
+                condition.wait()
+                continue
+            }
+            taking = true
+            let limit = batch()
+            condition.unlock()
+            let answer = shared.take(limit: limit)
+            condition.lock()
+            taking = false
+            if firstTake == nil { firstTake = Date() }
+            switch answer {
+            case .inputs(let paths):
+                // An input another run's walk found and this one's did not goes back at the run's end.
+                taken += paths.compactMap { walked[$0] }.sorted { $0.size > $1.size }
+            case .heldElsewhere:
+                // The last inputs are in other runs' hands: asked again in a moment (or at once on
+                // a stop, which ends the wait), so that one that stalls or dies is taken over.
+                if !closed { _ = condition.wait(until: Date().addingTimeInterval(Self.askAgain)) }
+            case .none:
+                exhausted = true
+            }
+            condition.broadcast()
+        }
+        guard !closed, !taken.isEmpty else {
+            condition.unlock()
+            return nil
+        }
+        let input = taken.removeFirst()
+        condition.unlock()
+        return planner.plan(input)
+    }
+
+    /// Seconds between asks while the job's last inputs are in other runs' hands.
+    static let askAgain = 0.05
+
+    /// How many to take now: a tenth of a second of work at the rate so far.
+    private func batch() -> Int {
+        guard let firstTake, doneCount > 0 else { return workers }
+        let rate = Double(doneCount) / max(0.001, Date().timeIntervalSince(firstTake))
+        return min(32, max(workers, Int(rate / 10)))
+    }
+
+    public func done(_ file: PlannedFile, report: FileReport) {
+        guard walked[file.input.relativePath] != nil else { return }
+        planner.release(file)
+        shared.done(file.input.relativePath)
+        condition.withLock { doneCount += 1 }
+    }
+
+    public func close() -> [PlannedFile] {
+        condition.lock()
+        closed = true
+        let rest = Array(settled[settledNext...]) + taken.enumerated().map { offset, input in
+            var file = PlannedFile(input: input, action: .process)
+            file.position = Int.max / 2 + offset
+            return file
+        }
+        settledNext = settled.count
+        taken.removeAll()
+        condition.broadcast()
+        condition.unlock()
+        return rest
+    }
+}

@@ -106,3 +106,32 @@ extension RunRecorder {
     /// A recorder that hands out no claims: every file it started is still its own.
     public func stillHolds(_ input: InputFile) -> Bool { true }
 }
+
+/// The inputs of a job that several runs share (workers on one queued job), in a queue they all
+/// take from: each run offers what its walk found to be made, then takes a few at a time, so no
+/// run reads a header of a file another one takes. A job store implements it (FastResizeJobs).
+public protocol SharedInputs: Sendable {
+    /// Puts inputs into the job's queue (by their path below their input folder; the largest are
+    /// taken first). Those already there stay as they are, but for `upToDate` ones, which this
+    /// run's walk found made already: they are done, whoever holds them (the job's count is all
+    /// of them).
+    func offer(_ inputs: [InputFile], upToDate: [InputFile])
+    /// Takes up to `limit` of the job's inputs that no live run holds, for this run (their paths
+    /// below their input folders). Inputs reported `done` since the last call are marked so in
+    /// the same step.
+    func take(limit: Int) -> SharedTake
+    /// A taken input is done with (whatever became of it): it is not handed out again. Recorded
+    /// with the next take, or when the run ends, when the inputs it took and never did go back.
+    func done(_ input: String)
+}
+
+/// What a run got from its job's queue (`SharedInputs.take`).
+public enum SharedTake: Sendable, Equatable {
+    /// Inputs now this run's, by their path below their input folder.
+    case inputs([String])
+    /// None free now, but other runs hold some not yet done: they may give them back, or stall or
+    /// die and lose them, so the run asks again a little later.
+    case heldElsewhere
+    /// Every input of the job is done, or in this run's hands.
+    case none
+}

@@ -220,8 +220,9 @@ public enum SettingsResolver {
 
     /// Variables that start with FASTRESIZE_ but set no setting: the test suite's, the fuzzer's and
     /// the benchmarks' (FASTRESIZE_TEST_WATCH_LIMIT: the inotify watches a watch may take, to run
-    /// out in a test; FASTRESIZE_BENCH_DIR: where bench/ puts its scratch folders).
-    static let otherVariables: Set = ["FASTRESIZE_BINARY", "FASTRESIZE_CORPUS", "FASTRESIZE_BENCH_DIR", "FASTRESIZE_FUZZ", "FASTRESIZE_TEST_WATCH_LIMIT",
+    /// out in a test; FASTRESIZE_BENCH_DIR: where bench/ puts its scratch folders;
+    /// FASTRESIZE_BENCH_NO_RENDER: bench/queue.py's runs that render nothing).
+    static let otherVariables: Set = ["FASTRESIZE_BINARY", "FASTRESIZE_CORPUS", "FASTRESIZE_BENCH_DIR", "FASTRESIZE_BENCH_NO_RENDER", "FASTRESIZE_FUZZ", "FASTRESIZE_TEST_WATCH_LIMIT",
                                       "FASTRESIZE_TEST_HOOKS", "FASTRESIZE_TEST_RUN_PROBE", "FASTRESIZE_KERNELS"]
 
     /// FASTRESIZE_* variables for the known settings (an empty variable counts as unset). Any

@@ -153,6 +153,33 @@ public struct Lease: Sendable, Equatable {
     }
 }
 
+/// An input of a shared job put into its queue (`JobStore.offerInputs`): its path below its input
+/// folder, its size in bytes, and whether it is done already (found up to date).
+public struct OfferedInput: Sendable, Codable, Equatable {
+    public var input: String
+    public var size: Int
+    public var done: Bool
+
+    public init(input: String, size: Int, done: Bool = false) {
+        self.input = input
+        self.size = size
+        self.done = done
+    }
+}
+
+/// An input taken from a shared job's queue (`JobStore.takeInputs`). `heldBefore`: another run
+/// had taken it and lost it (it died, or stalled past its time), so it may have made some of it
+/// since this run read the record: the record is read again before the input is planned.
+public struct TakenInput: Sendable, Equatable {
+    public var input: String
+    public var heldBefore: Bool
+
+    public init(input: String, heldBefore: Bool) {
+        self.input = input
+        self.heldBefore = heldBefore
+    }
+}
+
 /// What became of a request to start an attempt (`JobStore.startAttempt`).
 public enum AttemptStart: Sendable, Equatable {
     /// Started: the attempt's id; the file is held by the caller's lease.
@@ -323,7 +350,7 @@ public protocol JobStore: Sendable {
     /// run took the file over), the attempt is recorded `abandoned`, in the same transaction.
     func confirmHold(owner: String, outputFolder: String, input: String, attempt: Int64, until: Int64,
                      at nanoseconds: Int64) throws(StoreError) -> Bool
-    /// Keeps the files `owner` holds held until `until`; returns the status of `job` (a job
+    /// Keeps the files and the job's inputs `owner` holds held until `until`; returns the status of `job` (a job
     /// cancelled meanwhile stops its run).
     func renewLeases(owner: String, until: Int64, job: Int64) throws(StoreError) -> JobStatus?
     /// The job a worker should run next: of those submitted and queued or running (a running one
@@ -335,8 +362,24 @@ public protocol JobStore: Sendable {
     func attachJob(_ id: Int64, host: String, pid: Int32, at nanoseconds: Int64) throws(StoreError) -> JobRecord?
     /// Cancels a queued, running or interrupted job; returns its status before (nil: no such job).
     func cancelJob(_ id: Int64, at nanoseconds: Int64) throws(StoreError) -> JobStatus?
-    /// The leases under which a job's files are being made now (unexpired at `nanoseconds`).
+    /// The leases under which a job's files are being made or its inputs held now (unexpired at
+    /// `nanoseconds`).
     func holders(job: Int64, at nanoseconds: Int64) throws(StoreError) -> [Lease]
+    /// Puts inputs of `job` into its queue, with their sizes (the largest are taken first); inputs
+    /// there already stay as they are (every worker's run offers what its walk found), but for
+    /// those offered `done` (found up to date), which are done from now on.
+    func offerInputs(job: Int64, inputs: [OfferedInput]) throws(StoreError)
+    /// Takes up to `limit` of the job's inputs for `owner` until `until`, largest first: those
+    /// never taken, given back, or held past their time at `nanoseconds`, and those the owners in
+    /// `freeing` hold (runs known dead). Runs taking at once get different inputs, none waiting on
+    /// another (`FOR UPDATE SKIP LOCKED` in PostgreSQL). `done`, inputs finished since the last
+    /// call, are marked so first, in the same transaction. Returns the inputs taken.
+    func takeInputs(job: Int64, owner: String, limit: Int, until: Int64, at nanoseconds: Int64, done: [String],
+                    freeing: [String]) throws(StoreError) -> [TakenInput]
+    /// How many of the job's inputs are not done yet, held or not, leaving out those `owner` holds.
+    func pendingInputs(job: Int64, except owner: String?) throws(StoreError) -> Int
+    /// `owner`'s run ends: `done` marked finished, and the other inputs it took given back.
+    func returnInputs(job: Int64, owner: String, done: [String]) throws(StoreError)
     /// How many of a job's files were written and failed, by each file's last attempt in it (a job
     /// several workers shared is counted whole).
     func tally(job: Int64) throws(StoreError) -> (written: Int, failed: Int)

@@ -48,6 +48,10 @@ public final class StoreRecorder: RunRecorder, Sendable {
     /// run's end) records them, so a file costs one commit, not two. A run killed before that
     /// leaves them `running`, and they are made again: nothing is lost but a little work.
     private let ended = Mutex<[FinishedAttempt]>([])
+    /// A shared job's inputs this run took and is done with, not yet marked so in the store
+    /// (with the next take, or at the run's end); and how many inputs its walk found in all.
+    private let doneInputs = Mutex<[String]>([])
+    private let sharedTotal = Mutex<Int?>(nil)
     private let firstProblem = Mutex<StoreError?>(nil)
     /// Renews the run's leases every third of their length, and watches for the job cancelled.
     private let heartbeat = Mutex<Ticker?>(nil)
@@ -410,8 +414,14 @@ public final class StoreRecorder: RunRecorder, Sendable {
         }
         do throws(StoreError) {
             try store.finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: owner)
+            // What this run took of a shared job's queue and did not do goes back to it.
+            if sharedTotal.withLock({ $0 }) != nil {
+                try store.returnInputs(job: job, owner: owner, done: doneInputs.withLock { done in defer { done = [] }; return done })
+            }
             var counts = JobCounts(report.summary)
             if shared {
+                // The job's inputs are those the walk found, whichever run made them.
+                if let total = sharedTotal.withLock({ $0 }) { counts.total = max(counts.total, total) }
                 // Every worker's share: what each file's last attempt in the job did; the rest
                 // (made by others before, or up to date) skipped.
                 let tally = try store.tally(job: job)
@@ -419,15 +429,76 @@ public final class StoreRecorder: RunRecorder, Sendable {
                 counts.failed = tally.failed
                 counts.skipped = max(0, counts.total - counts.written - counts.failed - counts.notImages - counts.cancelled)
                 if let started = try store.job(job)?.startedNs { counts.seconds = Double(Self.now - started) / 1e9 }
-                // Not over while another live run still has files of it in hand: should that run
-                // die, the job stays running, for a worker to take up what it left.
+                // Not over while another live run still has files of it in hand, or inputs of its
+                // queue are not done: should that run die, the job stays running, for a worker to
+                // take up what it left.
+                let queued = sharedTotal.withLock { $0 } != nil
                 if status == .finished, try store.holders(job: job, at: Self.now).contains(where: { !Self.isDead($0) }) {
                     status = .running
                 }
+                if status == .finished, queued, try store.pendingInputs(job: job, except: nil) > 0 { status = .running }
             }
             try store.updateJob(job, status: status, counts: counts, at: Self.now)
         } catch {
             note(error)
         }
+    }
+}
+
+/// A queued job's inputs shared through the store by the runs of its workers.
+extension StoreRecorder: SharedInputs {
+    public func offer(_ inputs: [InputFile], upToDate: [InputFile]) {
+        guard let job else { return }
+        sharedTotal.withLock { $0 = inputs.count + upToDate.count }
+        do throws(StoreError) {
+            try store.offerInputs(job: job, inputs: inputs.map { OfferedInput(input: $0.relativePath, size: $0.size) }
+                                  + upToDate.map { OfferedInput(input: $0.relativePath, size: $0.size, done: true) })
+        } catch {
+            note(error)
+        }
+    }
+
+    public func take(limit: Int) -> SharedTake {
+        guard let job else { return .none }
+        let done = doneInputs.withLock { done in defer { done = [] }; return done }
+        // An input is marked done only once its attempt's end is on record: killed in between,
+        // the run would leave an attempt running on an input nobody takes again.
+        let finishing: [FinishedAttempt] = done.isEmpty ? [] : ended.withLock { ended in defer { ended = [] }; return ended }
+        let now = Self.now
+        let until = now + Int64(leaseSeconds * 1e9)
+        do throws(StoreError) {
+            try store.finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: owner)
+            let taken = try store.takeInputs(job: job, owner: owner, limit: limit, until: until, at: now, done: done, freeing: [])
+            guard taken.isEmpty else { return .inputs(try reread(taken)) }
+            // None left but those held: inputs held by runs of this host that are gone are taken
+            // now, not when their time runs out (other hosts' wait for that: they may be alive).
+            let dead = try store.holders(job: job, at: now).filter(Self.isDead).map(\.owner)
+            if !dead.isEmpty {
+                let freed = try store.takeInputs(job: job, owner: owner, limit: limit, until: until, at: now, done: [], freeing: dead)
+                if !freed.isEmpty { return .inputs(try reread(freed)) }
+            }
+            return try store.pendingInputs(job: job, except: owner) > 0 ? .heldElsewhere : .none
+        } catch {
+            note(error)
+            // Not marked done yet: kept for the run's end (the attempts' ends were recorded, or
+            // are lost with the store as any other record would be).
+            doneInputs.withLock { $0 += done }
+            return .none
+        }
+    }
+
+    public func done(_ input: String) {
+        doneInputs.withLock { $0.append(input) }
+    }
+
+    /// The paths of inputs taken; the record of each one another run had taken is read again: it
+    /// may have started it since this run read the folder's records, and put outputs in place
+    /// before it died, which are FastResize's (to replace), not another's in the way.
+    private func reread(_ taken: [TakenInput]) throws(StoreError) -> [String] {
+        for input in taken where input.heldBefore {
+            let state = try store.inputState(outputFolder: outputFolder, input: input.input)
+            states.withLock { $0?[input.input] = state }
+        }
+        return taken.map(\.input)
     }
 }

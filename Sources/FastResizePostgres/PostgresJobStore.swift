@@ -63,8 +63,8 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
 
     /// The schema, one migration per change, applied in order; a store whose newest migration this
     /// FastResize does not know was written by a newer one and is refused.
-    static let migrations: [(version: Int64, name: String, sql: String)] = [
-        (1, "jobs, files, outputs, attempts, the queue and leases", """
+    static let migrations: [(version: Int64, name: String, statements: [String])] = [
+        (1, "jobs, files, outputs, attempts, the queue and leases", statements(of: """
             CREATE TABLE job (
                 id BIGSERIAL PRIMARY KEY,
                 status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'interrupted', 'cancelled')),
@@ -135,9 +135,28 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
             );
             CREATE INDEX attempt_job ON attempt (job_id);
             CREATE INDEX attempt_file ON attempt (file_id);
-            """),
-        (2, "which run made each attempt", "ALTER TABLE attempt ADD COLUMN owner TEXT"),
+            """)),
+        (2, "which run made each attempt", ["ALTER TABLE attempt ADD COLUMN owner TEXT"]),
+        (3, "each shared job's inputs, taken a few at a time", statements(of: """
+            CREATE TABLE job_input (
+                job_id BIGINT NOT NULL REFERENCES job (id) ON DELETE CASCADE,
+                input TEXT NOT NULL,
+                size BIGINT NOT NULL,
+                owner TEXT,
+                until_ns BIGINT,
+                done BOOLEAN NOT NULL DEFAULT false,
+                PRIMARY KEY (job_id, input)
+            );
+            CREATE INDEX job_input_open ON job_input (job_id, size DESC, input) WHERE NOT done;
+            CREATE INDEX job_input_owner ON job_input (owner) WHERE owner IS NOT NULL AND NOT done
+            """)),
+        (4, "an attempt's start and end as server functions", functions),
     ]
+
+    /// A migration's statements, one by one (the extended protocol takes one at a time).
+    private static func statements(of sql: String) -> [String] {
+        sql.split(separator: ";").map(String.init).filter { !$0.allSatisfy(\.isWhitespace) }
+    }
 
     /// A session-level advisory lock key: processes opening the same database at once take turns
     /// making its schema.
@@ -159,10 +178,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         for migration in migrations where migration.version > newest {
             try session.run("BEGIN")
             do throws(SQLFailure) {
-                // One statement at a time: the extended protocol takes no more.
-                for statement in migration.sql.split(separator: ";") where !statement.allSatisfy(\.isWhitespace) {
-                    try session.run(String(statement))
-                }
+                for statement in migration.statements { try session.run(statement) }
                 try session.run("INSERT INTO migration (version, name, applied_ns) VALUES ($1, $2, $3)",
                                 [.integer(migration.version), .text(migration.name), .integer(Self.now())])
                 try session.run("COMMIT")
@@ -298,9 +314,9 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         try transaction { db throws(SQLFailure) in
             var tally = (written: 0, failed: 0)
             for row in try db.run("""
-                SELECT status, count(*) AS n FROM attempt AS last WHERE job_id = $1
-                    AND id = (SELECT max(id) FROM attempt WHERE file_id = last.file_id AND job_id = last.job_id)
-                GROUP BY status
+                SELECT status, count(*) AS n FROM (
+                    SELECT DISTINCT ON (file_id) status FROM attempt WHERE job_id = $1 ORDER BY file_id, id DESC
+                ) AS last GROUP BY status
                 """, [.integer(job)]).records {
                 switch row["status"].text {
                 case FileReport.Status.written.rawValue: tally.written = Int(row["n"].integer ?? 0)
@@ -315,10 +331,14 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     public func holders(job: Int64, at nanoseconds: Int64) throws(StoreError) -> [Lease] {
         try transaction { db throws(SQLFailure) in
             try db.run("""
-                SELECT lease_owner, max(lease_expires_ns) AS expires FROM file
-                WHERE job_id = $1 AND status = 'running' AND lease_expires_ns > $2 GROUP BY lease_owner
+                SELECT owner, max(expires) AS expires FROM (
+                    SELECT lease_owner AS owner, lease_expires_ns AS expires FROM file
+                    WHERE job_id = $1 AND status = 'running' AND lease_expires_ns > $2
+                    UNION ALL
+                    SELECT owner, until_ns FROM job_input WHERE job_id = $1 AND NOT done AND owner IS NOT NULL AND until_ns > $2
+                ) AS held GROUP BY owner
                 """, [.integer(job), .integer(nanoseconds)]).records.map {
-                Lease(owner: $0["lease_owner"].text ?? "", expiresNs: $0["expires"].integer ?? 0)
+                Lease(owner: $0["owner"].text ?? "", expiresNs: $0["expires"].integer ?? 0)
             }
         }
     }
@@ -342,7 +362,75 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         try transaction { db throws(SQLFailure) in
             try db.run("UPDATE file SET lease_expires_ns = $1 WHERE lease_owner = $2 AND lease_expires_ns IS NOT NULL",
                        [.integer(until), .text(owner)])
+            try db.run("UPDATE job_input SET until_ns = $1 WHERE owner = $2 AND NOT done", [.integer(until), .text(owner)])
             return try db.run("SELECT status FROM job WHERE id = $1", [.integer(job)]).first("status")?.text.flatMap(JobStatus.init)
+        }
+    }
+
+    public func offerInputs(job: Int64, inputs: [OfferedInput]) throws(StoreError) {
+        guard !inputs.isEmpty else { return }
+        let done = inputs.filter(\.done).map(\.input)
+        // One statement for the whole walk, its inputs as one JSON array; then those found up to
+        // date marked done. (Not one upsert: an upsert locks every row it finds there already,
+        // and sixteen workers offering the same 2,000 inputs waited on each other's locks.)
+        try transaction { db throws(SQLFailure) in
+            try db.run("""
+                INSERT INTO job_input (job_id, input, size, done)
+                SELECT $1, offered->>'input', (offered->>'size')::bigint, (offered->>'done')::boolean
+                FROM jsonb_array_elements($2::jsonb) AS offered
+                ON CONFLICT DO NOTHING
+                """, [.integer(job), .text(StoredJSON.text(inputs))])
+            if !done.isEmpty {
+                try db.run("""
+                    UPDATE job_input SET done = true, owner = NULL
+                    WHERE job_id = $1 AND NOT done AND input IN (SELECT jsonb_array_elements_text($2::jsonb))
+                    """, [.integer(job), .text(StoredJSON.text(done))])
+            }
+        }
+    }
+
+    public func takeInputs(job: Int64, owner: String, limit: Int, until: Int64, at nanoseconds: Int64, done: [String],
+                           freeing: [String]) throws(StoreError) -> [TakenInput] {
+        try transaction { db throws(SQLFailure) in
+            if !done.isEmpty {
+                try db.run("""
+                    UPDATE job_input SET done = true, owner = NULL
+                    WHERE job_id = $1 AND input IN (SELECT jsonb_array_elements_text($2::jsonb))
+                    """, [.integer(job), .text(StoredJSON.text(done))])
+            }
+            // Rows another run is taking at this moment are passed over, not waited for.
+            // (Picked in a CTE: as an IN (…) test the pick was planned as a subquery run again for every row.)
+            return try db.run("""
+                WITH picked AS (
+                    SELECT input, owner AS held_by FROM job_input
+                    WHERE job_id = $1 AND NOT done
+                        AND (owner IS NULL OR until_ns < $4 OR owner = ANY (ARRAY(SELECT jsonb_array_elements_text($6::jsonb))))
+                    ORDER BY size DESC, input LIMIT $5 FOR UPDATE SKIP LOCKED)
+                UPDATE job_input SET owner = $2, until_ns = $3 FROM picked
+                WHERE job_input.job_id = $1 AND job_input.input = picked.input
+                RETURNING job_input.input, picked.held_by IS NOT NULL AS held_before
+                """, [.integer(job), .text(owner), .integer(until), .integer(nanoseconds), .integer(Int64(limit)),
+                      .text(StoredJSON.text(freeing))]).records.compactMap { row in
+                row["input"].text.map { TakenInput(input: $0, heldBefore: row["held_before"].boolean == true) }
+            }
+        }
+    }
+
+    public func pendingInputs(job: Int64, except owner: String?) throws(StoreError) -> Int {
+        try transaction(single: true) { db throws(SQLFailure) in
+            Int(try db.run("""
+                SELECT count(*) AS n FROM job_input
+                WHERE job_id = $1 AND NOT done AND ($2::text IS NULL OR owner IS DISTINCT FROM $2::text)
+                """, [.integer(job), owner.map { .text($0) } ?? .null]).first("n")?.integer ?? 0)
+        }
+    }
+
+    public func returnInputs(job: Int64, owner: String, done: [String]) throws(StoreError) {
+        try transaction { db throws(SQLFailure) in
+            try db.run("""
+                UPDATE job_input SET done = input IN (SELECT jsonb_array_elements_text($3::jsonb)), owner = NULL
+                WHERE job_id = $1 AND owner = $2 AND NOT done
+                """, [.integer(job), .text(owner), .text(StoredJSON.text(done))])
         }
     }
 
@@ -375,46 +463,27 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
 
     public func startAttempt(job: Int64, outputFolder: String, state: InputState, lease: Lease, basedOn: Int64?,
                              takingOver: String?, at nanoseconds: Int64, finishing: [FinishedAttempt]) throws(StoreError) -> AttemptStart {
-        try transaction { db throws(SQLFailure) in
-            for finished in finishing { try Self.finish(finished, job: job, outputFolder: outputFolder, owner: lease.owner, db: db) }
-            // Two runs starting the same file take turns on this lock, the second seeing what the
-            // first did (a row not there yet cannot be locked with FOR UPDATE); asked with the
-            // job's status, in one round trip.
-            let status = try db.run("""
-                SELECT (SELECT status FROM job WHERE id = $1) AS status, pg_advisory_xact_lock(hashtextextended($2 || chr(1) || $3, 0))
-                """, [.integer(job), .text(outputFolder), .text(state.input)]).first("status")?.text
-            if status == JobStatus.cancelled.rawValue { return .cancelled }
-            var tookOver: [String]?
-            if let row = try db.run("SELECT * FROM file WHERE output_folder = $1 AND input = $2 FOR UPDATE",
-                                    [.text(outputFolder), .text(state.input)]).records.first {
-                let owner = row["lease_owner"].text
-                let running = row["status"].text == "running"
-                if running, let owner, owner != lease.owner, owner != takingOver, let expires = row["lease_expires_ns"].integer,
-                   expires > nanoseconds {
-                    return .held(Lease(owner: owner, expiresNs: expires))
-                }
-                // The outputs are read only when they are part of the answer.
-                if running, owner != lease.owner { tookOver = try Self.outputs(of: row["id"], db: db).map(\.path) }
-                if !running, owner != lease.owner, row["attempt_id"].integer != basedOn {
-                    return .newer(Self.state(row, outputs: try Self.outputs(of: row["id"], db: db)))
-                }
-            }
-            let file = try Self.upsert(state, outputFolder: outputFolder, job: job, attempt: true, lease: lease, db: db)
-            let attempt = try Self.recordAttempt(["job_id", "file_id", "status", "started_ns", "owner"],
-                                                 [.integer(job), .integer(file), .text("running"), .integer(nanoseconds), .text(lease.owner)],
-                                                 file: file, db: db)
-            return tookOver.map { .tookOver(attempt, outputs: $0) } ?? .started(attempt)
+        let request = StartFields(folder: outputFolder, state: FileFields(state), job: job, owner: lease.owner, expires: lease.expiresNs,
+                                  at: nanoseconds, basedOn: basedOn, takingOver: takingOver, finishing: finishing.map(EndedFields.init))
+        // One statement, its own transaction: the ends, the lock on the file, the checks and the start.
+        let text = try transaction(single: true) { db throws(SQLFailure) in
+            try db.run("SELECT start_attempt($1::jsonb)::text AS answer", [.text(Self.json(request))]).first("answer")?.text
         }
-    }
-
-    /// Records an attempt (`values` for `columns`) and makes it `file`'s latest, in one statement;
-    /// returns its id.
-    private static func recordAttempt(_ columns: [String], _ values: [SQLValue], file: Int64, db: PostgresSession) throws(SQLFailure) -> Int64 {
-        let placeholders = values.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
-        return try db.run("""
-            WITH made AS (INSERT INTO attempt (\(columns.joined(separator: ", "))) VALUES (\(placeholders)) RETURNING id)
-            UPDATE file SET attempt_id = made.id FROM made WHERE file.id = $\(values.count + 1) RETURNING made.id AS id
-            """, values + [.integer(file)]).first("id")?.integer ?? 0
+        guard let text, let answer = try? JSONDecoder().decode(StartAnswer.self, from: Data(text.utf8)) else {
+            throw StoreError("\(location): start_attempt gave no answer")
+        }
+        switch answer.outcome {
+        case "cancelled": return .cancelled
+        case "held": return .held(Lease(owner: answer.owner ?? "", expiresNs: answer.expires ?? 0))
+        case "tookOver": return .tookOver(answer.attempt ?? 0, outputs: answer.outputs ?? [])
+        case "started": return .started(answer.attempt ?? 0)
+        default:
+            // Another run changed the record since the caller read it: the record as it is now.
+            guard let now = try inputState(outputFolder: outputFolder, input: state.input) else {
+                throw StoreError("\(location): \(state.input) is newer on record, yet not on record")
+            }
+            return .newer(now)
+        }
     }
 
     /// The outputs recorded for a file (by its row's id).
@@ -424,40 +493,9 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
 
     public func finishAttempts(_ finished: [FinishedAttempt], job: Int64, outputFolder: String, owner: String) throws(StoreError) {
         guard !finished.isEmpty else { return }
-        try transaction { db throws(SQLFailure) in
-            for attempt in finished { try Self.finish(attempt, job: job, outputFolder: outputFolder, owner: owner, db: db) }
-        }
-    }
-
-    /// One ended attempt, inside the caller's transaction: its file no longer held, still marked
-    /// as the owner's doing.
-    private static func finish(_ finished: FinishedAttempt, job: Int64, outputFolder: String, owner: String,
-                               db: PostgresSession) throws(SQLFailure) {
-        let state = finished.state
-        // Taken over meanwhile (this run stalled past its lease; the other's attempt is the
-        // file's now): this one is over, and the file's record stays the other's.
-        if let attempt = finished.attempt,
-           let current = try db.run("SELECT attempt_id FROM file WHERE output_folder = $1 AND input = $2 FOR UPDATE",
-                                    [.text(outputFolder), .text(state.input)]).first("attempt_id")?.integer, current != attempt {
-            try db.run("UPDATE attempt SET status = 'abandoned', finished_ns = $1 WHERE id = $2",
-                       [.integer(finished.nanoseconds), .integer(attempt)])
-            return
-        }
-        let file = try upsert(state, outputFolder: outputFolder, job: job, attempt: finished.attempt == nil,
-                              lease: Lease(owner: owner, expiresNs: 0), held: false, db: db)
-        let values: [SQLValue] = [.text(state.status), .integer(finished.nanoseconds), value(state.failureKind), value(state.failure),
-                                  finished.stageMilliseconds.map { .text(StoredJSON.text($0)) } ?? .null, .text(StoredJSON.text(state.outputs)),
-                                  value(finished.input.bytes.map(Int64.init)), value(finished.input.pixels.map(Int64.init))]
-        if let attempt = finished.attempt {
-            try db.run("""
-                UPDATE attempt SET status = $1, finished_ns = $2, failure_kind = $3, failure = $4, stage_ms = $5, outputs = $6,
-                                   input_bytes = $7, input_pixels = $8
-                WHERE id = $9
-                """, values + [.integer(attempt)])
-        } else {
-            _ = try recordAttempt(["status", "finished_ns", "failure_kind", "failure", "stage_ms", "outputs", "input_bytes", "input_pixels",
-                                   "job_id", "file_id", "started_ns", "owner"],
-                                  values + [.integer(job), .integer(file), .integer(finished.nanoseconds), .text(owner)], file: file, db: db)
+        try transaction(single: true) { db throws(SQLFailure) in
+            try db.run("SELECT finish_attempts($1::jsonb, $2, $3, $4)",
+                       [.text(Self.json(finished.map(EndedFields.init))), .integer(job), .text(outputFolder), .text(owner)])
         }
     }
 
@@ -541,44 +579,6 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         }
     }
 
-    /// The input's row made to say `state` (its outputs replaced by the state's), as `lease`'s
-    /// owner's doing, `held` by it till the lease expires or not held; returns its id. `attempt`
-    /// counts one more attempt.
-    private static func upsert(_ state: InputState, outputFolder: String, job: Int64, attempt: Bool, lease: Lease, held: Bool = true,
-                               db: PostgresSession) throws(SQLFailure) -> Int64 {
-        let stamp = state.stamp
-        let row = try db.run("""
-            INSERT INTO file (output_folder, input, path, size, mtime_ns, inode, device, content_hash, fingerprint, status,
-                              attempts, failure_kind, failure, stamped_ns, job_id, lease_owner, lease_expires_ns)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-            ON CONFLICT (output_folder, input) DO UPDATE SET
-                path = excluded.path, size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
-                device = excluded.device, content_hash = excluded.content_hash, fingerprint = excluded.fingerprint,
-                status = excluded.status, attempts = file.attempts + excluded.attempts, failure_kind = excluded.failure_kind,
-                failure = excluded.failure, stamped_ns = excluded.stamped_ns, job_id = excluded.job_id,
-                lease_owner = excluded.lease_owner, lease_expires_ns = excluded.lease_expires_ns
-            RETURNING id, xmax = 0 AS inserted
-            """, [.text(outputFolder), .text(state.input), .text(state.path), value(stamp.map { Int64($0.size) }), value(stamp?.modifiedNs),
-                  value(stamp.map { Int64(bitPattern: $0.inode) }), value(stamp.map { Int64(bitPattern: $0.device) }),
-                  value(state.contentHash), .text(state.fingerprint), .text(state.status), .integer(attempt ? 1 : 0),
-                  value(state.failureKind), value(state.failure), .integer(state.stampedNs), .integer(job), .text(lease.owner),
-                  held ? .integer(lease.expiresNs) : .null])
-        let id = row.first("id")?.integer ?? 0
-        // A row just made has no outputs to drop.
-        if row.first("inserted")?.boolean != true { try db.run("DELETE FROM output WHERE file_id = $1", [.integer(id)]) }
-        // A path another input's row held (the same name made from another folder) is this one's now.
-        for output in state.outputs {
-            try db.run("""
-                INSERT INTO output (path, file_id, size, mtime_ns, width, height, format, content_hash)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                ON CONFLICT (path) DO UPDATE SET file_id = excluded.file_id, size = excluded.size, mtime_ns = excluded.mtime_ns,
-                    width = excluded.width, height = excluded.height, format = excluded.format, content_hash = excluded.content_hash
-                """, [.text(output.path), .integer(id), value(output.size.map(Int64.init)), value(output.modifiedNs),
-                      .integer(Int64(output.width)), .integer(Int64(output.height)), .text(output.format), value(output.contentHash)])
-        }
-        return id
-    }
-
     private static func state(_ row: SQLRecord, outputs: [OutputState]) -> InputState {
         var stamp: FileStamp?
         if let size = row["size"].integer, let modified = row["mtime_ns"].integer, let inode = row["inode"].integer,
@@ -606,8 +606,10 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     /// Runs `body` in one transaction on the connection (made again when it was lost, with
     /// backoff, for up to `reconnectFor` seconds; `body` then runs again from its start). A
     /// transaction PostgreSQL gave up for a deadlock or a serialisation conflict runs again too.
+    /// `single`: `body` runs one statement, which is a transaction of its own (no BEGIN and COMMIT
+    /// round trips around it).
     @discardableResult
-    private func transaction<T>(_ body: (PostgresSession) throws(SQLFailure) -> T) throws(StoreError) -> T {
+    private func transaction<T>(single: Bool = false, _ body: (PostgresSession) throws(SQLFailure) -> T) throws(StoreError) -> T {
         lock.lock()
         defer { lock.unlock() }
         let deadline = Self.now() + Int64(reconnectFor * 1e9)
@@ -615,6 +617,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         while true {
             do throws(SQLFailure) {
                 let db = try connected()
+                if single { return try body(db) }
                 try db.run("BEGIN")
                 do throws(SQLFailure) {
                     let value = try body(db)

@@ -234,6 +234,21 @@ public final class SQLiteJobStore: JobStore {
         migrator.registerMigration("v4: which run made each attempt") { db in
             try db.execute(sql: "ALTER TABLE attempt ADD COLUMN owner TEXT")
         }
+        migrator.registerMigration("v5: each shared job's inputs, taken a few at a time") { db in
+            try db.execute(sql: """
+                CREATE TABLE job_input (
+                    job_id INTEGER NOT NULL REFERENCES job (id) ON DELETE CASCADE,
+                    input TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    owner TEXT,
+                    until_ns INTEGER,
+                    done INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY (job_id, input)
+                );
+                CREATE INDEX job_input_open ON job_input (job_id, size DESC, input) WHERE NOT done;
+                CREATE INDEX job_input_owner ON job_input (owner) WHERE owner IS NOT NULL AND NOT done;
+                """)
+        }
         return migrator
     }
 
@@ -346,9 +361,13 @@ public final class SQLiteJobStore: JobStore {
     public func holders(job: Int64, at nanoseconds: Int64) throws(StoreError) -> [Lease] {
         try read { db in
             try Row.fetchAll(db, sql: """
-                SELECT lease_owner, max(lease_expires_ns) AS expires FROM file
-                WHERE job_id = ? AND status = 'running' AND lease_expires_ns > ? GROUP BY lease_owner
-                """, arguments: [job, nanoseconds]).map { Lease(owner: $0["lease_owner"], expiresNs: $0["expires"]) }
+                SELECT owner, max(expires) AS expires FROM (
+                    SELECT lease_owner AS owner, lease_expires_ns AS expires FROM file
+                    WHERE job_id = ?1 AND status = 'running' AND lease_expires_ns > ?2
+                    UNION ALL
+                    SELECT owner, until_ns FROM job_input WHERE job_id = ?1 AND NOT done AND owner IS NOT NULL AND until_ns > ?2
+                ) GROUP BY owner
+                """, arguments: [job, nanoseconds]).map { Lease(owner: $0["owner"], expiresNs: $0["expires"]) }
         }
     }
 
@@ -370,7 +389,60 @@ public final class SQLiteJobStore: JobStore {
         try write { db in
             try db.execute(sql: "UPDATE file SET lease_expires_ns = ? WHERE lease_owner = ? AND lease_expires_ns IS NOT NULL",
                            arguments: [until, owner])
+            try db.execute(sql: "UPDATE job_input SET until_ns = ? WHERE owner = ? AND NOT done", arguments: [until, owner])
             return try String.fetchOne(db, sql: "SELECT status FROM job WHERE id = ?", arguments: [job]).flatMap(JobStatus.init)
+        }
+    }
+
+    public func offerInputs(job: Int64, inputs: [OfferedInput]) throws(StoreError) {
+        guard !inputs.isEmpty else { return }
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO job_input (job_id, input, size, done)
+                SELECT ?, json_extract(value, '$.input'), json_extract(value, '$.size'), json_extract(value, '$.done') FROM json_each(?)
+                WHERE true
+                ON CONFLICT (job_id, input) DO UPDATE SET done = 1, owner = NULL WHERE excluded.done AND NOT job_input.done
+                """, arguments: [job, StoredJSON.text(inputs)])
+        }
+    }
+
+    public func takeInputs(job: Int64, owner: String, limit: Int, until: Int64, at nanoseconds: Int64, done: [String],
+                           freeing: [String]) throws(StoreError) -> [TakenInput] {
+        // One writer at a time: SQLite has no rows to skip, the whole store is this transaction's
+        // (what is picked is still free when it is taken).
+        try write { db in
+            if !done.isEmpty {
+                try db.execute(sql: """
+                    UPDATE job_input SET done = 1, owner = NULL WHERE job_id = ? AND input IN (SELECT value FROM json_each(?))
+                    """, arguments: [job, StoredJSON.text(done)])
+            }
+            let picked = try Row.fetchAll(db, sql: """
+                SELECT input, owner FROM job_input
+                WHERE job_id = ?1 AND NOT done AND (owner IS NULL OR until_ns < ?2 OR owner IN (SELECT value FROM json_each(?3)))
+                ORDER BY size DESC, input LIMIT ?4
+                """, arguments: [job, nanoseconds, StoredJSON.text(freeing), limit]).map {
+                TakenInput(input: $0["input"], heldBefore: ($0["owner"] as String?) != nil)
+            }
+            try db.execute(sql: """
+                UPDATE job_input SET owner = ?, until_ns = ? WHERE job_id = ? AND input IN (SELECT value FROM json_each(?))
+                """, arguments: [owner, until, job, StoredJSON.text(picked.map(\.input))])
+            return picked
+        }
+    }
+
+    public func pendingInputs(job: Int64, except owner: String?) throws(StoreError) -> Int {
+        try read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM job_input WHERE job_id = ?1 AND NOT done AND (?2 IS NULL OR owner IS NOT ?2)",
+                             arguments: [job, owner]) ?? 0
+        }
+    }
+
+    public func returnInputs(job: Int64, owner: String, done: [String]) throws(StoreError) {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE job_input SET done = input IN (SELECT value FROM json_each(?3)), owner = NULL
+                WHERE job_id = ?1 AND owner = ?2 AND NOT done
+                """, arguments: [job, owner, StoredJSON.text(done)])
         }
     }
 

@@ -151,6 +151,8 @@ struct FastResizeCommand: ParsableCommand {
             return 2
         }
         var options = resolved.options
+        // bench/queue.py's measure of the queue alone: files planned, claimed and recorded, not rendered.
+        options.renderNothing = ProcessInfo.processInfo.environment["FASTRESIZE_BENCH_NO_RENDER"] == "1"
         if let retryOf {
             do throws(StoreError) {
                 options.only = try RunStore.failedInputs(of: retryOf, resolved: resolved)
@@ -198,6 +200,14 @@ struct FastResizeCommand: ParsableCommand {
             }
         }
         stopOnCancel(recorder)
+        // A worker's run of a queued job takes its files from the job's queue, a few at a time,
+        // sharing them with the other workers' runs; any other run plans every file first.
+        if let recorder, recorder.shared {
+            let shared = runner.planShared(recorder, control: control)
+            let reportFile = reportTarget.map(ReportWriter.init)
+            let result = runner.run(shared, control: control, events: observability.subscribers + (reportFile.map { [$0] } ?? []))
+            return finish(result, reportFile: reportFile, signals: signals, observability: observability, recorder: recorder)
+        }
         let plan = runner.planBatch(control: control)
         if let opening {
             do throws(StoreError) {
@@ -225,6 +235,14 @@ struct FastResizeCommand: ParsableCommand {
         }
         // The console, the metrics and the report are the run's event subscribers.
         let result = runner.run(plan, control: control, events: observability.subscribers + (reportFile.map { [$0] } ?? []))
+        return finish(result, reportFile: reportFile, signals: signals, observability: observability, recorder: recorder)
+    }
+
+    /// A run's end: the summary, the metrics, what the store could not record, the report's fate,
+    /// and the exit code.
+    private func finish(_ result: BatchReport, reportFile: ReportWriter?, signals: [any DispatchSourceSignal],
+                        observability: Observability, recorder: StoreRecorder?) -> Int32 {
+        let console = observability.console
         signals.forEach { $0.cancel() }
         console.finish(result)
         let metricsWritten = observability.finish()

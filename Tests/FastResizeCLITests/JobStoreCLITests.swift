@@ -175,9 +175,9 @@ import TestSupport
         var killedMidway = 0
         for _ in 0..<10 {
             let run = try RunningBatch(command, in: scratch.url)
-            // Over the whole of a first run (under a second in a debug build): before its new
-            // store is made (it is made while the headers are read), while files are made, after.
-            usleep(UInt32.random(in: 30_000...900_000))
+            // Over the whole of a first run (about 0.3 s in a debug build): before its new store
+            // is made (it is made while the headers are read), while files are made, after.
+            usleep(UInt32.random(in: 10_000...400_000))
             run.signal(SIGKILL)
             if run.finish().status == 128 + SIGKILL { killedMidway += 1 }
         }

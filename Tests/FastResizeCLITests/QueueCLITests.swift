@@ -59,7 +59,7 @@ import TestSupport
     }
 
     /// Two workers on one store: the higher-priority job first; the 200 files of the other taken
-    /// in two disjoint shares, each written once; the job counted whole.
+    /// from its queue in two disjoint shares, each written once; the job counted whole.
     @Test func workersShareQueuedJobsByPriority() throws {
         let scratch = try ScratchFolder()
         let count = 200
@@ -79,7 +79,8 @@ import TestSupport
         for result in results {
             #expect(result.status == 0, "\(result.stderr)")
             let share = try #require(Self.counts(result.stderr, after: "worker: job 1 "), "\(result.stderr)")
-            #expect(share.written + share.skipped == count)
+            // Each run reports the files it took from the job's queue (and any it found up to date).
+            #expect(share.written > 0 && share.written + share.skipped <= count, "\(share)")
             shares.append(share.written)
         }
         #expect(shares.allSatisfy { $0 > 0 } && shares.reduce(0, +) == count, "\(shares)")

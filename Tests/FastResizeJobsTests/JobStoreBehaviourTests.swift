@@ -193,4 +193,52 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         let attempts = try store.attempts(job: job)
         #expect(attempts.map(\.status) == ["abandoned", "running"])
     }
+
+    /// A shared job's inputs are taken a few at a time, largest first, each by one run: runs taking
+    /// at once get different inputs; what a run is done with is never handed out again; what it
+    /// took and did not do goes back at its end, or when its time runs out, or at once when its
+    /// process is known dead; its holds count as the job's holders and are renewed with its leases.
+    @Test(arguments: StoreKind.allCases) func sharedInputsAreTakenOnce(_ kind: StoreKind) throws {
+        let folder = try ScratchFolder()
+        let store = try kind.store(in: folder)
+        let job = try store.createJob(SQLiteJobStoreTests.job(folder))
+        let inputs = (0..<10).map { OfferedInput(input: "f\($0).jpg", size: 100 + $0) }
+        try store.offerInputs(job: job, inputs: inputs)
+        // A second run's walk offers them again, and one more: nothing already there changes.
+        try store.offerInputs(job: job, inputs: Array(inputs.prefix(3)) + [OfferedInput(input: "late.jpg", size: 1)])
+        let first = try store.takeInputs(job: job, owner: "a", limit: 3, until: 1_000, at: 10, done: [], freeing: []).map(\.input)
+        #expect(Set(first) == ["f9.jpg", "f8.jpg", "f7.jpg"], "the largest first")
+        #expect(try store.pendingInputs(job: job, except: "a") == 8 && store.pendingInputs(job: job, except: nil) == 11)
+        let second = try store.takeInputs(job: job, owner: "b", limit: 4, until: 1_000, at: 10, done: [], freeing: []).map(\.input)
+        #expect(Set(second) == ["f6.jpg", "f5.jpg", "f4.jpg", "f3.jpg"])
+        #expect(Set(try store.holders(job: job, at: 20).map(\.owner)) == ["a", "b"])
+        // A walk that finds f6 made already: it is done, though b holds it.
+        try store.offerInputs(job: job, inputs: [OfferedInput(input: "f6.jpg", size: 106, done: true)])
+        #expect(try store.pendingInputs(job: job, except: nil) == 10)
+        // Done with f9 and f8, a takes more; f7 stays its own.
+        let third = try store.takeInputs(job: job, owner: "a", limit: 2, until: 1_000, at: 30, done: ["f9.jpg", "f8.jpg"], freeing: [])
+            .map(\.input)
+        #expect(Set(third) == ["f2.jpg", "f1.jpg"])
+        // b's run ends having done f6 only: the rest of what it took goes back, and is taken next.
+        try store.returnInputs(job: job, owner: "b", done: ["f6.jpg"])
+        let fourthTaken = try store.takeInputs(job: job, owner: "c", limit: 10, until: 500, at: 40, done: [], freeing: [])
+        #expect(fourthTaken.allSatisfy { !$0.heldBefore }, "given back, they are held by nobody")
+        let fourth = fourthTaken.map(\.input)
+        #expect(Set(fourth) == ["f5.jpg", "f4.jpg", "f3.jpg", "f0.jpg", "late.jpg"])
+        #expect(try store.takeInputs(job: job, owner: "d", limit: 10, until: 2_000, at: 50, done: [], freeing: []).isEmpty)
+        // a renews its holds; c's run dies: its inputs are taken once its time has run out ...
+        _ = try store.renewLeases(owner: "a", until: 5_000, job: job)
+        #expect(try store.holders(job: job, at: 1_500).map(\.owner) == ["a"])
+        let afterExpiry = try store.takeInputs(job: job, owner: "d", limit: 2, until: 3_000, at: 600, done: [], freeing: [])
+        #expect(Set(afterExpiry.map(\.input)).isSubset(of: Set(fourth)) && afterExpiry.count == 2)
+        #expect(afterExpiry.allSatisfy { $0.heldBefore }, "taken from a run whose time ran out: its record is read again")
+        // ... or at once, when its process is known to be gone.
+        let freed = try store.takeInputs(job: job, owner: "e", limit: 10, until: 3_000, at: 700, done: [], freeing: ["d"]).map(\.input)
+        #expect(Set(freed) == Set(fourth), "c's rest, lapsed, and d's two, freed")
+        // Every input was handed out, and each done one never again.
+        try store.returnInputs(job: job, owner: "e", done: freed)
+        try store.returnInputs(job: job, owner: "a", done: ["f7.jpg", "f2.jpg", "f1.jpg"])
+        #expect(try store.takeInputs(job: job, owner: "f", limit: 10, until: 9_000, at: 800, done: [], freeing: []).isEmpty)
+        #expect(try store.holders(job: job, at: 800).isEmpty && store.pendingInputs(job: job, except: nil) == 0)
+    }
 }

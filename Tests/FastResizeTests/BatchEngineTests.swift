@@ -245,6 +245,37 @@ import TestSupport
         #expect(Shard.hash("") == 0xcbf2_9ce4_8422_2325 && Shard.hash("a") == 0xaf63_dc4c_8601_ec8c)
     }
 
+    /// Two runs sharing one job's queue (as workers do through a job store) make each input once
+    /// between them, take a few at a time (never more than asked), and say when they are done
+    /// with each; the count of a run that shares its inputs is not known in advance.
+    @Test func runsSharingAQueueMakeEachFileOnce() throws {
+        let folder = try ScratchFolder()
+        let inputs = try FakeCodecs.inputs(24, in: folder)
+        let queue = MemoryQueue()
+        let reports = Mutex<[BatchReport]>([])
+        let finished = DispatchSemaphore(value: 0)
+        for _ in 0..<2 {
+            DetachedThread.start(name: "test") {
+                let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.01), jobs: 2)
+                let plan = runner.planShared(queue)
+                #expect(plan.source.expectedCount == nil)
+                let report = runner.run(plan)
+                reports.withLock { $0.append(report) }
+                finished.signal()
+            }
+        }
+        finished.wait()
+        finished.wait()
+        let made = reports.withLock { $0 }.flatMap { $0.files.filter { $0.status == .written }.map(\.input) }
+        #expect(made.sorted() == inputs.sorted(), "each input made once, by one run or the other")
+        #expect(reports.withLock { $0 }.allSatisfy { $0.summary.failed == 0 && $0.summary.skipped == 0 })
+        queue.lock.withLock {
+            #expect(queue.done.sorted() == inputs.map { ($0 as NSString).lastPathComponent }.sorted())
+            #expect(queue.offers == 2 && queue.totals == [24, 24], "each run offers its whole walk")
+            #expect(queue.limits.allSatisfy { (2...32).contains($0) } && queue.limits.count < 24, "\(queue.limits)")
+        }
+    }
+
     /// Stopping a run that waits on an open-ended source ends it; what was queued is cancelled.
     @Test func stoppingAnOpenEndedRunEndsIt() throws {
         let folder = try ScratchFolder()
@@ -354,5 +385,37 @@ import TestSupport
         let report = runner.run(runner.plan(), control: control)
         #expect(Date().timeIntervalSince(start) < 5)
         #expect(report.files.count == 1 && report.files.first?.errorKind == .timeout && report.files.first?.attempts == nil)
+    }
+}
+
+/// A job's shared queue in memory: what a job store does for workers, for the engine alone.
+final class MemoryQueue: SharedInputs, @unchecked Sendable {
+    let lock = NSLock()
+    var waiting: [String] = []
+    var offered: Set<String> = []
+    var done: [String] = []
+    var limits: [Int] = []
+    var offers = 0
+    var totals: [Int] = []
+
+    func offer(_ inputs: [InputFile], upToDate: [InputFile]) {
+        lock.withLock {
+            offers += 1
+            totals.append(inputs.count + upToDate.count)
+            for input in inputs where offered.insert(input.relativePath).inserted { waiting.append(input.relativePath) }
+        }
+    }
+
+    func take(limit: Int) -> SharedTake {
+        lock.withLock {
+            limits.append(limit)
+            let taken = Array(waiting.prefix(limit))
+            waiting.removeFirst(taken.count)
+            return taken.isEmpty ? .none : .inputs(taken)
+        }
+    }
+
+    func done(_ input: String) {
+        lock.withLock { done.append(input) }
     }
 }

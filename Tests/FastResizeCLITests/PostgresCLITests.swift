@@ -61,9 +61,14 @@ import TestSupport
         for index in 0..<count { try scratch.write(input, to: "in/\(index / 100)/\(index).jpg") }
         let submitted = try CommandRunner.run(["submit", "in", "-o", "out", "--width", "32", "-j", "1", "--state", address], in: scratch.url)
         #expect(submitted.status == 0 && submitted.stdout == "1\n", "\(submitted.stderr)")
-        let workers = try (0..<3).map { _ in try RunningBatch(["worker", "--state", address, "--exit-when-empty"], in: scratch.url) }
+        // The one to be killed starts first, so that it is surely making files when it dies (the
+        // others could otherwise take the whole job between them before it took any).
+        let doomed = try RunningBatch(["worker", "--state", address, "--exit-when-empty"], in: scratch.url)
         let deadline = Date().addingTimeInterval(120)
-        while scratch.files(under: "out").count < 60 && Date() < deadline { usleep(20_000) }
+        while scratch.files(under: "out").count < 30 && Date() < deadline { usleep(10_000) }
+        let workers = try [try RunningBatch(["worker", "--state", address, "--exit-when-empty"], in: scratch.url), doomed,
+                           try RunningBatch(["worker", "--state", address, "--exit-when-empty"], in: scratch.url)]
+        while scratch.files(under: "out").count < 60 && Date() < deadline { usleep(5_000) }
         let runs = QueueCLITests.children(of: workers[1].process.processIdentifier)
         workers[1].signal(SIGKILL)
         for run in runs { kill(run, SIGKILL) }
@@ -83,12 +88,12 @@ import TestSupport
         #expect(written.count == count && written.values.allSatisfy { $0 == 1 },
                 "\(written.count) of \(count) written; twice: \(written.filter { $0.value != 1 }); never: \(unwritten.prefix(10))")
         #expect(try store.job(1)?.status == .finished)
-        // `jobs show` gives each run's share: the three workers' (the killed one's too; a worker may take the job up
-        // twice), together every file.
+        // `jobs show` gives each run's share: the killed one's and those of the others that took
+        // any (a worker may take the job up twice), together every file.
         let shown = try CommandRunner.run(["jobs", "show", "1", "--json", "--state", address], in: scratch.url)
         let object = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
         let shares = try #require(object?["workers"] as? [[String: Any]], "\(shown.stdout)\(shown.stderr)")
-        #expect(shares.count >= 3 && shares.reduce(0) { $0 + ($1["written"] as? Int ?? 0) } == count, "\(shares)")
+        #expect(shares.count >= 2 && shares.reduce(0) { $0 + ($1["written"] as? Int ?? 0) } == count, "\(shares)")
         #expect(shares.allSatisfy { $0["active"] as? Bool == false }, "\(shares)")
         let text = try CommandRunner.run(["jobs", "show", "1", "--state", address], in: scratch.url).stdout
         #expect(text.contains("  workers\n") && text.contains("files/s"), "\(text)")

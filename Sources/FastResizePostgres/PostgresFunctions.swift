@@ -91,8 +91,13 @@ extension PostgresJobStore {
         END
         $fn$
         """,
-        """
-        CREATE FUNCTION start_attempt(p JSONB) RETURNS JSONB LANGUAGE plpgsql AS $fn$
+        startAttempt,
+    ]
+
+    /// Made again by migration 5 (a taken-over attempt is recorded abandoned at once, not left
+    /// running for ever when its run died): the newest version, for both.
+    static let startAttempt = """
+        CREATE OR REPLACE FUNCTION start_attempt(p JSONB) RETURNS JSONB LANGUAGE plpgsql AS $fn$
         DECLARE
             folder TEXT := p->>'folder';
             s JSONB := p->'state';
@@ -125,6 +130,11 @@ extension PostgresJobStore {
                     RETURN jsonb_build_object('outcome', 'newer');
                 END IF;
             END IF;
+            -- The attempt taken over is over: its run died or stalled past its lease (should it wake,
+            -- its late record finds the file another's and leaves it so).
+            IF took IS NOT NULL THEN
+                UPDATE attempt SET status = 'abandoned', finished_ns = now_ns WHERE id = r.attempt_id AND status = 'running';
+            END IF;
             one := nextval('attempt_id_seq');
             made := upsert_file(folder, s, of_job, true, by_owner, (p->>'expires')::bigint, one);
             INSERT INTO attempt (id, job_id, file_id, status, started_ns, owner) VALUES (one, of_job, made, 'running', now_ns, by_owner);
@@ -134,8 +144,7 @@ extension PostgresJobStore {
             RETURN jsonb_build_object('outcome', 'started', 'attempt', one);
         END
         $fn$
-        """,
-    ]
+        """
 
     /// An input's state as the functions read it: the file table's column names, a stamp's
     /// unsigned inode and device as the bits of a signed 64-bit number (as the columns hold them).

@@ -151,6 +151,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
             CREATE INDEX job_input_owner ON job_input (owner) WHERE owner IS NOT NULL AND NOT done
             """)),
         (4, "an attempt's start and end as server functions", functions),
+        (5, "a taken-over attempt recorded abandoned at once", [startAttempt]),
     ]
 
     /// A migration's statements, one by one (the extended protocol takes one at a time).

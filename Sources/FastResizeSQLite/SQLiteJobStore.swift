@@ -497,6 +497,10 @@ public final class SQLiteJobStore: JobStore {
                 if status == "running", owner != lease.owner {
                     tookOver = try String.fetchAll(db.cachedStatement(sql: "SELECT path FROM output WHERE file_id = ?"),
                                                    arguments: [row["id"] as Int64])
+                    // The attempt taken over is over: its run died or stalled past its lease (should
+                    // it wake, its late record finds the file another's and leaves it so).
+                    try db.cachedStatement(sql: "UPDATE attempt SET status = 'abandoned', finished_ns = ? WHERE id = ? AND status = 'running'")
+                        .execute(arguments: [nanoseconds, row["attempt_id"] as Int64?])
                 }
                 if status != "running", owner != lease.owner, row["attempt_id"] as Int64? != basedOn {
                     let outputs = try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM output WHERE file_id = ?"),

@@ -81,8 +81,9 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
     }
 
     /// A file is held by one run's lease at a time: another run is told who holds it until the
-    /// lease expires (or the holder is known dead); once made, a run that read the record before
-    /// is told it changed rather than making it again.
+    /// lease expires (or the holder is known dead), and the attempt it takes over is recorded
+    /// abandoned; once made, a run that read the record before is told it changed rather than
+    /// making it again.
     @Test(arguments: StoreKind.allCases) func leasesHoldAFileForOneRunAtATime(_ kind: StoreKind) throws {
         let folder = try ScratchFolder()
         let store = try kind.store(in: folder)
@@ -105,6 +106,8 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         }
         guard case .tookOver(let third, _) = try start("h:3:c", until: 9_000, at: 3_000) else { throw StoreError("C did not take over") }
         #expect(third > first)
+        // The attempts taken over are over, not left running with nobody on them.
+        #expect(try store.attempts(job: job).map(\.status) == ["abandoned", "abandoned", "running"])
         state.status = "written"
         try store.finishAttempts([FinishedAttempt(attempt: third, state: state, stageMilliseconds: nil,
                                                   input: AttemptInput(bytes: 1, pixels: 1), at: 3_100)],

@@ -197,8 +197,10 @@ public struct BatchRunner: Sendable {
             }
         }
         for index in settled.indices { settled[index].position = index }
+        let roots = options.inputs
         let source = SharedSource(settled: settled, upToDate: upToDate, toMake: toMake, shared: shared,
-                                  planner: planner(from: settled.count), workers: options.jobs)
+                                  planner: planner(from: settled.count), workers: options.jobs,
+                                  mayExist: { InputWalker.mayExist($0, under: roots) })
         return SharedPlan(source: source, passedOver: walked.passedOver, orphans: walked.orphans)
     }
 

@@ -156,6 +156,8 @@ public final class SharedSource: FileSource, @unchecked Sendable {
     private var settledNext = 0
     /// The walk's inputs to make, by their path below their input folder.
     private let walked: [String: InputFile]
+    /// Whether an input this run's walk did not find may be there now (else it is gone).
+    private let mayExist: @Sendable (String) -> Bool
     private var taken: [InputFile] = []
     private var taking = false
     private var exhausted = false
@@ -166,9 +168,11 @@ public final class SharedSource: FileSource, @unchecked Sendable {
     /// `settled`: planned already (reported as they are), `upToDate` among them; `toMake`: offered
     /// to the job's queue now.
     /// `planner` plans a taken input (`BatchRunner.planner(from:)`), numbered after `settled`.
+    /// `mayExist` tells whether an input the walk did not find may be there now.
     public init(settled: [PlannedFile], upToDate: [InputFile], toMake: [InputFile], shared: any SharedInputs, planner: InputPlanner,
-                workers: Int) {
+                workers: Int, mayExist: @escaping @Sendable (String) -> Bool = { _ in true }) {
         self.settled = settled
+        self.mayExist = mayExist
         self.shared = shared
         self.planner = planner
         self.workers = max(1, workers)
@@ -201,8 +205,11 @@ public final class SharedSource: FileSource, @unchecked Sendable {
             if firstTake == nil { firstTake = Date() }
             switch answer {
             case .inputs(let paths):
-                // An input another run's walk found and this one's did not goes back at the run's end.
+                // An input another run's walk found and this one's did not goes back at the run's
+                // end, for a run that finds it; one gone since (deleted, moved) is done with:
+                // nothing to make, and the job would wait on it for ever.
                 taken += paths.compactMap { walked[$0] }.sorted { $0.size > $1.size }
+                for path in paths where walked[path] == nil && !mayExist(path) { shared.done(path) }
             case .heldElsewhere:
                 // The last inputs are in other runs' hands: asked again in a moment (or at once on
                 // a stop, which ends the wait), so that one that stalls or dies is taken over.

@@ -281,6 +281,22 @@ public struct InputWalker: Sendable {
         }
     }
 
+    /// Whether an input a walk of `roots` would name `relative` may be there now: false only when
+    /// every root is a folder or file that exists and none holds it (a root that is a pattern or
+    /// is gone cannot say, so the answer is yes).
+    public static func mayExist(_ relative: String, under roots: [String]) -> Bool {
+        roots.contains { root in
+            guard let status = FileSystem.status(root) else { return true }
+            if (status.st_mode & S_IFMT) == S_IFDIR {
+                // Below it as named, or (one of several folders walked) after the folder's own name.
+                let level = Self.level(of: root, severalFolders: true)
+                return FileSystem.exists(display(root, relative))
+                    || (!level.isEmpty && relative.hasPrefix(level) && FileSystem.exists(display(root, String(relative.dropFirst(level.count)))))
+            }
+            return PathNames.lastComponent(of: root) == relative
+        }
+    }
+
     private static func display(_ folder: String, _ relative: String) -> String {
         folder.hasSuffix("/") ? folder + relative : folder + "/" + relative
     }

@@ -276,6 +276,38 @@ import TestSupport
         }
     }
 
+    /// An input in the queue that the run's walk did not find is given back when it may be there
+    /// (another run's walk found it: it came later), and done with when it is gone (deleted since
+    /// another run offered it): nothing is made of it, and the queue does not wait on it for ever.
+    @Test func aSharedInputGoneSinceItWasOfferedIsDoneWith() throws {
+        let folder = try ScratchFolder()
+        let inputs = try FakeCodecs.inputs(3, in: folder)
+        let queue = MemoryQueue()
+        // Offered by another run's walk: one deleted since, one that came after this run's walk.
+        queue.lock.withLock {
+            queue.offered = ["gone.bmp", "later.bmp"]
+            queue.waiting = ["gone.bmp", "later.bmp"]
+        }
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0), jobs: 1)
+        let plan = runner.planShared(queue)
+        try Data(contentsOf: URL(fileURLWithPath: inputs[0])).write(to: URL(fileURLWithPath: folder.path("in/later.bmp")))
+        let report = runner.run(plan)
+        #expect(report.files.map(\.input).sorted() == inputs.sorted(), "this run makes what its walk found")
+        queue.lock.withLock {
+            #expect(queue.done.contains("gone.bmp"), "gone: done with")
+            #expect(!queue.done.contains("later.bmp"), "there: left for a run whose walk finds it")
+        }
+        let roots = [folder.path("in")]
+        #expect(InputWalker.mayExist("later.bmp", under: roots) && !InputWalker.mayExist("gone.bmp", under: roots))
+        // One of several folders walked: its files' paths start with its name.
+        #expect(InputWalker.mayExist("in/later.bmp", under: roots + [folder.path("out")]))
+        // A root that is a pattern or is gone cannot say.
+        #expect(InputWalker.mayExist("gone.bmp", under: [folder.path("in/*.bmp")]))
+        // A file named directly holds only itself.
+        #expect(InputWalker.mayExist("later.bmp", under: [folder.path("in/later.bmp")]))
+        #expect(!InputWalker.mayExist("gone.bmp", under: [folder.path("in/later.bmp")]))
+    }
+
     /// Stopping a run that waits on an open-ended source ends it; what was queued is cancelled.
     @Test func stoppingAnOpenEndedRunEndsIt() throws {
         let folder = try ScratchFolder()

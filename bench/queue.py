@@ -85,12 +85,19 @@ def idle_workers_job(binary, cluster, inputs, output, workers, schema, size):
     # One psql session for the polling: a new one per look would cost more than the look.
     watcher = subprocess.Popen(["psql", "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres", "-At", "-q"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-    time.sleep(1.5)     # every worker has made the schema and waits
+    # Timed from when every worker listens for submissions (its connection's last statement).
+    for _ in range(1000):
+        watcher.stdin.write("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%%' AND datname = 'postgres';\n")
+        if int(watcher.stdout.readline()) >= workers:
+            break
+        time.sleep(0.01)
+    else:
+        sys.exit("the workers did not come to wait for jobs within 10 s")
     start = time.perf_counter()
     subprocess.run([binary, "submit", inputs, "-o", output] + size + ["-j", "1", "--state", address],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while True:
-        watcher.stdin.write("SELECT coalesce(max(status), '') FROM %s.job;\n" % schema)
+        watcher.stdin.write("SELECT status FROM %s.job;\n" % schema)
         if watcher.stdout.readline().strip() == "finished":
             break
         time.sleep(0.002)

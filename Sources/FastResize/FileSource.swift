@@ -170,7 +170,7 @@ public final class SharedSource: FileSource, @unchecked Sendable {
     /// `planner` plans a taken input (`BatchRunner.planner(from:)`), numbered after `settled`.
     /// `mayExist` tells whether an input the walk did not find may be there now.
     public init(settled: [PlannedFile], upToDate: [InputFile], toMake: [InputFile], shared: any SharedInputs, planner: InputPlanner,
-                workers: Int, mayExist: @escaping @Sendable (String) -> Bool = { _ in true }) {
+                workers: Int, mayExist: @escaping @Sendable (String) -> Bool) {
         self.settled = settled
         self.mayExist = mayExist
         self.shared = shared
@@ -200,16 +200,19 @@ public final class SharedSource: FileSource, @unchecked Sendable {
             let limit = batch()
             condition.unlock()
             let answer = shared.take(limit: limit)
+            if case .inputs(let paths) = answer {
+                // An input another run's walk found and this one's did not goes back at the run's
+                // end, for a run that finds it; one gone since (deleted, moved) is done with:
+                // nothing to make, and the job would wait on it for ever. (Asked of the file
+                // system here, before the lock: the other workers wait on it.)
+                for path in paths where walked[path] == nil && !mayExist(path) { shared.done(path) }
+            }
             condition.lock()
             taking = false
             if firstTake == nil { firstTake = Date() }
             switch answer {
             case .inputs(let paths):
-                // An input another run's walk found and this one's did not goes back at the run's
-                // end, for a run that finds it; one gone since (deleted, moved) is done with:
-                // nothing to make, and the job would wait on it for ever.
                 taken += paths.compactMap { walked[$0] }.sorted { $0.size > $1.size }
-                for path in paths where walked[path] == nil && !mayExist(path) { shared.done(path) }
             case .heldElsewhere:
                 // The last inputs are in other runs' hands: asked again in a moment (or at once on
                 // a stop, which ends the wait), so that one that stalls or dies is taken over.

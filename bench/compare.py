@@ -67,7 +67,8 @@ def setup():
         sh([PILLOW_SIMD, "-m", "pip", "install", "-q", "--no-binary", "pillow-simd", "pillow-simd"],
            env=dict(os.environ, CC="cc -mavx2"))
     native = ["-Xswiftc", "-target-cpu", "-Xswiftc", "native"] if NATIVE else []
-    sh(["swift", "build", "-c", "release", "--product", "fastresize"] + native, cwd=ROOT)
+    # As the Quick start builds it: the Swift runtime linked in, as in a release.
+    sh(["swift", "build", "-c", "release", "-Xswiftc", "-static-stdlib", "--product", "fastresize"] + native, cwd=ROOT)
 
 
 def big_picture(scratch, name, scale):

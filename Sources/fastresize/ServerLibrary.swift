@@ -47,7 +47,7 @@ final class MetricsServer: @unchecked Sendable {
         guard let library = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             let reason = dlerror().map { String(cString: $0) } ?? "cannot open it"
             throw MetricsServerError(description: "the metrics server is a library of its own, \(path), which cannot be opened (\(reason)); "
-                                     + "build it with `swift build -c release` (or `swift build`), which builds every product")
+                                     + "build it with `swift build -c release -Xswiftc -static-stdlib` (or `swift build`), which builds every product")
         }
         guard let start = dlsym(library, "fastresize_server_start"), let stop = dlsym(library, "fastresize_server_stop") else {
             throw MetricsServerError(description: "\(path) is not FastResize's server library (its entry points are missing)")

@@ -42,6 +42,19 @@ import TestSupport
         }
     }
 
+    /// A small input is read into memory, a large one mapped (pages to give back); either way the
+    /// bytes are the file's, the last one included.
+    @Test func smallInputsAreReadAndLargeOnesMapped() throws {
+        let folder = try ScratchFolder()
+        for (name, count, mapped) in [("small", 5_000, false), ("large", 300_000, true)] {
+            let bytes = (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }
+            try folder.write(bytes, to: name)
+            let file = try FilePipeline.mapFile(folder.path(name))
+            #expect(file.mapped == mapped, "\(name)")
+            #expect(Array(file.data) == bytes, "\(name)")
+        }
+    }
+
     /// A range running past the end of the mapping releases the mapping's pages only.
     @Test func releasesStopAtTheMapping() throws {
         let mapped = try MappedWithNeighbour([UInt8](repeating: 7, count: 4 * Self.page))

@@ -37,12 +37,7 @@ def main():
             for name, command in variants.items():
                 binary, extra = command[0], command[1:]
                 tools[name] = [binary] + peers["fastresize"][1:] + extra
-            samples = {name: [] for name in tools}
-            for run in range(args.runs):
-                names = list(tools)
-                names = names[run % len(names):] + names[:run % len(names)]
-                for name in names:
-                    samples[name].append(compare.run_once(tools[name], out))
+            samples = compare.alternating(tools, args.runs, out)
             print("workload %d: %s" % (number, title))
             anchor = statistics.median(s[0] for s in samples["vipsthumbnail"] if s)
             for name, runs in samples.items():

@@ -144,6 +144,21 @@ def run_once(command, dst):
     return wall, usage.ru_maxrss / 1024, size, len(os.listdir(dst))
 
 
+def alternating(tools, runs, out, progress=None):
+    """Each tool `runs` times into `out`, each run starting with a different tool, so drift hits all
+    alike: {name: [run_once's outcome, ...]}. `progress(run, name, outcome)` is told of each."""
+    samples = {name: [] for name in tools}
+    for run in range(runs):
+        names = list(tools)
+        names = names[run % len(names):] + names[:run % len(names)]
+        for name in names:
+            outcome = run_once(tools[name], out)
+            samples[name].append(outcome)
+            if progress:
+                progress(run, name, outcome)
+    return samples
+
+
 def version(command):
     try:
         out = subprocess.run(command, shell=True, capture_output=True, text=True).stdout.strip().splitlines()
@@ -170,16 +185,9 @@ def main():
         for number in chosen:
             title, src, box, fmt, quality = all_workloads[number]
             tools = commands(src, os.path.join(scratch, "out"), box, fmt, quality)
-            samples = {name: [] for name in tools}
-            for run in range(args.runs):
-                # Alternate: each run starts with a different tool, so drift hits all alike.
-                names = list(tools)
-                names = names[run % len(names):] + names[:run % len(names)]
-                for name in names:
-                    outcome = run_once(tools[name], os.path.join(scratch, "out"))
-                    samples[name].append(outcome)
-                    print("workload %d run %d %-14s %s" % (number, run + 1, name,
-                          "failed" if outcome is None else "%.3f s" % outcome[0]), file=sys.stderr)
+            samples = alternating(tools, args.runs, os.path.join(scratch, "out"), lambda run, name, outcome: print(
+                "workload %d run %d %-14s %s" % (number, run + 1, name, "failed" if outcome is None else "%.3f s" % outcome[0]),
+                file=sys.stderr))
             results[number] = (title, samples)
     report(results, args)
 

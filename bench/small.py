@@ -47,12 +47,7 @@ def main():
         out = os.path.join(scratch, "out")
         tools = {name: [command[0], src, "-o", out, "--width", "160", "-q", "--overwrite"] + command[1:]
                  for name, command in variants.items()}
-        samples = {name: [] for name in tools}
-        for run in range(args.runs):
-            names = list(tools)
-            names = names[run % len(names):] + names[:run % len(names)]
-            for name in names:
-                samples[name].append(compare.run_once(tools[name], out))
+        samples = compare.alternating(tools, args.runs, out)
         if args.vips_runs:
             vips = "ls %s/* | xargs -P %d -n 64 vipsthumbnail --size 160x -o '%s/%%s.jpg'" % (src, compare.CORES, out)
             samples["vipsthumbnail"] = [compare.run_once(vips, out) for _ in range(args.vips_runs)]

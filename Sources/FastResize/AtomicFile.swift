@@ -102,6 +102,9 @@ public enum AtomicFile {
             guard commit() else { return .abandoned }
             if overwrite {
                 guard FileSystem.rename(temporaryPath, path) else { throw writeError(errnoText("cannot rename into place")) }
+                // Renamed, the temporary's name is gone: nothing to remove (an unlink would only fail).
+                temporaries?.remove(temporaryPath)
+                self.temporaryPath = nil
             } else if !FileSystem.link(temporaryPath, path) {
                 if errno == EEXIST { return .alreadyExists }
                 throw writeError(errnoText("cannot move into place"))
@@ -130,8 +133,7 @@ public enum AtomicFile {
             temporaryPath = temporary
         }
 
-        /// Removes the temporary (after a rename there is nothing left to remove; after a link,
-        /// the final name keeps the file).
+        /// Removes the temporary (after a link, the final name keeps the file).
         private func discard() {
             guard let temporary = temporaryPath else { return }
             FileSystem.unlink(temporary)

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """stages.py: where a workload's time goes, from the engine's own per-stage timings.
 
-    python3 bench/stages.py [--workloads 1,2,3,4,5,6] [--runs 3]
+    python3 bench/stages.py [--workloads 1,2,3,4,5,6] [--runs 3] [--small 2000]
 
 Runs fastresize (FASTRESIZE_BINARY, else .build/release/fastresize) on compare.py's workloads with
 --report, and sums each file's stage times: decode, resize, encode, write, and other (the rest of
 the file's time: planning, opening and mapping the input, colour, committing the output). Prints
 each stage's share of the summed per-file time, from the run with the median wall time, and that
 wall time against the per-file sum spread over the cores (start-up, the walk and waiting).
+`--small N` adds small.py's many small files (N JPEGs of 640x480 made 160 wide).
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile, time
 
@@ -40,10 +41,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workloads", default="1,2,3,4,5,6")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--small", type=int, default=0, help="also this many small files (bench/small.py's)")
     args = parser.parse_args()
-    chosen = [int(n) for n in args.workloads.split(",")]
+    chosen = [int(n) for n in args.workloads.split(",") if n]
     with tempfile.TemporaryDirectory(dir=os.environ.get("FASTRESIZE_BENCH_DIR")) as scratch:
         workloads = compare.workloads(scratch, chosen)
+        if args.small:
+            import small
+            # 160 wide: a box of 160 by any height holds a 640x480 picture at 160x120.
+            workloads["small"] = ("%d small JPEGs -> 160 wide" % args.small, small.make_inputs(scratch, args.small),
+                                  (160, 100000), "jpeg", None)
+            chosen.append("small")
         out, report = os.path.join(scratch, "out"), os.path.join(scratch, "report.json")
         for number in chosen:
             title, src, box, fmt, quality = workloads[number]
@@ -51,7 +59,7 @@ def main():
             wall, totals = runs[len(runs) // 2]
             summed = sum(totals.values())
             shares = " / ".join("%s %.0f%%" % (stage, 100 * totals[stage] / summed) for stage in STAGES + ["other"])
-            print("workload %d (%s): %s; wall %.3f s against %.3f s of file time over %d cores"
+            print("workload %s (%s): %s; wall %.3f s against %.3f s of file time over %d cores"
                   % (number, title, shares, wall, summed / 1000 / compare.CORES, compare.CORES))
 
 

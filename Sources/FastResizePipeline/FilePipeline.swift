@@ -117,8 +117,8 @@ public struct FilePipeline: Sendable {
     /// Files up to this size are read into memory rather than mapped: a small file's pages are
     /// all resident either way, and unmapping in a process of several threads interrupts the
     /// others to flush their TLBs (the executable serves such blocks from its heap: its malloc's
-    /// mmap threshold is 1 MiB). Larger ones stay mapped: read, workload 1's 830 KB photos
-    /// raised its peak by 2.4 MiB.
+    /// mmap threshold is 1 MiB). Larger ones stay mapped, so that decoding can give back the
+    /// pages it has passed.
     static let readLimit = 1 << 18
 
     /// `size` bytes read from the start of an open file (fewer if it shrank meanwhile), unzeroed.

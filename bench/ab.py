@@ -6,7 +6,9 @@ run, alternating, on compare.py's workloads: did a change move speed or memory?
         old=/path/to/old/fastresize new=.build/release/fastresize "new-nofsync=.build/release/fastresize --no-fsync"
 
 Each variant is NAME=BINARY followed by extra options. Reported per workload and variant: the
-median wall time, its ratio to vipsthumbnail's median in the same run, and the peak RSS.
+median wall time, its ratio to vipsthumbnail's median in the same run, and the peak RSS;
+`--written` adds each variant's peak of the memory it wrote (RSS less clean file pages: its own,
+where RSS also counts the code the page cache lends it, which varies between builds).
 `--peers vipsthumbnail,Pillow-SIMD` runs more of compare.py's peers beside them (set up by it).
 """
 import argparse, os, shlex, statistics, sys, tempfile
@@ -20,6 +22,8 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workloads", default="1")
     parser.add_argument("--peers", default="vipsthumbnail", help="compare.py's tools to run too, vipsthumbnail first")
+    parser.add_argument("--written", action="store_true",
+                        help="also the peak of the memory each process wrote (sampled: costs a little time)")
     parser.add_argument("variants", nargs="+", help="NAME=BINARY [extra options]")
     args = parser.parse_args()
     chosen = [int(n) for n in args.workloads.split(",")]
@@ -37,7 +41,7 @@ def main():
             for name, command in variants.items():
                 binary, extra = command[0], command[1:]
                 tools[name] = [binary] + peers["fastresize"][1:] + extra
-            samples = compare.alternating(tools, args.runs, out)
+            samples = compare.alternating(tools, args.runs, out, written=args.written)
             print("workload %d: %s" % (number, title))
             anchor = statistics.median(s[0] for s in samples["vipsthumbnail"] if s)
             for name, runs in samples.items():
@@ -46,8 +50,10 @@ def main():
                     print("  %-16s failed" % name)
                     continue
                 wall = statistics.median(s[0] for s in done)
-                print("  %-16s %.3f s  %.3f x vipsthumbnail  peak %.1f MiB  (runs: %s)" % (
-                    name, wall, wall / anchor, max(s[1] for s in done), ", ".join("%.3f" % s[0] for s in done)))
+                # (Only fastresize's: a peer's pool of processes would be its parent's alone.)
+                written = "  written %.1f MiB" % max(s[4] for s in done) if args.written and name in variants else ""
+                print("  %-16s %.3f s  %.3f x vipsthumbnail  peak %.1f MiB%s  (runs: %s)" % (
+                    name, wall, wall / anchor, max(s[1] for s in done), written, ", ".join("%.3f" % s[0] for s in done)))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ Image.thumbnail (which uses JPEG draft mode) in a process pool, ImageMagick mogr
 ratio to vipsthumbnail's, peak RSS of the largest process, and the outputs' total size.
 Writes bench/results.md and bench/chart.png.
 """
-import argparse, datetime, os, platform, resource, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, datetime, os, platform, resource, shutil, statistics, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -129,22 +129,50 @@ def commands(src, dst, box, fmt, quality):
     return tools
 
 
-def run_once(command, dst):
+def run_once(command, dst, written=False):
+    """(wall s, peak RSS MiB, output bytes, outputs), or None when the command failed. `written`
+    (a command run directly, not through a shell) adds the peak of the memory the process wrote,
+    in MiB: its RSS less the clean pages of files (code, libraries, the input's mapping), which
+    the page cache lends it in amounts that vary between builds and machines (README,
+    Performance). Sampled from /proc every millisecond, which costs the run a little time."""
     shutil.rmtree(dst, ignore_errors=True)
     os.makedirs(dst)
     start = time.perf_counter()
     process = subprocess.Popen(command, shell=isinstance(command, str), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
+    peak = [0]
+    sampler = None
+    if written and not isinstance(command, str):
+        sampler = threading.Thread(target=sample_written, args=(process.pid, peak))
+        sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
+    if sampler:
+        sampler.join()
     if status != 0:
         return None
     size = sum(os.path.getsize(os.path.join(dst, f)) for f in os.listdir(dst))
     # ru_maxrss from wait4 covers the child and its waited-for descendants: the largest one, in KiB.
-    return wall, usage.ru_maxrss / 1024, size, len(os.listdir(dst))
+    outcome = (wall, usage.ru_maxrss / 1024, size, len(os.listdir(dst)))
+    return outcome + (peak[0] / 1024,) if sampler else outcome
 
 
-def alternating(tools, runs, out, progress=None):
+def sample_written(pid, peak):
+    """Keeps in peak[0] the highest RSS less clean file pages (KiB) of process `pid` until it ends."""
+    path = "/proc/%d/smaps_rollup" % pid
+    while True:
+        try:
+            with open(path) as f:
+                fields = dict((line.split(":")[0], int(line.split()[1])) for line in f if line.endswith("kB\n"))
+        except (OSError, ValueError, IndexError):
+            return
+        if not fields:
+            return       # a zombie: its memory is gone
+        peak[0] = max(peak[0], fields["Rss"] - fields.get("Shared_Clean", 0) - fields.get("Private_Clean", 0))
+        time.sleep(0.001)
+
+
+def alternating(tools, runs, out, progress=None, written=False):
     """Each tool `runs` times into `out`, each run starting with a different tool, so drift hits all
     alike: {name: [run_once's outcome, ...]}. `progress(run, name, outcome)` is told of each."""
     samples = {name: [] for name in tools}
@@ -152,7 +180,7 @@ def alternating(tools, runs, out, progress=None):
         names = list(tools)
         names = names[run % len(names):] + names[:run % len(names)]
         for name in names:
-            outcome = run_once(tools[name], out)
+            outcome = run_once(tools[name], out, written)
             samples[name].append(outcome)
             if progress:
                 progress(run, name, outcome)

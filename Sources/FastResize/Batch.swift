@@ -183,7 +183,8 @@ public struct BatchRunner: Sendable {
     /// The plan of a run that shares its job with other runs (workers on one queued job): the
     /// walk and what the record says are this run's own, as in `planBatch`, but the inputs to
     /// make go to the job's queue, and only those this run takes from it are read (`SharedSource`).
-    public func planShared(_ shared: any SharedInputs, control: BatchControl = BatchControl()) -> SharedPlan {
+    /// `askAgain`: seconds between asks while the job's last inputs are in other runs' hands.
+    public func planShared(_ shared: any SharedInputs, control: BatchControl = BatchControl(), askAgain: TimeInterval = 0.05) -> SharedPlan {
         let walked = walk(control: control)
         var settled = walked.failed
         var toMake: [InputFile] = []
@@ -199,7 +200,7 @@ public struct BatchRunner: Sendable {
         for index in settled.indices { settled[index].position = index }
         let roots = options.inputs
         let source = SharedSource(settled: settled, upToDate: upToDate, toMake: toMake, shared: shared,
-                                  planner: planner(from: settled.count), workers: options.jobs,
+                                  planner: planner(from: settled.count), workers: options.jobs, askAgain: askAgain,
                                   mayExist: { InputWalker.mayExist($0, under: roots) })
         return SharedPlan(source: source, passedOver: walked.passedOver, orphans: walked.orphans)
     }

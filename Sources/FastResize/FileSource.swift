@@ -164,13 +164,16 @@ public final class SharedSource: FileSource, @unchecked Sendable {
     private var closed = false
     private var firstTake: Date?
     private var doneCount = 0
+    /// Seconds between asks while the job's last inputs are in other runs' hands.
+    private let askAgain: TimeInterval
 
     /// `settled`: planned already (reported as they are), `upToDate` among them; `toMake`: offered
     /// to the job's queue now.
     /// `planner` plans a taken input (`BatchRunner.planner(from:)`), numbered after `settled`.
     /// `mayExist` tells whether an input the walk did not find may be there now.
     public init(settled: [PlannedFile], upToDate: [InputFile], toMake: [InputFile], shared: any SharedInputs, planner: InputPlanner,
-                workers: Int, mayExist: @escaping @Sendable (String) -> Bool) {
+                workers: Int, askAgain: TimeInterval = 0.05, mayExist: @escaping @Sendable (String) -> Bool) {
+        self.askAgain = askAgain
         self.settled = settled
         self.mayExist = mayExist
         self.shared = shared
@@ -198,6 +201,7 @@ public final class SharedSource: FileSource, @unchecked Sendable {
             }
             taking = true
             let limit = batch()
+            let doneBefore = doneCount
             condition.unlock()
             let answer = shared.take(limit: limit)
             if case .inputs(let paths) = answer {
@@ -215,8 +219,10 @@ public final class SharedSource: FileSource, @unchecked Sendable {
                 taken += paths.compactMap { walked[$0] }.sorted { $0.size > $1.size }
             case .heldElsewhere:
                 // The last inputs are in other runs' hands: asked again in a moment (or at once on
-                // a stop, which ends the wait), so that one that stalls or dies is taken over.
-                if !closed { _ = condition.wait(until: Date().addingTimeInterval(Self.askAgain)) }
+                // a stop, which ends the wait), so that one that stalls or dies is taken over. A
+                // file of this run that ended while it asked is not on record yet: asked again at
+                // once, for the others wait on it too.
+                if !closed && doneCount == doneBefore { _ = condition.wait(until: Date().addingTimeInterval(askAgain)) }
             case .none:
                 exhausted = true
             }
@@ -231,9 +237,6 @@ public final class SharedSource: FileSource, @unchecked Sendable {
         return planner.plan(input)
     }
 
-    /// Seconds between asks while the job's last inputs are in other runs' hands.
-    static let askAgain = 0.05
-
     /// How many to take now: a tenth of a second of work at the rate so far.
     private func batch() -> Int {
         guard let firstTake, doneCount > 0 else { return workers }
@@ -245,7 +248,15 @@ public final class SharedSource: FileSource, @unchecked Sendable {
         guard walked[file.input.relativePath] != nil else { return }
         planner.release(file)
         shared.done(file.input.relativePath)
-        condition.withLock { doneCount += 1 }
+        // A wait for other runs' last inputs ends now: the next ask records this one done. Its
+        // worker asked for more before the file was in place (the committer puts it there), so
+        // without this the job's last input stayed pending a whole wait longer, and every run
+        // waiting on it with it (50 ms of a 0.5 s job of two workers). (One that ends while the
+        // worker is asking: see `next`.)
+        condition.withLock {
+            doneCount += 1
+            condition.broadcast()
+        }
     }
 
     public func close() -> [PlannedFile] {

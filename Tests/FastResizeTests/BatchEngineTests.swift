@@ -276,6 +276,41 @@ import TestSupport
         }
     }
 
+    /// A run whose worker asked for more while its last file was being put in place (the
+    /// committer does that), and found the job's remaining inputs held, records that file done
+    /// as soon as it is in place, not a whole wait later: until then the job's last input is
+    /// pending, and every run waits on it. (The wait here is long enough to tell.)
+    @Test func aRunWaitingOnHeldInputsRecordsItsOwnDoneAtOnce() throws {
+        let folder = try ScratchFolder()
+        let inputs = try FakeCodecs.inputs(2, in: folder)
+        let queue = HeldQueue()
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.05), jobs: 1)
+        let plan = runner.planShared(queue, askAgain: 60)
+        let start = Date()
+        let report = runner.run(plan)
+        #expect(Date().timeIntervalSince(start) < 20, "the wait was cut short by the file's end")
+        #expect(report.files.map(\.input).sorted() == inputs.sorted())
+        queue.lock.withLock {
+            #expect(queue.done.count == 2)
+            #expect(queue.answers.contains(.heldElsewhere), "the run did wait on its last input: \(queue.answers)")
+        }
+    }
+
+    /// The same when the file ends while the worker is asking (the store is slow to answer here):
+    /// the answer cannot have counted it, so the run asks again at once instead of waiting.
+    @Test func aFileEndingWhileItsRunAsksIsRecordedDoneAtOnce() throws {
+        let folder = try ScratchFolder()
+        let inputs = try FakeCodecs.inputs(2, in: folder)
+        let queue = HeldQueue(answerAfter: 0.3)
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.05), jobs: 1)
+        let plan = runner.planShared(queue, askAgain: 60)
+        let start = Date()
+        let report = runner.run(plan)
+        #expect(Date().timeIntervalSince(start) < 20, "asked again at once")
+        #expect(report.files.map(\.input).sorted() == inputs.sorted())
+        queue.lock.withLock { #expect(queue.answers.contains(.heldElsewhere), "\(queue.answers)") }
+    }
+
     /// An input in the queue that the run's walk did not find is given back when it may be there
     /// (another run's walk found it: it came later), and done with when it is gone (deleted since
     /// another run offered it): nothing is made of it, and the queue does not wait on it for ever.
@@ -417,6 +452,53 @@ import TestSupport
         let report = runner.run(runner.plan(), control: control)
         #expect(Date().timeIntervalSince(start) < 5)
         #expect(report.files.count == 1 && report.files.first?.errorKind == .timeout && report.files.first?.attempts == nil)
+    }
+}
+
+/// A queue handing out one input at a time that holds the rest as another run's until every
+/// input handed out is done (as a store does while another run's last file is in its hands).
+/// `answerAfter`: seconds each answer but the first takes to come back once decided.
+final class HeldQueue: SharedInputs, @unchecked Sendable {
+    let lock = NSLock()
+    let answerAfter: TimeInterval
+    var waiting: [String] = []
+    var handedOut: Set<String> = []
+    var done: [String] = []
+    var answers: [SharedTake] = []
+
+    init(answerAfter: TimeInterval = 0) {
+        self.answerAfter = answerAfter
+    }
+
+    func offer(_ inputs: [InputFile], upToDate: [InputFile]) {
+        lock.withLock { waiting = inputs.map(\.relativePath) }
+    }
+
+    func take(limit: Int) -> SharedTake {
+        let answer = decide()
+        if lock.withLock({ answers.count }) > 1 { Thread.sleep(forTimeInterval: answerAfter) }
+        return answer
+    }
+
+    private func decide() -> SharedTake {
+        lock.withLock {
+            let answer: SharedTake
+            if !handedOut.isSubset(of: Set(done)) {
+                answer = .heldElsewhere
+            } else if let next = waiting.first {
+                waiting.removeFirst()
+                handedOut.insert(next)
+                answer = .inputs([next])
+            } else {
+                answer = .none
+            }
+            answers.append(answer)
+            return answer
+        }
+    }
+
+    func done(_ input: String) {
+        lock.withLock { done.append(input) }
     }
 }
 

@@ -392,26 +392,26 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
 
     public func takeInputs(job: Int64, owner: String, limit: Int, until: Int64, at nanoseconds: Int64, done: [String],
                            freeing: [String]) throws(StoreError) -> [TakenInput] {
-        try transaction { db throws(SQLFailure) in
-            if !done.isEmpty {
-                try db.run("""
+        // One statement, so one round trip where a transaction of two took four. The inputs done
+        // are marked in a CTE (run whether read or not) and left out of the pick: the statement's
+        // parts see one snapshot, where they are not done yet. Rows another run is taking at this
+        // moment are passed over, not waited for. (Picked in a CTE: as an IN (…) test the pick
+        // was planned as a subquery run again for every row.)
+        try transaction(single: true) { db throws(SQLFailure) in
+            try db.run("""
+                WITH marked AS (
                     UPDATE job_input SET done = true, owner = NULL
-                    WHERE job_id = $1 AND input IN (SELECT jsonb_array_elements_text($2::jsonb))
-                    """, [.integer(job), .text(StoredJSON.text(done))])
-            }
-            // Rows another run is taking at this moment are passed over, not waited for.
-            // (Picked in a CTE: as an IN (…) test the pick was planned as a subquery run again for every row.)
-            return try db.run("""
-                WITH picked AS (
+                    WHERE job_id = $1 AND input IN (SELECT jsonb_array_elements_text($7::jsonb))),
+                picked AS (
                     SELECT input, owner AS held_by FROM job_input
-                    WHERE job_id = $1 AND NOT done
+                    WHERE job_id = $1 AND NOT done AND input NOT IN (SELECT jsonb_array_elements_text($7::jsonb))
                         AND (owner IS NULL OR until_ns < $4 OR owner = ANY (ARRAY(SELECT jsonb_array_elements_text($6::jsonb))))
                     ORDER BY size DESC, input LIMIT $5 FOR UPDATE SKIP LOCKED)
                 UPDATE job_input SET owner = $2, until_ns = $3 FROM picked
                 WHERE job_input.job_id = $1 AND job_input.input = picked.input
                 RETURNING job_input.input, picked.held_by IS NOT NULL AS held_before
                 """, [.integer(job), .text(owner), .integer(until), .integer(nanoseconds), .integer(Int64(limit)),
-                      .text(StoredJSON.text(freeing))]).records.compactMap { row in
+                      .text(StoredJSON.text(freeing)), .text(StoredJSON.text(done))]).records.compactMap { row in
                 row["input"].text.map { TakenInput(input: $0, heldBefore: row["held_before"].boolean == true) }
             }
         }

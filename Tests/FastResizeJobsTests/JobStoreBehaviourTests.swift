@@ -197,6 +197,20 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         #expect(attempts.map(\.status) == ["abandoned", "running"])
     }
 
+    /// A run whose hold ran out, done with an input, takes more in the same step: that input is not
+    /// handed back to it (in PostgreSQL the step is one statement, whose parts see the queue as
+    /// it was before it).
+    @Test(arguments: StoreKind.allCases) func anInputDoneIsNotTakenAgainInTheSameStep(_ kind: StoreKind) throws {
+        let folder = try ScratchFolder()
+        let store = try kind.store(in: folder)
+        let job = try store.createJob(SQLiteJobStoreTests.job(folder))
+        try store.offerInputs(job: job, inputs: [OfferedInput(input: "big.jpg", size: 9), OfferedInput(input: "small.jpg", size: 1)])
+        #expect(try store.takeInputs(job: job, owner: "a", limit: 1, until: 100, at: 10, done: [], freeing: []).map(\.input) == ["big.jpg"])
+        let next = try store.takeInputs(job: job, owner: "a", limit: 2, until: 900, at: 500, done: ["big.jpg"], freeing: []).map(\.input)
+        #expect(next == ["small.jpg"])
+        #expect(try store.pendingInputs(job: job, except: nil) == 1)
+    }
+
     /// A shared job's inputs are taken a few at a time, largest first, each by one run: runs taking
     /// at once get different inputs; what a run is done with is never handed out again; what it
     /// took and did not do goes back at its end, or when its time runs out, or at once when its

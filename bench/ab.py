@@ -11,7 +11,7 @@ median wall time, its ratio to vipsthumbnail's median in the same run, and the p
 where RSS also counts the code the page cache lends it, which varies between builds).
 `--peers vipsthumbnail,Pillow-SIMD` runs more of compare.py's peers beside them (set up by it).
 """
-import argparse, os, shlex, statistics, sys, tempfile
+import argparse, os, shlex, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402  (the workloads and peers' commands live there)
@@ -43,13 +43,13 @@ def main():
                 tools[name] = [binary] + peers["fastresize"][1:] + extra
             samples = compare.alternating(tools, args.runs, out, written=args.written)
             print("workload %d: %s" % (number, title))
-            anchor = statistics.median(s[0] for s in samples["vipsthumbnail"] if s)
+            anchor = compare.completed(samples["vipsthumbnail"])[1]
             for name, runs in samples.items():
-                done = [s for s in runs if s]
-                if not done:
+                result = compare.completed(runs)
+                if not result:
                     print("  %-16s failed" % name)
                     continue
-                wall = statistics.median(s[0] for s in done)
+                done, wall = result
                 # (Only fastresize's: a peer's pool of processes would be its parent's alone.)
                 written = "  written %.1f MiB" % max(s[4] for s in done) if args.written and name in variants else ""
                 print("  %-16s %.3f s  %.3f x vipsthumbnail  peak %.1f MiB%s  (runs: %s)" % (

@@ -157,6 +157,12 @@ def run_once(command, dst, written=False):
     return outcome + (peak[0] / 1024,) if sampler else outcome
 
 
+def completed(runs):
+    """The runs of one tool that succeeded, and their median wall time; None when none did."""
+    done = [s for s in runs if s]
+    return (done, statistics.median(s[0] for s in done)) if done else None
+
+
 def sample_written(pid, peak):
     """Keeps in peak[0] the highest RSS less clean file pages (KiB) of process `pid` until it ends."""
     path = "/proc/%d/smaps_rollup" % pid

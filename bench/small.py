@@ -9,7 +9,7 @@ and with --no-state) is timed as a whole process, alternating, median of --runs;
 runs through xargs, one process per core (its usual way for many files), for --vips-runs. The
 output folder is emptied before each run, so the job store starts empty too.
 """
-import argparse, os, shlex, shutil, statistics, subprocess, sys, tempfile
+import argparse, os, shlex, shutil, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compare  # noqa: E402  (the corpus, the binary's path and the timing live there)
@@ -53,11 +53,11 @@ def main():
             samples["vipsthumbnail"] = [compare.run_once(vips, out) for _ in range(args.vips_runs)]
         print("%d JPEGs of 640x480 -> 160 wide, median of %d runs:" % (args.files, args.runs))
         for name, runs in samples.items():
-            done = [s for s in runs if s]
-            if not done:
+            result = compare.completed(runs)
+            if not result:
                 print("  %-14s failed" % name)
                 continue
-            wall = statistics.median(s[0] for s in done)
+            done, wall = result
             made = min(s[3] for s in done)
             print("  %-14s %.3f s  %5.0f files/s  peak %.1f MiB  %d outputs  (runs: %s)" % (
                 name, wall, args.files / wall, max(s[1] for s in done), made, ", ".join("%.3f" % s[0] for s in done)))

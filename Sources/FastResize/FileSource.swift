@@ -219,10 +219,13 @@ public final class SharedSource: FileSource, @unchecked Sendable {
                 taken += paths.compactMap { walked[$0] }.sorted { $0.size > $1.size }
             case .heldElsewhere:
                 // The last inputs are in other runs' hands: asked again in a moment (or at once on
-                // a stop, which ends the wait), so that one that stalls or dies is taken over. A
-                // file of this run that ended while it asked is not on record yet: asked again at
-                // once, for the others wait on it too.
-                if !closed && doneCount == doneBefore { _ = condition.wait(until: Date().addingTimeInterval(askAgain)) }
+                // a stop), so that one that stalls or dies is taken over. A file of this run that
+                // ended while it asked, or ends during the wait, is not on record as done yet:
+                // asked again at once, for the others wait on it too. (Its worker asks for more
+                // before the committer has put the file in place; without this the job's last
+                // input stayed pending a whole wait longer: 50 ms of a 0.5 s job of two workers.)
+                let deadline = Date().addingTimeInterval(askAgain)
+                while !closed && doneCount == doneBefore && condition.wait(until: deadline) {}
             case .none:
                 exhausted = true
             }
@@ -248,11 +251,7 @@ public final class SharedSource: FileSource, @unchecked Sendable {
         guard walked[file.input.relativePath] != nil else { return }
         planner.release(file)
         shared.done(file.input.relativePath)
-        // A wait for other runs' last inputs ends now: the next ask records this one done. Its
-        // worker asked for more before the file was in place (the committer puts it there), so
-        // without this the job's last input stayed pending a whole wait longer, and every run
-        // waiting on it with it (50 ms of a 0.5 s job of two workers). (One that ends while the
-        // worker is asking: see `next`.)
+        // Ends a wait for other runs' last inputs (see `next`): the next ask records this one done.
         condition.withLock {
             doneCount += 1
             condition.broadcast()

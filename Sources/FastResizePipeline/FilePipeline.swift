@@ -97,14 +97,15 @@ public struct FilePipeline: Sendable {
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw .unreadable(String(cString: strerror(errno))) }
-        guard (status.st_mode & S_IFMT) == S_IFREG else {
-            // Not a regular file (a pipe, say): read it whole.
-            guard let data = FileSystem.readAll(descriptor) else { throw .unreadable(String(cString: strerror(errno))) }
+        let size = Int(status.st_size)
+        let regular = (status.st_mode & S_IFMT) == S_IFREG
+        guard regular && size > readLimit else {
+            // Not a regular file (a pipe, say), or a small one: read it whole.
+            guard let data = FileSystem.readAll(descriptor, size: regular ? size : nil) else {
+                throw .unreadable(String(cString: strerror(errno)))
+            }
             return (data, false)
         }
-        let size = Int(status.st_size)
-        if size == 0 { return (Data(), false) }
-        if size <= readLimit { return (try read(descriptor, size: size), false) }
         guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0), address != MAP_FAILED else {
             throw .unreadable(String(cString: strerror(errno)))
         }
@@ -120,24 +121,6 @@ public struct FilePipeline: Sendable {
     /// mmap threshold is 1 MiB). Larger ones stay mapped, so that decoding can give back the
     /// pages it has passed.
     static let readLimit = 1 << 18
-
-    /// `size` bytes read from the start of an open file (fewer if it shrank meanwhile), unzeroed.
-    private static func read(_ descriptor: Int32, size: Int) throws(FileError) -> Data {
-        guard let buffer = malloc(size) else { throw .unreadable("out of memory") }
-        var filled = 0
-        while filled < size {
-            let count = pread(descriptor, buffer + filled, size - filled, off_t(filled))
-            if count == 0 { break }
-            if count < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                free(buffer)
-                throw .unreadable(reason)
-            }
-            filled += count
-        }
-        return Data(bytesNoCopy: buffer, count: filled, deallocator: .free)
-    }
 
     /// Recognises the format by content and reads the header, checking the pixel limit.
     public func inspect(_ data: Data) throws(FileError) -> ImageInfo {

@@ -164,7 +164,9 @@ def completed(runs):
 
 
 def sample_written(pid, peak):
-    """Keeps in peak[0] the highest RSS less clean file pages (KiB) of process `pid` until it ends."""
+    """Keeps in peak[0] the highest anonymous memory (KiB) of process `pid` until it ends: the pages
+    it wrote (heap, stacks, copies of library data), not the page cache's. (RSS less clean file
+    pages would count a freshly built binary's code too, while its pages wait to be written back.)"""
     path = "/proc/%d/smaps_rollup" % pid
     while True:
         try:
@@ -174,7 +176,7 @@ def sample_written(pid, peak):
             return
         if not fields:
             return       # a zombie: its memory is gone
-        peak[0] = max(peak[0], fields["Rss"] - fields.get("Shared_Clean", 0) - fields.get("Private_Clean", 0))
+        peak[0] = max(peak[0], fields["Anonymous"])
         time.sleep(0.001)
 
 

@@ -178,7 +178,7 @@ var optimisedEvenInDebug: [SwiftSetting] {
 /// version script) a library's C entry points alone, so its loader binds its own references at
 /// link time instead of looking each up at every start. Gold, the default, left the executable
 /// 2.1 MiB of relocation entries and 1 MiB of symbol tables that the loader reads at every start
-/// and that stay in the process's memory: a run's peak is 2.5 to 3 MiB lower without them (README,
+/// and that stay in the process's memory: a run's peak is 3 to 4 MiB lower without them (README,
 /// Performance). Debug builds (the tests) link as ever. Unsafe flags, but at a version tag too (a
 /// release is built there): SwiftPM refuses them in the products another package uses, and these
 /// targets are in none of those — only in the executable and the two libraries it opens.

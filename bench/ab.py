@@ -7,8 +7,8 @@ run, alternating, on compare.py's workloads: did a change move speed or memory?
 
 Each variant is NAME=BINARY followed by extra options. Reported per workload and variant: the
 median wall time, its ratio to vipsthumbnail's median in the same run, and the peak RSS;
-`--written` adds each variant's peak of the memory it wrote (its anonymous pages: its own,
-where RSS also counts the code the page cache lends it, which varies between builds).
+`--written` adds each variant's peak of the memory it wrote (its anonymous pages; RSS also
+counts the code the page cache lends it, which varies between builds).
 `--peers vipsthumbnail,Pillow-SIMD` runs more of compare.py's peers beside them (set up by it).
 """
 import argparse, os, shlex, sys, tempfile

@@ -132,8 +132,8 @@ def commands(src, dst, box, fmt, quality):
 def run_once(command, dst, written=False):
     """(wall s, peak RSS MiB, output bytes, outputs), or None when the command failed. `written`
     (a command run directly, not through a shell) adds the peak of the memory the process wrote,
-    in MiB: its RSS less the clean pages of files (code, libraries, the input's mapping), which
-    the page cache lends it in amounts that vary between builds and machines (README,
+    in MiB (`sample_written`): unlike its RSS, free of the file pages (code, libraries, the input's
+    mapping) the page cache lends it in amounts that vary between builds and machines (README,
     Performance). Sampled from /proc every millisecond, which costs the run a little time."""
     shutil.rmtree(dst, ignore_errors=True)
     os.makedirs(dst)

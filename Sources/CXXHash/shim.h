@@ -10,8 +10,14 @@
 static inline XXH_errorcode fr_xxh3_128bits_update(XXH3_state_t *state, const void *input, size_t length) {
     return XXH3_128bits_update_dispatch(state, input, length);
 }
+static inline XXH128_hash_t fr_xxh3_128bits(const void *input, size_t length) {
+    return XXH3_128bits_dispatch(input, length);
+}
 #else
 static inline XXH_errorcode fr_xxh3_128bits_update(XXH3_state_t *state, const void *input, size_t length) {
     return XXH3_128bits_update(state, input, length);
+}
+static inline XXH128_hash_t fr_xxh3_128bits(const void *input, size_t length) {
+    return XXH3_128bits(input, length);
 }
 #endif

@@ -383,7 +383,13 @@ public struct BatchRunner: Sendable {
         // When there are fewer files than workers, the spare cores split each image's rows instead.
         let processing = plan.files.filter { $0.action == .process }.count
         let threadsPerImage = max(1, options.jobs / max(1, min(options.jobs, processing)))
-        return run(source: PlannedList(plan.files), control: control, events: events, threadsPerImage: threadsPerImage,
+        let list = PlannedList(plan.files)
+        // The files `execute` will claim, as the list hands them out: the recorder may claim some ahead.
+        recorder?.willStart { offset, count in
+            let upcoming = list.upcoming(from: offset, count: count) { $0.action == .process && $0.info != nil && !$0.outputs.isEmpty }
+            return (upcoming.files.map { ($0.input, $0.outputs.filter { $0.status != .skipped }) }, upcoming.next)
+        }
+        return run(source: list, control: control, events: events, threadsPerImage: threadsPerImage,
                    passedOver: plan.passedOver, orphans: plan.orphans)
     }
 
@@ -662,8 +668,9 @@ public struct BatchRunner: Sendable {
             case .failure(let error): return .done(finish(.failed, planned, error))
             }
         } else {
+            let reading = recorder.map { recorder in { @Sendable (bytes: UnsafeRawBufferPointer) in recorder.reading(file.input, bytes: bytes) } }
             switch encode(input: source, outputs: planned, plan: plan, replacing: replacing, workspace: slot.workspace,
-                          threads: threads, clock: clock, sink: temporary) {
+                          threads: threads, clock: clock, reading: reading, sink: temporary) {
             case .success(let made): encoded = made
             case .failure(let error): return .done(finish(.failed, planned, error))
             }
@@ -700,13 +707,17 @@ public struct BatchRunner: Sendable {
     /// Steps up to the moving into place: one decode, every pending output encoded into the sink
     /// `sink` gives for its path (a lone output encoded from rows streams into it as it is
     /// encoded), the way `plan` says (without one, the file's header is read and it is planned here).
+    /// `reading` is shown the input's bytes before they are decoded, when they are few enough
+    /// (`readingLimit`) to be held whole without adding to the run's peak.
     func encode<Sink: OutputSink>(input: String, outputs planned: [OutputRecord], plan known: FilePlan?, replacing: Set<String>,
                                   workspace: ResizeWorkspace, threads: Int, clock: StageClock?,
+                                  reading: ((UnsafeRawBufferPointer) -> Void)? = nil,
                                   sink: (String) -> Sink) -> Result<Encoded<Sink>, FileError> {
         let pending = planned.indices.filter { planned[$0].status != .skipped }
         do throws(FileError) {
             for index in pending { try checkLanding(planned[index].path) }
             let file = try FilePipeline.mapFile(input)
+            if let reading, file.data.count <= Self.readingLimit { file.data.withUnsafeBytes(reading) }
             let plan: FilePlan
             if let known { plan = known } else {
                 plan = FilePipeline.plan(for: try pipeline.inspect(file.data), outputs: pending.map { pipelines[$0] },
@@ -728,6 +739,12 @@ public struct BatchRunner: Sendable {
             return .failure(error)
         }
     }
+
+    /// Inputs up to this size are shown whole to the recorder before decoding: their pages are
+    /// then all resident at once, where decoding alone would give back those it has passed (a
+    /// photo of a few MiB; not workload 5's 16000x13064 JPEG, whose hash is read in small blocks
+    /// after).
+    static let readingLimit = 8 << 20
 
     /// `encode` in a worker process: the outputs it encodes are received into `temporary` files.
     private func isolatedEncode(input: String, outputs planned: [OutputRecord], replacing: Set<String>, workers: WorkerPool,

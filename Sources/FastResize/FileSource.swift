@@ -45,6 +45,20 @@ public final class PlannedList: FileSource, @unchecked Sendable {
         return files[position - 1]
     }
 
+    /// Up to `count` files not handed out yet that `include` takes, from `offset` in the order
+    /// they are handed out (the largest first) on; and the place after the last one looked at.
+    public func upcoming(from offset: Int, count: Int, where include: (PlannedFile) -> Bool) -> (files: [PlannedFile], next: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        var index = max(offset, position)
+        var found: [PlannedFile] = []
+        while found.count < count, index < files.count {
+            if include(files[index]) { found.append(files[index]) }
+            index += 1
+        }
+        return (found, index)
+    }
+
     public func close() -> [PlannedFile] {
         lock.lock()
         defer { lock.unlock() }

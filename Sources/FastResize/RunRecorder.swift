@@ -44,12 +44,20 @@ public enum Recollection: Sendable, Equatable {
     case outdated(ownOutputs: Set<String>, current: Set<String> = [])
 }
 
+/// Up to `count` files a run will start and has not handed out yet, those at `from` in its order
+/// or later, with the outputs planned for each; and the place after the last one looked at (the
+/// next call's `from`). Fewer than `count` when there are no more.
+public typealias UpcomingFiles = @Sendable (_ from: Int, _ count: Int) -> (files: [(input: InputFile, outputs: [OutputRecord])], next: Int)
+
 /// A run's memory and its record: the engine asks it about the walked inputs before reading any
 /// header and tells it what happens to each file. A job store implements it (FastResizeJobs);
 /// without one a run behaves as if nothing were known. Called from the run's worker threads.
 public protocol RunRecorder: Sendable {
     /// What is known of each input (in the same order), before any of them is read.
     func recall(_ inputs: [InputFile]) -> [Recollection]
+    /// An ordinary run's files, as it will start them (told before the first starts): a recorder
+    /// may claim some ahead of their start, asking `upcoming` for the next ones.
+    func willStart(_ upcoming: @escaping UpcomingFiles)
     /// A file is about to be made into `outputs`: claimed for this run (another run or worker on
     /// the same outputs may hold it) and recorded before any of them takes its name, so a run
     /// killed in between leaves them known as FastResize's own.
@@ -58,6 +66,10 @@ public protocol RunRecorder: Sendable {
     /// take their names. Not when the run stalled past its claim and another run took the file
     /// over: the outputs are then dropped, and the file is taken again later.
     func stillHolds(_ input: InputFile) -> Bool
+    /// The engine holds a started file's bytes in memory, about to decode them (a small enough
+    /// file, read in this process): what the recorder keeps of the content (its hash) it takes
+    /// from them now, rather than reading the file again once it is made.
+    func reading(_ input: InputFile, bytes: UnsafeRawBufferPointer)
     /// A file that was started is done (written, skipped at the last moment, or failed).
     func finished(_ input: InputFile, report: FileReport)
     /// The run is over; `report` is its whole report.
@@ -105,6 +117,10 @@ public struct Orphan: Sendable, Equatable {
 extension RunRecorder {
     /// A recorder that hands out no claims: every file it started is still its own.
     public func stillHolds(_ input: InputFile) -> Bool { true }
+    /// A recorder that claims each file as it starts.
+    public func willStart(_ upcoming: @escaping UpcomingFiles) {}
+    /// A recorder that keeps nothing of an input's content.
+    public func reading(_ input: InputFile, bytes: UnsafeRawBufferPointer) {}
 }
 
 /// The inputs of a job that several runs share (workers on one queued job), in a queue they all

@@ -35,6 +35,11 @@ public enum ContentHash {
         return text(XXH3_128bits_digest(state))
     }
 
+    /// The same hash of bytes in memory (a file's, as the engine holds them to decode).
+    public static func of(bytes: UnsafeRawBufferPointer) -> String {
+        text(fr_xxh3_128bits(bytes.baseAddress, bytes.count))
+    }
+
     private static func text(_ hash: XXH128_hash_t) -> String {
         func hex(_ value: UInt64) -> String {
             let digits = String(value, radix: 16)

@@ -214,7 +214,8 @@ public struct AttemptRecord: Sendable, Codable, Equatable {
     public var input: String
     public var path: String
     /// running, written, skipped or failed; abandoned when its run lost the file to another
-    /// (it stalled past its lease) before its outputs took their names.
+    /// (it stalled past its lease) before its outputs took their names; cancelled when its run
+    /// claimed the file ahead and was stopped before it started it.
     public var status: String
     public var startedNs: Int64
     public var finishedNs: Int64?
@@ -250,13 +251,17 @@ public struct FinishedAttempt: Sendable, Equatable {
     public var stageMilliseconds: [String: Double]?
     public var input: AttemptInput
     public var nanoseconds: Int64
+    /// When the file was started: an attempt claimed ahead was recorded when it was claimed.
+    public var startedNs: Int64?
 
-    public init(attempt: Int64?, state: InputState, stageMilliseconds: [String: Double]?, input: AttemptInput, at nanoseconds: Int64) {
+    public init(attempt: Int64?, state: InputState, stageMilliseconds: [String: Double]?, input: AttemptInput, at nanoseconds: Int64,
+                startedNs: Int64? = nil) {
         self.attempt = attempt
         self.state = state
         self.stageMilliseconds = stageMilliseconds
         self.input = input
         self.nanoseconds = nanoseconds
+        self.startedNs = startedNs
     }
 }
 
@@ -345,6 +350,15 @@ public protocol JobStore: Sendable {
     /// last call, are recorded first in the same transaction (one commit where there would be two).
     func startAttempt(job: Int64, outputFolder: String, state: InputState, lease: Lease, basedOn: Int64?, takingOver: String?,
                       at nanoseconds: Int64, finishing: [FinishedAttempt]) throws(StoreError) -> AttemptStart
+    /// How many files a run may claim in one `startAttempts` (the one it starts and the next it
+    /// will): more than one where a transaction costs much beside the file's own statements.
+    var claimsAhead: Int { get }
+    /// `startAttempt` for several inputs at once, in one transaction (what became of each, in order).
+    func startAttempts(job: Int64, outputFolder: String, claims: [AttemptClaim], lease: Lease, at nanoseconds: Int64,
+                       finishing: [FinishedAttempt]) throws(StoreError) -> [AttemptStart]
+    /// Claims taken ahead that the run never started (it was stopped first): each attempt is
+    /// recorded `cancelled`, and its file no longer held (the next run takes it over).
+    func releaseClaims(_ claims: [HeldClaim], outputFolder: String, owner: String, at nanoseconds: Int64) throws(StoreError)
     /// Whether `owner` still holds `input` under `attempt` (a run about to put its outputs in
     /// place asks): if so, the hold is kept until `until`. If not (the lease lapsed and another
     /// run took the file over), the attempt is recorded `abandoned`, in the same transaction.
@@ -403,6 +417,47 @@ public protocol JobStore: Sendable {
 
 extension JobStore {
     public func awaitSubmission(seconds: Double) -> Bool? { nil }
+
+    /// One claim per transaction, unless the store says otherwise.
+    public var claimsAhead: Int { 1 }
+
+    public func startAttempts(job: Int64, outputFolder: String, claims: [AttemptClaim], lease: Lease, at nanoseconds: Int64,
+                              finishing: [FinishedAttempt]) throws(StoreError) -> [AttemptStart] {
+        var started: [AttemptStart] = []
+        for (index, claim) in claims.enumerated() {
+            started.append(try startAttempt(job: job, outputFolder: outputFolder, state: claim.state, lease: lease,
+                                            basedOn: claim.basedOn, takingOver: claim.takingOver, at: nanoseconds,
+                                            finishing: index == 0 ? finishing : []))
+        }
+        return started
+    }
+
+    /// A store that claims one file at a time holds none ahead: nothing to release.
+    public func releaseClaims(_ claims: [HeldClaim], outputFolder: String, owner: String, at nanoseconds: Int64) throws(StoreError) {}
+}
+
+/// One input to claim (`JobStore.startAttempts`): as `startAttempt`'s arguments.
+public struct AttemptClaim: Sendable, Equatable {
+    public var state: InputState
+    public var basedOn: Int64?
+    public var takingOver: String?
+
+    public init(state: InputState, basedOn: Int64?, takingOver: String?) {
+        self.state = state
+        self.basedOn = basedOn
+        self.takingOver = takingOver
+    }
+}
+
+/// A claim a run holds on an input it has not started (`JobStore.releaseClaims`).
+public struct HeldClaim: Sendable, Equatable {
+    public var input: String
+    public var attempt: Int64
+
+    public init(input: String, attempt: Int64) {
+        self.input = input
+        self.attempt = attempt
+    }
 }
 
 /// The JSON a store keeps in a text column (a command line, counts, outputs, stage times), keys

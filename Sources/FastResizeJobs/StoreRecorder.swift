@@ -42,11 +42,18 @@ public final class StoreRecorder: RunRecorder, Sendable {
     /// clock (unless the last renewal of all the run's leases, `renewedUntil`, holds it longer).
     private let attempts = Mutex<[String: (attempt: Int64, heldUntil: Int64)]>([:])
     private let renewedUntil = Mutex<Int64>(0)
+    /// An ordinary run's files to start, in order, and those claimed ahead of their start.
+    private let claims = Mutex(ClaimsAhead())
+    private let claiming = NSLock()
+    /// The content hash of each file in hand, taken from its bytes as the engine read them.
+    private let contentHashes = Mutex<[String: String]>([:])
     /// An open-ended run's record of each file in hand as it was before its attempt began.
     private let before = Mutex<[String: InputState]>([:])
-    /// Attempts that ended and are not yet in the store: the next start's transaction (or the
-    /// run's end) records them, so a file costs one commit, not two. A run killed before that
-    /// leaves them `running`, and they are made again: nothing is lost but a little work.
+    /// Attempts that ended and are not yet in the store: the next claiming transaction (or the
+    /// run's end) records them, so a file costs no commit of its own. Claiming ahead, a run
+    /// claims every few files, and records ends that waited `endsWaitAtMost` or more at the next
+    /// start. A run killed before that leaves them `running`, and they are made again: nothing
+    /// is lost but a little work.
     private let ended = Mutex<[FinishedAttempt]>([])
     /// A shared job's inputs this run took and is done with, not yet marked so in the store
     /// (with the next take, or at the run's end); and how many inputs its walk found in all.
@@ -242,16 +249,44 @@ public final class StoreRecorder: RunRecorder, Sendable {
                      bytes: output.size ?? 0)
     }
 
-    public func started(_ input: InputFile, outputs: [OutputRecord]) -> Claim {
-        guard let job, let stamp = input.stamp else { return .granted() }
+    public func willStart(_ upcoming: @escaping UpcomingFiles) {
+        guard job != nil, !openEnded, !shared, store.claimsAhead > 1 else { return }
+        claims.withLock { $0 = ClaimsAhead(upcoming) }
+    }
+
+    /// The claim of `input` into `outputs` as the store records it, over `record` (what this run
+    /// last read of it): the outputs of its last good attempt stay listed as FastResize's
+    /// alongside the planned ones.
+    private func claim(_ input: InputFile, outputs: [OutputRecord], over record: InputState?, takingOver: String? = nil) -> AttemptClaim {
         let planned = outputs.map {
             OutputState(path: $0.path, size: nil, modifiedNs: nil, width: $0.width, height: $0.height, format: $0.format.rawValue,
                         contentHash: nil)
+        }
+        let previous = record?.outputs.filter { old in !planned.contains { $0.path == old.path } } ?? []
+        let state = InputState(input: input.relativePath, path: input.path, stamp: input.stamp, contentHash: nil,
+                               fingerprint: fingerprint, status: "running", stampedNs: startedNs, outputs: planned + previous)
+        return AttemptClaim(state: state, basedOn: record?.status == "running" ? nil : record?.attempt, takingOver: takingOver)
+    }
+
+    public func started(_ input: InputFile, outputs: [OutputRecord]) -> Claim {
+        guard let job, input.stamp != nil else { return .granted() }
+        // With claims taken ahead, one thread claims at a time: a file another thread is claiming
+        // ahead in this moment must be found held once that is done, not claimed a second time.
+        // (The store takes one writer at a time anyway.)
+        let ahead = claims.withLock { $0.active }
+        if ahead { claiming.lock() }
+        defer { if ahead { claiming.unlock() } }
+        if let held = claims.withLock({ $0.start(input.relativePath) }) {
+            attempts.withLock { $0[input.relativePath] = (held.attempt, held.heldUntil) }
+            recordEnded(job: job, after: input)
+            return .granted(alsoOwn: held.alsoOwn)
         }
         let finishing = ended.withLock { ended in
             defer { ended = [] }
             return ended
         }
+        // The next files of the plan not yet claimed, claimed in the same transaction.
+        let companions = claims.withLock { $0.next(store.claimsAhead - 1) }
         // The record as this run read it. One read while another run had the file in hand is
         // no version at all: whatever that attempt became since is news (`newer`).
         var record = state(of: input.relativePath)
@@ -259,19 +294,25 @@ public final class StoreRecorder: RunRecorder, Sendable {
         var alsoOwn: Set<String> = []
         // At most three turns: the record changed by another run, then a holder found dead.
         for turn in 0..<3 {
-            // The outputs of the last good attempt stay listed as FastResize's alongside the planned ones.
-            let previous = record?.outputs.filter { old in !planned.contains { $0.path == old.path } } ?? []
-            let state = InputState(input: input.relativePath, path: input.path, stamp: stamp, contentHash: nil,
-                                   fingerprint: fingerprint, status: "running", stampedNs: startedNs, outputs: planned + previous)
             let now = Self.now
+            let until = now + Int64(leaseSeconds * 1e9)
             do throws(StoreError) {
-                let start = try store.startAttempt(job: job, outputFolder: outputFolder, state: state,
-                                                   lease: Lease(owner: owner, expiresNs: now + Int64(leaseSeconds * 1e9)),
-                                                   basedOn: record?.status == "running" ? nil : record?.attempt,
-                                                   takingOver: takingOver, at: now, finishing: turn == 0 ? finishing : [])
+                let others = turn == 0 ? companions : []
+                let started = try store.startAttempts(
+                    job: job, outputFolder: outputFolder,
+                    claims: [claim(input, outputs: outputs, over: record, takingOver: takingOver)]
+                        + others.map { claim($0.input, outputs: $0.outputs, over: state(of: $0.input.relativePath)) },
+                    lease: Lease(owner: owner, expiresNs: until), at: now, finishing: turn == 0 ? finishing : [])
+                // Those claimed ahead wait for their start; the others are claimed then, as any.
+                claims.withLock { plan in
+                    for (file, start) in zip(others, started.dropFirst()) {
+                        plan.claimed(file.input.relativePath, as: start, until: until)
+                    }
+                }
+                let start = started[0]
                 switch start {
                 case .started(let attempt), .tookOver(let attempt, _):
-                    attempts.withLock { $0[input.relativePath] = (attempt, now + Int64(leaseSeconds * 1e9)) }
+                    attempts.withLock { $0[input.relativePath] = (attempt, until) }
                     if openEnded, let record { before.withLock { $0[input.relativePath] = record } }
                     if case .tookOver(_, let outputs) = start { alsoOwn.formUnion(outputs) }
                     return .granted(alsoOwn: alsoOwn)
@@ -285,7 +326,7 @@ public final class StoreRecorder: RunRecorder, Sendable {
                 case .newer(let newer):
                     // Another run made it, the way this one would: it stands. Else this run makes
                     // it, over what the other wrote.
-                    if newer.stamp == stamp, newer.fingerprint == fingerprint, newer.status == FileReport.Status.written.rawValue,
+                    if newer.stamp == input.stamp, newer.fingerprint == fingerprint, newer.status == FileReport.Status.written.rawValue,
                        !newer.outputs.isEmpty, newer.outputs.allSatisfy(Self.isAsWritten) {
                         return .madeElsewhere(newer.outputs.map(Self.record))
                     }
@@ -300,6 +341,38 @@ public final class StoreRecorder: RunRecorder, Sendable {
         }
         return .busy
     }
+
+    /// A file claimed ahead starts, with no transaction of its own: the attempts that ended
+    /// meanwhile are recorded now if the oldest ended `endsWaitAtMost` ago or more (with the next
+    /// files of the plan claimed in the same transaction), else they wait for a later one. A run
+    /// killed loses at most the ends of that long (their files are made again), as River's batched
+    /// completions do.
+    private func recordEnded(job: Int64, after input: InputFile) {
+        let now = Self.now
+        let finishing = ended.withLock { ended -> [FinishedAttempt] in
+            guard let oldest = ended.first, now - oldest.nanoseconds >= Self.endsWaitAtMost else { return [] }
+            defer { ended = [] }
+            return ended
+        }
+        guard !finishing.isEmpty else { return }
+        let companions = claims.withLock { $0.next(store.claimsAhead - 1 - $0.heldCount) }
+        let until = now + Int64(leaseSeconds * 1e9)
+        do throws(StoreError) {
+            let started = try store.startAttempts(
+                job: job, outputFolder: outputFolder,
+                claims: companions.map { claim($0.input, outputs: $0.outputs, over: state(of: $0.input.relativePath)) },
+                lease: Lease(owner: owner, expiresNs: until), at: now, finishing: finishing)
+            claims.withLock { plan in
+                for (file, start) in zip(companions, started) { plan.claimed(file.input.relativePath, as: start, until: until) }
+            }
+        } catch {
+            note(error)
+            claims.withLock { plan in for file in companions { plan.claimed(file.input.relativePath, as: .cancelled, until: until) } }
+        }
+    }
+
+    /// How long the end of an attempt may wait in memory for a transaction that also claims.
+    static let endsWaitAtMost: Int64 = 50_000_000
 
     public func stillHolds(_ input: InputFile) -> Bool {
         guard job != nil, let (attempt, claimed) = attempts.withLock({ $0[input.relativePath] }) else { return true }
@@ -325,21 +398,29 @@ public final class StoreRecorder: RunRecorder, Sendable {
         }
     }
 
+    public func reading(_ input: InputFile, bytes: UnsafeRawBufferPointer) {
+        guard job != nil, input.stamp != nil else { return }
+        let hash = ContentHash.of(bytes: bytes)
+        contentHashes.withLock { $0[input.relativePath] = hash }
+    }
+
     public func finished(_ input: InputFile, report: FileReport) {
         guard let job, input.stamp != nil else { return }
         let attempt = attempts.withLock { $0.removeValue(forKey: input.relativePath)?.attempt }
+        let contentHash = contentHashes.withLock { $0.removeValue(forKey: input.relativePath) }
         // Outputs written now, and those kept as up to date (a profile's others) as they were recorded.
         let written = report.outputs.filter { $0.status == .written }
         let previous = (openEnded ? before.withLock { $0.removeValue(forKey: input.relativePath) } : known()[input.relativePath])?
             .outputs ?? []
         let kept = report.outputs.filter { $0.status == .skipped && $0.reason == .upToDate }
             .compactMap { output in previous.first { $0.path == output.path } }
-        // The content is hashed now, then the stamp checked again: a file that changed while it
-        // was being made keeps no stamp, so the next run makes it again.
+        // The content is hashed (as it was read to be made, else now), then the stamp checked
+        // again: a file that changed while it was being made keeps no stamp, so the next run
+        // makes it again.
         var hash: String?
         var stamp = input.stamp
         if report.status == .written {
-            hash = ContentHash.of(file: input.readPath)
+            hash = contentHash ?? ContentHash.of(file: input.readPath)
             if FileStamp.of(input.readPath) != input.stamp { stamp = nil }
         }
         let outputs = written.map { output in
@@ -350,10 +431,22 @@ public final class StoreRecorder: RunRecorder, Sendable {
         let state = InputState(input: input.relativePath, path: input.path, stamp: stamp, contentHash: hash,
                                fingerprint: fingerprint, status: report.status.rawValue, failureKind: report.errorKind?.rawValue,
                                failure: report.error, stampedNs: startedNs, outputs: outputs + kept)
+        let now = Self.now
         let finished = FinishedAttempt(attempt: attempt, state: state, stageMilliseconds: report.stageMilliseconds,
-                                       input: AttemptInput(bytes: input.stamp?.size, pixels: report.inputPixels), at: Self.now)
+                                       input: AttemptInput(bytes: input.stamp?.size, pixels: report.inputPixels), at: now,
+                                       startedNs: now - Int64(report.ms * 1e6))
         guard openEnded else {
             ended.withLock { $0.append(finished) }
+            // The run's last files: this worker has nothing left to start, so the ends are
+            // recorded now, while the others finish theirs, rather than after them.
+            if claims.withLock({ $0.allStarted }) {
+                let finishing = ended.withLock { ended in defer { ended = [] }; return ended }
+                do throws(StoreError) {
+                    try store.finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: owner)
+                } catch {
+                    note(error)
+                }
+            }
             return
         }
         do throws(StoreError) {
@@ -414,6 +507,9 @@ public final class StoreRecorder: RunRecorder, Sendable {
         }
         do throws(StoreError) {
             try store.finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: owner)
+            // Files claimed ahead that were never started (the run was stopped) are let go.
+            let unstarted = claims.withLock { $0.release() }
+            try store.releaseClaims(unstarted, outputFolder: outputFolder, owner: owner, at: Self.now)
             // What this run took of a shared job's queue and did not do goes back to it.
             if sharedTotal.withLock({ $0 }) != nil {
                 try store.returnInputs(job: job, owner: owner, done: doneInputs.withLock { done in defer { done = [] }; return done })
@@ -500,5 +596,59 @@ extension StoreRecorder: SharedInputs {
             states.withLock { $0?[input.input] = state }
         }
         return taken.map(\.input)
+    }
+}
+
+/// The claims an ordinary run takes ahead of its files' start: each claim transaction takes the
+/// file being started and the next few its list will hand out, and they wait here for their start.
+/// Nothing is kept per file of the plan but those claims (a first run of 100,000 files holds a few).
+struct ClaimsAhead {
+    private let upcoming: UpcomingFiles?
+    /// Where in the list the next files to claim are looked for.
+    private var offset = 0
+    /// The list had no more to give: every file not started is claimed ahead, or was not claimable.
+    private var exhausted = false
+    private var held: [String: (attempt: Int64, alsoOwn: Set<String>, heldUntil: Int64)] = [:]
+
+    init(_ upcoming: UpcomingFiles? = nil) {
+        self.upcoming = upcoming
+    }
+
+    /// Whether the run claims ahead (an ordinary run's list was given).
+    var active: Bool { upcoming != nil }
+    /// How many claims ahead wait for their start.
+    var heldCount: Int { held.count }
+    /// Every file of the run has started: a worker that ends one now has no other to go on with.
+    var allStarted: Bool { exhausted && held.isEmpty }
+
+    /// The file starts: its claim, if one was taken ahead.
+    mutating func start(_ input: String) -> (attempt: Int64, alsoOwn: Set<String>, heldUntil: Int64)? {
+        held.removeValue(forKey: input)
+    }
+
+    /// Up to `count` files the list will hand out next and nobody claimed ahead yet (those with
+    /// no stamp, which are never claimed, passed over).
+    mutating func next(_ count: Int) -> [(input: InputFile, outputs: [OutputRecord])] {
+        guard count > 0, let upcoming, !exhausted else { return [] }
+        let (files, next) = upcoming(offset, count)
+        offset = next
+        if files.count < count { exhausted = true }
+        return files.filter { $0.input.stamp != nil }
+    }
+
+    /// What became of a file's claim ahead: held until its start, or (held by another run,
+    /// changed by one, the job cancelled) left to be claimed as it starts.
+    mutating func claimed(_ input: String, as start: AttemptStart, until: Int64) {
+        switch start {
+        case .started(let attempt): held[input] = (attempt, [], until)
+        case .tookOver(let attempt, let outputs): held[input] = (attempt, Set(outputs), until)
+        case .held, .newer, .cancelled: break
+        }
+    }
+
+    /// The claims never started, let go.
+    mutating func release() -> [HeldClaim] {
+        defer { held = [:] }
+        return held.map { HeldClaim(input: $0.key, attempt: $0.value.attempt) }.sorted { $0.input < $1.input }
     }
 }

@@ -1,4 +1,4 @@
-// ContentHashTests: a file's content hash is XXH3-128 of its bytes, the same whatever kernel computes it and however the file is sliced.
+// ContentHashTests: a file's content hash is XXH3-128 of its bytes, the same whatever kernel computes it, however the file is sliced, and from memory.
 
 import CXXHash
 import FastResizeJobs
@@ -31,5 +31,7 @@ struct ContentHashTests {
             return String(repeating: "0", count: 16 - digits.count) + digits
         }
         #expect(ContentHash.of(file: folder.path("file")) == "xxh3-128:" + hex(expected.high64) + hex(expected.low64))
+        // Bytes the engine holds in memory hash as their file does.
+        #expect(bytes.withUnsafeBytes(ContentHash.of(bytes:)) == ContentHash.of(file: folder.path("file")))
     }
 }

@@ -70,6 +70,34 @@ import TestSupport
         #expect(Set(attempts.map(\.input)).count == 24)
     }
 
+    /// A run claims files ahead of their start; stopped, it lets go of those it never started:
+    /// their attempts are recorded cancelled, nothing stays held, and the next run makes exactly
+    /// the rest at once (it waits for no lease).
+    @Test func claimsAheadNotStartedAreLetGo() throws {
+        let folder = try ScratchFolder()
+        try FakeCodecs.inputs(24, in: folder)
+        let (runner, recorder) = try Self.runner(folder, decoder: SlowDecoder(delay: 0.05))
+        let control = BatchControl()
+        DetachedThread.start(name: "test") {
+            usleep(150_000)
+            control.stop(signal: SIGTERM)
+        }
+        let first = runner.run(runner.planBatch(), control: control)
+        #expect(first.summary.written > 0 && first.summary.written < 24, "stopped part way")
+        let store = recorder.store
+        let attempts = try store.attempts(job: recorder.job!)
+        #expect(attempts.filter { $0.status == "written" }.count == first.summary.written)
+        #expect(attempts.contains { $0.status == "cancelled" }, "files were claimed ahead of their start")
+        #expect(!attempts.contains { $0.status == "running" })
+        #expect(try store.holders(job: recorder.job!, at: StoreRecorder.now).isEmpty)
+
+        let (again, _) = try Self.runner(folder, decoder: SlowDecoder(delay: 0))
+        let started = Date()
+        let second = again.run(again.planBatch())
+        #expect(second.summary.written == 24 - first.summary.written && second.summary.failed == 0)
+        #expect(Date().timeIntervalSince(started) < 10, "no lease of the stopped run was waited for")
+    }
+
     /// A file another live run holds waits for it; when that run ends without making it (its
     /// lease dropped), this run makes it.
     @Test func heldFileWaitsForItsHolder() throws {

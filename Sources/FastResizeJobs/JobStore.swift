@@ -461,7 +461,9 @@ public struct HeldClaim: Sendable, Equatable {
 }
 
 /// The JSON a store keeps in a text column (a command line, counts, outputs, stage times), keys
-/// sorted so that equal values are equal text; every backend writes and reads it the same way.
+/// sorted so that equal values are equal text; every backend reads it this way. (SQLite writes an
+/// attempt's outputs and stage times with its own json_object, keys in the same order, absent
+/// values as null: the same values once read.)
 public enum StoredJSON {
     public static func text(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()

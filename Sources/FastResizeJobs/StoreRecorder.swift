@@ -281,12 +281,9 @@ public final class StoreRecorder: RunRecorder, Sendable {
             recordEnded(job: job, after: input)
             return .granted(alsoOwn: held.alsoOwn)
         }
-        let finishing = ended.withLock { ended in
-            defer { ended = [] }
-            return ended
-        }
+        let finishing = takeEnded()
         // The next files of the plan not yet claimed, claimed in the same transaction.
-        let companions = claims.withLock { $0.next(store.claimsAhead - 1) }
+        let companions = claims.withLock { $0.next(holding: store.claimsAhead - 1) }
         // The record as this run read it. One read while another run had the file in hand is
         // no version at all: whatever that attempt became since is news (`newer`).
         var record = state(of: input.relativePath)
@@ -300,15 +297,9 @@ public final class StoreRecorder: RunRecorder, Sendable {
                 let others = turn == 0 ? companions : []
                 let started = try store.startAttempts(
                     job: job, outputFolder: outputFolder,
-                    claims: [claim(input, outputs: outputs, over: record, takingOver: takingOver)]
-                        + others.map { claim($0.input, outputs: $0.outputs, over: state(of: $0.input.relativePath)) },
+                    claims: [claim(input, outputs: outputs, over: record, takingOver: takingOver)] + others.map(claimAhead),
                     lease: Lease(owner: owner, expiresNs: until), at: now, finishing: turn == 0 ? finishing : [])
-                // Those claimed ahead wait for their start; the others are claimed then, as any.
-                claims.withLock { plan in
-                    for (file, start) in zip(others, started.dropFirst()) {
-                        plan.claimed(file.input.relativePath, as: start, until: until)
-                    }
-                }
+                hold(others, as: started.dropFirst(), until: until)
                 let start = started[0]
                 switch start {
                 case .started(let attempt), .tookOver(let attempt, _):
@@ -349,25 +340,40 @@ public final class StoreRecorder: RunRecorder, Sendable {
     /// completions do.
     private func recordEnded(job: Int64, after input: InputFile) {
         let now = Self.now
-        let finishing = ended.withLock { ended -> [FinishedAttempt] in
-            guard let oldest = ended.first, now - oldest.nanoseconds >= Self.endsWaitAtMost else { return [] }
-            defer { ended = [] }
-            return ended
-        }
+        let finishing = takeEnded(endedBefore: now - Self.endsWaitAtMost)
         guard !finishing.isEmpty else { return }
-        let companions = claims.withLock { $0.next(store.claimsAhead - 1 - $0.heldCount) }
+        let companions = claims.withLock { $0.next(holding: store.claimsAhead - 1) }
         let until = now + Int64(leaseSeconds * 1e9)
         do throws(StoreError) {
-            let started = try store.startAttempts(
-                job: job, outputFolder: outputFolder,
-                claims: companions.map { claim($0.input, outputs: $0.outputs, over: state(of: $0.input.relativePath)) },
-                lease: Lease(owner: owner, expiresNs: until), at: now, finishing: finishing)
-            claims.withLock { plan in
-                for (file, start) in zip(companions, started) { plan.claimed(file.input.relativePath, as: start, until: until) }
-            }
+            let started = try store.startAttempts(job: job, outputFolder: outputFolder, claims: companions.map(claimAhead),
+                                                  lease: Lease(owner: owner, expiresNs: until), at: now, finishing: finishing)
+            hold(companions, as: started, until: until)
         } catch {
+            // Not held: each is claimed as it starts.
             note(error)
-            claims.withLock { plan in for file in companions { plan.claimed(file.input.relativePath, as: .cancelled, until: until) } }
+        }
+    }
+
+    /// The claim of a file ahead of its start, over what this run read of it.
+    private func claimAhead(_ file: (input: InputFile, outputs: [OutputRecord])) -> AttemptClaim {
+        claim(file.input, outputs: file.outputs, over: state(of: file.input.relativePath))
+    }
+
+    /// Files claimed ahead wait for their start with what became of their claims; those not
+    /// granted are claimed as they start, as any.
+    private func hold(_ files: [(input: InputFile, outputs: [OutputRecord])], as starts: some Sequence<AttemptStart>, until: Int64) {
+        claims.withLock { plan in
+            for (file, start) in zip(files, starts) { plan.claimed(file.input.relativePath, as: start, until: until) }
+        }
+    }
+
+    /// The ended attempts not yet recorded, taken to be (all of them; with `endedBefore`, only
+    /// when the oldest ended before then).
+    private func takeEnded(endedBefore cutoff: Int64 = .max) -> [FinishedAttempt] {
+        ended.withLock { ended in
+            guard let oldest = ended.first, oldest.nanoseconds < cutoff else { return [] }
+            defer { ended = [] }
+            return ended
         }
     }
 
@@ -435,22 +441,13 @@ public final class StoreRecorder: RunRecorder, Sendable {
         let finished = FinishedAttempt(attempt: attempt, state: state, stageMilliseconds: report.stageMilliseconds,
                                        input: AttemptInput(bytes: input.stamp?.size, pixels: report.inputPixels), at: now,
                                        startedNs: now - Int64(report.ms * 1e6))
-        guard openEnded else {
-            ended.withLock { $0.append(finished) }
-            // The run's last files: this worker has nothing left to start, so the ends are
-            // recorded now, while the others finish theirs, rather than after them.
-            if claims.withLock({ $0.allStarted }) {
-                let finishing = ended.withLock { ended in defer { ended = [] }; return ended }
-                do throws(StoreError) {
-                    try store.finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: owner)
-                } catch {
-                    note(error)
-                }
-            }
-            return
-        }
+        ended.withLock { $0.append(finished) }
+        // Recorded now when no start will come soon to carry it: an open-ended run's next may be
+        // hours away, and a run's last files leave this worker nothing to start (the ends go in
+        // while the others finish theirs, rather than after them).
+        guard openEnded || claims.withLock({ $0.allStarted }) else { return }
         do throws(StoreError) {
-            try store.finishAttempts([finished], job: job, outputFolder: outputFolder, owner: owner)
+            try store.finishAttempts(takeEnded(), job: job, outputFolder: outputFolder, owner: owner)
         } catch {
             note(error)
         }
@@ -501,12 +498,8 @@ public final class StoreRecorder: RunRecorder, Sendable {
         heartbeat.withLock { $0?.stop() }
         // An open-ended run (a watch) ends when it is stopped: that is its finish.
         var status: JobStatus = cancelled ? .cancelled : report.summary.stoppedBy == nil || openEnded ? .finished : .interrupted
-        let finishing = ended.withLock { ended in
-            defer { ended = [] }
-            return ended
-        }
         do throws(StoreError) {
-            try store.finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: owner)
+            try store.finishAttempts(takeEnded(), job: job, outputFolder: outputFolder, owner: owner)
             // Files claimed ahead that were never started (the run was stopped) are let go.
             let unstarted = claims.withLock { $0.release() }
             try store.releaseClaims(unstarted, outputFolder: outputFolder, owner: owner, at: Self.now)
@@ -559,7 +552,7 @@ extension StoreRecorder: SharedInputs {
         let done = doneInputs.withLock { done in defer { done = [] }; return done }
         // An input is marked done only once its attempt's end is on record: killed in between,
         // the run would leave an attempt running on an input nobody takes again.
-        let finishing: [FinishedAttempt] = done.isEmpty ? [] : ended.withLock { ended in defer { ended = [] }; return ended }
+        let finishing = done.isEmpty ? [] : takeEnded()
         let now = Self.now
         let until = now + Int64(leaseSeconds * 1e9)
         do throws(StoreError) {
@@ -616,8 +609,6 @@ struct ClaimsAhead {
 
     /// Whether the run claims ahead (an ordinary run's list was given).
     var active: Bool { upcoming != nil }
-    /// How many claims ahead wait for their start.
-    var heldCount: Int { held.count }
     /// Every file of the run has started: a worker that ends one now has no other to go on with.
     var allStarted: Bool { exhausted && held.isEmpty }
 
@@ -626,9 +617,10 @@ struct ClaimsAhead {
         held.removeValue(forKey: input)
     }
 
-    /// Up to `count` files the list will hand out next and nobody claimed ahead yet (those with
-    /// no stamp, which are never claimed, passed over).
-    mutating func next(_ count: Int) -> [(input: InputFile, outputs: [OutputRecord])] {
+    /// The files the list will hand out next and nobody claimed ahead yet, as many as keep at
+    /// most `limit` claims waiting (those with no stamp, which are never claimed, passed over).
+    mutating func next(holding limit: Int) -> [(input: InputFile, outputs: [OutputRecord])] {
+        let count = limit - held.count
         guard count > 0, let upcoming, !exhausted else { return [] }
         let (files, next) = upcoming(offset, count)
         offset = next

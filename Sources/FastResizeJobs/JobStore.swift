@@ -388,8 +388,12 @@ public protocol JobStore: Sendable {
     /// `freeing` hold (runs known dead). Runs taking at once get different inputs, none waiting on
     /// another (`FOR UPDATE SKIP LOCKED` in PostgreSQL). `done`, inputs finished since the last
     /// call, are marked so first, in the same transaction. Returns the inputs taken.
+    /// `sharing`: no more than a fair share of the inputs free now, half of them over the runs
+    /// holding some (this one counted), at least one — guided self-scheduling, so that the job's
+    /// last inputs are spread over its runs rather than one run taking a batch while the others
+    /// run dry (the count reads at most as many rows as would leave `limit` uncapped).
     func takeInputs(job: Int64, owner: String, limit: Int, until: Int64, at nanoseconds: Int64, done: [String],
-                    freeing: [String]) throws(StoreError) -> [TakenInput]
+                    freeing: [String], sharing: Bool) throws(StoreError) -> [TakenInput]
     /// How many of the job's inputs are not done yet, held or not, leaving out those `owner` holds.
     func pendingInputs(job: Int64, except owner: String?) throws(StoreError) -> Int
     /// `owner`'s run ends: `done` marked finished, and the other inputs it took given back.
@@ -417,6 +421,19 @@ public protocol JobStore: Sendable {
 
 extension JobStore {
     public func awaitSubmission(seconds: Double) -> Bool? { nil }
+
+    /// Up to `limit`, uncapped by the other runs' share.
+    public func takeInputs(job: Int64, owner: String, limit: Int, until: Int64, at nanoseconds: Int64, done: [String],
+                           freeing: [String]) throws(StoreError) -> [TakenInput] {
+        try takeInputs(job: job, owner: owner, limit: limit, until: until, at: nanoseconds, done: done, freeing: freeing, sharing: false)
+    }
+
+    /// A run's fair share of `free` inputs, `others` other runs holding some: half of them spread
+    /// over the runs, at least one, at most `limit` (see `takeInputs`).
+    public static func fairShare(free: Int, others: Int, limit: Int) -> Int {
+        let runs = 2 * (others + 1)
+        return max(1, min(limit, (free + runs - 1) / runs))
+    }
 
     /// One claim per transaction, unless the store says otherwise.
     public var claimsAhead: Int { 1 }

@@ -557,13 +557,15 @@ extension StoreRecorder: SharedInputs {
         let until = now + Int64(leaseSeconds * 1e9)
         do throws(StoreError) {
             try store.finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: owner)
-            let taken = try store.takeInputs(job: job, owner: owner, limit: limit, until: until, at: now, done: done, freeing: [])
+            let taken = try store.takeInputs(job: job, owner: owner, limit: limit, until: until, at: now, done: done, freeing: [],
+                                             sharing: true)
             guard taken.isEmpty else { return .inputs(try reread(taken)) }
             // None left but those held: inputs held by runs of this host that are gone are taken
             // now, not when their time runs out (other hosts' wait for that: they may be alive).
             let dead = try store.holders(job: job, at: now).filter(Self.isDead).map(\.owner)
             if !dead.isEmpty {
-                let freed = try store.takeInputs(job: job, owner: owner, limit: limit, until: until, at: now, done: [], freeing: dead)
+                let freed = try store.takeInputs(job: job, owner: owner, limit: limit, until: until, at: now, done: [], freeing: dead,
+                                                 sharing: true)
                 if !freed.isEmpty { return .inputs(try reread(freed)) }
             }
             return try store.pendingInputs(job: job, except: owner) > 0 ? .heldElsewhere : .none

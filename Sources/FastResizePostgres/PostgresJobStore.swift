@@ -391,7 +391,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     }
 
     public func takeInputs(job: Int64, owner: String, limit: Int, until: Int64, at nanoseconds: Int64, done: [String],
-                           freeing: [String]) throws(StoreError) -> [TakenInput] {
+                           freeing: [String], sharing: Bool) throws(StoreError) -> [TakenInput] {
         // One statement, so one round trip where a transaction of two took four. The inputs done
         // are marked in a CTE (run whether read or not) and left out of the pick: the statement's
         // parts see one snapshot, where they are not done yet. Rows another run is taking at this
@@ -402,16 +402,27 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
                 WITH marked AS (
                     UPDATE job_input SET done = true, owner = NULL
                     WHERE job_id = $1 AND input IN (SELECT jsonb_array_elements_text($7::jsonb))),
+                others AS (
+                    SELECT count(DISTINCT owner) AS n FROM job_input
+                    WHERE $8 AND job_id = $1 AND NOT done AND owner IS NOT NULL AND owner <> $2 AND until_ns >= $4),
+                free AS (
+                    SELECT input, owner FROM job_input
+                    WHERE job_id = $1 AND NOT done AND input NOT IN (SELECT jsonb_array_elements_text($7::jsonb))
+                        AND (owner IS NULL OR until_ns < $4 OR owner = ANY (ARRAY(SELECT jsonb_array_elements_text($6::jsonb))))),
+                share AS (
+                    SELECT CASE WHEN $8 THEN greatest(1, least($5, ceil(
+                        (SELECT count(*) FROM (SELECT 1 FROM free LIMIT 2 * (others.n + 1) * $5) AS counted) / (2.0 * (others.n + 1)))))
+                        ELSE $5 END AS n FROM others),
                 picked AS (
                     SELECT input, owner AS held_by FROM job_input
                     WHERE job_id = $1 AND NOT done AND input NOT IN (SELECT jsonb_array_elements_text($7::jsonb))
                         AND (owner IS NULL OR until_ns < $4 OR owner = ANY (ARRAY(SELECT jsonb_array_elements_text($6::jsonb))))
-                    ORDER BY size DESC, input LIMIT $5 FOR UPDATE SKIP LOCKED)
+                    ORDER BY size DESC, input LIMIT (SELECT n FROM share)::bigint FOR UPDATE SKIP LOCKED)
                 UPDATE job_input SET owner = $2, until_ns = $3 FROM picked
                 WHERE job_input.job_id = $1 AND job_input.input = picked.input
                 RETURNING job_input.input, picked.held_by IS NOT NULL AS held_before
                 """, [.integer(job), .text(owner), .integer(until), .integer(nanoseconds), .integer(Int64(limit)),
-                      .text(StoredJSON.text(freeing)), .text(StoredJSON.text(done))]).records.compactMap { row in
+                      .text(StoredJSON.text(freeing)), .text(StoredJSON.text(done)), .boolean(sharing)]).records.compactMap { row in
                 row["input"].text.map { TakenInput(input: $0, heldBefore: row["held_before"].boolean == true) }
             }
         }

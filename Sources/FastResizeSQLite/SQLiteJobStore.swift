@@ -429,7 +429,7 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func takeInputs(job: Int64, owner: String, limit: Int, until: Int64, at nanoseconds: Int64, done: [String],
-                           freeing: [String]) throws(StoreError) -> [TakenInput] {
+                           freeing: [String], sharing: Bool) throws(StoreError) -> [TakenInput] {
         // One writer at a time: SQLite has no rows to skip, the whole store is this transaction's
         // (what is picked is still free when it is taken).
         try write { db in
@@ -438,11 +438,21 @@ public final class SQLiteJobStore: JobStore {
                     UPDATE job_input SET done = 1, owner = NULL WHERE job_id = ? AND input IN (SELECT value FROM json_each(?))
                     """, arguments: [job, StoredJSON.text(done)])
             }
+            let free = "job_id = ?1 AND NOT done AND (owner IS NULL OR until_ns < ?2 OR owner IN (SELECT value FROM json_each(?3)))"
+            var take = limit
+            if sharing {
+                let others = try Int.fetchOne(db, sql: """
+                    SELECT count(DISTINCT owner) FROM job_input
+                    WHERE job_id = ?1 AND NOT done AND owner IS NOT NULL AND owner <> ?2 AND until_ns >= ?3
+                    """, arguments: [job, owner, nanoseconds]) ?? 0
+                let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM (SELECT 1 FROM job_input WHERE \(free) LIMIT ?4)",
+                                             arguments: [job, nanoseconds, StoredJSON.text(freeing), 2 * (others + 1) * limit]) ?? 0
+                take = Self.fairShare(free: count, others: others, limit: limit)
+            }
             let picked = try Row.fetchAll(db, sql: """
-                SELECT input, owner FROM job_input
-                WHERE job_id = ?1 AND NOT done AND (owner IS NULL OR until_ns < ?2 OR owner IN (SELECT value FROM json_each(?3)))
+                SELECT input, owner FROM job_input WHERE \(free)
                 ORDER BY size DESC, input LIMIT ?4
-                """, arguments: [job, nanoseconds, StoredJSON.text(freeing), limit]).map {
+                """, arguments: [job, nanoseconds, StoredJSON.text(freeing), take]).map {
                 TakenInput(input: $0["input"], heldBefore: ($0["owner"] as String?) != nil)
             }
             try db.execute(sql: """

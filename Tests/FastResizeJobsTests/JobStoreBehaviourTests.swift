@@ -211,6 +211,33 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         #expect(try store.pendingInputs(job: job, except: nil) == 1)
     }
 
+    /// Runs sharing a job take no more than their fair share of what is free — half of it over the
+    /// runs holding inputs — so that the job's last inputs are spread over its runs; a take that
+    /// does not share gets its whole limit.
+    @Test(arguments: StoreKind.allCases) func sharingRunsTakeAFairShareOfTheLastInputs(_ kind: StoreKind) throws {
+        let folder = try ScratchFolder()
+        let store = try kind.store(in: folder)
+        let job = try store.createJob(SQLiteJobStoreTests.job(folder))
+        try store.offerInputs(job: job, inputs: (0..<12).map { OfferedInput(input: "f\($0).jpg", size: 100 + $0) })
+        func take(_ owner: String, _ limit: Int, done: Set<String> = [], sharing: Bool = true) throws -> Set<String> {
+            Set(try store.takeInputs(job: job, owner: owner, limit: limit, until: 1_000, at: 10, done: done.sorted(), freeing: [],
+                                     sharing: sharing).map(\.input))
+        }
+        // Alone, 12 free: half of them is more than the limit.
+        let first = try take("a", 4)
+        #expect(first == ["f11.jpg", "f10.jpg", "f9.jpg", "f8.jpg"])
+        // 8 free, a holding some: a quarter each.
+        #expect(try take("b", 4) == ["f7.jpg", "f6.jpg"])
+        // a done with its four, 6 free, b holding two: 2.
+        #expect(try take("a", 4, done: first) == ["f5.jpg", "f4.jpg"])
+        // 4 free, two other runs: 1; and one at least, of the last.
+        #expect(try take("c", 4) == ["f3.jpg"])
+        #expect(try take("d", 4).count == 1)
+        // Not sharing: the whole limit, of what is left.
+        #expect(try take("e", 4, sharing: false) == ["f1.jpg", "f0.jpg"])
+        #expect(try take("f", 4).isEmpty)
+    }
+
     /// A shared job's inputs are taken a few at a time, largest first, each by one run: runs taking
     /// at once get different inputs; what a run is done with is never handed out again; what it
     /// took and did not do goes back at its end, or when its time runs out, or at once when its

@@ -43,6 +43,9 @@ enum Main {
             // the word is the sandbox the worker puts itself in.
             FastResizeCommand.serveAsWorker(Array(arguments.dropFirst()))
             exit(0)
+        case "--spare-run":
+            // Started by a worker ahead of its next job (`SpareRun`): the job comes on stdin.
+            SpareRun.serve(Array(arguments.dropFirst()))
         case "watch":
             exit(WatchCommand.run(Array(arguments.dropFirst())))
         case "submit":

@@ -131,6 +131,10 @@ struct WorkerCommand: ParsableCommand {
         var done: Set<Int64> = []
         var retaken: [Int64: Int] = [:]
         var failed = false
+        // The next job's run, started while the worker waits (not by one that leaves when the
+        // queue is empty: it would only be dismissed).
+        var spare: SpareRun?
+        defer { spare?.dismiss() }
         while stop.signalNumber == nil {
             let job: JobRecord?
             do throws(StoreError) {
@@ -144,24 +148,33 @@ struct WorkerCommand: ParsableCommand {
             }
             guard let job else {
                 if exitWhenEmpty { break }
+                if spare == nil { spare = SpareRun(state: storePath) }
                 stop.idle(poll, store: store)
                 continue
             }
             done.insert(job.id)
             Console.writeError("worker: job \(job.id) (priority \(job.priority)): fastresize \(job.command.joined(separator: " ")) (in \(job.workingDirectory))\n")
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: FastResizeCommand.executablePath)
             // Before the job's own words, which may end its options with `--`.
             let metricsPath = jobMetrics.map { "\($0)/job-\(job.id).prom" }
-            child.arguments = ["--state", storePath, "--job-id", String(job.id)] + (metricsPath.map { ["--metrics-file", $0] } ?? []) + job.command
-            child.currentDirectoryURL = URL(fileURLWithPath: job.workingDirectory)
-            do {
-                try stop.run(child)
-            } catch {
-                Console.writeError("worker: job \(job.id): cannot start its run in \(job.workingDirectory): \(error)\n")
-                failed = true
-                continue
+            let arguments = ["--state", storePath, "--job-id", String(job.id)] + (metricsPath.map { ["--metrics-file", $0] } ?? []) + job.command
+            let child: Process
+            if let waiting = spare, waiting.hand(directory: job.workingDirectory, arguments: arguments) {
+                child = waiting.process
+                stop.adopt(child)
+            } else {
+                child = Process()
+                child.executableURL = URL(fileURLWithPath: FastResizeCommand.executablePath)
+                child.arguments = arguments
+                child.currentDirectoryURL = URL(fileURLWithPath: job.workingDirectory)
+                do {
+                    try stop.run(child)
+                } catch {
+                    Console.writeError("worker: job \(job.id): cannot start its run in \(job.workingDirectory): \(error)\n")
+                    failed = true
+                    continue
+                }
             }
+            spare = nil
             child.waitUntilExit()
             stop.finished()
             if let metricsPath, let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) {
@@ -220,6 +233,14 @@ private final class WorkerStop: @unchecked Sendable {
         guard stored == nil else { return }
         try process.run()
         child = process
+    }
+
+    /// A spare run handed its job (`SpareRun`) is the job's run: signals go to it from now on.
+    func adopt(_ process: Process) {
+        condition.lock()
+        defer { condition.unlock() }
+        child = process
+        if let stored { kill(process.processIdentifier, stored) }
     }
 
     func finished() {

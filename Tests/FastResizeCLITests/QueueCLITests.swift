@@ -124,6 +124,50 @@ import TestSupport
         #expect(try store.job(1)?.status == .finished)
     }
 
+    /// A worker waiting for jobs has the next job's run started already (a spare run, waiting on
+    /// its standard input): a job submitted then runs in that very process and makes every file
+    /// once; the worker then starts another spare, and takes it with it when it stops.
+    @Test func aWaitingWorkersSpareRunTakesTheNextJob() throws {
+        let scratch = try ScratchFolder()
+        let count = 20
+        for index in 0..<count { try scratch.write(try Inputs.jpeg(200 + index, 150), to: "in/\(index).jpg") }
+        // The store made by a job cancelled before any worker: the worker finds nothing to do.
+        #expect(try CommandRunner.run(["submit", "in", "-o", "out", "--width", "50"], in: scratch.url).status == 0)
+        #expect(try CommandRunner.run(["jobs", "cancel", "1", "-o", "out"], in: scratch.url).status == 0)
+        let worker = try RunningBatch(["worker", "-o", "out", "--poll", "0.1"], in: scratch.url)
+        let pid = worker.process.processIdentifier
+        func spareRuns(besides old: Int32? = nil) -> [Int32] {
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                let spares = Self.children(of: pid).filter { child in
+                    child != old && ((try? String(contentsOfFile: "/proc/\(child)/cmdline", encoding: .utf8)) ?? "").contains("--spare-run")
+                }
+                if !spares.isEmpty { return spares }
+                usleep(20_000)
+            }
+            return []
+        }
+        let spares = spareRuns()
+        #expect(spares.count == 1, "one spare run waits beside the idle worker")
+        let spare = try #require(spares.first)
+        #expect(try CommandRunner.run(["submit", "in", "-o", "out", "--width", "50"], in: scratch.url).status == 0)
+        let store = try SQLiteJobStore(path: scratch.path("out/.fastresize/state.db"))
+        let deadline = Date().addingTimeInterval(60)
+        while try store.job(2)?.status != .finished, Date() < deadline { usleep(20_000) }
+        let job = try #require(try store.job(2))
+        #expect(job.status == .finished && job.counts?.written == count)
+        #expect(job.pid == spare, "the job ran in the spare run")
+        let next = spareRuns(besides: spare)
+        #expect(next.count == 1, "a new spare waits for the next job")
+        worker.signal(SIGTERM)
+        let result = worker.finish()
+        #expect(result.status == 128 + SIGTERM, "\(result.stderr)")
+        #expect(next.allSatisfy { kill($0, 0) != 0 }, "the spare went with its worker")
+        let written = try Self.writtenAttempts(store)
+        #expect(written.count == count && written.values.allSatisfy { $0 == 1 }, "\(written.filter { $0.value != 1 })")
+        try checkOutputsDecode(scratch, under: "out", width: 50)
+    }
+
     /// A cancelled job is never run; a job's failed files are made again by `jobs retry`, and
     /// only they (a file that arrived since is not); what cannot be queued is refused.
     @Test func cancelAndRetry() throws {

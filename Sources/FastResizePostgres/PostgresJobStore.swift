@@ -34,8 +34,6 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     /// The schema name when none is given.
     public static let defaultSchema = "fastresize"
 
-    /// Connects to the store at `address`, making its schema or bringing it up to date. The driver
-    /// library is looked for at `driverPaths`, in order.
     /// Loads the driver library from the first of `paths` there is, ahead of any store (a worker's
     /// spare run: its loading and the runtime's first look through it paid between jobs). Starts
     /// no thread: a run still restricts itself before its first.
@@ -43,6 +41,8 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         _ = try PostgresDriver.load(from: paths)
     }
 
+    /// Connects to the store at `address`, making its schema or bringing it up to date. The driver
+    /// library is looked for at `driverPaths`, in order.
     public init(address: String, driverPaths: [String], reconnectFor: Double = 600) throws(StoreError) {
         guard var parts = URLComponents(string: address), ["postgres", "postgresql"].contains(parts.scheme ?? "") else {
             throw StoreError("\(address): not a postgres://user@host:port/database address")

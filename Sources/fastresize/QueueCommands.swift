@@ -158,7 +158,9 @@ struct WorkerCommand: ParsableCommand {
             let metricsPath = jobMetrics.map { "\($0)/job-\(job.id).prom" }
             let arguments = ["--state", storePath, "--job-id", String(job.id)] + (metricsPath.map { ["--metrics-file", $0] } ?? []) + job.command
             let child: Process
-            if let waiting = spare, waiting.hand(directory: job.workingDirectory, arguments: arguments) {
+            let waiting = spare
+            spare = nil
+            if let waiting, waiting.hand(directory: job.workingDirectory, arguments: arguments) {
                 child = waiting.process
                 stop.adopt(child)
             } else {
@@ -174,7 +176,6 @@ struct WorkerCommand: ParsableCommand {
                     continue
                 }
             }
-            spare = nil
             child.waitUntilExit()
             stop.finished()
             if let metricsPath, let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) {

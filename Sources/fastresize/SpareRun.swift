@@ -50,7 +50,7 @@ final class SpareRun {
         return true
     }
 
-    /// Not needed: closing its input ends it.
+    /// No job for it: closing its input ends it (waited for).
     func dismiss() {
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()

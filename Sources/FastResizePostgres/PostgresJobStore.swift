@@ -403,8 +403,13 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         // are marked in a CTE (run whether read or not) and left out of the pick: the statement's
         // parts see one snapshot, where they are not done yet. Rows another run is taking at this
         // moment are passed over, not waited for. (Picked in a CTE: as an IN (…) test the pick
-        // was planned as a subquery run again for every row.)
-        try transaction(single: true) { db throws(SQLFailure) in
+        // was planned as a subquery run again for every row.) Sharing, the pick is capped in
+        // `share` as `fairShare` caps it, counting no more free rows than the cap can use.
+        let free = """
+            job_id = $1 AND NOT done AND input NOT IN (SELECT jsonb_array_elements_text($7::jsonb))
+                AND (owner IS NULL OR until_ns < $4 OR owner = ANY (ARRAY(SELECT jsonb_array_elements_text($6::jsonb))))
+            """
+        return try transaction(single: true) { db throws(SQLFailure) in
             try db.run("""
                 WITH marked AS (
                     UPDATE job_input SET done = true, owner = NULL
@@ -412,18 +417,13 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
                 others AS (
                     SELECT count(DISTINCT owner) AS n FROM job_input
                     WHERE $8 AND job_id = $1 AND NOT done AND owner IS NOT NULL AND owner <> $2 AND until_ns >= $4),
-                free AS (
-                    SELECT input, owner FROM job_input
-                    WHERE job_id = $1 AND NOT done AND input NOT IN (SELECT jsonb_array_elements_text($7::jsonb))
-                        AND (owner IS NULL OR until_ns < $4 OR owner = ANY (ARRAY(SELECT jsonb_array_elements_text($6::jsonb))))),
                 share AS (
                     SELECT CASE WHEN $8 THEN greatest(1, least($5, ceil(
-                        (SELECT count(*) FROM (SELECT 1 FROM free LIMIT 2 * (others.n + 1) * $5) AS counted) / (2.0 * (others.n + 1)))))
+                        (SELECT count(*) FROM (SELECT 1 FROM job_input WHERE \(free) LIMIT 2 * (others.n + 1) * $5) AS counted)
+                        / (2.0 * (others.n + 1)))))
                         ELSE $5 END AS n FROM others),
                 picked AS (
-                    SELECT input, owner AS held_by FROM job_input
-                    WHERE job_id = $1 AND NOT done AND input NOT IN (SELECT jsonb_array_elements_text($7::jsonb))
-                        AND (owner IS NULL OR until_ns < $4 OR owner = ANY (ARRAY(SELECT jsonb_array_elements_text($6::jsonb))))
+                    SELECT input, owner AS held_by FROM job_input WHERE \(free)
                     ORDER BY size DESC, input LIMIT (SELECT n FROM share)::bigint FOR UPDATE SKIP LOCKED)
                 UPDATE job_input SET owner = $2, until_ns = $3 FROM picked
                 WHERE job_input.job_id = $1 AND job_input.input = picked.input

@@ -384,11 +384,7 @@ public struct BatchRunner: Sendable {
         let processing = plan.files.filter { $0.action == .process }.count
         let threadsPerImage = max(1, options.jobs / max(1, min(options.jobs, processing)))
         let list = PlannedList(plan.files)
-        // The files `execute` will claim, as the list hands them out: the recorder may claim some ahead.
-        recorder?.willStart { offset, count in
-            let upcoming = list.upcoming(from: offset, count: count) { $0.action == .process && $0.info != nil && !$0.outputs.isEmpty }
-            return (upcoming.files.map { ($0.input, $0.outputs.filter { $0.status != .skipped }) }, upcoming.next)
-        }
+        tellRecorder(whole: true, list.upcoming)
         return run(source: list, control: control, events: events, threadsPerImage: threadsPerImage,
                    passedOver: plan.passedOver, orphans: plan.orphans)
     }
@@ -396,8 +392,18 @@ public struct BatchRunner: Sendable {
     /// Runs a shared plan: the files this run takes from its job's queue, until none is left.
     public func run(_ plan: SharedPlan, control: BatchControl = BatchControl(),
                     events: [any BatchEventSubscriber] = []) -> BatchReport {
-        run(source: plan.source, control: control, events: events, threadsPerImage: 1, passedOver: plan.passedOver,
-            orphans: plan.orphans)
+        tellRecorder(whole: false, plan.source.upcoming)
+        return run(source: plan.source, control: control, events: events, threadsPerImage: 1, passedOver: plan.passedOver,
+                   orphans: plan.orphans)
+    }
+
+    /// Tells the recorder which files `execute` will claim, as the source hands them out (it may
+    /// claim some ahead): those to make, with the outputs to write.
+    private func tellRecorder(whole: Bool, _ upcoming: @escaping @Sendable (Int, Int, (PlannedFile) -> Bool) -> (files: [PlannedFile], next: Int)) {
+        recorder?.willStart({ offset, count in
+            let found = upcoming(offset, count) { $0.action == .process && $0.info != nil && !$0.outputs.isEmpty }
+            return (found.files.map { ($0.input, $0.outputs.filter { $0.status != .skipped }) }, found.next)
+        }, whole: whole)
     }
 
     /// Processes the files `source` hands over, `options.jobs` at a time, until it has no more

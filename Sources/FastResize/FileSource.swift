@@ -158,7 +158,8 @@ public final class InputQueue: FileSource, @unchecked Sendable {
 
 /// A run's share of a job that other runs share too (`SharedInputs`): first the files its walk
 /// settled by itself (up to date, unreadable), then the inputs it takes from the job's queue, a
-/// few at a time, each planned as a worker takes it. How many it takes at once follows how fast
+/// few at a time, planned as they are taken (so the recorder can claim them together as the
+/// first of them starts: `upcoming`). How many it takes at once follows how fast
 /// it goes: about a tenth of a second of work (at least one per worker, at most 32), so that
 /// small files cost few trips to the store and a job of a few big ones ends evenly.
 public final class SharedSource: FileSource, @unchecked Sendable {
@@ -172,7 +173,9 @@ public final class SharedSource: FileSource, @unchecked Sendable {
     private let walked: [String: InputFile]
     /// Whether an input this run's walk did not find may be there now (else it is gone).
     private let mayExist: @Sendable (String) -> Bool
-    private var taken: [InputFile] = []
+    /// Taken and planned, not handed out yet; and how many taken were handed out before them.
+    private var taken: [PlannedFile] = []
+    private var handedOut = 0
     private var taking = false
     private var exhausted = false
     private var closed = false
@@ -218,19 +221,21 @@ public final class SharedSource: FileSource, @unchecked Sendable {
             let doneBefore = doneCount
             condition.unlock()
             let answer = shared.take(limit: limit)
+            var planned: [PlannedFile] = []
             if case .inputs(let paths) = answer {
                 // An input another run's walk found and this one's did not goes back at the run's
                 // end, for a run that finds it; one gone since (deleted, moved) is done with:
                 // nothing to make, and the job would wait on it for ever. (Asked of the file
                 // system here, before the lock: the other workers wait on it.)
                 for path in paths where walked[path] == nil && !mayExist(path) { shared.done(path) }
+                planned = paths.compactMap { walked[$0] }.sorted { $0.size > $1.size }.map(planner.plan)
             }
             condition.lock()
             taking = false
             if firstTake == nil { firstTake = Date() }
             switch answer {
-            case .inputs(let paths):
-                taken += paths.compactMap { walked[$0] }.sorted { $0.size > $1.size }
+            case .inputs:
+                taken += planned
             case .heldElsewhere:
                 // The last inputs are in other runs' hands: asked again in a moment (or at once on
                 // a stop), so that one that stalls or dies is taken over. A file of this run that
@@ -249,9 +254,24 @@ public final class SharedSource: FileSource, @unchecked Sendable {
             condition.unlock()
             return nil
         }
-        let input = taken.removeFirst()
+        let file = taken.removeFirst()
+        handedOut += 1
         condition.unlock()
-        return planner.plan(input)
+        return file
+    }
+
+    /// Up to `count` taken files not handed out yet that `include` takes, from `offset` in the
+    /// order they go out; and the place after the last one looked at (as `PlannedList`'s).
+    public func upcoming(from offset: Int, count: Int, where include: (PlannedFile) -> Bool) -> (files: [PlannedFile], next: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        var index = max(offset, handedOut)
+        var found: [PlannedFile] = []
+        while found.count < count, index - handedOut < taken.count {
+            if include(taken[index - handedOut]) { found.append(taken[index - handedOut]) }
+            index += 1
+        }
+        return (found, index)
     }
 
     /// How many to take now: a tenth of a second of work at the rate so far.
@@ -275,12 +295,9 @@ public final class SharedSource: FileSource, @unchecked Sendable {
     public func close() -> [PlannedFile] {
         condition.lock()
         closed = true
-        let rest = Array(settled[settledNext...]) + taken.enumerated().map { offset, input in
-            var file = PlannedFile(input: input, action: .process)
-            file.position = Int.max / 2 + offset
-            return file
-        }
+        let rest = Array(settled[settledNext...]) + taken
         settledNext = settled.count
+        handedOut += taken.count
         taken.removeAll()
         condition.broadcast()
         condition.unlock()

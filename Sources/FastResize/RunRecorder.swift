@@ -46,7 +46,7 @@ public enum Recollection: Sendable, Equatable {
 
 /// Up to `count` files a run will start and has not handed out yet, those at `from` in its order
 /// or later, with the outputs planned for each; and the place after the last one looked at (the
-/// next call's `from`). Fewer than `count` when there are no more.
+/// next call's `from`). Fewer than `count` when there are no more (for now, in a list that grows).
 public typealias UpcomingFiles = @Sendable (_ from: Int, _ count: Int) -> (files: [(input: InputFile, outputs: [OutputRecord])], next: Int)
 
 /// A run's memory and its record: the engine asks it about the walked inputs before reading any
@@ -55,9 +55,11 @@ public typealias UpcomingFiles = @Sendable (_ from: Int, _ count: Int) -> (files
 public protocol RunRecorder: Sendable {
     /// What is known of each input (in the same order), before any of them is read.
     func recall(_ inputs: [InputFile]) -> [Recollection]
-    /// An ordinary run's files, as it will start them (told before the first starts): a recorder
-    /// may claim some ahead of their start, asking `upcoming` for the next ones.
-    func willStart(_ upcoming: @escaping UpcomingFiles)
+    /// A run's files, as it will start them (told before the first starts): a recorder may claim
+    /// some ahead of their start, asking `upcoming` for the next ones. `whole`: the list is every
+    /// file the run will start (an ordinary run's plan); else it grows as the run takes more from
+    /// a shared job's queue, and finding none in it now is not the run's end.
+    func willStart(_ upcoming: @escaping UpcomingFiles, whole: Bool)
     /// A file is about to be made into `outputs`: claimed for this run (another run or worker on
     /// the same outputs may hold it) and recorded before any of them takes its name, so a run
     /// killed in between leaves them known as FastResize's own.
@@ -118,7 +120,7 @@ extension RunRecorder {
     /// A recorder that hands out no claims: every file it started is still its own.
     public func stillHolds(_ input: InputFile) -> Bool { true }
     /// A recorder that claims each file as it starts.
-    public func willStart(_ upcoming: @escaping UpcomingFiles) {}
+    public func willStart(_ upcoming: @escaping UpcomingFiles, whole: Bool) {}
     /// A recorder that keeps nothing of an input's content.
     public func reading(_ input: InputFile, bytes: UnsafeRawBufferPointer) {}
 }

@@ -42,7 +42,7 @@ public final class StoreRecorder: RunRecorder, Sendable {
     /// clock (unless the last renewal of all the run's leases, `renewedUntil`, holds it longer).
     private let attempts = Mutex<[String: (attempt: Int64, heldUntil: Int64)]>([:])
     private let renewedUntil = Mutex<Int64>(0)
-    /// An ordinary run's files to start, in order, and those claimed ahead of their start.
+    /// The run's files to start, in order, and those claimed ahead of their start.
     private let claims = Mutex(ClaimsAhead())
     private let claiming = NSLock()
     /// The content hash of each file in hand, taken from its bytes as the engine read them.
@@ -249,9 +249,9 @@ public final class StoreRecorder: RunRecorder, Sendable {
                      bytes: output.size ?? 0)
     }
 
-    public func willStart(_ upcoming: @escaping UpcomingFiles) {
-        guard job != nil, !openEnded, !shared, store.claimsAhead > 1 else { return }
-        claims.withLock { $0 = ClaimsAhead(upcoming) }
+    public func willStart(_ upcoming: @escaping UpcomingFiles, whole: Bool) {
+        guard job != nil, !openEnded, store.claimsAhead > 1 else { return }
+        claims.withLock { $0 = ClaimsAhead(upcoming, whole: whole) }
     }
 
     /// The claim of `input` into `outputs` as the store records it, over `record` (what this run
@@ -594,22 +594,26 @@ extension StoreRecorder: SharedInputs {
     }
 }
 
-/// The claims an ordinary run takes ahead of its files' start: each claim transaction takes the
-/// file being started and the next few its list will hand out, and they wait here for their start.
-/// Nothing is kept per file of the plan but those claims (a first run of 100,000 files holds a few).
+/// The claims a run takes ahead of its files' start: each claim transaction takes the file being
+/// started and the next few its list will hand out (an ordinary run's plan, or the inputs a shared
+/// job's run took from the queue and planned), and they wait here for their start. Nothing is kept
+/// per file of the plan but those claims (a first run of 100,000 files holds a few).
 struct ClaimsAhead {
     private let upcoming: UpcomingFiles?
+    /// The list is all the run will start (else it grows: a shared job's run takes more).
+    private let whole: Bool
     /// Where in the list the next files to claim are looked for.
     private var offset = 0
     /// The list had no more to give: every file not started is claimed ahead, or was not claimable.
     private var exhausted = false
     private var held: [String: (attempt: Int64, alsoOwn: Set<String>, heldUntil: Int64)] = [:]
 
-    init(_ upcoming: UpcomingFiles? = nil) {
+    init(_ upcoming: UpcomingFiles? = nil, whole: Bool = true) {
         self.upcoming = upcoming
+        self.whole = whole
     }
 
-    /// Whether the run claims ahead (an ordinary run's list was given).
+    /// Whether the run claims ahead (its list was given).
     var active: Bool { upcoming != nil }
     /// Every file of the run has started: a worker that ends one now has no other to go on with.
     var allStarted: Bool { exhausted && held.isEmpty }
@@ -626,7 +630,7 @@ struct ClaimsAhead {
         guard count > 0, let upcoming, !exhausted else { return [] }
         let (files, next) = upcoming(offset, count)
         offset = next
-        if files.count < count { exhausted = true }
+        if files.count < count && whole { exhausted = true }
         return files.filter { $0.input.stamp != nil }
     }
 

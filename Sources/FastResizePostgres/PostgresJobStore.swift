@@ -482,12 +482,39 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
 
     public func startAttempt(job: Int64, outputFolder: String, state: InputState, lease: Lease, basedOn: Int64?,
                              takingOver: String?, at nanoseconds: Int64, finishing: [FinishedAttempt]) throws(StoreError) -> AttemptStart {
-        let request = StartFields(folder: outputFolder, state: FileFields(state), job: job, owner: lease.owner, expires: lease.expiresNs,
-                                  at: nanoseconds, basedOn: basedOn, takingOver: takingOver, finishing: finishing.map(EndedFields.init))
-        // One statement, its own transaction: the ends, the lock on the file, the checks and the start.
-        let text = try transaction(single: true) { db throws(SQLFailure) in
-            try db.run("SELECT start_attempt($1::jsonb)::text AS answer", [.text(Self.json(request))]).first("answer")?.text
+        try startAttempts(job: job, outputFolder: outputFolder, claims: [AttemptClaim(state: state, basedOn: basedOn, takingOver: takingOver)],
+                          lease: lease, at: nanoseconds, finishing: finishing)[0]
+    }
+
+    /// A claim costs a round trip to the server beside its statements: a run claims the file it
+    /// starts and the next few it will (as SQLite's store does, for its commits).
+    public var claimsAhead: Int { 8 }
+
+    public func startAttempts(job: Int64, outputFolder: String, claims: [AttemptClaim], lease: Lease, at nanoseconds: Int64,
+                              finishing: [FinishedAttempt]) throws(StoreError) -> [AttemptStart] {
+        let requests = claims.enumerated().map { index, claim in
+            StartFields(folder: outputFolder, state: FileFields(claim.state), job: job, owner: lease.owner, expires: lease.expiresNs,
+                        at: nanoseconds, basedOn: claim.basedOn, takingOver: claim.takingOver,
+                        finishing: index == 0 ? finishing.map(EndedFields.init) : [])
         }
+        // One statement, its own transaction: the ends, then for each claim in order the lock on
+        // its file, the checks and the start.
+        let texts = try transaction(single: true) { db throws(SQLFailure) in
+            try db.run("""
+                SELECT start_attempt(claim)::text AS answer
+                FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS claims (claim, n) ORDER BY n
+                """, [.text(Self.json(requests))]).records.map { $0["answer"].text }
+        }
+        guard texts.count == claims.count else {
+            throw StoreError("\(location): start_attempt gave \(texts.count) answers for \(claims.count) claims")
+        }
+        var started: [AttemptStart] = []
+        for (claim, text) in zip(claims, texts) { started.append(try answer(text, to: claim.state, outputFolder: outputFolder)) }
+        return started
+    }
+
+    /// What became of one claim, from `start_attempt`'s answer.
+    private func answer(_ text: String?, to state: InputState, outputFolder: String) throws(StoreError) -> AttemptStart {
         guard let text, let answer = try? JSONDecoder().decode(StartAnswer.self, from: Data(text.utf8)) else {
             throw StoreError("\(location): start_attempt gave no answer")
         }
@@ -508,6 +535,25 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     /// The outputs recorded for a file (by its row's id).
     private static func outputs(of file: SQLValue, db: PostgresSession) throws(SQLFailure) -> [OutputState] {
         try db.run("SELECT * FROM output WHERE file_id = $1", [file]).records.map(Self.output)
+    }
+
+    public func releaseClaims(_ claims: [HeldClaim], outputFolder: String, owner: String, at nanoseconds: Int64) throws(StoreError) {
+        guard !claims.isEmpty else { return }
+        struct Released: Encodable { var input: String; var attempt: Int64 }
+        try transaction(single: true) { db throws(SQLFailure) in
+            try db.run("""
+                WITH released AS (
+                    SELECT c->>'input' AS input, (c->>'attempt')::bigint AS attempt FROM jsonb_array_elements($1::jsonb) AS c
+                ), cancelled AS (
+                    UPDATE attempt SET status = 'cancelled', finished_ns = $2
+                    WHERE id IN (SELECT attempt FROM released) AND status = 'running'
+                )
+                UPDATE file SET lease_expires_ns = NULL FROM released
+                WHERE file.output_folder = $3 AND file.input = released.input AND file.attempt_id = released.attempt
+                    AND file.lease_owner = $4
+                """, [.text(Self.json(claims.map { Released(input: $0.input, attempt: $0.attempt) })), .integer(nanoseconds),
+                      .text(outputFolder), .text(owner)])
+        }
     }
 
     public func finishAttempts(_ finished: [FinishedAttempt], job: Int64, outputFolder: String, owner: String) throws(StoreError) {

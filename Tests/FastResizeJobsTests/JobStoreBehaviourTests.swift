@@ -122,6 +122,47 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         #expect(process?.host == "web-1.example" && process?.pid == 4321)
     }
 
+    /// Several claims go in one call (a run claims the next files it will start with the one it
+    /// starts): each has its own outcome, in order, the ends passed with them are recorded first,
+    /// and claims never started are let go: their attempts cancelled, their files held by nobody.
+    @Test(arguments: StoreKind.allCases) func claimsTakenTogetherAreEachDecidedAndLetGo(_ kind: StoreKind) throws {
+        let folder = try ScratchFolder()
+        let store = try kind.store(in: folder)
+        let job = try store.createJob(SQLiteJobStoreTests.job(folder))
+        let out = folder.path("out")
+        func state(_ name: String, _ status: String = "running") -> InputState {
+            InputState(input: name, path: folder.path("in/" + name), stamp: FileStamp(size: 1, modifiedNs: 1, inode: 1, device: 1),
+                       contentHash: nil, fingerprint: "fp", status: status, stampedNs: 1, outputs: [])
+        }
+        func claim(_ name: String) -> AttemptClaim { AttemptClaim(state: state(name), basedOn: nil, takingOver: nil) }
+        guard case .started(let early) = try store.startAttempt(job: job, outputFolder: out, state: state("a"),
+                                                                lease: Lease(owner: "h:1:a", expiresNs: 1_000), basedOn: nil,
+                                                                takingOver: nil, at: 100, finishing: []) else {
+            throw StoreError("a did not start")
+        }
+        // Another run holds "b"; this run's earlier attempt at "a" ends with the claims.
+        _ = try store.startAttempt(job: job, outputFolder: out, state: state("b"), lease: Lease(owner: "h:2:b", expiresNs: 5_000),
+                                   basedOn: nil, takingOver: nil, at: 150, finishing: [])
+        let ended = FinishedAttempt(attempt: early, state: state("a", "written"), stageMilliseconds: nil,
+                                    input: AttemptInput(bytes: 1, pixels: 1), at: 190)
+        let starts = try store.startAttempts(job: job, outputFolder: out, claims: [claim("c"), claim("b"), claim("d")],
+                                             lease: Lease(owner: "h:1:a", expiresNs: 2_000), at: 200, finishing: [ended])
+        #expect(starts.count == 3)
+        #expect(starts[1] == .held(Lease(owner: "h:2:b", expiresNs: 5_000)))
+        guard case .started(let c) = starts[0], case .started(let d) = starts[2] else { throw StoreError("c and d did not start: \(starts)") }
+        #expect(try store.inputStates(outputFolder: out)["a"]?.status == "written")
+        // "d" is never started: let go, nobody holds it, and another run takes it at once.
+        try store.releaseClaims([HeldClaim(input: "d", attempt: d)], outputFolder: out, owner: "h:1:a", at: 300)
+        let statuses = Dictionary(uniqueKeysWithValues: try store.attempts(job: job).map { ($0.id, $0.status) })
+        #expect(statuses[d] == "cancelled" && statuses[c] == "running" && statuses[early] == "written")
+        #expect(try store.holders(job: job, at: 300).map(\.owner).sorted() == ["h:1:a", "h:2:b"], "c and b are still held")
+        switch try store.startAttempt(job: job, outputFolder: out, state: state("d"), lease: Lease(owner: "h:3:c", expiresNs: 9_000),
+                                      basedOn: nil, takingOver: nil, at: 400, finishing: []) {
+        case .started, .tookOver: break
+        case let other: Issue.record("a claim let go still held d: \(other)")
+        }
+    }
+
     /// Workers take submitted jobs highest priority first, oldest first within one; ordinary runs'
     /// jobs, jobs passed over and cancelled ones are not taken; a cancelled job stays cancelled.
     @Test(arguments: StoreKind.allCases) func queueByPriority(_ kind: StoreKind) throws {

@@ -440,6 +440,10 @@ extension JobStore {
 
     public func startAttempts(job: Int64, outputFolder: String, claims: [AttemptClaim], lease: Lease, at nanoseconds: Int64,
                               finishing: [FinishedAttempt]) throws(StoreError) -> [AttemptStart] {
+        guard !claims.isEmpty else {
+            try finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: lease.owner)
+            return []
+        }
         var started: [AttemptStart] = []
         for (index, claim) in claims.enumerated() {
             started.append(try startAttempt(job: job, outputFolder: outputFolder, state: claim.state, lease: lease,

@@ -171,13 +171,20 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     private static let migrationLock: Int64 = 0x4661_7374_5265_7331
 
     private static func migrate(_ session: PostgresSession, schema: String, location: String) throws(SQLFailure) {
+        // Almost every open finds the schema as this FastResize leaves it: one statement says so,
+        // with no lock taken (a round trip is a millisecond of every run's and worker's start).
+        // Anything else (no schema yet, older, newer, an error) goes the careful way below.
+        let known = migrations.last?.version ?? 0
+        if let newest = try? session.run("SELECT max(version) AS newest FROM \(schema).migration").first("newest")?.integer,
+           newest == known {
+            return
+        }
         try session.run("SELECT pg_advisory_lock($1)", [.integer(migrationLock)])
         defer { _ = try? session.run("SELECT pg_advisory_unlock($1)", [.integer(migrationLock)]) }
         try session.run("CREATE SCHEMA IF NOT EXISTS \(schema)")
         try session.run("SET search_path TO \(schema)")
         try session.run("CREATE TABLE IF NOT EXISTS migration (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_ns BIGINT NOT NULL)")
         let newest = try session.run("SELECT max(version) AS newest FROM migration").first("newest")?.integer ?? 0
-        let known = migrations.last?.version ?? 0
         if newest > known {
             throw SQLFailure(code: "", message: "the job store (schema \(schema)) was written by a newer FastResize "
                              + "(migration \(newest), this one knows up to \(known)); use that version, or another ?schema=",
@@ -206,18 +213,20 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     // MARK: Jobs
 
     public func createJob(_ job: JobRecord) throws(StoreError) -> Int64 {
-        try transaction { db throws(SQLFailure) in
-            let id = try db.run("""
-                INSERT INTO job (status, priority, created_ns, started_ns, command, working_directory, settings, fingerprint,
-                                 inputs, output_folder, host, pid, submitted)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id
+        // One statement, its own transaction. Idle workers hear of a submitted job as it commits,
+        // not at their next look.
+        try transaction(single: true) { db throws(SQLFailure) in
+            try db.run("""
+                WITH made AS (
+                    INSERT INTO job (status, priority, created_ns, started_ns, command, working_directory, settings, fingerprint,
+                                     inputs, output_folder, host, pid, submitted)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id
+                )
+                SELECT id, CASE WHEN $13 THEN pg_notify($14, id::text) END AS told FROM made
                 """, [.text(job.status.rawValue), .integer(Int64(job.priority)), .integer(job.createdNs), Self.value(job.startedNs),
                       .text(StoredJSON.text(job.command)), .text(job.workingDirectory), .text(job.settings), .text(job.fingerprint),
                       .text(StoredJSON.text(job.inputs)), .text(job.outputFolder), .text(job.host), .integer(Int64(job.pid)),
-                      .boolean(job.submitted)]).first("id")?.integer ?? 0
-            // Idle workers hear of it as the transaction commits, not at their next look.
-            if job.submitted { try db.run("SELECT pg_notify($1, $2)", [.text(channel), .text(String(id))]) }
-            return id
+                      .boolean(job.submitted), .text(channel)]).first("id")?.integer ?? 0
         }
     }
 
@@ -297,12 +306,15 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     }
 
     public func attachJob(_ id: Int64, host: String, pid: Int32, at nanoseconds: Int64) throws(StoreError) -> JobRecord? {
-        try transaction { db throws(SQLFailure) in
+        // One statement: the job as attached, or as it is when it cannot be (finished, cancelled).
+        try transaction(single: true) { db throws(SQLFailure) in
             try db.run("""
-                UPDATE job SET status = 'running', host = $1, pid = $2, started_ns = coalesce(started_ns, $3)
-                WHERE id = $4 AND status IN ('queued', 'running', 'interrupted')
-                """, [.text(host), .integer(Int64(pid)), .integer(nanoseconds), .integer(id)])
-            return try db.run("SELECT * FROM job WHERE id = $1", [.integer(id)]).records.first.map(Self.job)
+                WITH attached AS (
+                    UPDATE job SET status = 'running', host = $1, pid = $2, started_ns = coalesce(started_ns, $3)
+                    WHERE id = $4 AND status IN ('queued', 'running', 'interrupted') RETURNING *
+                )
+                SELECT * FROM attached UNION ALL SELECT * FROM job WHERE id = $4 AND NOT EXISTS (SELECT 1 FROM attached)
+                """, [.text(host), .integer(Int64(pid)), .integer(nanoseconds), .integer(id)]).records.first.map(Self.job)
         }
     }
 
@@ -456,17 +468,24 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     // MARK: Files and attempts
 
     public func inputStates(outputFolder: String) throws(StoreError) -> [String: InputState] {
-        try transaction { db throws(SQLFailure) in
-            var outputs: [Int64: [OutputState]] = [:]
-            for row in try db.run("""
-                SELECT output.* FROM output JOIN file ON file.id = output.file_id WHERE file.output_folder = $1
-                """, [.text(outputFolder)]).records {
-                outputs[row["file_id"].integer ?? 0, default: []].append(Self.output(row))
-            }
+        // One statement (one snapshot, one round trip): each file's row once per output it has.
+        try transaction(single: true) { db throws(SQLFailure) in
+            let rows = try db.run("""
+                SELECT file.*, output.path AS output_path, output.size AS output_size, output.mtime_ns AS output_mtime_ns,
+                       output.width AS output_width, output.height AS output_height, output.format AS output_format,
+                       output.content_hash AS output_content_hash
+                FROM file LEFT JOIN output ON output.file_id = file.id WHERE file.output_folder = $1 ORDER BY file.id
+                """, [.text(outputFolder)]).records
             var states: [String: InputState] = [:]
-            for row in try db.run("SELECT * FROM file WHERE output_folder = $1", [.text(outputFolder)]).records {
-                let state = Self.state(row, outputs: outputs[row["id"].integer ?? 0] ?? [])
+            var index = rows.startIndex
+            while index < rows.endIndex {
+                let id = rows[index]["id"].integer
+                var end = index
+                while end < rows.endIndex && rows[end]["id"].integer == id { end += 1 }
+                let outputs = rows[index..<end].filter { $0["output_path"].text != nil }.map { Self.output($0, prefix: "output_") }
+                let state = Self.state(rows[index], outputs: outputs)
                 states[state.input] = state
+                index = end
             }
             return states
         }
@@ -492,6 +511,11 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
 
     public func startAttempts(job: Int64, outputFolder: String, claims: [AttemptClaim], lease: Lease, at nanoseconds: Int64,
                               finishing: [FinishedAttempt]) throws(StoreError) -> [AttemptStart] {
+        // The ends go with the first claim: with none, on their own.
+        guard !claims.isEmpty else {
+            try finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: lease.owner)
+            return []
+        }
         let requests = claims.enumerated().map { index, claim in
             StartFields(folder: outputFolder, state: FileFields(claim.state), job: job, owner: lease.owner, expires: lease.expiresNs,
                         at: nanoseconds, basedOn: claim.basedOn, takingOver: claim.takingOver,
@@ -534,7 +558,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
 
     /// The outputs recorded for a file (by its row's id).
     private static func outputs(of file: SQLValue, db: PostgresSession) throws(SQLFailure) -> [OutputState] {
-        try db.run("SELECT * FROM output WHERE file_id = $1", [file]).records.map(Self.output)
+        try db.run("SELECT * FROM output WHERE file_id = $1", [file]).records.map { Self.output($0) }
     }
 
     public func releaseClaims(_ claims: [HeldClaim], outputFolder: String, owner: String, at nanoseconds: Int64) throws(StoreError) {
@@ -656,10 +680,12 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
                           stampedNs: row["stamped_ns"].integer ?? 0, outputs: outputs, attempt: row["attempt_id"].integer)
     }
 
-    private static func output(_ row: SQLRecord) -> OutputState {
-        OutputState(path: row["path"].text ?? "", size: row["size"].integer.map { Int($0) }, modifiedNs: row["mtime_ns"].integer,
-                    width: Int(row["width"].integer ?? 0), height: Int(row["height"].integer ?? 0), format: row["format"].text ?? "",
-                    contentHash: row["content_hash"].text)
+    /// An output's row (`prefix`: its columns' names prefixed, beside its file's in a join).
+    private static func output(_ row: SQLRecord, prefix: String = "") -> OutputState {
+        OutputState(path: row[prefix + "path"].text ?? "", size: row[prefix + "size"].integer.map { Int($0) },
+                    modifiedNs: row[prefix + "mtime_ns"].integer, width: Int(row[prefix + "width"].integer ?? 0),
+                    height: Int(row[prefix + "height"].integer ?? 0), format: row[prefix + "format"].text ?? "",
+                    contentHash: row[prefix + "content_hash"].text)
     }
 
     private static func value(_ integer: Int64?) -> SQLValue { integer.map { .integer($0) } ?? .null }
@@ -723,9 +749,11 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     /// durability (a crash of the server may lose its last transactions, never their
     /// consistency, and an output whose record was lost is protected, never overwritten blindly)
     /// at a fraction of the cost: waiting for the flush was 6 ms of every file.
+    /// (One statement: each is a round trip.)
     private static func prepare(_ session: PostgresSession, schema: String) throws(SQLFailure) {
-        try session.run("SET search_path TO \(schema)")
-        try session.run("SET idle_in_transaction_session_timeout = 5000")
-        try session.run("SET synchronous_commit = off")
+        try session.run("""
+            SELECT set_config('search_path', $1, false), set_config('idle_in_transaction_session_timeout', '5000', false),
+                   set_config('synchronous_commit', 'off', false)
+            """, [.text(schema)])
     }
 }

@@ -156,6 +156,12 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         let statuses = Dictionary(uniqueKeysWithValues: try store.attempts(job: job).map { ($0.id, $0.status) })
         #expect(statuses[d] == "cancelled" && statuses[c] == "running" && statuses[early] == "written")
         #expect(try store.holders(job: job, at: 300).map(\.owner).sorted() == ["h:1:a", "h:2:b"], "c and b are still held")
+        // Ends passed with no claim (a run's last files left nothing to claim) are recorded all the same.
+        let cEnded = FinishedAttempt(attempt: c, state: state("c", "written"), stageMilliseconds: nil,
+                                     input: AttemptInput(bytes: 1, pixels: 1), at: 350)
+        #expect(try store.startAttempts(job: job, outputFolder: out, claims: [], lease: Lease(owner: "h:1:a", expiresNs: 2_000),
+                                        at: 350, finishing: [cEnded]).isEmpty)
+        #expect(try store.attempts(job: job).first { $0.id == c }?.status == "written")
         switch try store.startAttempt(job: job, outputFolder: out, state: state("d"), lease: Lease(owner: "h:3:c", expiresNs: 9_000),
                                       basedOn: nil, takingOver: nil, at: 400, finishing: []) {
         case .started, .tookOver: break

@@ -440,15 +440,12 @@ extension JobStore {
 
     public func startAttempts(job: Int64, outputFolder: String, claims: [AttemptClaim], lease: Lease, at nanoseconds: Int64,
                               finishing: [FinishedAttempt]) throws(StoreError) -> [AttemptStart] {
-        guard !claims.isEmpty else {
-            try finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: lease.owner)
-            return []
-        }
+        // The ends first (recorded even with nothing to claim), then one claim at a time.
+        try finishAttempts(finishing, job: job, outputFolder: outputFolder, owner: lease.owner)
         var started: [AttemptStart] = []
-        for (index, claim) in claims.enumerated() {
+        for claim in claims {
             started.append(try startAttempt(job: job, outputFolder: outputFolder, state: claim.state, lease: lease,
-                                            basedOn: claim.basedOn, takingOver: claim.takingOver, at: nanoseconds,
-                                            finishing: index == 0 ? finishing : []))
+                                            basedOn: claim.basedOn, takingOver: claim.takingOver, at: nanoseconds, finishing: []))
         }
         return started
     }

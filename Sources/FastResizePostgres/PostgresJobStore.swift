@@ -470,22 +470,16 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     public func inputStates(outputFolder: String) throws(StoreError) -> [String: InputState] {
         // One statement (one snapshot, one round trip): each file's row once per output it has.
         try transaction(single: true) { db throws(SQLFailure) in
-            let rows = try db.run("""
+            var states: [String: InputState] = [:]
+            for row in try db.run("""
                 SELECT file.*, output.path AS output_path, output.size AS output_size, output.mtime_ns AS output_mtime_ns,
                        output.width AS output_width, output.height AS output_height, output.format AS output_format,
                        output.content_hash AS output_content_hash
-                FROM file LEFT JOIN output ON output.file_id = file.id WHERE file.output_folder = $1 ORDER BY file.id
-                """, [.text(outputFolder)]).records
-            var states: [String: InputState] = [:]
-            var index = rows.startIndex
-            while index < rows.endIndex {
-                let id = rows[index]["id"].integer
-                var end = index
-                while end < rows.endIndex && rows[end]["id"].integer == id { end += 1 }
-                let outputs = rows[index..<end].filter { $0["output_path"].text != nil }.map { Self.output($0, prefix: "output_") }
-                let state = Self.state(rows[index], outputs: outputs)
-                states[state.input] = state
-                index = end
+                FROM file LEFT JOIN output ON output.file_id = file.id WHERE file.output_folder = $1
+                """, [.text(outputFolder)]).records {
+                let input = row["input"].text ?? ""
+                if states[input] == nil { states[input] = Self.state(row, outputs: []) }
+                if row["output_path"].text != nil { states[input]?.outputs.append(Self.output(row, prefix: "output_")) }
             }
             return states
         }

@@ -253,7 +253,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     public func updateJob(_ id: Int64, status: JobStatus, counts: JobCounts?, at nanoseconds: Int64) throws(StoreError) {
         let ends = [.finished, .interrupted, .cancelled].contains(status)
         // A job cancelled stays cancelled, whatever its runs say as they stop.
-        try transaction { db throws(SQLFailure) in
+        try transaction(single: true) { db throws(SQLFailure) in
             try db.run("""
                 UPDATE job SET status = CASE WHEN status = 'cancelled' THEN status ELSE $1 END, counts = coalesce($2, counts),
                                finished_ns = CASE WHEN $3 THEN $4 ELSE finished_ns END
@@ -264,13 +264,13 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     }
 
     public func jobs(limit: Int?) throws(StoreError) -> [JobRecord] {
-        try transaction { db throws(SQLFailure) in
+        try transaction(single: true) { db throws(SQLFailure) in
             try db.run("SELECT * FROM job ORDER BY id DESC LIMIT $1", [limit.map { .integer(Int64($0)) } ?? .null]).records.map(Self.job)
         }
     }
 
     public func queuedCount() throws(StoreError) -> Int {
-        try transaction { db throws(SQLFailure) in
+        try transaction(single: true) { db throws(SQLFailure) in
             Int(try db.run("SELECT count(*) AS n FROM job WHERE status = 'queued'").first("n")?.integer ?? 0)
         }
     }
@@ -296,7 +296,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
 
     public func nextJob(skipping: Set<Int64>) throws(StoreError) -> JobRecord? {
         let skipped = skipping.map(String.init).joined(separator: ",")
-        return try transaction { db throws(SQLFailure) in
+        return try transaction(single: true) { db throws(SQLFailure) in
             try db.run("""
                 SELECT * FROM job WHERE submitted AND status IN ('queued', 'running')
                     AND NOT (id = ANY (string_to_array($1, ',')::bigint[]))
@@ -331,7 +331,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     }
 
     public func tally(job: Int64) throws(StoreError) -> (written: Int, failed: Int) {
-        try transaction { db throws(SQLFailure) in
+        try transaction(single: true) { db throws(SQLFailure) in
             var tally = (written: 0, failed: 0)
             for row in try db.run("""
                 SELECT status, count(*) AS n FROM (
@@ -349,7 +349,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     }
 
     public func holders(job: Int64, at nanoseconds: Int64) throws(StoreError) -> [Lease] {
-        try transaction { db throws(SQLFailure) in
+        try transaction(single: true) { db throws(SQLFailure) in
             try db.run("""
                 SELECT owner, max(expires) AS expires FROM (
                     SELECT lease_owner AS owner, lease_expires_ns AS expires FROM file
@@ -392,8 +392,9 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         let done = inputs.filter(\.done).map(\.input)
         // One statement for the whole walk, its inputs as one JSON array; then those found up to
         // date marked done. (Not one upsert: an upsert locks every row it finds there already,
-        // and sixteen workers offering the same 2,000 inputs waited on each other's locks.)
-        try transaction { db throws(SQLFailure) in
+        // and sixteen workers offering the same 2,000 inputs waited on each other's locks.) With
+        // none up to date, the insert is the transaction: no BEGIN and COMMIT round trips.
+        try transaction(single: done.isEmpty) { db throws(SQLFailure) in
             try db.run("""
                 INSERT INTO job_input (job_id, input, size, done)
                 SELECT $1, offered->>'input', (offered->>'size')::bigint, (offered->>'done')::boolean
@@ -457,7 +458,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     }
 
     public func returnInputs(job: Int64, owner: String, done: [String]) throws(StoreError) {
-        try transaction { db throws(SQLFailure) in
+        try transaction(single: true) { db throws(SQLFailure) in
             try db.run("""
                 UPDATE job_input SET done = input IN (SELECT jsonb_array_elements_text($3::jsonb)), owner = NULL
                 WHERE job_id = $1 AND owner = $2 AND NOT done
@@ -486,7 +487,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     }
 
     public func inputState(outputFolder: String, input: String) throws(StoreError) -> InputState? {
-        try transaction { db throws(SQLFailure) in
+        try transaction(single: true) { db throws(SQLFailure) in
             guard let row = try db.run("SELECT * FROM file WHERE output_folder = $1 AND input = $2",
                                        [.text(outputFolder), .text(input)]).records.first else { return nil }
             return Self.state(row, outputs: try Self.outputs(of: row["id"], db: db))
@@ -648,7 +649,7 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     }
 
     public func attempts(job: Int64) throws(StoreError) -> [AttemptRecord] {
-        try transaction { db throws(SQLFailure) in
+        try transaction(single: true) { db throws(SQLFailure) in
             try db.run("""
                 SELECT attempt.*, file.input, file.path FROM attempt JOIN file ON file.id = attempt.file_id
                 WHERE attempt.job_id = $1 ORDER BY attempt.id

@@ -158,16 +158,19 @@ struct WorkerCommand: ParsableCommand {
             let metricsPath = jobMetrics.map { "\($0)/job-\(job.id).prom" }
             let arguments = ["--state", storePath, "--job-id", String(job.id)] + (metricsPath.map { ["--metrics-file", $0] } ?? []) + job.command
             let child: Process
+            let childExit: ChildExit
             let waiting = spare
             spare = nil
             if let waiting, waiting.hand(directory: job.workingDirectory, arguments: arguments) {
                 child = waiting.process
+                childExit = waiting.ended
                 stop.adopt(child)
             } else {
                 child = Process()
                 child.executableURL = URL(fileURLWithPath: FastResizeCommand.executablePath)
                 child.arguments = arguments
                 child.currentDirectoryURL = URL(fileURLWithPath: job.workingDirectory)
+                childExit = ChildExit(child)
                 do {
                     try stop.run(child)
                 } catch {
@@ -176,7 +179,7 @@ struct WorkerCommand: ParsableCommand {
                     continue
                 }
             }
-            child.waitUntilExit()
+            childExit.wait(child)
             stop.finished()
             if let metricsPath, let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) {
                 observability.metrics?.absorb(text)

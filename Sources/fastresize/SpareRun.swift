@@ -20,6 +20,7 @@ final class SpareRun {
     }
 
     let process = Process()
+    let ended: ChildExit
     private let input = Pipe()
 
     /// Starts a spare run for a worker on the store `state` (as given to its child runs); nil if
@@ -28,6 +29,7 @@ final class SpareRun {
         process.executableURL = URL(fileURLWithPath: FastResizeCommand.executablePath)
         process.arguments = ["--spare-run", state]
         process.standardInput = input
+        ended = ChildExit(process)
         do {
             try process.run()
         } catch {
@@ -53,7 +55,7 @@ final class SpareRun {
     /// No job for it: closing its input ends it (waited for).
     func dismiss() {
         try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+        ended.wait(process)
     }
 
     /// In the spare process (`--spare-run STATE`): gets ready, waits for the request, runs it.

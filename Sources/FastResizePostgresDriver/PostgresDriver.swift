@@ -16,7 +16,7 @@ import Synchronization
 final class DriverConnection: Sendable {
     let connection: PostgresConnection
     let notified = DispatchSemaphore(value: 0)
-    let listening = Mutex<Task<Void, Never>?>(nil)
+    let listening = Mutex<[PostgresListenContext]>([])
     static let logger = Logger(label: "fastresize.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     init(connection: PostgresConnection) {
@@ -157,23 +157,22 @@ public func fastresizePostgresRun(_ handle: UnsafeMutableRawPointer, _ request: 
 }
 
 /// Listens on `channel` (LISTEN, once established); each notification then wakes one
-/// `fastresize_pg_wait`. Returns 0, or -1 when the listen could not start within 10 s.
+/// `fastresize_pg_wait`, and so does the connection's end. Returns 0, or -1 when the listen could
+/// not start. On the connection's event loop, not in a Swift task: the caller may be a thread of
+/// the few that tasks share, waiting (a test process's), and the listening must not need one.
 @_cdecl("fastresize_pg_listen")
 public func fastresizePostgresListen(_ handle: UnsafeMutableRawPointer, _ channel: UnsafePointer<CChar>) -> Int32 {
     let driver = Unmanaged<DriverConnection>.fromOpaque(handle).takeUnretainedValue()
     let name = String(cString: channel)
-    let started = DispatchSemaphore(value: 0)
-    let task = Task.detached {
-        _ = try? await driver.connection.listen(on: name) { notifications in
-            started.signal()
-            for try await _ in notifications { driver.notified.signal() }
-        }
-        // The connection ended: whoever waits is told at once, and finds it closed.
-        started.signal()
-        driver.notified.signal()
-    }
-    driver.listening.withLock { $0 = task }
-    return started.wait(timeout: .now() + 10) == .success && !driver.connection.isClosed ? 0 : -1
+    let context = driver.connection.addListener(channel: name) { _, _ in driver.notified.signal() }
+    driver.listening.withLock { $0.append(context) }
+    driver.connection.closeFuture.whenComplete { _ in driver.notified.signal() }
+    // The listener's own LISTEN goes out ahead of any statement sent after it, so this one's
+    // answer says it is in place (a second LISTEN of a channel changes nothing; it also leaves
+    // the session shown as listening in pg_stat_activity, as the first did).
+    let listen = PostgresQuery(unsafeSQL: "LISTEN \"\(name.replacingOccurrences(of: "\"", with: "\"\""))\"")
+    guard (try? driver.connection.query(listen, logger: DriverConnection.logger).wait()) != nil else { return -1 }
+    return driver.connection.isClosed ? -1 : 0
 }
 
 /// Waits up to `milliseconds` for a notification: 1 when one came, 0 when none did, -1 when the
@@ -190,6 +189,6 @@ public func fastresizePostgresWait(_ handle: UnsafeMutableRawPointer, _ millisec
 @_cdecl("fastresize_pg_close")
 public func fastresizePostgresClose(_ handle: UnsafeMutableRawPointer) {
     let driver = Unmanaged<DriverConnection>.fromOpaque(handle).takeRetainedValue()
-    driver.listening.withLock { $0?.cancel() }
+    driver.listening.withLock { $0.forEach { $0.stop() } }
     try? driver.connection.close().wait()
 }

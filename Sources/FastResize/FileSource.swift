@@ -243,8 +243,21 @@ public final class SharedSource: FileSource, @unchecked Sendable {
                 // asked again at once, for the others wait on it too. (Its worker asks for more
                 // before the committer has put the file in place; without this the job's last
                 // input stayed pending a whole wait longer: 50 ms of a 0.5 s job of two workers.)
+                // Asked again at once, too, when the store tells that another run gave its inputs
+                // back, as each does at its end: else the job's last run waited out the rest of
+                // the pause after the others had finished (on average half of it).
                 let deadline = Date().addingTimeInterval(askAgain)
-                while !closed && doneCount == doneBefore && condition.wait(until: deadline) {}
+                while !closed && doneCount == doneBefore {
+                    let left = deadline.timeIntervalSinceNow
+                    guard left > 0 else { break }
+                    // In short slices without the lock, so that this run's own file done or a
+                    // stop is seen as soon.
+                    condition.unlock()
+                    let heard = shared.awaitReturns(seconds: min(left, 0.005))
+                    condition.lock()
+                    if heard == true { break }
+                    if heard == nil { _ = condition.wait(until: deadline) }
+                }
             case .none:
                 exhausted = true
             }

@@ -141,6 +141,14 @@ public protocol SharedInputs: Sendable {
     /// A taken input is done with (whatever became of it): it is not handed out again. Recorded
     /// with the next take, or when the run ends, when the inputs it took and never did go back.
     func done(_ input: String)
+    /// Waits up to `seconds` for word that another run of the job gave its inputs back or ended
+    /// (what a run waiting on others' last inputs waits for): true when it came, false when not;
+    /// nil when the store cannot tell (the caller waits the whole time and asks again).
+    func awaitReturns(seconds: Double) -> Bool?
+}
+
+extension SharedInputs {
+    public func awaitReturns(seconds: Double) -> Bool? { nil }
 }
 
 /// What a run got from its job's queue (`SharedInputs.take`).

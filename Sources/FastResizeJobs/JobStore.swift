@@ -417,10 +417,15 @@ public protocol JobStore: Sendable {
     /// cannot hear of submissions (SQLite: the caller polls); PostgreSQL hears of them at once
     /// (LISTEN/NOTIFY).
     func awaitSubmission(seconds: Double) -> Bool?
+    /// Waits up to `seconds` for a run of `job` to give its inputs back (`returnInputs`, at its
+    /// end): true when one did (or, the first time, when the listening began: look again). nil
+    /// when this store cannot hear of it (SQLite: the caller polls).
+    func awaitReturns(job: Int64, seconds: Double) -> Bool?
 }
 
 extension JobStore {
     public func awaitSubmission(seconds: Double) -> Bool? { nil }
+    public func awaitReturns(job: Int64, seconds: Double) -> Bool? { nil }
 
     /// Up to `limit`, uncapped by the other runs' share.
     public func takeInputs(job: Int64, owner: String, limit: Int, until: Int64, at nanoseconds: Int64, done: [String],

@@ -582,6 +582,11 @@ extension StoreRecorder: SharedInputs {
         doneInputs.withLock { $0.append(input) }
     }
 
+    public func awaitReturns(seconds: Double) -> Bool? {
+        guard let job else { return nil }
+        return store.awaitReturns(job: job, seconds: seconds)
+    }
+
     /// The paths of inputs taken; the record of each one another run had taken is read again: it
     /// may have started it since this run read the folder's records, and put outputs in place
     /// before it died, which are FastResize's (to replace), not another's in the way.

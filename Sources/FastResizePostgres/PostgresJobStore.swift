@@ -26,7 +26,11 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     private let listenLock = NSLock()
     private var listener: PostgresSession?
     /// The channel a submission is announced on (NOTIFY), one per schema.
-    private var channel: String { schema + "_jobs" }
+    private var channel: String { Self.channel(schema, "jobs") }
+    /// The channel a run's end is announced on (its inputs given back), one per schema.
+    private var returnsChannel: String { Self.channel(schema, "returns") }
+    /// The connection that listens on `returnsChannel`, once a run waits on another's inputs.
+    private weak var returnsHeard: PostgresSession?
 
     /// The driver library's file name (the command looks for it beside itself).
     public static let driverLibrary = "libFastResizePostgresDriver.so"
@@ -250,6 +254,28 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         }
     }
 
+    public func awaitReturns(job: Int64, seconds: Double) -> Bool? {
+        // On the store's own connection, which is idle while the run waits: a connection of its
+        // own would cost more to open than the wait saves. Held here, so that one made again
+        // meanwhile does not close it under the wait.
+        let listening: PostgresSession
+        do throws(StoreError) {
+            let (session, began) = try transaction(single: true) { db throws(SQLFailure) in
+                if returnsHeard === db { return (db, false) }
+                try db.listen(returnsChannel)
+                returnsHeard = db
+                return (db, true)
+            }
+            // A return before the listening began was not heard of: look again now.
+            if began { return true }
+            listening = session
+        } catch {
+            return false
+        }
+        // Notifications of other jobs' runs wake it too: the caller asks again, and waits again.
+        return (try? listening.wait(seconds: seconds)) ?? false
+    }
+
     public func updateJob(_ id: Int64, status: JobStatus, counts: JobCounts?, at nanoseconds: Int64) throws(StoreError) {
         let ends = [.finished, .interrupted, .cancelled].contains(status)
         // A job cancelled stays cancelled, whatever its runs say as they stop.
@@ -458,11 +484,14 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     }
 
     public func returnInputs(job: Int64, owner: String, done: [String]) throws(StoreError) {
+        // Told (NOTIFY, at the commit) when the run gave any back, for a run that waits on them.
         try transaction(single: true) { db throws(SQLFailure) in
             try db.run("""
-                UPDATE job_input SET done = input IN (SELECT jsonb_array_elements_text($3::jsonb)), owner = NULL
-                WHERE job_id = $1 AND owner = $2 AND NOT done
-                """, [.integer(job), .text(owner), .text(StoredJSON.text(done))])
+                WITH returned AS (
+                    UPDATE job_input SET done = input IN (SELECT jsonb_array_elements_text($3::jsonb)), owner = NULL
+                    WHERE job_id = $1 AND owner = $2 AND NOT done RETURNING 1)
+                SELECT pg_notify($4, $1::text) FROM (SELECT 1) AS once WHERE EXISTS (SELECT 1 FROM returned)
+                """, [.integer(job), .text(owner), .text(StoredJSON.text(done)), .text(returnsChannel)])
         }
     }
 
@@ -726,6 +755,16 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// The channel of `event` in `schema`: `<schema>_<event>`, or, past the 63 bytes PostgreSQL
+    /// keeps of a name (LISTEN cuts a longer one, pg_notify refuses it), its first 46 bytes and a
+    /// hash of the whole, the same in every process.
+    static func channel(_ schema: String, _ event: String) -> String {
+        let name = schema + "_" + event
+        guard name.utf8.count > 63 else { return name }
+        let hash = name.utf8.reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01b3 }
+        return String(name.prefix(46)) + "_" + String(hash, radix: 16)
     }
 
     /// The connection, made again (with the schema as the search path) after one was lost.

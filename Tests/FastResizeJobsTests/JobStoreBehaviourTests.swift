@@ -5,6 +5,7 @@ import FastResizeJobs
 import FastResizePostgres
 import FastResizeSQLite
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 
@@ -331,5 +332,62 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         try store.returnInputs(job: job, owner: "a", done: ["f7.jpg", "f2.jpg", "f1.jpg"])
         #expect(try store.takeInputs(job: job, owner: "f", limit: 10, until: 9_000, at: 800, done: [], freeing: []).isEmpty)
         #expect(try store.holders(job: job, at: 800).isEmpty && store.pendingInputs(job: job, except: nil) == 0)
+    }
+
+    /// A run waiting on the inputs another run holds hears when that run gives them back (as each
+    /// does at its end), rather than at its next look: PostgreSQL tells it (LISTEN/NOTIFY on the
+    /// store's own connection); SQLite cannot, and says so.
+    @Test(arguments: StoreKind.allCases) func aRunHearsAnotherGiveItsInputsBack(_ kind: StoreKind) throws {
+        let folder = try ScratchFolder()
+        let holding: any JobStore
+        let waiting: any JobStore
+        switch kind {
+        case .sqlite:
+            holding = try kind.store(in: folder)
+            waiting = try SQLiteJobStore(path: folder.path("state.db"))
+        case .postgres:
+            let address = try StoreKind.server().address(schema: PostgresCluster.schema())
+            holding = try PostgresJobStore(address: address, driverPaths: StoreKind.driverPaths)
+            waiting = try PostgresJobStore(address: address, driverPaths: StoreKind.driverPaths)
+        }
+        let job = try holding.createJob(SQLiteJobStoreTests.job(folder))
+        try holding.offerInputs(job: job, inputs: [OfferedInput(input: "a.jpg", size: 1)])
+        #expect(try holding.takeInputs(job: job, owner: "b", limit: 1, until: 1_000, at: 10, done: [], freeing: []).map(\.input) == ["a.jpg"])
+        guard kind == .postgres else {
+            #expect(waiting.awaitReturns(job: job, seconds: 0.1) == nil)
+            return
+        }
+        #expect(waiting.awaitReturns(job: job, seconds: 5) == true, "the listening began: look again")
+        #expect(waiting.awaitReturns(job: job, seconds: 0.2) == false, "nothing was given back")
+        let heard = Mutex<(Bool?, TimeInterval)?>(nil)
+        let listener = Thread {
+            let start = Date()
+            let answer = waiting.awaitReturns(job: job, seconds: 60)
+            heard.withLock { $0 = (answer, Date().timeIntervalSince(start)) }
+        }
+        listener.start()
+        Thread.sleep(forTimeInterval: 0.3)
+        try holding.returnInputs(job: job, owner: "b", done: ["a.jpg"])
+        let deadline = Date().addingTimeInterval(30)
+        while heard.withLock({ $0 }) == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        let (answer, seconds) = try #require(heard.withLock { $0 })
+        #expect(answer == true && seconds < 20, "heard at the return, not at the end of the wait (\(seconds) s)")
+    }
+
+    /// A submission is announced on a channel whose name PostgreSQL keeps whole however long the
+    /// schema's name is: with a schema of 63 characters, `<schema>_jobs` was refused by pg_notify
+    /// and no job could be submitted.
+    @Test func aSchemaOfTheLongestNameTakesSubmissions() throws {
+        let address = try StoreKind.server().address(schema: PostgresCluster.schema(String(repeating: "s", count: 46)))
+        let worker = try PostgresJobStore(address: address, driverPaths: StoreKind.driverPaths)
+        let submitter = try PostgresJobStore(address: address, driverPaths: StoreKind.driverPaths)
+        #expect(worker.awaitSubmission(seconds: 5) == true, "the listening began: look again")
+        let folder = try ScratchFolder()
+        var job = SQLiteJobStoreTests.job(folder)
+        job.status = .queued
+        job.submitted = true
+        let id = try submitter.createJob(job)
+        #expect(worker.awaitSubmission(seconds: 20) == true, "the submission was heard")
+        #expect(try worker.nextJob(skipping: [])?.id == id)
     }
 }

@@ -300,6 +300,24 @@ import TestSupport
         }
     }
 
+    /// A run that finds the job's last input in another run's hands asks again as soon as the
+    /// store tells it that run gave its inputs back (at its end), not a whole pause later; it
+    /// then finds nothing left and ends. (The pause here is long enough to tell.)
+    @Test func aRunWaitingOnHeldInputsAsksAgainWhenTheyAreGivenBack() throws {
+        let folder = try ScratchFolder()
+        let inputs = try FakeCodecs.inputs(1, in: folder)
+        let queue = ReturningQueue(returnAfter: 0.3)
+        let runner = Self.runner(folder, decoder: SlowDecoder(delay: 0.01), jobs: 1)
+        let start = Date()
+        let report = runner.run(runner.planShared(queue, askAgain: 60))
+        #expect(Date().timeIntervalSince(start) < 20, "the wait ended when the other run gave its input back")
+        #expect(report.files.map(\.input) == inputs)
+        queue.lock.withLock {
+            #expect(queue.answers.first == .inputs(["name0.bmp"]) && queue.answers.last == SharedTake.none)
+            #expect(queue.answers.contains(.heldElsewhere), "the run did wait on the other's input: \(queue.answers)")
+        }
+    }
+
     /// An input in the queue that the run's walk did not find is given back when it may be there
     /// (another run's walk found it: it came later), and done with when it is gone (deleted since
     /// another run offered it): nothing is made of it, and the queue does not wait on it for ever.
@@ -488,6 +506,51 @@ final class HeldQueue: SharedInputs, @unchecked Sendable {
 
     func done(_ input: String) {
         lock.withLock { done.append(input) }
+    }
+}
+
+/// A queue of one input for this run and one held by another run, which gives it back, done,
+/// `returnAfter` seconds after this run first finds it held; the store tells of that
+/// (`awaitReturns`), as PostgreSQL does.
+final class ReturningQueue: SharedInputs, @unchecked Sendable {
+    let lock = NSLock()
+    let returnAfter: TimeInterval
+    var mine: [String] = []
+    var returnAt: Date?
+    var answers: [SharedTake] = []
+
+    init(returnAfter: TimeInterval) {
+        self.returnAfter = returnAfter
+    }
+
+    func offer(_ inputs: [InputFile], upToDate: [InputFile]) {
+        lock.withLock { mine = inputs.map(\.relativePath) }
+    }
+
+    func take(limit: Int) -> SharedTake {
+        lock.withLock {
+            let answer: SharedTake
+            if !mine.isEmpty {
+                answer = .inputs(mine)
+                mine = []
+            } else if let returnAt, Date() >= returnAt {
+                answer = .none
+            } else {
+                if returnAt == nil { returnAt = Date().addingTimeInterval(returnAfter) }
+                answer = .heldElsewhere
+            }
+            answers.append(answer)
+            return answer
+        }
+    }
+
+    func done(_ input: String) {}
+
+    func awaitReturns(seconds: Double) -> Bool? {
+        let returnAt = lock.withLock { self.returnAt } ?? .distantFuture
+        let left = returnAt.timeIntervalSinceNow
+        Thread.sleep(forTimeInterval: max(0, min(seconds, left)))
+        return Date() >= returnAt
     }
 }
 

@@ -4,13 +4,14 @@ JPEGs made by 1, 2, 4 … workers at once, with no render (FASTRESIZE_BENCH_NO_R
 walked, taken from the job's queue, planned, started and recorded as ever, but not decoded or
 written) and with real renders, and workload 1 (40 photos) by two workers against one ordinary run.
 
-    python3 bench/queue.py [--binary .build/release/fastresize] [--files 2000] [--workers 1,2,4,8,16]
+    python3 bench/queue.py [--binary .build/release/fastresize] [--files 2000] [--workers 1,2,4,8,16] [--stream 5]
 
 Starts a throwaway PostgreSQL (initdb in a temporary folder, as the postgres user when run as root,
 a free port on 127.0.0.1), a schema per measurement. For each worker count: the job's files per
 second from submit to the last worker's exit, and a check that every input has exactly one written
 attempt (no file lost, none made twice). Workload 1 is also measured with the two workers started
-first and waiting, as deployed workers are (submit to the job's end in the store).
+first and waiting, as deployed workers are (submit to the job's end in the store), and as a stream
+of such jobs submitted one after another (--stream, 5) against as many ordinary runs in a row.
 """
 import argparse, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
@@ -76,9 +77,11 @@ def shared_job(binary, cluster, inputs, output, workers, schema, size, render=Tr
     return time.perf_counter() - start
 
 
-def idle_workers_job(binary, cluster, inputs, output, workers, schema, size):
+def idle_workers_job(binary, cluster, inputs, output, workers, schema, size, jobs=1):
     """The same with the workers already started and idle (waiting on LISTEN/NOTIFY, as deployed
-    workers are): seconds from submit until the job finished, by the store's record of it."""
+    workers are): seconds from the first submit until the last job finished, by the store's
+    record of it. `jobs` > 1: that many jobs of the same inputs (each its own output folder),
+    submitted one after another, as a stream of work keeps deployed workers busy."""
     address = cluster.address(schema)
     running = [subprocess.Popen([binary, "worker", "--state", address], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL) for _ in range(workers)]
@@ -93,19 +96,20 @@ def idle_workers_job(binary, cluster, inputs, output, workers, schema, size):
         time.sleep(0.01)
     else:
         sys.exit("the workers did not come to wait for jobs within 10 s")
-    # The end is the job's own finishing time in the store (the same clock, on this machine),
+    # The end is the jobs' own finishing time in the store (the same clock, on this machine),
     # looked for every 50 ms: a look every few milliseconds took 2-6% of the two cores from the
     # workers it measures, where the one run it is held against is timed with no watcher at all.
     start = time.time_ns()
-    subprocess.run([binary, "submit", inputs, "-o", output] + size + ["-j", "1", "--state", address],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for job in range(jobs):
+        subprocess.run([binary, "submit", inputs, "-o", output if jobs == 1 else "%s-%d" % (output, job)] + size
+                       + ["-j", "1", "--state", address], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while True:
-        watcher.stdin.write("SELECT status, finished_ns FROM %s.job;\n" % schema)
-        status, finished = watcher.stdout.readline().strip().split("|")
-        if status == "finished":
+        watcher.stdin.write("SELECT count(*) FILTER (WHERE status = 'finished'), max(finished_ns) FROM %s.job;\n" % schema)
+        finished, last = watcher.stdout.readline().strip().split("|")
+        if int(finished) == jobs:
             break
         time.sleep(0.05)
-    seconds = (int(finished) - start) / 1e9
+    seconds = (int(last) - start) / 1e9
     watcher.stdin.close()
     watcher.wait()
     for process in running:
@@ -129,6 +133,7 @@ def main():
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--workers", default="1,2,4,8,16")
     parser.add_argument("--runs", type=int, default=3, help="runs of workload 1 each way (alternating)")
+    parser.add_argument("--stream", type=int, default=5, help="jobs of workload 1 in the stream measured (0: none)")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
     with tempfile.TemporaryDirectory(dir=os.environ.get("FASTRESIZE_BENCH_DIR")) as scratch:
@@ -168,7 +173,7 @@ def main():
             os.makedirs(photos)
             for index in range(40):
                 shutil.copyfile(photo, os.path.join(photos, "%03d.jpg" % index))
-            single, shared, idle = [], [], []
+            single, shared, idle, ordinary_stream, worker_stream = [], [], [], [], []
             for run in range(args.runs):
                 out = os.path.join(scratch, "single-%d" % run)
                 start = time.perf_counter()
@@ -181,10 +186,25 @@ def main():
                 idle.append(idle_workers_job(binary, cluster, photos, os.path.join(scratch, "idle-%d" % run), 2, "i%d" % run,
                                              ["--fit", "720x588"]))
                 check(cluster, "i%d" % run, 40)
+                if args.stream > 1:
+                    # A stream of jobs: as many ordinary runs one after another, against the jobs
+                    # submitted one after another to two waiting workers.
+                    start = time.perf_counter()
+                    for job in range(args.stream):
+                        subprocess.run([binary, photos, "-o", os.path.join(scratch, "stream-%d-%d" % (run, job)), "--fit", "720x588",
+                                        "-j", "2"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    ordinary_stream.append(time.perf_counter() - start)
+                    worker_stream.append(idle_workers_job(binary, cluster, photos, os.path.join(scratch, "streamed-%d" % run), 2,
+                                                          "s%d" % run, ["--fit", "720x588"], jobs=args.stream))
+                    check(cluster, "s%d" % run, 40 * args.stream)
             one, two, waiting = statistics.median(single), statistics.median(shared), statistics.median(idle)
             print("workload 1, median of %d: one run %.3f s, two PostgreSQL workers %.3f s: %.0f%% of the one run's throughput"
                   % (args.runs, one, two, 100 * one / two))
             print("  two workers already waiting (submit to the job's end): %.3f s: %.0f%%" % (waiting, 100 * one / waiting))
+            if args.stream > 1:
+                ordinary, streamed = statistics.median(ordinary_stream), statistics.median(worker_stream)
+                print("  a stream of %d such jobs to the two waiting workers: %.3f s, against %d ordinary runs one after another %.3f s: %.0f%%"
+                      % (args.stream, streamed, args.stream, ordinary, 100 * ordinary / streamed))
         finally:
             cluster.stop()
 

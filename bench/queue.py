@@ -119,6 +119,15 @@ def idle_workers_job(binary, cluster, inputs, output, workers, schema, size, job
     return seconds
 
 
+def ordinary_runs(binary, inputs, outputs, size):
+    """One ordinary run (SQLite store, -j 2) per output folder, one after another: seconds."""
+    start = time.perf_counter()
+    for output in outputs:
+        subprocess.run([binary, inputs, "-o", output] + size + ["-j", "2"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
 def check(cluster, schema, count):
     """Every input written exactly once, in the store."""
     rows = cluster.query("SELECT count(*), count(DISTINCT file_id) FROM %s.attempt WHERE status = 'written'" % schema).split("|")
@@ -133,7 +142,7 @@ def main():
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--workers", default="1,2,4,8,16")
     parser.add_argument("--runs", type=int, default=3, help="runs of workload 1 each way (alternating)")
-    parser.add_argument("--stream", type=int, default=5, help="jobs of workload 1 in the stream measured (0: none)")
+    parser.add_argument("--stream", type=int, default=5, help="jobs of workload 1 in the stream measured (below 2: none)")
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
     with tempfile.TemporaryDirectory(dir=os.environ.get("FASTRESIZE_BENCH_DIR")) as scratch:
@@ -175,11 +184,7 @@ def main():
                 shutil.copyfile(photo, os.path.join(photos, "%03d.jpg" % index))
             single, shared, idle, ordinary_stream, worker_stream = [], [], [], [], []
             for run in range(args.runs):
-                out = os.path.join(scratch, "single-%d" % run)
-                start = time.perf_counter()
-                subprocess.run([binary, photos, "-o", out, "--fit", "720x588", "-j", "2"], check=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                single.append(time.perf_counter() - start)
+                single.append(ordinary_runs(binary, photos, [os.path.join(scratch, "single-%d" % run)], ["--fit", "720x588"]))
                 schema = "p%d" % run
                 shared.append(shared_job(binary, cluster, photos, os.path.join(scratch, "shared-%d" % run), 2, schema,
                                          ["--fit", "720x588"]))
@@ -189,11 +194,8 @@ def main():
                 if args.stream > 1:
                     # A stream of jobs: as many ordinary runs one after another, against the jobs
                     # submitted one after another to two waiting workers.
-                    start = time.perf_counter()
-                    for job in range(args.stream):
-                        subprocess.run([binary, photos, "-o", os.path.join(scratch, "stream-%d-%d" % (run, job)), "--fit", "720x588",
-                                        "-j", "2"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    ordinary_stream.append(time.perf_counter() - start)
+                    ordinary_stream.append(ordinary_runs(binary, photos, [os.path.join(scratch, "stream-%d-%d" % (run, job))
+                                                                          for job in range(args.stream)], ["--fit", "720x588"]))
                     worker_stream.append(idle_workers_job(binary, cluster, photos, os.path.join(scratch, "streamed-%d" % run), 2,
                                                           "s%d" % run, ["--fit", "720x588"], jobs=args.stream))
                     check(cluster, "s%d" % run, 40 * args.stream)

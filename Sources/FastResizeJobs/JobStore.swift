@@ -417,9 +417,9 @@ public protocol JobStore: Sendable {
     /// cannot hear of submissions (SQLite: the caller polls); PostgreSQL hears of them at once
     /// (LISTEN/NOTIFY).
     func awaitSubmission(seconds: Double) -> Bool?
-    /// Waits up to `seconds` for a run of `job` to give its inputs back (`returnInputs`, at its
-    /// end): true when one did (or, the first time, when the listening began: look again). nil
-    /// when this store cannot hear of it (SQLite: the caller polls).
+    /// Waits up to `seconds` for another run of `job` to give its inputs back (`returnInputs`, at
+    /// its end): true when one did (or, the first time, when the listening began: look again).
+    /// nil when this store cannot hear of it (SQLite: the caller polls).
     func awaitReturns(job: Int64, seconds: Double) -> Bool?
 }
 

@@ -27,10 +27,12 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     private var listener: PostgresSession?
     /// The channel a submission is announced on (NOTIFY), one per schema.
     private var channel: String { Self.channel(schema, "jobs") }
-    /// The channel a run's end is announced on (its inputs given back), one per schema.
-    private var returnsChannel: String { Self.channel(schema, "returns") }
-    /// The connection that listens on `returnsChannel`, once a run waits on another's inputs.
+    /// The channel a run of `job` announces its end on (its inputs given back): one per job, so
+    /// that a run waiting on its job's last inputs is not woken by other jobs' runs.
+    private func returnsChannel(_ job: Int64) -> String { Self.channel(schema, "returns_\(job)") }
+    /// The connection and channel listened on, once a run waits on another's inputs.
     private weak var returnsHeard: PostgresSession?
+    private var returnsHeardChannel: String?
 
     /// The driver library's file name (the command looks for it beside itself).
     public static let driverLibrary = "libFastResizePostgresDriver.so"
@@ -259,11 +261,13 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         // own would cost more to open than the wait saves. Held here, so that one made again
         // meanwhile does not close it under the wait.
         let listening: PostgresSession
+        let channel = returnsChannel(job)
         do throws(StoreError) {
             let (session, began) = try transaction(single: true) { db throws(SQLFailure) in
-                if returnsHeard === db { return (db, false) }
-                try db.listen(returnsChannel)
+                if returnsHeard === db && returnsHeardChannel == channel { return (db, false) }
+                try db.listen(channel)
                 returnsHeard = db
+                returnsHeardChannel = channel
                 return (db, true)
             }
             // A return before the listening began was not heard of: look again now.
@@ -272,7 +276,6 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         } catch {
             return false
         }
-        // Notifications of other jobs' runs wake it too: the caller asks again, and waits again.
         return (try? listening.wait(seconds: seconds)) ?? false
     }
 
@@ -490,8 +493,8 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
                 WITH returned AS (
                     UPDATE job_input SET done = input IN (SELECT jsonb_array_elements_text($3::jsonb)), owner = NULL
                     WHERE job_id = $1 AND owner = $2 AND NOT done RETURNING 1)
-                SELECT pg_notify($4, $1::text) FROM (SELECT 1) AS once WHERE EXISTS (SELECT 1 FROM returned)
-                """, [.integer(job), .text(owner), .text(StoredJSON.text(done)), .text(returnsChannel)])
+                SELECT pg_notify($4, '') FROM (SELECT 1) AS once WHERE EXISTS (SELECT 1 FROM returned)
+                """, [.integer(job), .text(owner), .text(StoredJSON.text(done)), .text(returnsChannel(job))])
         }
     }
 

@@ -359,6 +359,12 @@ enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
         }
         #expect(waiting.awaitReturns(job: job, seconds: 5) == true, "the listening began: look again")
         #expect(waiting.awaitReturns(job: job, seconds: 0.2) == false, "nothing was given back")
+        // Another job's run giving its inputs back is no word for this one.
+        let other = try holding.createJob(SQLiteJobStoreTests.job(folder))
+        try holding.offerInputs(job: other, inputs: [OfferedInput(input: "b.jpg", size: 1)])
+        _ = try holding.takeInputs(job: other, owner: "c", limit: 1, until: 1_000, at: 10, done: [], freeing: [])
+        try holding.returnInputs(job: other, owner: "c", done: ["b.jpg"])
+        #expect(waiting.awaitReturns(job: job, seconds: 0.3) == false, "another job's return woke it")
         let heard = Mutex<(Bool?, TimeInterval)?>(nil)
         let listener = Thread {
             let start = Date()

@@ -122,7 +122,7 @@ public struct PNGEncoder: RowEncoding {
     }
 
     /// Streaming costs nothing here: the same bytes come out.
-    public func streamsRows(_ options: EncodeOptions, outputBytes: Int) -> Bool { true }
+    public func streamsRows(_ options: EncodeOptions) -> Bool { true }
 
     public func rowWriter(width: Int, height: Int, format: PixelFormat, options: EncodeOptions, metadata: ImageMetadata,
                           into sink: any ByteSink) throws(CodecError) -> any RowWriter {

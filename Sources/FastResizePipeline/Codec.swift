@@ -195,10 +195,9 @@ public protocol RowWriter: AnyObject {
 
 /// Encoders that can take a picture a few rows at a time, so a large output never exists whole.
 public protocol RowEncoding: ImageEncoding {
-    /// Whether an output of `bytes` uncompressed bytes is better encoded from rows as they come
-    /// than from the whole picture with these options (false when streaming would change the
-    /// file for the worse, or the options need the whole picture anyway).
-    func streamsRows(_ options: EncodeOptions, outputBytes: Int) -> Bool
+    /// Whether outputs with these options are encoded from rows as they come (false when the
+    /// options need the whole picture anyway, or streaming would change the file for the worse).
+    func streamsRows(_ options: EncodeOptions) -> Bool
     /// A writer for 8-bit pictures of `format` (one of `acceptedFormats`), its bytes going to `sink`
     /// as they are made.
     func rowWriter(width: Int, height: Int, format: PixelFormat, options: EncodeOptions, metadata: ImageMetadata,

@@ -510,7 +510,7 @@ public struct FilePipeline: Sendable {
     func rowEncoder(for info: ImageInfo, geometry: Geometry) -> (any RowEncoding)? {
         guard info.streamsRows, !settings.linear, geometry.orientation == .up,
               let encoder = codecs.encoders[settings.outputFormat(for: info, in: codecs)] as? any RowEncoding,
-              encoder.streamsRows(settings.encoding, outputBytes: geometry.width * geometry.height * (info.hasAlpha ? 4 : 3))
+              encoder.streamsRows(settings.encoding)
         else { return nil }
         return encoder
     }

@@ -61,14 +61,15 @@ private func bombPNG(width: UInt32, height: UInt32) -> [UInt8] {
 
 @Suite struct MemoryLimitTests {
     /// A file that needs more than --memory-limit fails with a clear error; the rest of the batch
-    /// runs under the same limit.
+    /// runs under the same limit. (Progressive output is made whole: a baseline JPEG would be
+    /// streamed from rows and need far less.)
     @Test func tooBigForTheLimitFailsAlone() throws {
         let scratch = try ScratchFolder()
         try scratch.write(try JPEGEncoder().encode(TestImages.smooth(width: 1600, height: 1200, format: .rgb),
                                                    options: EncodeOptions()), to: "in/big.jpg")
         try scratch.write(try JPEGEncoder().encode(TestImages.smooth(width: 64, height: 48, format: .rgb),
                                                    options: EncodeOptions()), to: "in/small.jpg")
-        let result = try CommandRunner.run(["in", "-o", "out", "--scale", "0.9", "--memory-limit", "2M"], in: scratch.url)
+        let result = try CommandRunner.run(["in", "-o", "out", "--scale", "0.9", "--progressive", "--memory-limit", "2M"], in: scratch.url)
         #expect(result.status == 1)
         #expect(result.stderr.contains("big.jpg: needs about"), "\(result.stderr)")
         #expect(result.stderr.contains("more than --memory-limit allows (2 MiB)"))

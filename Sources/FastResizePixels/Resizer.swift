@@ -15,6 +15,10 @@ public struct Resizer: Sendable {
     /// Output rows per band: 16 makes every transposed row a whole number of 16-lane vectors.
     package static let bandRows = 16
 
+    /// How much premultiplied input (pictures with alpha) a band filters at once: well inside a
+    /// core's L2 cache.
+    package static let premultipliedStripBytes = 128 << 10
+
     /// A path this processor cannot run (`avx2` asked for where there is none) falls back to `simd`.
     public init(filter: ResampleFilter = .default, backend: ResizeBackend = .best) {
         self.filter = filter
@@ -277,21 +281,29 @@ private struct BandJob: @unchecked Sendable {
                 }
                 return
             }
-            // With alpha, the rows this band reads are premultiplied once, then filtered.
+            // With alpha, the rows this band reads are premultiplied once, then filtered: a strip
+            // of columns at a time, so that the premultiplied strip is still in the cache when it is
+            // filtered (the whole band's rows are megabytes on a large picture).
             let inputs = vertical.inputRange(outputs: firstRow..<(firstRow + rows))
             let firstInput = inputs.lowerBound, lastInput = inputs.upperBound
-            let premultiplied = scratch.premultiplied.reserve((lastInput - firstInput) * rowLength)
-            for y in firstInput..<lastInput {
-                premultiply(source + (y - firstSourceRow) * sourceStride + columns.lowerBound * channels,
-                            into: premultiplied + (y - firstInput) * rowLength, pixels: columns.count)
-            }
-            for j in 0..<rows {
-                let y = firstRow + j
-                let first = premultiplied + (Int(vertical.starts[y]) - firstInput) * rowLength
-                RowKernels.weightedSum(Rows(base: first, stride: rowLength), weights: weights.baseAddress! + y * taps,
-                                       taps: taps, count: rowLength,
-                                       shift: vertical.precision + premultipliedFractionBits - intermediateFractionBits,
-                                       into: output + j * rowLength, backend: backend)
+            // (A multiple of 8 pixels, so that only the last strip leaves the vector kernels a tail.)
+            let stripPixels = Swift.max(64, Resizer.premultipliedStripBytes / ((lastInput - firstInput) * channels * 2) & ~7)
+            let premultiplied = scratch.premultiplied.reserve((lastInput - firstInput) * Swift.min(stripPixels, columns.count) * channels)
+            for strip in Swift.stride(from: 0, to: columns.count, by: stripPixels) {
+                let pixels = Swift.min(stripPixels, columns.count - strip)
+                let stripLength = pixels * channels
+                for y in firstInput..<lastInput {
+                    premultiply(source + (y - firstSourceRow) * sourceStride + (columns.lowerBound + strip) * channels,
+                                into: premultiplied + (y - firstInput) * stripLength, pixels: pixels)
+                }
+                for j in 0..<rows {
+                    let y = firstRow + j
+                    let first = premultiplied + (Int(vertical.starts[y]) - firstInput) * stripLength
+                    RowKernels.weightedSum(Rows(base: first, stride: stripLength), weights: weights.baseAddress! + y * taps,
+                                           taps: taps, count: stripLength,
+                                           shift: vertical.precision + premultipliedFractionBits - intermediateFractionBits,
+                                           into: output + j * rowLength + strip * channels, backend: backend)
+                }
             }
         }
     }

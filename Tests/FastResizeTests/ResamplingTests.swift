@@ -97,6 +97,19 @@ import TestSupport
         }
     }
 
+    /// With alpha, a band's rows are premultiplied and filtered a strip of columns at a time: a
+    /// picture wide enough for several strips, the last one ragged, still matches the reference.
+    @Test(arguments: [PixelFormat.rgba, .grayAlpha])
+    func widePicturesWithAlphaAreFilteredInStrips(format: PixelFormat) {
+        let (w, h, ow, oh) = (1001, 300, 500, 150)
+        let stripPixels = Resizer.premultipliedStripBytes / (44 * format.channelCount * 2)
+        #expect(w > stripPixels, "the picture spans more than one strip")
+        let image = TestImages.pattern(width: w, height: h, format: format, seed: 5)
+        let fast = Resizer(filter: .lanczos3).resize(image, width: ow, height: oh)
+        let reference = ReferenceResizer.resize(image, width: ow, height: oh, filter: .lanczos3)
+        #expect(TestImages.maxVisibleDifference(fast, reference) <= 1)
+    }
+
     /// Every vector path this processor runs (portable SIMD, and AVX2 where CPUID has it) gives
     /// the scalar reference's bytes.
     @Test(arguments: ResampleFilter.allCases, PixelFormat.allCases)

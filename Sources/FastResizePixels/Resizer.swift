@@ -341,28 +341,19 @@ private struct BandJob: @unchecked Sendable {
     /// Puts an output column's pixels (`rows` of them, packed) down the output rows, a whole pixel
     /// per move: this runs for every output pixel, so it is written per layout, without overflow
     /// checks (the offsets stay inside the band, whose size was checked when the output was made).
+    /// Only gray and RGB come here: pictures with alpha are divided by it on their way out.
     private func scatter(_ column: UnsafePointer<UInt8>, rows: Int, into first: UnsafeMutablePointer<UInt8>, stride: Int) {
         let source = UnsafeRawPointer(column)
         var target = UnsafeMutableRawPointer(first)
-        switch channels {
-        case 1:
+        if channels == 1 {
             for j in 0..<rows { target.storeBytes(of: column[j], as: UInt8.self); target += stride }
-        case 2:
-            for j in 0..<rows {
-                target.storeBytes(of: source.loadUnaligned(fromByteOffset: j &* 2, as: UInt16.self), as: UInt16.self)
-                target += stride
-            }
-        case 3:
-            for j in 0..<rows {
-                target.storeBytes(of: source.loadUnaligned(fromByteOffset: j &* 3, as: UInt16.self), as: UInt16.self)
-                target.storeBytes(of: source.load(fromByteOffset: j &* 3 &+ 2, as: UInt8.self), toByteOffset: 2, as: UInt8.self)
-                target += stride
-            }
-        default:
-            for j in 0..<rows {
-                target.storeBytes(of: source.loadUnaligned(fromByteOffset: j &* 4, as: UInt32.self), as: UInt32.self)
-                target += stride
-            }
+            return
+        }
+        precondition(channels == 3, "only gray and RGB are scattered")
+        for j in 0..<rows {
+            target.storeBytes(of: source.loadUnaligned(fromByteOffset: j &* 3, as: UInt16.self), as: UInt16.self)
+            target.storeBytes(of: source.load(fromByteOffset: j &* 3 &+ 2, as: UInt8.self), toByteOffset: 2, as: UInt8.self)
+            target += stride
         }
     }
 

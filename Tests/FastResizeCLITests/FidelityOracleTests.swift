@@ -280,3 +280,28 @@ struct AlphaOracleTests {
         #expect(abs(Int(jpeg.pixels[0]) - 0) <= 2 && abs(Int(jpeg.pixels[2]) - 255) <= 2)
     }
 }
+
+@Suite(.enabled(if: Oracle.available, Comment(rawValue: Oracle.missingReason)))
+struct BenchmarkQualityTests {
+    /// Workload 1's output (sharp's photo, fit 720x588, JPEG q80), as the benchmark makes it, is at
+    /// least as close to a float64 Lanczos3 resize of the fully decoded photo as vipsthumbnail's:
+    /// shrinking on load and the fixed-point kernels cost nothing a reader of the speed figures
+    /// would see.
+    @Test func workloadOneIsAsCloseToTheReferenceAsVipsthumbnail() throws {
+        let scratch = try ScratchFolder()
+        let input = Oracle.corpus("photos/2569067123_aca715a2ee_o.jpg")
+        let result = try CommandRunner.run([input, "-o", scratch.path("ours"), "--fit", "720x588", "--format", "jpeg",
+                                            "--quality", "80", "-q", "--no-state"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let ours = try decodeFile(scratch.path("ours/2569067123_aca715a2ee_o.jpg"))
+        #expect(try runTool(Oracle.vipsthumbnail!, [input, "--size", "720x588", "-o", scratch.path("vips.jpg") + "[Q=80]"]) == 0)
+        let vips = try decodeFile(scratch.path("vips.jpg"))
+        try #require((ours.width, ours.height) == (vips.width, vips.height), "sizes differ")
+        let full = try decodeFile(input)
+        let reference = ReferenceResizer.resize(full, width: ours.width, height: ours.height, filter: .lanczos3)
+        let oursPSNR = TestImages.psnr(ours, reference), vipsPSNR = TestImages.psnr(vips, reference)
+        print("workload 1 against float64 Lanczos3: fastresize \(String(format: "%.2f", oursPSNR)) dB, "
+              + "vipsthumbnail \(String(format: "%.2f", vipsPSNR)) dB")
+        #expect(oursPSNR >= vipsPSNR, "\(oursPSNR) dB against vipsthumbnail's \(vipsPSNR) dB")
+    }
+}

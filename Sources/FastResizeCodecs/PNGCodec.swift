@@ -104,8 +104,11 @@ public struct PNGDecoder: RowStreaming, LoggingDecoding {
 /// Encodes any layout to PNG, at 8 or 16 bits, with the profile, EXIF and XMP it is given. Rows
 /// can be handed over as they come (libspng's progressive encoding): the file is the same.
 public struct PNGEncoder: RowEncoding {
-    /// zlib level used when none is given (the libpng/libvips default).
-    public static let defaultCompressionLevel = 6
+    /// zlib level used when none is given: one below libpng's and libvips' 6. Measured on sharp's
+    /// RGBA photo halved (workload 3) and on the corpus's PNGs halved, level 6 took a third more
+    /// encoding time than 5 (zlib looks much further for matches there) for 1.1 to 1.6% fewer
+    /// bytes; 4 saves little more and 3 gives up 18%. The outputs stay smaller than libvips' at 6.
+    public static let defaultCompressionLevel = 5
 
     public init() {}
 

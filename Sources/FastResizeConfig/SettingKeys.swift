@@ -65,7 +65,7 @@ public struct SettingKey: Sendable, Equatable {
     public static let progressive = SettingKey(name: "progressive", kind: .flag, scope: .output)
     public static let lossless = SettingKey(name: "lossless", kind: .flag, scope: .output)
     public static let lossy = SettingKey(name: "lossy", kind: .flag, scope: .output)
-    public static let compressionLevel = SettingKey(name: "compression-level", kind: .value, scope: .output, default: "6")
+    public static let compressionLevel = SettingKey(name: "compression-level", kind: .value, scope: .output, default: "5")
     public static let background = SettingKey(name: "background", kind: .value, scope: .output, default: "white")
     public static let autoOrient = SettingKey(name: "auto-orient", kind: .flag, scope: .output, default: "true")
     public static let keepProfile = SettingKey(name: "keep-profile", kind: .flag, scope: .output)

@@ -102,6 +102,7 @@ import TestSupport
     @Test(arguments: [PixelFormat.rgba, .grayAlpha])
     func widePicturesWithAlphaAreFilteredInStrips(format: PixelFormat) {
         let (w, h, ow, oh) = (1001, 300, 500, 150)
+        // A band of 16 output rows at half height reads about 44 input rows (32 plus the filter's reach).
         let stripPixels = Resizer.premultipliedStripBytes / (44 * format.channelCount * 2)
         #expect(w > stripPixels, "the picture spans more than one strip")
         let image = TestImages.pattern(width: w, height: h, format: format, seed: 5)

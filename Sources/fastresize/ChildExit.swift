@@ -6,15 +6,17 @@ import Foundation
 /// heard that its job's run had ended 25 ms late on average: measured between queued jobs of
 /// workload 1, where the next job waited on it. Its termination handler is called as the child is
 /// reaped. Made before the process starts: a handler set later could miss an early end.
-final class ChildExit: Sendable {
+final class ChildExit {
+    let process: Process
     private let ended = DispatchSemaphore(value: 0)
 
     init(_ process: Process) {
+        self.process = process
         process.terminationHandler = { [ended] _ in ended.signal() }
     }
 
-    /// Waits for the end: `process` has ended (and its status is set) when this returns.
-    func wait(_ process: Process) {
+    /// Waits for the end: the process has ended (and its status is set) when this returns.
+    func wait() {
         // Never started (a worker told to stop just before): nothing to wait for.
         guard process.processIdentifier != 0 else { return }
         ended.wait()

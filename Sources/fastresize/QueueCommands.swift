@@ -157,20 +157,18 @@ struct WorkerCommand: ParsableCommand {
             // Before the job's own words, which may end its options with `--`.
             let metricsPath = jobMetrics.map { "\($0)/job-\(job.id).prom" }
             let arguments = ["--state", storePath, "--job-id", String(job.id)] + (metricsPath.map { ["--metrics-file", $0] } ?? []) + job.command
-            let child: Process
-            let childExit: ChildExit
+            let run: ChildExit
             let waiting = spare
             spare = nil
             if let waiting, waiting.hand(directory: job.workingDirectory, arguments: arguments) {
-                child = waiting.process
-                childExit = waiting.ended
-                stop.adopt(child)
+                run = waiting.ended
+                stop.adopt(run.process)
             } else {
-                child = Process()
+                let child = Process()
                 child.executableURL = URL(fileURLWithPath: FastResizeCommand.executablePath)
                 child.arguments = arguments
                 child.currentDirectoryURL = URL(fileURLWithPath: job.workingDirectory)
-                childExit = ChildExit(child)
+                run = ChildExit(child)
                 do {
                     try stop.run(child)
                 } catch {
@@ -179,7 +177,7 @@ struct WorkerCommand: ParsableCommand {
                     continue
                 }
             }
-            childExit.wait(child)
+            run.wait()
             stop.finished()
             if let metricsPath, let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) {
                 observability.metrics?.absorb(text)
@@ -187,7 +185,7 @@ struct WorkerCommand: ParsableCommand {
             }
             // A job cancelled under its run stopped as asked: not a failure.
             let cancelled = (try? store.job(job.id))??.status == .cancelled
-            if child.terminationStatus != 0 && !cancelled { failed = true }
+            if run.process.terminationStatus != 0 && !cancelled { failed = true }
         }
         if let number = stop.signalNumber { return 128 + number }
         return failed ? 1 : 0

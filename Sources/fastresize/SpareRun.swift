@@ -19,13 +19,15 @@ final class SpareRun {
         var arguments: [String]
     }
 
-    let process = Process()
+    /// The spare's process, and its end as it comes.
     let ended: ChildExit
+    var process: Process { ended.process }
     private let input = Pipe()
 
     /// Starts a spare run for a worker on the store `state` (as given to its child runs); nil if
     /// it cannot start (the job's run is then started as it comes).
     init?(state: String) {
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: FastResizeCommand.executablePath)
         process.arguments = ["--spare-run", state]
         process.standardInput = input
@@ -55,7 +57,7 @@ final class SpareRun {
     /// No job for it: closing its input ends it (waited for).
     func dismiss() {
         try? input.fileHandleForWriting.close()
-        ended.wait(process)
+        ended.wait()
     }
 
     /// In the spare process (`--spare-run STATE`): gets ready, waits for the request, runs it.

@@ -72,6 +72,10 @@ public protocol RunRecorder: Sendable {
     /// file, read in this process): what the recorder keeps of the content (its hash) it takes
     /// from them now, rather than reading the file again once it is made.
     func reading(_ input: InputFile, bytes: UnsafeRawBufferPointer)
+    /// A started file too large to be shown whole (`reading`) is about to be made with a core to
+    /// spare (a lone file): what the recorder keeps of its content it may read on another thread
+    /// meanwhile, rather than once the file is made.
+    func readingAlongside(_ input: InputFile)
     /// A file that was started is done (written, skipped at the last moment, or failed).
     func finished(_ input: InputFile, report: FileReport)
     /// The run is over; `report` is its whole report.
@@ -123,6 +127,8 @@ extension RunRecorder {
     public func willStart(_ upcoming: @escaping UpcomingFiles, whole: Bool) {}
     /// A recorder that keeps nothing of an input's content.
     public func reading(_ input: InputFile, bytes: UnsafeRawBufferPointer) {}
+    /// A recorder that reads nothing of an input's content while it is made.
+    public func readingAlongside(_ input: InputFile) {}
 }
 
 /// The inputs of a job that several runs share (workers on one queued job), in a queue they all

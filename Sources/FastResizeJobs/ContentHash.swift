@@ -48,3 +48,24 @@ public enum ContentHash {
         return "xxh3-128:" + hex(hash.high64) + hex(hash.low64)
     }
 }
+
+/// A file's content hash read on a thread of its own (a large input's, while it is being made
+/// with a core to spare); `value` waits until it is read.
+public final class ContentHashAlongside: @unchecked Sendable {     // `hash` is written once, before `read` is signalled
+    private let read = DispatchSemaphore(value: 0)
+    private var hash: String?
+
+    public init(file path: String) {
+        DetachedThread.start(name: "fastresize.hash") { [self] in
+            hash = ContentHash.of(file: path)
+            read.signal()
+        }
+    }
+
+    /// The hash, nil when the file could not be read.
+    public var value: String? {
+        read.wait()
+        read.signal()       // for whoever asks next
+        return hash
+    }
+}

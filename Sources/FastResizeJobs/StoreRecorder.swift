@@ -47,6 +47,8 @@ public final class StoreRecorder: RunRecorder, Sendable {
     private let claiming = NSLock()
     /// The content hash of each file in hand, taken from its bytes as the engine read them.
     private let contentHashes = Mutex<[String: String]>([:])
+    /// Content hashes being read alongside the making of large files (`readingAlongside`).
+    private let hashesAlongside = Mutex<[String: ContentHashAlongside]>([:])
     /// An open-ended run's record of each file in hand as it was before its attempt began.
     private let before = Mutex<[String: InputState]>([:])
     /// Attempts that ended and are not yet in the store: the next claiming transaction (or the
@@ -410,23 +412,30 @@ public final class StoreRecorder: RunRecorder, Sendable {
         contentHashes.withLock { $0[input.relativePath] = hash }
     }
 
+    public func readingAlongside(_ input: InputFile) {
+        guard job != nil, input.stamp != nil else { return }
+        let hash = ContentHashAlongside(file: input.readPath)
+        hashesAlongside.withLock { $0[input.relativePath] = hash }
+    }
+
     public func finished(_ input: InputFile, report: FileReport) {
         guard let job, input.stamp != nil else { return }
         let attempt = attempts.withLock { $0.removeValue(forKey: input.relativePath)?.attempt }
         let contentHash = contentHashes.withLock { $0.removeValue(forKey: input.relativePath) }
+        let alongside = hashesAlongside.withLock { $0.removeValue(forKey: input.relativePath) }
         // Outputs written now, and those kept as up to date (a profile's others) as they were recorded.
         let written = report.outputs.filter { $0.status == .written }
         let previous = (openEnded ? before.withLock { $0.removeValue(forKey: input.relativePath) } : known()[input.relativePath])?
             .outputs ?? []
         let kept = report.outputs.filter { $0.status == .skipped && $0.reason == .upToDate }
             .compactMap { output in previous.first { $0.path == output.path } }
-        // The content is hashed (as it was read to be made, else now), then the stamp checked
+        // The content is hashed (as it was read to be made, or while it was, else now), then the stamp checked
         // again: a file that changed while it was being made keeps no stamp, so the next run
         // makes it again.
         var hash: String?
         var stamp = input.stamp
         if report.status == .written {
-            hash = contentHash ?? ContentHash.of(file: input.readPath)
+            hash = contentHash ?? alongside?.value ?? ContentHash.of(file: input.readPath)
             if FileStamp.of(input.readPath) != input.stamp { stamp = nil }
         }
         let outputs = written.map { output in

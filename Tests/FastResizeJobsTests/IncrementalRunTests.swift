@@ -11,7 +11,7 @@ import TestSupport
     static let settings = ResizeSettings(mode: .fit(width: 32, height: 32), format: .fixed(FakeCodecs.output))
 
     /// One run of `folder/in` into `folder/out` recorded in `folder/state.db`.
-    static func run(_ folder: ScratchFolder, decoder: SlowDecoder, settings: ResizeSettings = settings, force: Bool = false,
+    static func run(_ folder: ScratchFolder, decoder: any ImageDecoding, settings: ResizeSettings = settings, force: Bool = false,
                     overwrite: Bool = false, prune: Bool = false) throws -> BatchReport {
         let store = try SQLiteJobStore(path: folder.path("state.db"))
         let fingerprint = settings.fingerprint
@@ -143,6 +143,27 @@ import TestSupport
         #expect(second.files.map(\.status) == [.written])
     }
 
+    /// A large input made alone has its content hash read on a spare core while it is made: the
+    /// hash on record is of the bytes that were decoded, even when the file is replaced before
+    /// the end (read afterwards, as it once was, it would be the new file's).
+    @Test func largeInputIsHashedWhileItIsMade() throws {
+        let folder = try ScratchFolder()
+        // 8.6 MB: more than the engine shows the recorder whole before decoding.
+        let (width, height) = (2048, 1400)
+        let original = BMPWriter.make(width: width, height: height, bitsPerPixel: 24,
+                                      pixelData: [UInt8](repeating: 7, count: width * height * 3))
+        try folder.write(original, to: "in/big.bmp")
+        var replacement = original
+        replacement[replacement.count - 1] = 8
+        let report = try Self.run(folder, decoder: ReplacingDecoder(path: folder.path("in/big.bmp"), replacement: replacement))
+        #expect(report.summary.written == 1)
+        let store = try SQLiteJobStore(path: folder.path("state.db"))
+        let state = try #require(try store.inputStates(outputFolder: folder.path("out"))["big.bmp"])
+        #expect(state.contentHash == original.withUnsafeBytes { ContentHash.of(bytes: $0) })
+        // Changed while it was made: the next run checks it by its content.
+        #expect(state.stamp == nil)
+    }
+
     /// Every attempt is on record with its job: two runs that made a file give it two attempts.
     @Test func attemptsAreRecorded() throws {
         let folder = try ScratchFolder()
@@ -200,5 +221,31 @@ import TestSupport
     static func setModified(_ path: String, secondsAgo: Int) throws {
         let past = Date().addingTimeInterval(-Double(secondsAgo))
         try FileManager.default.setAttributes([.modificationDate: past], ofItemAtPath: path)
+    }
+}
+
+/// Decodes as `SlowDecoder` does, half a second after replacing the file it decodes with other
+/// bytes (a new file renamed over it: the bytes being decoded, mapped from the old one, stay).
+final class ReplacingDecoder: ImageDecoding, @unchecked Sendable {
+    let path: String
+    let replacement: [UInt8]
+    private let decoder = SlowDecoder(delay: 0)
+
+    init(path: String, replacement: [UInt8]) {
+        self.path = path
+        self.replacement = replacement
+    }
+
+    func probe(_ data: UnsafeRawBufferPointer) throws(CodecError) -> ImageInfo {
+        try decoder.probe(data)
+    }
+
+    func decode(_ data: UnsafeRawBufferPointer) throws(CodecError) -> PixelBuffer {
+        // A hash read alongside (a few milliseconds) is done by then.
+        Thread.sleep(forTimeInterval: 0.5)
+        let fresh = path + ".new"
+        FileManager.default.createFile(atPath: fresh, contents: Data(replacement))
+        _ = rename(fresh, path)
+        return try decoder.decode(data)
     }
 }

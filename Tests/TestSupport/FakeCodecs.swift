@@ -66,7 +66,7 @@ public enum FakeCodecs {
     public static let output = ImageFormat("png", displayName: "PNG")
 
     /// BMP inputs (recognised by their real signature) decoded by `decoder`, PNG outputs by `SizeEncoder`.
-    public static func registry(_ decoder: SlowDecoder) -> CodecRegistry {
+    public static func registry(_ decoder: any ImageDecoding) -> CodecRegistry {
         CodecRegistry(formats: [
                           FormatDescription(format: input, extensions: ["bmp"]) { FormatDescription.bytes($0, start: Array("BM".utf8)) },
                           FormatDescription(format: output, extensions: ["png"]) { _ in false },

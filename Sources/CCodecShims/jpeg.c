@@ -9,6 +9,7 @@
 #include <jpeglib.h>
 #include <jerror.h>
 #include "CCodecShims.h"
+#include "jpegdc.h"
 
 typedef struct {
     struct jpeg_error_mgr base;
@@ -268,10 +269,23 @@ struct fr_jpeg_stream {
     uint8_t *cmyk_row;
     size_t components;
     int tolerate_truncation;    // draw past the end of the data (libjpeg pads with grey)
+    fr_dc_decoder *dc;          // the DC decoder making the rows, while it does (jpegdc.c)
+    int dc_rows;                // rows it made
 };
 
+// The DC decoder stops at anything a clean file does not hold: libjpeg takes over, reading again
+// the rows already made (its own, the same) so that it stands where the DC decoder stopped.
+static void fr_jpeg_take_over(fr_jpeg_stream *stream, uint8_t *scratch) {
+    fr_dc_close(stream->dc);
+    stream->dc = NULL;
+    for (int i = 0; i < stream->dc_rows; i++) {
+        JSAMPROW target[1] = { scratch };
+        jpeg_read_scanlines(&stream->cinfo, target, 1);
+    }
+}
+
 fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_denom, int raw_cmyk,
-                                    int tolerate_truncation, fr_jpeg_info *info, char *message) {
+                                    int tolerate_truncation, int dc_terms, fr_jpeg_info *info, char *message) {
     message[0] = 0;
     if (size < 4) {
         snprintf(message, FR_MESSAGE_SIZE, "file too short");
@@ -307,6 +321,7 @@ fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_
         }
     }
     jpeg_start_decompress(&stream->cinfo);
+    if (dc_terms) stream->dc = fr_dc_open(&stream->cinfo, data, size);
     info->width = (int)stream->cinfo.output_width;
     info->height = (int)stream->cinfo.output_height;
     info->components = (int)stream->components;
@@ -324,11 +339,26 @@ int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int re
     if (setjmp(stream->manager.jump)) return -1;
     size_t row_bytes = (size_t)stream->cinfo.output_width * stream->components;
     for (int i = 0; i < count; i++) {
+        uint8_t *row = rows + row_bytes * (size_t)i;
+        if (stream->dc) {
+            if (fr_dc_read_row(stream->dc, row) == 0) {
+                if (++stream->dc_rows < (int)stream->cinfo.output_height) continue;
+                // The last row: unless the data ended cleanly, libjpeg reads the file again (the
+                // same rows, into this one) and on to its end, so that what it warns about is as ever.
+                if (fr_dc_ended_cleanly(stream->dc)) continue;
+                fr_jpeg_take_over(stream, row);
+                if (stream->manager.damaged && !stream->tolerate_truncation) {
+                    if (!message[0]) snprintf(message, FR_MESSAGE_SIZE, "cannot read image data");
+                    return -1;
+                }
+                continue;
+            }
+            fr_jpeg_take_over(stream, row);
+        }
         if (stream->cinfo.output_scanline >= stream->cinfo.output_height) {
             snprintf(message, FR_MESSAGE_SIZE, "read past the last row");
             return -1;
         }
-        uint8_t *row = rows + row_bytes * (size_t)i;
         JSAMPROW target[1] = { stream->cmyk_row ? stream->cmyk_row : row };
         if (jpeg_read_scanlines(&stream->cinfo, target, 1) != 1
             || (stream->manager.damaged && !stream->tolerate_truncation)) {
@@ -342,7 +372,7 @@ int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int re
         // Keep a margin behind libjpeg's read position: it may still look back within its buffer.
         // Past the end of a cut-short file the position is libjpeg's own fake end-of-image marker,
         // not in the input at all: pages are only ever given back from inside the input.
-        const uint8_t *position = stream->cinfo.src->next_input_byte;
+        const uint8_t *position = stream->dc ? fr_dc_position(stream->dc) : stream->cinfo.src->next_input_byte;
         if (position && position >= stream->data && position <= stream->end
             && position - stream->released > (1 << 18)) {
             fr_release_pages(stream->data, (size_t)(stream->end - stream->data), stream->released, position - (1 << 16));
@@ -358,8 +388,13 @@ int fr_jpeg_stream_warning(const fr_jpeg_stream *stream, char *message) {
     return stream->manager.warning[0] != 0;
 }
 
+int fr_jpeg_stream_decoded_dc_terms(const fr_jpeg_stream *stream) {
+    return stream->dc != NULL;
+}
+
 void fr_jpeg_stream_close(fr_jpeg_stream *stream) {
     if (!stream) return;
+    fr_dc_close(stream->dc);
     jpeg_destroy_decompress(&stream->cinfo);
     free(stream->cmyk_row);
     free(stream);

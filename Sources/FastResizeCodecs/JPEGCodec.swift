@@ -10,6 +10,9 @@ public struct JPEGDecoder: RowStreaming, LoggingDecoding {
     /// Where damage drawn past is told, and whether data that ends early is drawn past (grey).
     private var log: DecodeLog?
     private var toleratesTruncation = false
+    /// Files libjpeg would make from DC terms alone at 1/8 scale are decoded by the shims' DC
+    /// decoder (the same pixels, faster); off, libjpeg decodes them, as the tests compare.
+    var decodesDCTermsItself = true
 
     public init() {}
 
@@ -83,7 +86,7 @@ public struct JPEGDecoder: RowStreaming, LoggingDecoding {
         var message = ShimMessage()
         let stream = message.withBuffer { text in
             fr_jpeg_stream_open(data.bindMemory(to: UInt8.self).baseAddress, data.count, Int32(scaleDenominator),
-                                rawCMYK ? 1 : 0, toleratesTruncation ? 1 : 0, &info, text)
+                                rawCMYK ? 1 : 0, toleratesTruncation ? 1 : 0, decodesDCTermsItself ? 1 : 0, &info, text)
         }
         guard let stream else { throw .decodeFailed(.jpeg, message.text(or: "cannot read header")) }
         let reader = JPEGRowReader(stream: stream, info: info, scale: 1 / Double(scaleDenominator), releasingInput: releasingInput,
@@ -146,6 +149,9 @@ final class JPEGRowReader: RowReader {
     }
 
     deinit { fr_jpeg_stream_close(stream) }
+
+    /// Whether the shims' DC decoder made every row read so far (libjpeg did not take over).
+    var decodedDCTerms: Bool { fr_jpeg_stream_decoded_dc_terms(stream) != 0 }
 
     func read(into target: UnsafeMutablePointer<UInt8>, rows count: Int) throws(CodecError) {
         try ShimMessage.decoding(.jpeg, or: "cannot read image data") { text in

@@ -62,9 +62,11 @@ typedef struct fr_jpeg_stream fr_jpeg_stream;
 
 /// Starts decoding at 1/scale_denom; fills `info` as fr_jpeg_probe does (components as delivered).
 /// With `tolerate_truncation`, data that ends early is drawn past (libjpeg pads with grey) and
-/// only remembered as a warning. NULL on failure.
+/// only remembered as a warning. With `dc_terms`, a file whose every component libjpeg would make
+/// from DC terms alone (1/8 scale; YCbCr without 4:2:0 chroma, or grey) is decoded by the shims'
+/// own DC decoder, the same pixels faster, libjpeg taking over at anything unclean. NULL on failure.
 fr_jpeg_stream *fr_jpeg_stream_open(const uint8_t *data, size_t size, int scale_denom, int raw_cmyk,
-                                    int tolerate_truncation, fr_jpeg_info *info, char *message);
+                                    int tolerate_truncation, int dc_terms, fr_jpeg_info *info, char *message);
 
 /// The next `count` rows into `rows` (width × components bytes each). After a failure the stream
 /// can only be closed. With `release_input`, the input pages already consumed are given back to
@@ -74,6 +76,9 @@ int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int re
 /// 1 and the first warning's text (a corrupt-data warning libjpeg recovered from, or truncation
 /// drawn past) when the stream has met any, else 0.
 int fr_jpeg_stream_warning(const fr_jpeg_stream *stream, char *message);
+
+/// 1 when the shims' DC decoder made every row read so far (libjpeg did not take over).
+int fr_jpeg_stream_decoded_dc_terms(const fr_jpeg_stream *stream);
 
 void fr_jpeg_stream_close(fr_jpeg_stream *stream);
 

@@ -39,6 +39,8 @@ public func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         guard let info = try? decoder.probe(bytes), info.width > 0, info.height > 0,
               info.height <= pixelLimit / info.width else { return }
         _ = try? decoder.decode(bytes)
+        // Shrunk on load too, where a decoder does it itself (JPEG's 1/8 scale from DC terms alone).
+        _ = try? decoder.decode(bytes, shrinkingBy: 8)
     }
     return 0
 }

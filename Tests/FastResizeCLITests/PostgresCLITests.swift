@@ -66,7 +66,7 @@ import TestSupport
         let doomed = try RunningBatch(["worker", "--state", address, "--exit-when-empty"], in: scratch.url)
         let deadline = Date().addingTimeInterval(120)
         while scratch.files(under: "out").count < 30 && Date() < deadline { usleep(10_000) }
-        let workers = try [try RunningBatch(["worker", "--state", address, "--exit-when-empty"], in: scratch.url), doomed,
+        let workers = [try RunningBatch(["worker", "--state", address, "--exit-when-empty"], in: scratch.url), doomed,
                            try RunningBatch(["worker", "--state", address, "--exit-when-empty"], in: scratch.url)]
         while scratch.files(under: "out").count < 60 && Date() < deadline { usleep(5_000) }
         let runs = QueueCLITests.children(of: workers[1].process.processIdentifier)

@@ -340,21 +340,19 @@ int fr_jpeg_stream_read(fr_jpeg_stream *stream, uint8_t *rows, int count, int re
     size_t row_bytes = (size_t)stream->cinfo.output_width * stream->components;
     for (int i = 0; i < count; i++) {
         uint8_t *row = rows + row_bytes * (size_t)i;
-        if (stream->dc) {
-            if (fr_dc_read_row(stream->dc, row) == 0) {
-                if (++stream->dc_rows < (int)stream->cinfo.output_height) continue;
-                // The last row: unless the data ended cleanly, libjpeg reads the file again (the
-                // same rows, into this one) and on to its end, so that what it warns about is as ever.
-                if (fr_dc_ended_cleanly(stream->dc)) continue;
+        if (stream->dc && fr_dc_read_row(stream->dc, row) == 0) {
+            // The last row: unless the data ended cleanly, libjpeg reads the file again (the same
+            // rows, into this one) and on to its end, so that what it warns about is as ever.
+            if (++stream->dc_rows == (int)stream->cinfo.output_height && !fr_dc_ended_cleanly(stream->dc)) {
                 fr_jpeg_take_over(stream, row);
                 if (stream->manager.damaged && !stream->tolerate_truncation) {
                     if (!message[0]) snprintf(message, FR_MESSAGE_SIZE, "cannot read image data");
                     return -1;
                 }
-                continue;
             }
-            fr_jpeg_take_over(stream, row);
+            continue;
         }
+        if (stream->dc) fr_jpeg_take_over(stream, row);
         if (stream->cinfo.output_scanline >= stream->cinfo.output_height) {
             snprintf(message, FR_MESSAGE_SIZE, "read past the last row");
             return -1;

@@ -47,6 +47,7 @@ struct fr_dc_decoder {
     int width, rows_per_mcu_row, row_in_mcu_row;
     uint8_t *samples[3];                // this MCU row's samples of each component
     int stride[3];
+    uint8_t *wide[3];                   // a subsampled component's row, repeated to the output's width
 
     uint8_t range[1024];                // libjpeg's post-IDCT range limit, by the low 10 bits
     int cr_r[256], cb_b[256], cr_g[256], cb_g[256];
@@ -277,9 +278,10 @@ fr_dc_decoder *fr_dc_open(const struct jpeg_decompress_struct *cinfo, const uint
         d->quant[c] = (int16_t)cinfo->quant_tbl_ptrs[component->quant_tbl_no]->quantval[0];
         d->stride[c] = (int)d->mcus_across * d->block_width[c];
         d->samples[c] = malloc((size_t)d->stride[c] * (size_t)d->block_height[c]);
+        if (d->ratio_x[c] > 1) d->wide[c] = malloc((size_t)d->width);
         d->dc[c] = &d->tables[c];
         d->ac[c] = &d->tables[3 + c];
-        if (!d->samples[c] || fr_huff_build(d->dc[c], cinfo->dc_huff_tbl_ptrs[component->dc_tbl_no], 0)
+        if (!d->samples[c] || (d->ratio_x[c] > 1 && !d->wide[c]) || fr_huff_build(d->dc[c], cinfo->dc_huff_tbl_ptrs[component->dc_tbl_no], 0)
             || fr_huff_build(d->ac[c], cinfo->ac_huff_tbl_ptrs[component->ac_tbl_no], 1)) {
             fr_dc_close(d);
             return NULL;
@@ -313,6 +315,20 @@ static inline uint8_t fr_clamp(int value) {
     return (uint8_t)(value < 0 ? 0 : value > 255 ? 255 : value);
 }
 
+/// Component `c`'s samples for output row `y` of this MCU row, one a pixel: a subsampled
+/// component's repeated, as libjpeg's plain upsampling at this scale does (into `wide`, so that
+/// the pixel loop divides nothing).
+static const uint8_t *fr_component_row(fr_dc_decoder *d, int c, int y) {
+    const uint8_t *samples = d->samples[c] + (y / d->ratio_y[c]) * d->stride[c];
+    int ratio = d->ratio_x[c];
+    if (ratio == 1) return samples;
+    uint8_t *wide = d->wide[c];
+    for (int x = 0, s = 0; x < d->width; s++) {
+        for (int k = 0; k < ratio && x < d->width; k++) wide[x++] = samples[s];
+    }
+    return wide;
+}
+
 int fr_dc_read_row(fr_dc_decoder *d, uint8_t *row) {
     if (d->row_in_mcu_row >= d->rows_per_mcu_row) {
         if (d->mcu_row >= d->mcu_rows || fr_decode_mcu_row(d)) return -1;
@@ -323,13 +339,9 @@ int fr_dc_read_row(fr_dc_decoder *d, uint8_t *row) {
         memcpy(row, d->samples[0], (size_t)d->width);
         return 0;
     }
-    // Subsampled components repeat their samples, as libjpeg's plain upsampling at this scale does.
-    const uint8_t *luma = d->samples[0] + (y / d->ratio_y[0]) * d->stride[0];
-    const uint8_t *cb = d->samples[1] + (y / d->ratio_y[1]) * d->stride[1];
-    const uint8_t *cr = d->samples[2] + (y / d->ratio_y[2]) * d->stride[2];
-    int rx0 = d->ratio_x[0], rx1 = d->ratio_x[1], rx2 = d->ratio_x[2];
+    const uint8_t *luma = fr_component_row(d, 0, y), *cb = fr_component_row(d, 1, y), *cr = fr_component_row(d, 2, y);
     for (int x = 0; x < d->width; x++) {
-        int l = luma[x / rx0], u = cb[x / rx1], v = cr[x / rx2];
+        int l = luma[x], u = cb[x], v = cr[x];
         row[3 * x] = fr_clamp(l + d->cr_r[v]);
         row[3 * x + 1] = fr_clamp(l + ((d->cb_g[u] + d->cr_g[v]) >> 16));
         row[3 * x + 2] = fr_clamp(l + d->cb_b[u]);
@@ -347,6 +359,9 @@ const uint8_t *fr_dc_position(const fr_dc_decoder *d) {
 
 void fr_dc_close(fr_dc_decoder *d) {
     if (!d) return;
-    for (int c = 0; c < 3; c++) free(d->samples[c]);
+    for (int c = 0; c < 3; c++) {
+        free(d->samples[c]);
+        free(d->wide[c]);
+    }
     free(d);
 }
